@@ -1,0 +1,6 @@
+/**
+ * `@saikei/models`: Example models: simple MLP and a decoder-only transformer LM with sampling.
+ *
+ * @module
+ */
+export {};

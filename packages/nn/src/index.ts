@@ -1,0 +1,6 @@
+/**
+ * `@saikei/nn`: Neural network layers and parameters on named axes.
+ *
+ * @module
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * `@saikei/select`: Selections: functional queries and edits of any saikei tree.
+ *
+ * @module
+ */
+export {};

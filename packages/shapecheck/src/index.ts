@@ -1,0 +1,6 @@
+/**
+ * `@saikei/shapecheck`: Structural shape checking with dimension variables.
+ *
+ * @module
+ */
+export {};

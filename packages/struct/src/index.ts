@@ -1,0 +1,15 @@
+/**
+ * `@saikei/struct`: the pytree registry, key paths, tree utilities and frozen structs.
+ *
+ * @example
+ * import { Struct, field, tree } from "@saikei/struct";
+ * class Point extends Struct.define({ x: field<number>(), y: field<number>() }) {}
+ * tree.leaves(new Point({ x: 1, y: 2 })); // [1, 2]
+ *
+ * @module
+ */
+export * from "./keys.js";
+export * from "./registry.js";
+export * from "./struct.js";
+export * from "./tree.js";
+export * as tree from "./treeNamespace.js";

@@ -1,0 +1,263 @@
+/**
+ * The pytree registry: which values are nodes with children, and how to take them apart and put
+ * them back together.
+ *
+ * Built-in node kinds follow JAX: arrays, plain objects (children in sorted key order), `Map`
+ * (insertion order), `null` and `undefined` (nodes with no children) and every `Struct`. Further
+ * classes are added with {@link registerPytreeNode}. Everything else is a leaf.
+ *
+ * @module
+ */
+
+import { DictKey, FlattenedIndexKey, type PathKey, SequenceKey } from "./keys.js";
+
+/**
+ * How one kind of node is taken apart and rebuilt. `aux` is the node's static data: it is kept in
+ * the tree structure and compared with `auxEquals`.
+ */
+export interface NodeType<N = any, Aux = any> {
+  /** A short name used when a structure is rendered, for example `"Array"` or `"Linear"`. */
+  readonly name: string;
+  /** The node's children, in order, and its static data. */
+  flatten(node: N): [children: unknown[], aux: Aux];
+  /** The key of each child, in the order of `flatten`. */
+  keys(node: N, aux: Aux, childCount: number): PathKey[];
+  /** Rebuilds a node from its static data and new children. Must not call user constructors. */
+  unflatten(aux: Aux, children: unknown[]): N;
+  /** Whether two nodes' static data are equal. */
+  auxEquals(a: Aux, b: Aux): boolean;
+  /** Renders a node of this type inside a structure's string, given its rendered children. */
+  render(aux: Aux, children: string[]): string;
+}
+
+/** Attached to a prototype to make every instance of that class (and its subclasses) a node. */
+export const NODE_TYPE: unique symbol = Symbol.for("saikei.nodeType");
+
+const registered = new Map<Function, NodeType>();
+
+/** Raised when a node type is registered twice or registered wrongly. */
+export class RegistrationError extends Error {
+  override name = "RegistrationError";
+}
+
+/**
+ * The definition a class gives to become a pytree node: how to list its children with keys and
+ * how to rebuild it. `unflatten` receives the `aux` that `flattenWithKeys` returned.
+ */
+export interface PytreeNodeDefinition<N, Aux> {
+  flattenWithKeys(node: N): { children: [PathKey, unknown][]; aux: Aux };
+  unflatten(aux: Aux, children: unknown[]): N;
+  /** Equality of the static data; defaults to {@link deepEqualStatic}. */
+  auxEquals?(a: Aux, b: Aux): boolean;
+}
+
+/**
+ * Makes instances of `cls` (exactly that class, as in JAX) pytree nodes.
+ *
+ * @param cls the class to register.
+ * @param definition how to take an instance apart and rebuild it.
+ * @throws RegistrationError when `cls` is already registered or is a built-in node kind.
+ * @example
+ * class Pair { constructor(readonly a: unknown, readonly b: unknown) {} }
+ * registerPytreeNode(Pair, {
+ *   flattenWithKeys: (p) => ({ children: [[new GetAttrKey("a"), p.a], [new GetAttrKey("b"), p.b]], aux: null }),
+ *   unflatten: (_aux, [a, b]) => new Pair(a, b),
+ * });
+ */
+export function registerPytreeNode<N, Aux>(
+  cls: abstract new (...args: any[]) => N,
+  definition: PytreeNodeDefinition<N, Aux>,
+): void {
+  const ctor: Function = cls;
+  if (ctor === Array || ctor === Object || ctor === Map) {
+    throw new RegistrationError(
+      `${ctor.name} is a built-in pytree node kind and cannot be registered again.`,
+    );
+  }
+  if (registered.has(cls)) {
+    throw new RegistrationError(
+      `${cls.name} is already registered as a pytree node. Register each class once, at module load.`,
+    );
+  }
+  const auxEquals = definition.auxEquals ?? deepEqualStatic;
+  registered.set(cls, {
+    name: cls.name,
+    flatten(node) {
+      const { children, aux } = definition.flattenWithKeys(node);
+      return [children.map((c) => c[1]), { aux, keys: children.map((c) => c[0]) }];
+    },
+    keys: (_node, aux: { keys: PathKey[] }) => aux.keys,
+    unflatten: (aux: { aux: Aux }, children) => definition.unflatten(aux.aux, children),
+    auxEquals: (a: { aux: Aux; keys: PathKey[] }, b: { aux: Aux; keys: PathKey[] }) =>
+      auxEquals(a.aux, b.aux) && a.keys.length === b.keys.length,
+    render: (aux: { aux: Aux }, children) =>
+      `${cls.name}(${aux.aux === null || aux.aux === undefined ? "" : `${safeString(aux.aux)}, `}[${children.join(", ")}])`,
+  });
+}
+
+/** Whether `cls` was registered with {@link registerPytreeNode}. */
+export function isRegisteredPytreeNode(cls: Function): boolean {
+  return registered.has(cls);
+}
+
+export function safeString(value: unknown): string {
+  try {
+    return typeof value === "string" ? JSON.stringify(value) : String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/**
+ * Equality used for static data (struct static fields, registered aux data): `Object.is` for
+ * primitives and functions, element-wise for arrays and typed arrays, key-wise for plain objects
+ * and Maps, `equals(other)` when the value has such a method.
+ */
+export function deepEqualStatic(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    if (a.length !== bb.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqualStatic(a[i], bb[i])) return false;
+    return true;
+  }
+  if (ArrayBuffer.isView(a)) {
+    const aa = a as unknown as ArrayLike<unknown>;
+    const bb = b as unknown as ArrayLike<unknown>;
+    if (aa.length !== bb.length) return false;
+    for (let i = 0; i < aa.length; i++) if (!Object.is(aa[i], bb[i])) return false;
+    return true;
+  }
+  if (a instanceof Map) {
+    const bm = b as Map<unknown, unknown>;
+    if (a.size !== bm.size) return false;
+    const ak = [...a.keys()];
+    const bk = [...bm.keys()];
+    for (let i = 0; i < ak.length; i++) {
+      if (!Object.is(ak[i], bk[i])) return false;
+      if (!deepEqualStatic(a.get(ak[i]), bm.get(bk[i]))) return false;
+    }
+    return true;
+  }
+  const equals = (a as { equals?: unknown }).equals;
+  if (typeof equals === "function") return Boolean(equals.call(a, b));
+  const proto = Object.getPrototypeOf(a);
+  if (proto === Object.prototype || proto === null) {
+    const ak = Object.keys(a);
+    const bk = Object.keys(b);
+    if (ak.length !== bk.length) return false;
+    for (const k of ak) {
+      if (!Object.hasOwn(b, k)) return false;
+      if (!deepEqualStatic((a as any)[k], (b as any)[k])) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+function assignKey(target: Record<string, unknown>, key: string, value: unknown): void {
+  // Plain assignment to "__proto__" would replace the prototype; define it as data instead.
+  if (key === "__proto__") {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[key] = value;
+  }
+}
+
+/** Arrays: children keyed by `SequenceKey(i)`. */
+export const ARRAY_NODE: NodeType<unknown[], null> = {
+  name: "Array",
+  flatten: (node) => [node, null],
+  keys: (_node, _aux, n) => Array.from({ length: n }, (_, i) => new SequenceKey(i)),
+  unflatten: (_aux, children) => children.slice(),
+  auxEquals: () => true,
+  render: (_aux, children) => `[${children.join(", ")}]`,
+};
+
+/** Static data of a plain object: its sorted keys and whether it had a null prototype. */
+export interface ObjectAux {
+  readonly keys: readonly string[];
+  readonly nullPrototype: boolean;
+}
+
+/** Plain objects: children keyed by `DictKey(k)` in sorted key order, as JAX sorts dict keys. */
+export const OBJECT_NODE: NodeType<Record<string, unknown>, ObjectAux> = {
+  name: "Object",
+  flatten(node) {
+    const keys = Object.keys(node).sort();
+    const children = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) children[i] = node[keys[i]!];
+    return [children, { keys, nullPrototype: Object.getPrototypeOf(node) === null }];
+  },
+  keys: (_node, aux) => aux.keys.map((k) => new DictKey(k)),
+  unflatten(aux, children) {
+    const out: Record<string, unknown> = aux.nullPrototype ? Object.create(null) : {};
+    for (let i = 0; i < aux.keys.length; i++) assignKey(out, aux.keys[i]!, children[i]);
+    return out;
+  },
+  auxEquals(a, b) {
+    if (a.nullPrototype !== b.nullPrototype || a.keys.length !== b.keys.length) return false;
+    for (let i = 0; i < a.keys.length; i++) if (a.keys[i] !== b.keys[i]) return false;
+    return true;
+  },
+  render: (aux, children) =>
+    `{${aux.keys.map((k, i) => `${JSON.stringify(k)}: ${children[i]}`).join(", ")}}`,
+};
+
+/** Maps: children keyed by `DictKey(k)` in insertion order (JAX's `OrderedDict`). */
+export const MAP_NODE: NodeType<Map<unknown, unknown>, unknown[]> = {
+  name: "Map",
+  flatten: (node) => [[...node.values()], [...node.keys()]],
+  keys: (_node, aux) => aux.map((k) => new DictKey(k)),
+  unflatten(aux, children) {
+    const out = new Map<unknown, unknown>();
+    for (let i = 0; i < aux.length; i++) out.set(aux[i], children[i]);
+    return out;
+  },
+  auxEquals(a, b) {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+    return true;
+  },
+  render: (aux, children) =>
+    `Map{${aux.map((k, i) => `${safeString(k)} => ${children[i]}`).join(", ")}}`,
+};
+
+/** `null` and `undefined`: nodes with no children (JAX's `None`). */
+export const NONE_NODE: NodeType<null | undefined, null | undefined> = {
+  name: "None",
+  flatten: (node) => [[], node],
+  keys: () => [],
+  unflatten: (aux) => aux,
+  auxEquals: (a, b) => a === b,
+  render: (aux) => String(aux),
+};
+
+/**
+ * The node type of `value`, or `undefined` when `value` is a leaf.
+ *
+ * @example
+ * nodeTypeOf([1, 2]) === ARRAY_NODE; // true
+ * nodeTypeOf(3); // undefined: numbers are leaves
+ */
+export function nodeTypeOf(value: unknown): NodeType | undefined {
+  if (value === null || value === undefined) return NONE_NODE;
+  if (typeof value !== "object") return undefined;
+  if (Array.isArray(value)) return ARRAY_NODE;
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) return OBJECT_NODE;
+  const attached = (value as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
+  if (attached !== undefined) return attached;
+  if (proto === Map.prototype) return MAP_NODE;
+  if (registered.size > 0) return registered.get(proto.constructor);
+  return undefined;
+}
+
+/** Keys of a flattened node, falling back to flat indices when a node type gives none. */
+export function childKeys(type: NodeType, node: unknown, aux: unknown, count: number): PathKey[] {
+  const keys = type.keys(node, aux, count);
+  if (keys.length === count) return keys;
+  return Array.from({ length: count }, (_, i) => new FlattenedIndexKey(i));
+}

@@ -1,0 +1,534 @@
+/**
+ * Frozen, typed tree nodes: `Struct.define({...})` declares fields, instances are frozen and every
+ * struct is a pytree node whose children are its non-static fields in declaration order.
+ *
+ * @module
+ */
+
+import { GetAttrKey, type PathKey } from "./keys.js";
+import { deepEqualStatic, NODE_TYPE, type NodeType, safeString } from "./registry.js";
+import { treeEquals } from "./tree.js";
+
+/** Declared shape of one struct field. `T` is its value type. */
+export interface Field<T, Static extends boolean = boolean, HasDefault extends boolean = boolean> {
+  /** Phantom: the field's value type. */
+  readonly __type?: T;
+  /** Static fields are kept in the tree structure instead of being children. */
+  readonly static: Static;
+  /** Whether the constructor prop may be omitted. */
+  readonly hasDefault: HasDefault;
+  /** The value used when the prop is omitted. */
+  readonly defaultValue?: T;
+}
+
+/** Field options: `static` keeps the value in the structure, `default` makes the prop optional. */
+export interface FieldOptions<T> {
+  static?: boolean;
+  default?: T;
+}
+
+/**
+ * Declares a struct field of type `T`.
+ *
+ * @param options `{ static: true }` keeps the value in the tree structure (compared by value) rather
+ *   than making it a child; `{ default: value }` makes the constructor prop optional.
+ * @example
+ * class Point extends Struct.define({ x: field<number>(), label: field<string>({ static: true }) }) {}
+ */
+export function field<T>(options: { static: true; default: T }): Field<T, true, true>;
+export function field<T>(options: { static: true; default?: undefined }): Field<T, true, false>;
+export function field<T>(options: { static?: false; default: T }): Field<T, false, true>;
+export function field<T>(options?: { static?: false; default?: undefined }): Field<T, false, false>;
+export function field<T>(options: FieldOptions<T> = {}): Field<T> {
+  const hasDefault = Object.hasOwn(options, "default");
+  return Object.freeze({
+    static: options.static === true,
+    hasDefault,
+    defaultValue: options.default,
+  }) as Field<T>;
+}
+
+/** A record of field declarations, as passed to `define`. */
+export type FieldSpec = Record<string, Field<any, boolean, boolean>>;
+
+type FieldType<F> = F extends Field<infer T, any, any> ? T : never;
+type RequiredNames<S> = {
+  [K in keyof S]: S[K] extends Field<any, any, true> ? never : K;
+}[keyof S];
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+/** The constructor props of a field spec: required fields, and optional ones with defaults. */
+export type PropsOf<S> = Simplify<
+  { [K in RequiredNames<S>]: FieldType<S[K]> } & {
+    [K in Exclude<keyof S, RequiredNames<S>>]?: FieldType<S[K]>;
+  }
+>;
+
+/** The readonly instance fields of a field spec. */
+export type FieldsOf<S> = { readonly [K in keyof S]: FieldType<S[K]> };
+
+/** Phantom key carrying the field record of a struct type; used by `fromAttributes` typing. */
+export declare const STRUCT_FIELDS: unique symbol;
+
+type AnyStructClass = abstract new (...args: any[]) => Struct;
+type BaseProps<C> = C extends abstract new (props: infer P, ...rest: any[]) => any
+  ? unknown extends P
+    ? {}
+    : NonNullable<P>
+  : {};
+
+/** The class `define` returns: typed props, instances with the new fields, statics kept. */
+export type DefinedStruct<C extends AnyStructClass, S extends FieldSpec> = Pick<C, keyof C> &
+  (C extends new (...args: any[]) => any
+    ? {} extends Simplify<BaseProps<C> & PropsOf<S>>
+      ? new (
+          props?: Simplify<BaseProps<C> & PropsOf<S>>,
+        ) => InstanceType<C> & FieldsOf<S> & { readonly [STRUCT_FIELDS]?: FieldsOf<S> }
+      : new (
+          props: Simplify<BaseProps<C> & PropsOf<S>>,
+        ) => InstanceType<C> & FieldsOf<S> & { readonly [STRUCT_FIELDS]?: FieldsOf<S> }
+    : {} extends Simplify<BaseProps<C> & PropsOf<S>>
+      ? abstract new (
+          props?: Simplify<BaseProps<C> & PropsOf<S>>,
+        ) => InstanceType<C> & FieldsOf<S> & { readonly [STRUCT_FIELDS]?: FieldsOf<S> }
+      : abstract new (
+          props: Simplify<BaseProps<C> & PropsOf<S>>,
+        ) => InstanceType<C> & FieldsOf<S> & { readonly [STRUCT_FIELDS]?: FieldsOf<S> });
+
+/** All field values of a struct instance type, static ones included. */
+export type AttributesOf<T> = T extends { readonly [STRUCT_FIELDS]?: infer F }
+  ? { [K in keyof F]: F[K] }
+  : Record<string, unknown>;
+
+/** Raised for a wrong struct declaration: a reserved or repeated field name. */
+export class StructDefinitionError extends Error {
+  override name = "StructDefinitionError";
+}
+
+/** Raised for wrong constructor props or `fromAttributes` values: missing, extra or not an object. */
+export class StructConstructionError extends Error {
+  override name = "StructConstructionError";
+}
+
+interface FieldInfo {
+  readonly name: string;
+  readonly isStatic: boolean;
+  readonly hasDefault: boolean;
+  readonly defaultValue: unknown;
+}
+
+/** @internal Per-class field table. */
+interface StructMeta {
+  readonly fields: readonly FieldInfo[];
+  readonly names: readonly string[];
+  readonly childNames: readonly string[];
+  readonly staticNames: readonly string[];
+  readonly childKeys: readonly GetAttrKey[];
+}
+
+const META: unique symbol = Symbol.for("saikei.structMeta");
+const EMPTY_META: StructMeta = Object.freeze({
+  fields: [],
+  names: [],
+  childNames: [],
+  staticNames: [],
+  childKeys: [],
+});
+
+function metaOfClass(cls: Function): StructMeta {
+  return (cls as unknown as { [META]?: StructMeta })[META] ?? EMPTY_META;
+}
+
+function metaOfInstance(value: object): StructMeta {
+  return metaOfClass(Object.getPrototypeOf(value).constructor);
+}
+
+/** The static data of a struct node: its prototype, and its static field values if any. */
+interface StructAux {
+  readonly proto: object;
+  readonly statics: readonly unknown[];
+}
+
+const NO_STATICS: readonly unknown[] = Object.freeze([]);
+const auxCache = new WeakMap<object, StructAux>();
+
+function auxFor(proto: object, meta: StructMeta, node: any): StructAux {
+  if (meta.staticNames.length === 0) {
+    let aux = auxCache.get(proto);
+    if (aux === undefined) {
+      aux = Object.freeze({ proto, statics: NO_STATICS });
+      auxCache.set(proto, aux);
+    }
+    return aux;
+  }
+  const statics = meta.staticNames.map((n) => node[n]);
+  return { proto, statics };
+}
+
+function build(proto: object, meta: StructMeta, children: readonly unknown[], statics: readonly unknown[]): any {
+  const obj: any = Object.create(proto);
+  const childNames = meta.childNames;
+  for (let i = 0; i < childNames.length; i++) obj[childNames[i]!] = children[i];
+  const staticNames = meta.staticNames;
+  for (let i = 0; i < staticNames.length; i++) obj[staticNames[i]!] = statics[i];
+  return Object.freeze(obj);
+}
+
+const STRUCT_NODE: NodeType<any, StructAux> = {
+  name: "Struct",
+  flatten(node) {
+    const proto = Object.getPrototypeOf(node);
+    const meta = metaOfClass(proto.constructor);
+    const names = meta.childNames;
+    const children = new Array(names.length);
+    for (let i = 0; i < names.length; i++) children[i] = node[names[i]!];
+    return [children, auxFor(proto, meta, node)];
+  },
+  keys(node, _aux, _count) {
+    const meta = metaOfInstance(node);
+    if (node.keyForField === Struct.prototype.keyForField) return meta.childKeys as PathKey[];
+    return meta.childNames.map((n) => node.keyForField(n));
+  },
+  unflatten(aux, children) {
+    return build(aux.proto, metaOfClass(aux.proto.constructor), children, aux.statics);
+  },
+  auxEquals(a, b) {
+    if (a === b) return true;
+    if (a.proto !== b.proto || a.statics.length !== b.statics.length) return false;
+    for (let i = 0; i < a.statics.length; i++) {
+      if (!deepEqualStatic(a.statics[i], b.statics[i])) return false;
+    }
+    return true;
+  },
+  render(aux, children) {
+    const meta = metaOfClass(aux.proto.constructor);
+    const parts = meta.childNames.map((n, i) => `${n}=${children[i]}`);
+    meta.staticNames.forEach((n, i) => {
+      parts.push(`${n}=${reprValue(aux.statics[i])}`);
+    });
+    return `${(aux.proto as { constructor: Function }).constructor.name}(${parts.join(", ")})`;
+  },
+};
+
+const RESERVED = new Set([
+  "__proto__",
+  "constructor",
+  "prototype",
+  "attributesDict",
+  "keyForField",
+  "treeFlatten",
+  "treeFlattenWithKeys",
+  "equals",
+  "toString",
+  "replace",
+  "select",
+]);
+
+/** The static data `treeFlatten` returns: child field names and static field values. */
+export interface StructStaticMetadata {
+  readonly childFieldNames: readonly string[];
+  readonly staticFields: Readonly<Record<string, unknown>>;
+}
+
+/** How `toString` renders values; `@saikei/treescope` replaces it with its one-line renderer. */
+let reprHook: ((value: unknown) => string) | undefined;
+
+/**
+ * Replaces the renderer used by `Struct#toString` (treescope installs its one-line form).
+ * Pass `undefined` to restore the built-in renderer.
+ */
+export function setStructReprHook(hook: ((value: unknown) => string) | undefined): void {
+  reprHook = hook;
+}
+
+/** The built-in one-line rendering of a value: `Point(x=3, y=4, label='p')`. */
+export function reprValue(value: unknown, depth = 0): string {
+  if (depth > 6) return "…";
+  if (typeof value === "string") return `'${value}'`;
+  if (typeof value === "function") return `<function ${value.name || "anonymous"}>`;
+  if (value === null || typeof value !== "object") return String(value);
+  if (Array.isArray(value)) return `[${value.map((v) => reprValue(v, depth + 1)).join(", ")}]`;
+  if (value instanceof Struct) {
+    const meta = metaOfInstance(value);
+    const parts = meta.names.map((n) => `${n}=${reprValue((value as any)[n], depth + 1)}`);
+    return `${value.constructor.name}(${parts.join(", ")})`;
+  }
+  if (ArrayBuffer.isView(value)) {
+    return `${value.constructor.name}(${(value as unknown as ArrayLike<number>).length})`;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    const entries = Object.keys(value).map(
+      (k) => `${JSON.stringify(k)}: ${reprValue((value as any)[k], depth + 1)}`,
+    );
+    return `{${entries.join(", ")}}`;
+  }
+  if (value instanceof Map) {
+    const entries = [...value].map(([k, v]) => `${safeString(k)} => ${reprValue(v, depth + 1)}`);
+    return `Map{${entries.join(", ")}}`;
+  }
+  const own = (value as { toString?: () => string }).toString;
+  if (typeof own === "function" && own !== Object.prototype.toString) return safeString(value);
+  return `<${value.constructor?.name ?? "object"}>`;
+}
+
+function describeProps(meta: StructMeta): string {
+  return meta.fields.map((f) => (f.hasDefault ? `${f.name}?` : f.name)).join(", ");
+}
+
+/**
+ * The base class of every saikei tree node with named fields (penzai's `Struct`).
+ *
+ * Declare fields with {@link Struct.define}; instances are frozen, their non-static fields are
+ * their children in declaration order, static fields are part of the tree structure. Rebuilding
+ * from a structure (`unflatten`, selections, immer) never calls the constructor.
+ *
+ * Subclasses must not declare instance class fields (`x = 1`): the instance is frozen by the time
+ * a subclass initializer would run. Use getters and methods instead.
+ *
+ * @example
+ * class Point extends Struct.define({ x: field<number>(), y: field<number>() }) {
+ *   norm() { return Math.hypot(this.x, this.y); }
+ * }
+ * new Point({ x: 3, y: 4 }).norm(); // 5
+ */
+export abstract class Struct {
+  /**
+   * Builds a frozen instance from typed props. Subclasses get their props type from `define`.
+   *
+   * @throws StructConstructionError for missing or unknown props.
+   */
+  constructor(props?: {}) {
+    const meta = metaOfClass(new.target);
+    const name = new.target.name || "Struct";
+    if (props !== undefined && (props === null || typeof props !== "object")) {
+      throw new StructConstructionError(
+        `${name} expects its fields as one object, like new ${name}({ ${describeProps(meta)} }), but got ${reprValue(props)}.`,
+      );
+    }
+    const given = (props ?? {}) as Record<string, unknown>;
+    const missing: string[] = [];
+    for (const f of meta.fields) {
+      if (Object.hasOwn(given, f.name)) {
+        (this as any)[f.name] = given[f.name];
+      } else if (f.hasDefault) {
+        (this as any)[f.name] = f.defaultValue;
+      } else {
+        missing.push(f.name);
+      }
+    }
+    const unknown = Object.keys(given).filter((k) => !meta.names.includes(k));
+    if (missing.length > 0 || unknown.length > 0) {
+      const problems: string[] = [];
+      if (missing.length > 0) problems.push(`missing required field(s) ${missing.join(", ")}`);
+      if (unknown.length > 0) problems.push(`unknown field(s) ${unknown.join(", ")}`);
+      throw new StructConstructionError(
+        `${name}: ${problems.join("; ")}. Its fields are: ${describeProps(meta) || "(none)"} ` +
+          `(? marks optional). Call it as new ${name}({ ${meta.fields
+            .filter((f) => !f.hasDefault)
+            .map((f) => `${f.name}: …`)
+            .join(", ")} }).`,
+      );
+    }
+    Object.freeze(this);
+  }
+
+  /**
+   * Declares a struct class with the fields of `spec` added after the fields of `this`.
+   *
+   * @param spec field declarations made with {@link field}. Fields listed first are children first.
+   * @returns a class to extend: `class Point extends Struct.define({...}) {}`.
+   * @throws StructDefinitionError for a reserved name or a field the parent already has.
+   * @example
+   * class Point extends Struct.define({ x: field<number>(), y: field<number>() }) {}
+   * class Point3 extends Point.define({ z: field<number>() }) {} // children x, y, z
+   */
+  static define<C extends AnyStructClass, S extends FieldSpec>(this: C, spec: S): DefinedStruct<C, S> {
+    const base = metaOfClass(this);
+    const fields = [...base.fields];
+    for (const name of Object.keys(spec)) {
+      if (RESERVED.has(name)) {
+        throw new StructDefinitionError(
+          `${this.name}.define: "${name}" cannot be a field name because Struct uses it. Rename the field.`,
+        );
+      }
+      if (base.names.includes(name)) {
+        throw new StructDefinitionError(
+          `${this.name}.define: field "${name}" is already declared by ${this.name}. Each field is declared once; ` +
+            "give the new field another name.",
+        );
+      }
+      const f = spec[name]!;
+      if (f === null || typeof f !== "object" || typeof f.static !== "boolean") {
+        throw new StructDefinitionError(
+          `${this.name}.define: field "${name}" must be declared with field<T>(), like { ${name}: field<number>() }.`,
+        );
+      }
+      fields.push(
+        Object.freeze({
+          name,
+          isStatic: f.static,
+          hasDefault: f.hasDefault,
+          defaultValue: f.defaultValue,
+        }),
+      );
+    }
+    const childNames = fields.filter((f) => !f.isStatic).map((f) => f.name);
+    const meta: StructMeta = Object.freeze({
+      fields: Object.freeze(fields),
+      names: Object.freeze(fields.map((f) => f.name)),
+      childNames: Object.freeze(childNames),
+      staticNames: Object.freeze(fields.filter((f) => f.isStatic).map((f) => f.name)),
+      childKeys: Object.freeze(childNames.map((n) => new GetAttrKey(n))),
+    });
+    const Base = this as unknown as new (props?: {}) => Struct;
+    const Defined = class extends Base {};
+    Object.defineProperty(Defined, "name", { value: `${this.name || "Struct"}Fields` });
+    Object.defineProperty(Defined, META, { value: meta });
+    return Defined as unknown as DefinedStruct<C, S>;
+  }
+
+  /**
+   * Builds an instance from all its field values without calling the constructor (penzai's
+   * `from_attributes`).
+   *
+   * @throws StructConstructionError when a field is missing or an unknown name is given.
+   * @example
+   * Point.fromAttributes({ x: 1, y: 2 });
+   */
+  static fromAttributes<T extends Struct>(
+    this: abstract new (...args: any[]) => T,
+    attributes: AttributesOf<T>,
+  ): T {
+    const meta = metaOfClass(this);
+    const given = attributes as Record<string, unknown>;
+    const keys = Object.keys(given);
+    const expected = new Set(meta.names);
+    const ok = keys.length === expected.size && keys.every((k) => expected.has(k));
+    if (!ok) {
+      throw new StructConstructionError(
+        `Incorrect fields provided to ${this.name}.fromAttributes: expected {${[...expected].join(", ")}}, ` +
+          `got {${keys.join(", ")}}. Pass every field exactly once (attributesDict() gives a complete set).`,
+      );
+    }
+    return build(
+      this.prototype,
+      meta,
+      meta.childNames.map((n) => given[n]),
+      meta.staticNames.map((n) => given[n]),
+    );
+  }
+
+  /**
+   * The children and static data of this struct (penzai's `tree_flatten`).
+   *
+   * @example
+   * new Point({ x: 1, y: 2 }).treeFlatten(); // [[1, 2], { childFieldNames: ["x", "y"], staticFields: {} }]
+   */
+  treeFlatten(): [unknown[], StructStaticMetadata] {
+    const meta = metaOfInstance(this);
+    const staticFields: Record<string, unknown> = {};
+    for (const n of meta.staticNames) staticFields[n] = (this as any)[n];
+    return [
+      meta.childNames.map((n) => (this as any)[n]),
+      { childFieldNames: meta.childNames, staticFields },
+    ];
+  }
+
+  /** Like {@link treeFlatten}, with each child's key (from {@link keyForField}). */
+  treeFlattenWithKeys(): [[PathKey, unknown][], StructStaticMetadata] {
+    const [children, aux] = this.treeFlatten();
+    return [children.map((c, i) => [this.keyForField(aux.childFieldNames[i]!), c]), aux];
+  }
+
+  /**
+   * Rebuilds an instance of this class from {@link treeFlatten}'s output, without the constructor.
+   */
+  static treeUnflatten<T extends Struct>(
+    this: abstract new (...args: any[]) => T,
+    aux: StructStaticMetadata,
+    children: readonly unknown[],
+  ): T {
+    const meta = metaOfClass(this);
+    return build(
+      this.prototype,
+      meta,
+      children,
+      meta.staticNames.map((n) => aux.staticFields[n]),
+    );
+  }
+
+  /** All field values, static ones included, in declaration order (penzai's `attributes_dict`). */
+  attributesDict(): AttributesOf<this> {
+    const out: Record<string, unknown> = {};
+    for (const n of metaOfInstance(this).names) out[n] = (this as any)[n];
+    return out as AttributesOf<this>;
+  }
+
+  /**
+   * The key path entry for a child field. Defaults to `new GetAttrKey(name)`; override to change how
+   * paths through this struct are written.
+   */
+  keyForField(name: string): PathKey {
+    return new GetAttrKey(name);
+  }
+
+  /**
+   * A copy with some fields replaced (Python's `dataclasses.replace`), built without the
+   * constructor.
+   *
+   * @example
+   * new Point({ x: 1, y: 2 }).replace({ y: 5 }); // Point(x=1, y=5)
+   */
+  replace(patch: Partial<AttributesOf<this>>): this {
+    const meta = metaOfInstance(this);
+    const unknown = Object.keys(patch).filter((k) => !meta.names.includes(k));
+    if (unknown.length > 0) {
+      throw new StructConstructionError(
+        `${this.constructor.name}.replace: unknown field(s) ${unknown.join(", ")}. Its fields are: ${meta.names.join(", ")}.`,
+      );
+    }
+    const merged = { ...this.attributesDict(), ...patch } as Record<string, unknown>;
+    return build(
+      Object.getPrototypeOf(this),
+      meta,
+      meta.childNames.map((n) => merged[n]),
+      meta.staticNames.map((n) => merged[n]),
+    );
+  }
+
+  /**
+   * Structural equality: same class, equal static fields, equal children (leaves by `Object.is`,
+   * typed arrays element-wise).
+   */
+  equals(other: unknown): boolean {
+    return treeEquals(this, other);
+  }
+
+  /** One-line rendering, like `Point(x=3, y=4, label='p')`. */
+  toString(): string {
+    return reprHook !== undefined ? reprHook(this) : reprValue(this);
+  }
+}
+
+Object.defineProperty(Struct.prototype, NODE_TYPE, { value: STRUCT_NODE });
+// immer drafts instances of classes that carry this marker, so `produce(struct, ...)` works and
+// returns a new frozen instance of the same class.
+Object.defineProperty(Struct.prototype, Symbol.for("immer-draftable"), { value: true });
+
+/**
+ * Whether `value` is a struct instance.
+ *
+ * @example
+ * isStruct(new Point({ x: 1, y: 2 })); // true
+ */
+export function isStruct(value: unknown): value is Struct {
+  return value instanceof Struct;
+}
+
+/** The declared fields of a struct class, in order, with their kinds. */
+export function structFields(
+  cls: AnyStructClass,
+): readonly { name: string; isStatic: boolean; hasDefault: boolean }[] {
+  return metaOfClass(cls).fields;
+}

@@ -1,0 +1,24 @@
+/**
+ * The `pz.tree` namespace: JAX-style tree utilities and key path entries.
+ *
+ * @module
+ */
+export { DictKey, FlattenedIndexKey, GetAttrKey, keyEquals, keyPathEquals, keystr, SequenceKey } from "./keys.js";
+export type { KeyPath, PathKey } from "./keys.js";
+export { registerPytreeNode } from "./registry.js";
+export {
+  flatten,
+  flattenOneLevel,
+  flattenWithPath,
+  getAtPath,
+  leaves,
+  map,
+  mapWithPath,
+  options,
+  prettyKeystr,
+  structure,
+  TreeDef,
+  treeEquals as equals,
+  unflatten,
+} from "./tree.js";
+export type { IsLeaf } from "./tree.js";

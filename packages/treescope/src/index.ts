@@ -1,0 +1,6 @@
+/**
+ * `@saikei/treescope`: Text and interactive HTML rendering of any saikei tree.
+ *
+ * @module
+ */
+export {};
