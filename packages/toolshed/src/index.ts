@@ -3,4 +3,5 @@
  *
  * @module
  */
-export {};
+export * from "./safetensors.js";
+export * from "./safetensorsFormat.js";
