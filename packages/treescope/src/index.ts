@@ -1,6 +1,41 @@
 /**
- * `@saikei/treescope`: Text and interactive HTML rendering of any saikei tree.
+ * `@saikei/treescope` (`pz.ts`): text and interactive HTML rendering of any saikei tree, and
+ * notebook display.
+ *
+ * Importing it makes `Struct#toString` use the one-line form and registers the HTML renderer of
+ * selections.
+ *
+ * @example
+ * import { renderToText, renderToHTML, display } from "@saikei/treescope";
+ * renderToText(model, { multiline: true });
+ * display(model);
  *
  * @module
  */
-export {};
+import "./install.js";
+
+export { colorFromString, oklchColor, parseColor, treescopeColorOf } from "./color.js";
+export {
+  type DisplayOptions,
+  type DisplayTarget,
+  display,
+  displayable,
+  mountHTML,
+} from "./display.js";
+export { type HTMLOptions, renderToHTML } from "./html.js";
+export {
+  asSelectionView,
+  type ChildEntry,
+  type Described,
+  describe,
+  isNamedArrayLike,
+  isTensorLike,
+  type NamedArrayLike,
+  type NodeKind,
+  namedArrayShapes,
+  type SelectionView,
+  type TensorLike,
+} from "./inspect.js";
+export { installTreescopeHooks } from "./install.js";
+export { type ArraySummary, formatNumber, type HeatMap, summarizeArray } from "./summary.js";
+export { defaultColor, oneLine, quoteString, renderToText, type TextOptions } from "./text.js";

@@ -1,0 +1,140 @@
+/**
+ * Colours: penzai's per-type colours, colours derived from names, and conversion of CSS colours to
+ * RGB for terminals.
+ *
+ * @module
+ */
+
+import { isStruct } from "@saikei/struct";
+
+/**
+ * A CSS colour built from OKLCH coordinates, returned as a `#rrggbb` hex string so that every
+ * host (old browsers, terminals, SVG) can use it. Out-of-gamut colours are clipped to sRGB.
+ *
+ * @param lightness perceptual lightness in [0, 1].
+ * @param chroma colourfulness, typically in [0, 0.37].
+ * @param hue hue angle in degrees.
+ * @returns the colour as `#rrggbb`.
+ * @example
+ * oklchColor(0.785, 0.103, 40); // "#e8a58f" (a light salmon)
+ */
+export function oklchColor(lightness: number, chroma: number, hue: number): string {
+  const h = (hue * Math.PI) / 180;
+  const a = chroma * Math.cos(h);
+  const b = chroma * Math.sin(h);
+  const l = (lightness + 0.3963377774 * a + 0.2158037573 * b) ** 3;
+  const m = (lightness - 0.1055613458 * a - 0.0638541728 * b) ** 3;
+  const s = (lightness - 0.0894841775 * a - 1.291485548 * b) ** 3;
+  const r = 4.0767416621 * l - 3.3077115913 * m + 0.2309699292 * s;
+  const g = -1.2684380046 * l + 2.6097574011 * m - 0.3413193965 * s;
+  const bl = -0.0041960863 * l - 0.7034186147 * m + 1.707614701 * s;
+  return `#${[r, g, bl].map((x) => toByte(gammaEncode(x)).toString(16).padStart(2, "0")).join("")}`;
+}
+
+function gammaEncode(x: number): number {
+  return x <= 0.0031308 ? 12.92 * x : 1.055 * x ** (1 / 2.4) - 0.055;
+}
+
+function toByte(x: number): number {
+  return Math.max(0, Math.min(255, Math.round(x * 255)));
+}
+
+/**
+ * A stable pastel colour for a name (penzai's `color_from_string`): the same string always gives
+ * the same colour, different strings usually give visibly different hues.
+ *
+ * @param name any string, usually a class name.
+ * @returns the colour as `#rrggbb`.
+ * @example
+ * colorFromString("Linear") === colorFromString("Linear"); // true
+ */
+export function colorFromString(name: string): string {
+  // FNV-1a: cheap, stable across runs and platforms.
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    hash ^= name.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return oklchColor(0.785, 0.103, (hash % 3600) / 10);
+}
+
+/**
+ * The colour treescope gives a value, as penzai does: the value's own `treescopeColor()` when it
+ * has one, a colour derived from the class name for layers (structs with a `call` method), and
+ * `"transparent"` for everything else.
+ *
+ * @param value any tree node or leaf.
+ * @returns a CSS colour string.
+ * @example
+ * treescopeColorOf({ treescopeColor: () => "#93cce1" }); // "#93cce1"
+ * treescopeColorOf([1, 2]); // "transparent"
+ */
+export function treescopeColorOf(value: unknown): string {
+  if (value === null || typeof value !== "object") return "transparent";
+  const own = (value as { treescopeColor?: unknown }).treescopeColor;
+  if (typeof own === "function") {
+    try {
+      const color = own.call(value);
+      if (typeof color === "string" && color !== "") return color;
+    } catch {
+      // A broken treescopeColor must not break rendering; fall through to the default.
+    }
+  }
+  if (isStruct(value) && typeof (value as { call?: unknown }).call === "function") {
+    return colorFromString(value.constructor.name);
+  }
+  return "transparent";
+}
+
+const NAMED: Record<string, [number, number, number]> = {
+  orange: [255, 165, 0],
+  red: [255, 0, 0],
+  green: [0, 128, 0],
+  blue: [0, 0, 255],
+  black: [0, 0, 0],
+  white: [255, 255, 255],
+  gray: [128, 128, 128],
+  grey: [128, 128, 128],
+  yellow: [255, 255, 0],
+  purple: [128, 0, 128],
+  cyan: [0, 255, 255],
+  magenta: [255, 0, 255],
+};
+
+/**
+ * Parses the CSS colours treescope produces or penzai uses (`#rgb`, `#rrggbb`, `rgb(r, g, b)`,
+ * `oklch(L C H)` and a few names) into RGB bytes, for terminal output.
+ *
+ * @param color a CSS colour string.
+ * @returns `[r, g, b]` in 0..255, or `undefined` for `transparent` and colours it cannot read.
+ * @example
+ * parseColor("#eba875"); // [235, 168, 117]
+ */
+export function parseColor(color: string): [number, number, number] | undefined {
+  const c = color.trim().toLowerCase();
+  if (c === "transparent" || c === "") return undefined;
+  if (NAMED[c] !== undefined) return NAMED[c];
+  let m = /^#([0-9a-f]{3})$/.exec(c);
+  if (m)
+    return [0, 1, 2].map((i) => Number.parseInt(m![1]![i]!.repeat(2), 16)) as [
+      number,
+      number,
+      number,
+    ];
+  m = /^#([0-9a-f]{6})(?:[0-9a-f]{2})?$/.exec(c);
+  if (m) {
+    return [0, 2, 4].map((i) => Number.parseInt(m![1]!.slice(i, i + 2), 16)) as [
+      number,
+      number,
+      number,
+    ];
+  }
+  m = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/.exec(c);
+  if (m) return [m[1], m[2], m[3]].map((x) => toByte(Number(x) / 255)) as [number, number, number];
+  m = /^oklch\(\s*([\d.]+)(%?)\s+([\d.]+)\s+([\d.]+)(?:deg)?/.exec(c);
+  if (m) {
+    const lightness = m[2] === "%" ? Number(m[1]) / 100 : Number(m[1]);
+    return parseColor(oklchColor(lightness, Number(m[3]), Number(m[4])));
+  }
+  return undefined;
+}

@@ -1,0 +1,141 @@
+/**
+ * Notebook and browser display: HTML where the host can show it, text elsewhere.
+ *
+ * @module
+ */
+
+import { type HTMLOptions, renderToHTML } from "./html.js";
+import { renderToText } from "./text.js";
+
+/** Where {@link display} sent the rendering. */
+export type DisplayTarget = "tslab" | "deno-jupyter" | "dom" | "text";
+
+/** Options for {@link display}. */
+export interface DisplayOptions extends Pick<HTMLOptions, "theme" | "expandDepth" | "highlight"> {
+  /** Browser only: the element to append the view to. Default `document.body`. */
+  target?: { appendChild(node: unknown): unknown };
+  /** Text fallback only: where the text goes. Default `console.log`. */
+  write?: (text: string) => void;
+}
+
+/** The MIME bundle key Deno's Jupyter kernel reads from displayable objects. */
+const JUPYTER_DISPLAY = Symbol.for("Jupyter.display");
+
+interface TslabDisplay {
+  html(html: string): void;
+}
+
+interface DenoJupyter {
+  display(bundle: Record<string, string>, options: { raw: boolean }): unknown;
+}
+
+function tslabDisplay(): TslabDisplay | undefined {
+  const g = globalThis as { $$?: { html?: unknown } };
+  return typeof g.$$?.html === "function" ? (g.$$ as TslabDisplay) : undefined;
+}
+
+function denoJupyter(): DenoJupyter | undefined {
+  const g = globalThis as { Deno?: { jupyter?: { display?: unknown } } };
+  return typeof g.Deno?.jupyter?.display === "function"
+    ? (g.Deno.jupyter as DenoJupyter)
+    : undefined;
+}
+
+interface MinimalDocument {
+  body: { appendChild(node: unknown): unknown };
+  createElement(tag: string): {
+    innerHTML: string;
+    text?: string;
+    textContent: string | null;
+    querySelectorAll(
+      selector: string,
+    ): ArrayLike<{ textContent: string | null; replaceWith(node: unknown): void }>;
+  };
+}
+
+/**
+ * Inserts an HTML rendering into a browser element and runs its script (scripts set through
+ * `innerHTML` do not run by themselves).
+ *
+ * @param target the element to append to.
+ * @param html a fragment from `renderToHTML(value, { fragment: true })`.
+ * @example
+ * mountHTML(document.getElementById("out")!, renderToHTML(model, { fragment: true }));
+ */
+export function mountHTML(target: { appendChild(node: unknown): unknown }, html: string): void {
+  const doc = (globalThis as { document?: MinimalDocument }).document;
+  if (doc === undefined) {
+    throw new Error(
+      "mountHTML needs a browser document; outside a browser use renderToHTML and write the page to a file.",
+    );
+  }
+  const container = doc.createElement("div");
+  container.innerHTML = html;
+  target.appendChild(container);
+  const scripts = container.querySelectorAll("script:not([type])");
+  for (let i = 0; i < scripts.length; i++) {
+    const old = scripts[i]!;
+    const fresh = doc.createElement("script");
+    fresh.textContent = old.textContent;
+    old.replaceWith(fresh);
+  }
+}
+
+/**
+ * Shows a tree where the user is looking: as interactive HTML in tslab (`$$.html`), in Deno's
+ * Jupyter kernel (`Deno.jupyter.display`) and in a browser page (appended to `document.body`),
+ * and as multi-line text (coloured in a terminal) everywhere else.
+ *
+ * @param value any value, tree or selection.
+ * @param options theme, expansion depth, highlighted paths, and the DOM target or text writer.
+ * @returns where the rendering went.
+ * @example
+ * display(model); // in a notebook: an interactive tree; in a terminal: indented text
+ */
+export function display(value: unknown, options: DisplayOptions = {}): DisplayTarget {
+  const htmlOptions: HTMLOptions = { fragment: true };
+  if (options.theme !== undefined) htmlOptions.theme = options.theme;
+  if (options.expandDepth !== undefined) htmlOptions.expandDepth = options.expandDepth;
+  if (options.highlight !== undefined) htmlOptions.highlight = options.highlight;
+  const tslab = tslabDisplay();
+  if (tslab !== undefined) {
+    tslab.html(renderToHTML(value, htmlOptions));
+    return "tslab";
+  }
+  const deno = denoJupyter();
+  if (deno !== undefined) {
+    void deno.display(displayBundle(value, htmlOptions), { raw: true });
+    return "deno-jupyter";
+  }
+  const doc = (globalThis as { document?: MinimalDocument }).document;
+  if (doc !== undefined && options.write === undefined) {
+    mountHTML(options.target ?? doc.body, renderToHTML(value, htmlOptions));
+    return "dom";
+  }
+  (options.write ?? console.log)(renderToText(value, { multiline: true }));
+  return "text";
+}
+
+function displayBundle(value: unknown, options: HTMLOptions): Record<string, string> {
+  return {
+    "text/html": renderToHTML(value, { ...options, fragment: true }),
+    "text/plain": renderToText(value, { multiline: true, color: false }),
+  };
+}
+
+/**
+ * Wraps a value so that Jupyter kernels which look for `Symbol.for("Jupyter.display")` (Deno's)
+ * show it as interactive HTML when it is the last expression of a cell.
+ *
+ * @param value any value, tree or selection.
+ * @param options HTML options (theme, expansion depth, highlighted paths).
+ * @returns an object whose `[Symbol.for("Jupyter.display")]()` gives the MIME bundle.
+ * @example
+ * displayable(model); // as the last line of a Deno notebook cell
+ */
+export function displayable(
+  value: unknown,
+  options: Pick<HTMLOptions, "theme" | "expandDepth" | "highlight"> = {},
+): { [JUPYTER_DISPLAY](): Record<string, string> } {
+  return { [JUPYTER_DISPLAY]: () => displayBundle(value, options) };
+}

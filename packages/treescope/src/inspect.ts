@@ -1,0 +1,269 @@
+/**
+ * How treescope sees a value: which kind of node it is, what its children are called, and how the
+ * step to each child is written as code. Both the text and the HTML renderers read values through
+ * this module, so they agree on names, order and paths.
+ *
+ * @module
+ */
+
+import {
+  DictKey,
+  flattenOneLevel,
+  GetAttrKey,
+  isStruct,
+  type KeyPath,
+  keystr,
+  type PathKey,
+  structFields,
+} from "@saikei/struct";
+
+/** The kinds of node treescope distinguishes. */
+export type NodeKind =
+  | "struct"
+  | "array"
+  | "object"
+  | "map"
+  | "none"
+  | "registered"
+  | "tensor"
+  | "namedArray"
+  | "leaf";
+
+/** One child (or static field) of a node, as treescope shows it. */
+export interface ChildEntry {
+  /** The key path step to the child (the struct's `keyForField`, `SequenceKey`, `DictKey`). */
+  readonly key: PathKey;
+  /** The child value. */
+  readonly value: unknown;
+  /** The text shown before the child: `"x="` in a struct, `'"a": '` in an object, `""` in an array. */
+  readonly label: string;
+  /** The step written as code, for "copy path": `.x`, `[2]`, `['a']`, `.get('a')`. */
+  readonly code: string;
+  /** Static struct fields are shown but are not tree children. */
+  readonly isStatic: boolean;
+}
+
+/** The minimal shape of a tfjs tensor that treescope relies on (duck-typed across tfjs copies). */
+export interface TensorLike {
+  readonly shape: readonly number[];
+  readonly dtype: string;
+  readonly size: number;
+  readonly isDisposed: boolean;
+  dataSync(): ArrayLike<number | string | boolean> | ArrayLike<number>;
+}
+
+/**
+ * Whether `value` is a tfjs tensor. Checked by shape rather than `instanceof` so tensors from a
+ * second copy of tfjs-core (bundlers sometimes make one) are recognised too.
+ *
+ * @example
+ * isTensorLike(tf.zeros([2])); // true
+ */
+export function isTensorLike(value: unknown): value is TensorLike {
+  if (value === null || typeof value !== "object") return false;
+  const v = value as Partial<TensorLike> & { rank?: unknown };
+  return (
+    Array.isArray(v.shape) &&
+    typeof v.dtype === "string" &&
+    typeof v.dataSync === "function" &&
+    typeof v.rank === "number"
+  );
+}
+
+/** The fields treescope reads from a NamedArray or NamedArrayView (penzai layout). */
+export interface NamedArrayLike {
+  readonly dataArray: TensorLike;
+}
+
+/**
+ * Whether `value` is a `NamedArray` or `NamedArrayView` of `@saikei/named`: a struct holding a
+ * tensor in `dataArray` and its axis names (`namedAxes`, or a view's `dataAxisForName`).
+ *
+ * @example
+ * isNamedArrayLike(nx.wrap(tf.ones([2]), "a")); // true
+ */
+export function isNamedArrayLike(value: unknown): value is NamedArrayLike {
+  if (!isStruct(value)) return false;
+  const v = value as unknown as Record<string, unknown>;
+  return isTensorLike(v.dataArray) && ("namedAxes" in v || "dataAxisForName" in v);
+}
+
+/** Positional and named shape of a named array, read through its getters when they exist. */
+export function namedArrayShapes(value: NamedArrayLike): {
+  positional: number[];
+  named: [string, number][];
+} {
+  const v = value as unknown as Record<string, unknown>;
+  try {
+    const named = v.namedShape;
+    const positional = v.positionalShape;
+    if (named !== undefined && Array.isArray(positional)) {
+      return { positional: [...(positional as number[])], named: entriesOf(named) };
+    }
+  } catch {
+    // Invalid named arrays throw from their getters; fall back to the raw fields below.
+  }
+  const shape = value.dataArray.shape;
+  const named = entriesOf(v.namedAxes ?? v.dataAxisForName);
+  const positional =
+    "dataShape" in v ? [] : shape.slice(0, Math.max(0, shape.length - named.length));
+  return { positional: [...positional], named };
+}
+
+function entriesOf(axes: unknown): [string, number][] {
+  if (axes instanceof Map) return [...axes].map(([k, n]) => [String(k), Number(n)]);
+  if (Array.isArray(axes))
+    return axes.map((e) =>
+      Array.isArray(e) ? [String(e[0]), Number(e[1])] : [String(e), Number.NaN],
+    );
+  if (axes !== null && typeof axes === "object") {
+    return Object.entries(axes as Record<string, unknown>).map(([k, n]) => [k, Number(n)]);
+  }
+  return [];
+}
+
+/** A selection as treescope needs it: the whole tree and the paths of its selected nodes. */
+export interface SelectionView {
+  readonly tree: unknown;
+  readonly selectedPaths: readonly KeyPath[];
+}
+
+/**
+ * Reads a `Selection` of `@saikei/select` (anything with `deselect()` and `getKeypaths()`).
+ *
+ * @returns the rebuilt tree and the selected key paths, or `undefined` for other values.
+ * @example
+ * asSelectionView(select(model).atInstancesOf(Linear))?.selectedPaths.length; // 2
+ */
+export function asSelectionView(value: unknown): SelectionView | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  const v = value as { deselect?: unknown; getKeypaths?: unknown };
+  if (typeof v.deselect !== "function" || typeof v.getKeypaths !== "function") return undefined;
+  return {
+    tree: (v.deselect as () => unknown).call(value),
+    selectedPaths: [...((v.getKeypaths as () => Iterable<KeyPath>).call(value) ?? [])],
+  };
+}
+
+/** What treescope knows about one value before rendering it. */
+export interface Described {
+  readonly kind: NodeKind;
+  /** The type name shown for nodes: the class name for structs and registered nodes. */
+  readonly typeName: string;
+  /** Opening and closing brackets: `Linear(` / `)`, `[` / `]`, `{` / `}`, `Map{` / `}`. */
+  readonly open: string;
+  readonly close: string;
+  /** Children and static fields in display order (declaration order for structs). */
+  readonly entries: readonly ChildEntry[];
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+function attrCode(name: string): string {
+  return IDENTIFIER.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
+}
+
+function keyCode(key: PathKey, inMap: boolean): string {
+  if (key instanceof GetAttrKey) return attrCode(key.name);
+  if (key instanceof DictKey && inMap) return `.get(${String(key).slice(1, -1)})`;
+  return keystr([key]);
+}
+
+/**
+ * Classifies `value` and lists its children (and a struct's static fields) with labels and code.
+ *
+ * @example
+ * describe({ b: 1, a: 2 }).entries.map((e) => e.code); // ["['a']", "['b']"]
+ */
+export function describe(value: unknown): Described {
+  if (value === null || value === undefined) return leafLike("none");
+  if (isTensorLike(value)) return leafLike("tensor");
+  if (isNamedArrayLike(value)) return leafLike("namedArray", value.constructor.name);
+  if (typeof value !== "object") return leafLike("leaf");
+  if (isStruct(value)) {
+    const name = value.constructor.name || "Struct";
+    const node = value as unknown as Record<string, unknown> & { keyForField(n: string): PathKey };
+    const entries = structFields(value.constructor as never).map((f): ChildEntry => {
+      const key = f.isStatic ? new GetAttrKey(f.name) : node.keyForField(f.name);
+      return {
+        key,
+        value: node[f.name],
+        label: `${f.name}=`,
+        code: key instanceof GetAttrKey ? attrCode(key.name) : keyCode(key, false),
+        isStatic: f.isStatic,
+      };
+    });
+    return { kind: "struct", typeName: name, open: `${name}(`, close: ")", entries };
+  }
+  const level = flattenOneLevel(value);
+  if (level === undefined) return leafLike("leaf");
+  const children = level[0];
+  if (Array.isArray(value)) {
+    return {
+      kind: "array",
+      typeName: "Array",
+      open: "[",
+      close: "]",
+      entries: children.map(([key, child]) => ({
+        key,
+        value: child,
+        label: "",
+        code: keyCode(key, false),
+        isStatic: false,
+      })),
+    };
+  }
+  if (value instanceof Map) {
+    return {
+      kind: "map",
+      typeName: "Map",
+      open: "Map{",
+      close: "}",
+      entries: children.map(([key, child]) => ({
+        key,
+        value: child,
+        label: `${mapKeyText((key as DictKey).key)} => `,
+        code: keyCode(key, true),
+        isStatic: false,
+      })),
+    };
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    return {
+      kind: "object",
+      typeName: "Object",
+      open: "{",
+      close: "}",
+      entries: children.map(([key, child]) => ({
+        key,
+        value: child,
+        label: `${JSON.stringify(String((key as DictKey).key))}: `,
+        code: keyCode(key, false),
+        isStatic: false,
+      })),
+    };
+  }
+  const name = (value as object).constructor?.name || "Node";
+  return {
+    kind: "registered",
+    typeName: name,
+    open: `${name}(`,
+    close: ")",
+    entries: children.map(([key, child]) => ({
+      key,
+      value: child,
+      label: key instanceof GetAttrKey ? `${key.name}=` : "",
+      code: keyCode(key, false),
+      isStatic: false,
+    })),
+  };
+}
+
+function mapKeyText(key: unknown): string {
+  return typeof key === "string" ? JSON.stringify(key) : String(key);
+}
+
+function leafLike(kind: NodeKind, typeName = ""): Described {
+  return { kind, typeName, open: "", close: "", entries: [] };
+}

@@ -1,0 +1,199 @@
+/**
+ * Array summaries: shape, dtype and statistics of a tensor or named array, and a small heat map of
+ * 1-D and 2-D arrays.
+ *
+ * @module
+ */
+
+import {
+  isNamedArrayLike,
+  isTensorLike,
+  type NamedArrayLike,
+  namedArrayShapes,
+  type TensorLike,
+} from "./inspect.js";
+
+/** A downsampled picture of a 1-D or 2-D array, one byte per cell. */
+export interface HeatMap {
+  readonly rows: number;
+  readonly cols: number;
+  /**
+   * `"sequential"`: 0 is the minimum and 254 the maximum. `"diverging"` (values of both signs):
+   * 127 is zero, 0 is `-max|x|`, 254 is `+max|x|`. 255 marks a cell with a NaN or infinity.
+   */
+  readonly scale: "sequential" | "diverging";
+  /** `rows * cols` bytes in row-major order. */
+  readonly cells: Uint8Array;
+}
+
+/** What treescope shows for an array leaf. */
+export interface ArraySummary {
+  /** `"tf.Tensor"`, `"NamedArray"` or `"NamedArrayView"`. */
+  readonly typeName: string;
+  readonly dtype: string;
+  /** The positional shape (the whole shape of a plain tensor). */
+  readonly shape: readonly number[];
+  /** Named axes and their sizes in storage order; empty for plain tensors. */
+  readonly namedShape: readonly (readonly [string, number])[];
+  readonly size: number;
+  readonly disposed: boolean;
+  /** Statistics over the finite values; absent for string and complex arrays and disposed tensors. */
+  readonly stats?: {
+    readonly min: number;
+    readonly max: number;
+    readonly mean: number;
+    readonly nanCount: number;
+    readonly infCount: number;
+    readonly finiteCount: number;
+  };
+  readonly heatMap?: HeatMap;
+}
+
+const MAX_ROWS = 32;
+const MAX_COLS = 64;
+
+/**
+ * Summarises a tensor or named array.
+ *
+ * @param value a tfjs tensor, `NamedArray` or `NamedArrayView`.
+ * @param options `heatMap: false` skips the heat map; `stats: false` skips reading the values.
+ * @returns the summary, or `undefined` when `value` is not an array.
+ * @example
+ * summarizeArray(tf.tensor1d([1, 2, NaN]))!.stats; // { min: 1, max: 2, mean: 1.5, nanCount: 1, infCount: 0, finiteCount: 2 }
+ */
+export function summarizeArray(
+  value: unknown,
+  options: { stats?: boolean; heatMap?: boolean } = {},
+): ArraySummary | undefined {
+  let tensor: TensorLike;
+  let typeName: string;
+  let shape: number[];
+  let namedShape: [string, number][] = [];
+  if (isTensorLike(value)) {
+    tensor = value;
+    typeName = "tf.Tensor";
+    shape = [...value.shape];
+  } else if (isNamedArrayLike(value)) {
+    tensor = (value as NamedArrayLike).dataArray;
+    typeName = value.constructor.name;
+    const shapes = namedArrayShapes(value);
+    shape = shapes.positional;
+    namedShape = shapes.named;
+  } else {
+    return undefined;
+  }
+  const disposed = tensor.isDisposed === true;
+  const base = { typeName, dtype: tensor.dtype, shape, namedShape, size: tensor.size, disposed };
+  if (
+    disposed ||
+    options.stats === false ||
+    tensor.dtype === "string" ||
+    tensor.dtype === "complex64"
+  ) {
+    return base;
+  }
+  const data = tensor.dataSync() as ArrayLike<number>;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  let sum = 0;
+  let nanCount = 0;
+  let infCount = 0;
+  let finiteCount = 0;
+  for (let i = 0; i < data.length; i++) {
+    const x = +data[i]!;
+    if (x !== x) nanCount++;
+    else if (x === Number.POSITIVE_INFINITY || x === Number.NEGATIVE_INFINITY) infCount++;
+    else {
+      if (x < min) min = x;
+      if (x > max) max = x;
+      sum += x;
+      finiteCount++;
+    }
+  }
+  const stats =
+    finiteCount > 0
+      ? { min, max, mean: sum / finiteCount, nanCount, infCount, finiteCount }
+      : { min: Number.NaN, max: Number.NaN, mean: Number.NaN, nanCount, infCount, finiteCount };
+  const fullShape = tensor.shape;
+  const heatMap =
+    options.heatMap !== false &&
+    (fullShape.length === 1 || fullShape.length === 2) &&
+    tensor.size > 0
+      ? buildHeatMap(
+          data,
+          fullShape.length === 1 ? 1 : fullShape[0]!,
+          fullShape[fullShape.length - 1]!,
+          stats,
+        )
+      : undefined;
+  return heatMap === undefined ? { ...base, stats } : { ...base, stats, heatMap };
+}
+
+function buildHeatMap(
+  data: ArrayLike<number>,
+  height: number,
+  width: number,
+  stats: { min: number; max: number },
+): HeatMap {
+  const rows = Math.min(height, MAX_ROWS);
+  const cols = Math.min(width, MAX_COLS);
+  const diverging = stats.min < 0 && stats.max > 0;
+  const absMax = Math.max(Math.abs(stats.min), Math.abs(stats.max));
+  const cells = new Uint8Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const r0 = Math.floor((r * height) / rows);
+    const r1 = Math.max(r0 + 1, Math.floor(((r + 1) * height) / rows));
+    for (let c = 0; c < cols; c++) {
+      const c0 = Math.floor((c * width) / cols);
+      const c1 = Math.max(c0 + 1, Math.floor(((c + 1) * width) / cols));
+      let sum = 0;
+      let n = 0;
+      let bad = false;
+      for (let i = r0; i < r1; i++) {
+        for (let j = c0; j < c1; j++) {
+          const x = +data[i * width + j]!;
+          if (!Number.isFinite(x)) bad = true;
+          else {
+            sum += x;
+            n++;
+          }
+        }
+      }
+      let byte: number;
+      if (diverging) byte = Math.round(127 + (127 * (sum / n)) / absMax);
+      else if (stats.max === stats.min) byte = 127;
+      else byte = Math.round((254 * (sum / n - stats.min)) / (stats.max - stats.min));
+      cells[r * cols + c] = bad || n === 0 ? 255 : Math.max(0, Math.min(254, byte));
+    }
+  }
+  return { rows, cols, scale: diverging ? "diverging" : "sequential", cells };
+}
+
+/** Formats a statistic with 4 significant digits (`0.1235`, `1.235e+6`, `-3`). */
+export function formatNumber(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (Number.isInteger(x) && Math.abs(x) < 1e6) return String(x);
+  return String(Number(x.toPrecision(4)));
+}
+
+/** The shape part of an array's one-line form: `float32[2,3]` or `float32(3 | batch:2)`. */
+export function shapeText(summary: ArraySummary): string {
+  if (summary.typeName === "tf.Tensor") return `${summary.dtype}[${summary.shape.join(",")}]`;
+  const named = summary.namedShape.map(([n, s]) => `${n}:${s}`).join(", ");
+  const positional = summary.shape.join(", ");
+  return `${summary.dtype}(${positional}${positional === "" ? "" : " "}| ${named})`;
+}
+
+/** The statistics part of an array's summary: `min=0 max=1 mean=0.5 nan=1`. */
+export function statsText(summary: ArraySummary): string {
+  if (summary.disposed) return "disposed";
+  const s = summary.stats;
+  if (s === undefined || summary.size === 0) return "";
+  const parts =
+    s.finiteCount > 0
+      ? [`min=${formatNumber(s.min)}`, `max=${formatNumber(s.max)}`, `mean=${formatNumber(s.mean)}`]
+      : [];
+  if (s.nanCount > 0) parts.push(`nan=${s.nanCount}`);
+  if (s.infCount > 0) parts.push(`inf=${s.infCount}`);
+  return parts.join(" ");
+}

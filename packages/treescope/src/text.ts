@@ -1,0 +1,272 @@
+/**
+ * Text rendering: the one-line form used by `Struct#toString` and a multi-line indented form, with
+ * ANSI colours in terminals that support them.
+ *
+ * @module
+ */
+
+import { safeString } from "@saikei/struct";
+import { parseColor, treescopeColorOf } from "./color.js";
+import { describe } from "./inspect.js";
+import {
+  type ArraySummary,
+  formatNumber,
+  shapeText,
+  statsText,
+  summarizeArray,
+} from "./summary.js";
+
+/** Options for {@link renderToText}. */
+export interface TextOptions {
+  /**
+   * Indented form, one field per line where the one-line form does not fit in `width` columns.
+   * Default `false`.
+   */
+  multiline?: boolean;
+  /**
+   * ANSI colours. Default: on when standard output is a terminal and `NO_COLOR` is not set.
+   */
+  color?: boolean;
+  /** Line width for the multi-line form. Default 80. */
+  width?: number;
+  /**
+   * Statistics (min, max, mean, NaN and infinity counts) after each array's shape. Default: on in
+   * the multi-line form, off in the one-line form (which never reads tensor values, except to show
+   * arrays of at most 5 elements).
+   */
+  arraySummaries?: boolean;
+}
+
+/**
+ * Whether colour is on by default: standard output is a TTY and `NO_COLOR` is unset
+ * (https://no-color.org). Always `false` outside Node.
+ *
+ * @example
+ * defaultColor(); // false when piped to a file
+ */
+export function defaultColor(): boolean {
+  const proc = (
+    globalThis as {
+      process?: { stdout?: { isTTY?: boolean }; env?: Record<string, string | undefined> };
+    }
+  ).process;
+  if (proc === undefined) return false;
+  const noColor = proc.env?.NO_COLOR;
+  if (noColor !== undefined && noColor !== "") return false;
+  return proc.stdout?.isTTY === true;
+}
+
+interface Style {
+  type(name: string, color: string): string;
+  string(text: string): string;
+  number(text: string): string;
+  keyword(text: string): string;
+  array(text: string): string;
+  dim(text: string): string;
+}
+
+const PLAIN: Style = {
+  type: (t) => t,
+  string: (t) => t,
+  number: (t) => t,
+  keyword: (t) => t,
+  array: (t) => t,
+  dim: (t) => t,
+};
+
+const RESET = "\x1b[0m";
+
+const ANSI: Style = {
+  type(name, color) {
+    const rgb = parseColor(color);
+    return rgb === undefined
+      ? `\x1b[1m${name}${RESET}`
+      : `\x1b[1;38;2;${rgb[0]};${rgb[1]};${rgb[2]}m${name}${RESET}`;
+  },
+  string: (t) => `\x1b[32m${t}${RESET}`,
+  number: (t) => `\x1b[34m${t}${RESET}`,
+  keyword: (t) => `\x1b[35m${t}${RESET}`,
+  array: (t) => `\x1b[36m${t}${RESET}`,
+  dim: (t) => `\x1b[2m${t}${RESET}`,
+};
+
+/**
+ * A string as treescope writes it: single-quoted like Python's `repr`, with `\`, `'` and control
+ * characters escaped.
+ *
+ * @example
+ * quoteString("it's"); // "'it\\'s'"
+ */
+export function quoteString(text: string): string {
+  let out = "'";
+  for (const ch of text) {
+    const code = ch.charCodeAt(0);
+    if (ch === "\\") out += "\\\\";
+    else if (ch === "'") out += "\\'";
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\t") out += "\\t";
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    else out += ch;
+  }
+  return `${out}'`;
+}
+
+/** Renders a leaf that is not an array. */
+function leafText(value: unknown, st: Style): string {
+  switch (typeof value) {
+    case "string":
+      return st.string(quoteString(value));
+    case "number":
+      return st.number(Object.is(value, -0) ? "-0" : String(value));
+    case "bigint":
+      return st.number(`${value}n`);
+    case "boolean":
+      return st.keyword(String(value));
+    case "undefined":
+      return st.keyword("undefined");
+    case "symbol":
+      return st.keyword(value.toString());
+    case "function":
+      return st.dim(`<function ${value.name || "anonymous"}>`);
+  }
+  if (value === null) return st.keyword("null");
+  if (ArrayBuffer.isView(value)) {
+    const length = (value as unknown as ArrayLike<unknown>).length ?? value.byteLength;
+    return st.array(`${value.constructor.name}(${length})`);
+  }
+  const own = (value as { toString?: unknown }).toString;
+  if (typeof own === "function" && own !== Object.prototype.toString) return safeString(value);
+  return st.dim(`<${(value as object).constructor?.name ?? "object"}>`);
+}
+
+const SMALL_ARRAY = 5;
+
+/**
+ * The text of an array leaf: `<tf.Tensor float32[2,3]>`, with its values when it has at most 5
+ * elements, or with statistics when `withStats`.
+ */
+export function arrayText(
+  summary: ArraySummary,
+  values: readonly unknown[] | undefined,
+  withStats: boolean,
+): string {
+  let extra = "";
+  if (summary.disposed) extra = " disposed";
+  else if (values !== undefined) {
+    const shown = values.map((v) =>
+      typeof v === "number" ? formatNumber(v) : typeof v === "string" ? quoteString(v) : String(v),
+    );
+    extra =
+      summary.shape.length + summary.namedShape.length === 0
+        ? ` ${shown[0]}`
+        : ` [${shown.join(", ")}]`;
+  } else if (withStats) {
+    const stats = statsText(summary);
+    if (stats !== "") extra = ` ${stats}`;
+  }
+  return `<${summary.typeName} ${shapeText(summary)}${extra}>`;
+}
+
+/** The values of an array small enough to show inline, or `undefined`. */
+export function smallArrayValues(value: unknown, summary: ArraySummary): unknown[] | undefined {
+  if (summary.disposed || summary.size > SMALL_ARRAY || summary.dtype === "complex64")
+    return undefined;
+  const tensor =
+    (value as { dataArray?: { dataSync(): ArrayLike<unknown> } }).dataArray ??
+    (value as { dataSync(): ArrayLike<unknown> });
+  const data = tensor.dataSync();
+  const out = Array.from(data as ArrayLike<unknown>);
+  return summary.dtype === "bool" ? out.map((x) => Boolean(x)) : out;
+}
+
+class TextRenderer {
+  private readonly summaries = new Map<unknown, ArraySummary>();
+  private readonly ancestors = new Set<unknown>();
+
+  constructor(
+    private readonly width: number,
+    private readonly withStats: boolean,
+  ) {}
+
+  private array(value: unknown, st: Style): string {
+    let summary = this.summaries.get(value);
+    if (summary === undefined) {
+      summary = summarizeArray(value, { stats: this.withStats, heatMap: false })!;
+      this.summaries.set(value, summary);
+    }
+    return st.array(arrayText(summary, smallArrayValues(value, summary), this.withStats));
+  }
+
+  line(value: unknown, st: Style): string {
+    const d = describe(value);
+    if (d.kind === "tensor" || d.kind === "namedArray") return this.array(value, st);
+    if (d.kind === "leaf" || d.kind === "none") return leafText(value, st);
+    if (this.ancestors.has(value)) return st.dim("<cycle>");
+    this.ancestors.add(value);
+    try {
+      const parts = d.entries.map((e) => e.label + this.line(e.value, st));
+      return `${this.open(value, d.typeName, d.open, st)}${parts.join(", ")}${d.close}`;
+    } finally {
+      this.ancestors.delete(value);
+    }
+  }
+
+  block(value: unknown, indent: number, prefixLength: number, st: Style): string {
+    const d = describe(value);
+    if (d.entries.length === 0 || this.ancestors.has(value)) return this.line(value, st);
+    const flat = this.line(value, PLAIN);
+    if (indent + prefixLength + flat.length <= this.width)
+      return st === PLAIN ? flat : this.line(value, st);
+    this.ancestors.add(value);
+    try {
+      const pad = " ".repeat(indent + 2);
+      const lines = d.entries.map(
+        (e) => `${pad}${e.label}${this.block(e.value, indent + 2, e.label.length, st)},`,
+      );
+      return `${this.open(value, d.typeName, d.open, st)}\n${lines.join("\n")}\n${" ".repeat(indent)}${d.close}`;
+    } finally {
+      this.ancestors.delete(value);
+    }
+  }
+
+  private open(value: unknown, typeName: string, open: string, st: Style): string {
+    if (st === PLAIN || !open.endsWith("(")) return open;
+    return `${st.type(typeName, treescopeColorOf(value))}(`;
+  }
+}
+
+/**
+ * Renders any tree as text.
+ *
+ * The one-line form is what `Struct#toString` shows: `Point(x=3, y=4, label='p')`. Structs list
+ * every field (static ones included) in declaration order, objects their keys in sorted order (the
+ * order of their children), arrays as `<tf.Tensor float32[2,3]>` or
+ * `<NamedArray float32(3 | batch:2)>`. The multi-line form breaks nodes that do not fit in
+ * `width` columns over indented lines with trailing commas, and adds array statistics.
+ *
+ * @param value any value or tree.
+ * @param options `multiline`, `color`, `width`, `arraySummaries` (see {@link TextOptions}).
+ * @returns the rendering, with ANSI colour codes only when `color` is on.
+ * @example
+ * renderToText({ b: [1, 2], a: "x" }, { color: false }); // `{"a": 'x', "b": [1, 2]}`
+ * renderToText(new Point({ x: 3, y: 4, label: "p" }), { multiline: true, width: 10, color: false });
+ * // "Point(\n  x=3,\n  y=4,\n  label='p',\n)"
+ */
+export function renderToText(value: unknown, options: TextOptions = {}): string {
+  const multiline = options.multiline === true;
+  const st = (options.color ?? defaultColor()) ? ANSI : PLAIN;
+  const renderer = new TextRenderer(options.width ?? 80, options.arraySummaries ?? multiline);
+  return multiline ? renderer.block(value, 0, 0, st) : renderer.line(value, st);
+}
+
+/**
+ * The one-line, uncoloured form of a value (what `Struct#toString` returns once treescope is
+ * loaded).
+ *
+ * @example
+ * oneLine([1, "a", null]); // "[1, 'a', null]"
+ */
+export function oneLine(value: unknown): string {
+  return renderToText(value, { color: false });
+}
