@@ -1,6 +1,17 @@
 /**
- * `@saikei/shapecheck`: Structural shape checking with dimension variables.
+ * `@saikei/shapecheck`: structural shape checking with dimension variables (penzai's `pz.chk`).
+ *
+ * @example
+ * import { ArraySpec, checkStructure, var as dim } from "@saikei/shapecheck";
+ * checkStructure(tf.zeros([8, 3]), new ArraySpec({ shape: [dim("batch"), 3] })).get("batch"); // 8
  *
  * @module
  */
-export {};
+export * from "./abstract.js";
+export * from "./arraySpec.js";
+export * from "./check.js";
+export * from "./dims.js";
+export * from "./dtypes.js";
+export { pyRepr, showShape } from "./format.js";
+export * from "./matchResult.js";
+export * from "./substitution.js";

@@ -1,0 +1,123 @@
+/**
+ * Abstract views of values: `asArrayStructure` turns every array-like leaf of a tree into the
+ * `ArraySpec` describing it and every other leaf into `ANY`.
+ *
+ * @module
+ */
+
+import { map, options } from "@saikei/struct";
+import { ANY, ArraySpec, ShapeDtypeStruct, type Wildcard } from "./arraySpec.js";
+import { type ConcreteDType, isConcreteDType } from "./dtypes.js";
+
+/** The parts of a `NamedArray` / `NamedArrayView` that shapecheck reads. */
+export interface NamedArrayLike {
+  readonly namedShape: Readonly<Record<string, number>>;
+  readonly positionalShape: readonly number[];
+  readonly dtype: string;
+  checkValid?(): void;
+}
+
+/**
+ * Whether `value` looks like a `NamedArray` or `NamedArrayView` from `@saikei/named`: it has a
+ * `namedShape` record, a `positionalShape` array and a `dtype` string.
+ *
+ * @example
+ * isNamedArrayLike(nx.zeros({ batch: 2 })); // true
+ * isNamedArrayLike(tf.zeros([2])); // false
+ */
+export function isNamedArrayLike(value: unknown): value is NamedArrayLike {
+  if (value === null || typeof value !== "object") return false;
+  const v = value as { namedShape?: unknown; positionalShape?: unknown; dtype?: unknown };
+  try {
+    return (
+      v.namedShape !== null &&
+      typeof v.namedShape === "object" &&
+      Array.isArray(v.positionalShape) &&
+      typeof v.dtype === "string"
+    );
+  } catch {
+    // A getter that throws (e.g. on an invalid named array) means it is not usable as one.
+    return false;
+  }
+}
+
+const TYPED_ARRAY_DTYPES: ReadonlyArray<[new (n: number) => ArrayBufferView, ConcreteDType]> = [
+  [Float32Array, "float32"],
+  [Float64Array, "float64"],
+  [Int32Array, "int32"],
+  [Int16Array, "int16"],
+  [Int8Array, "int8"],
+  [Uint32Array, "uint32"],
+  [Uint16Array, "uint16"],
+  [Uint8Array, "uint8"],
+  [Uint8ClampedArray, "uint8"],
+];
+
+function isShapeArray(shape: unknown): shape is readonly number[] {
+  return Array.isArray(shape) && shape.every((d) => Number.isInteger(d) && d >= 0);
+}
+
+/**
+ * The `ArraySpec` that describes one value, or `ANY` when it is not array-like (penzai's
+ * `_abstract_leaf`).
+ *
+ * - `NamedArray` / `NamedArrayView` (after `checkValid()`): positional shape, named shape, dtype.
+ * - An `ArraySpec` given as a value: itself.
+ * - A tfjs tensor, a {@link ShapeDtypeStruct}, or any object with a `shape` array and a concrete
+ *   `dtype` name: its positional shape and dtype.
+ * - A typed array: one axis of its length, its element dtype (`Float32Array` is `float32`).
+ * - A number: a scalar, `int32` if it is an integer and `float32` otherwise (JavaScript has no
+ *   separate integer type, so `2.0` counts as `int32`); a boolean: a `bool` scalar.
+ *
+ * @example
+ * abstractLeaf(tf.zeros([2, 3])); // ArraySpec(shape=(2, 3), dtype=float32, namedShape={})
+ * abstractLeaf("text"); // ANY
+ */
+export function abstractLeaf(value: unknown): ArraySpec | Wildcard {
+  if (value instanceof ArraySpec) return value;
+  if (typeof value === "number")
+    return new ArraySpec({ shape: [], dtype: Number.isInteger(value) ? "int32" : "float32" });
+  if (typeof value === "boolean") return new ArraySpec({ shape: [], dtype: "bool" });
+  if (value === null || typeof value !== "object") return ANY;
+  if (isNamedArrayLike(value)) {
+    if (typeof value.checkValid === "function") value.checkValid();
+    if (isConcreteDType(value.dtype) && isShapeArray(value.positionalShape)) {
+      return new ArraySpec({
+        shape: value.positionalShape,
+        namedShape: { ...value.namedShape },
+        dtype: value.dtype,
+      });
+    }
+    return ANY;
+  }
+  if (value instanceof ShapeDtypeStruct)
+    return new ArraySpec({ shape: value.shape, dtype: value.dtype });
+  if (ArrayBuffer.isView(value)) {
+    for (const [ctor, dtype] of TYPED_ARRAY_DTYPES) {
+      if (value instanceof ctor)
+        return new ArraySpec({ shape: [(value as unknown as ArrayLike<number>).length], dtype });
+    }
+    return ANY;
+  }
+  const v = value as { shape?: unknown; dtype?: unknown };
+  if (isShapeArray(v.shape) && isConcreteDType(v.dtype))
+    return new ArraySpec({ shape: v.shape, dtype: v.dtype });
+  return ANY;
+}
+
+/**
+ * Replaces each array-like leaf of a tree (and each `NamedArray`, taken whole) by the `ArraySpec`
+ * that describes it, and every other leaf by `ANY` (penzai's `as_array_structure`). The result is
+ * a pattern that the tree always matches.
+ *
+ * @example
+ * asArrayStructure({ w: tf.zeros([2, 3]), name: "layer" });
+ * // { w: ArraySpec(shape=(2, 3), dtype=float32, namedShape={}), name: ANY }
+ */
+export function asArrayStructure<T = unknown>(tree: unknown): T {
+  return map<T>(
+    (leaf) => abstractLeaf(leaf),
+    tree,
+    options({ isLeaf: (x) => isNamedArrayLike(x) || x instanceof ArraySpec }),
+  );
+}
