@@ -3,5 +3,6 @@
  *
  * @module
  */
+export * from "./optimizers.js";
 export * from "./safetensors.js";
 export * from "./safetensorsFormat.js";

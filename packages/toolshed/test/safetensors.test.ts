@@ -508,8 +508,9 @@ describe("saveSafetensors / loadSafetensors", () => {
     const tensors = parseSafetensors(bytes);
     expect(Object.hasOwn(tensors, "__proto__")).toBe(true);
     expect(Object.getPrototypeOf({})).toBe(Object.prototype);
-    expect(Array.from(tensors["__proto__"]!.dataSync())).toEqual([5]);
-    tensors["__proto__"]!.dispose();
+    const proto = Object.getOwnPropertyDescriptor(tensors, "__proto__")!.value as tf.Tensor;
+    expect(Array.from(proto.dataSync())).toEqual([5]);
+    proto.dispose();
     w.dispose();
   });
 
