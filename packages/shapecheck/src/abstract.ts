@@ -26,19 +26,10 @@ export interface NamedArrayLike {
  * isNamedArrayLike(tf.zeros([2])); // false
  */
 export function isNamedArrayLike(value: unknown): value is NamedArrayLike {
-  if (value === null || typeof value !== "object") return false;
-  const v = value as { namedShape?: unknown; positionalShape?: unknown; dtype?: unknown };
-  try {
-    return (
-      v.namedShape !== null &&
-      typeof v.namedShape === "object" &&
-      Array.isArray(v.positionalShape) &&
-      typeof v.dtype === "string"
-    );
-  } catch {
-    // A getter that throws (e.g. on an invalid named array) means it is not usable as one.
-    return false;
-  }
+  if (value === null || typeof value !== "object" || value instanceof ArraySpec) return false;
+  // Test for the properties without reading them: the getters of an invalid named array throw, and
+  // that error (from checkValid in abstractLeaf) is the one the user should see.
+  return "namedShape" in value && "positionalShape" in value && "dtype" in value;
 }
 
 const TYPED_ARRAY_DTYPES: ReadonlyArray<[new (n: number) => ArrayBufferView, ConcreteDType]> = [
@@ -81,12 +72,14 @@ export function abstractLeaf(value: unknown): ArraySpec | Wildcard {
   if (value === null || typeof value !== "object") return ANY;
   if (isNamedArrayLike(value)) {
     if (typeof value.checkValid === "function") value.checkValid();
-    if (isConcreteDType(value.dtype) && isShapeArray(value.positionalShape)) {
-      return new ArraySpec({
-        shape: value.positionalShape,
-        namedShape: { ...value.namedShape },
-        dtype: value.dtype,
-      });
+    const { positionalShape, namedShape, dtype } = value;
+    if (
+      isConcreteDType(dtype) &&
+      isShapeArray(positionalShape) &&
+      namedShape !== null &&
+      typeof namedShape === "object"
+    ) {
+      return new ArraySpec({ shape: positionalShape, namedShape: { ...namedShape }, dtype });
     }
     return ANY;
   }

@@ -35,7 +35,7 @@ export class ArraySpecError extends Error {
 export interface ArraySpecProps {
   /**
    * Positional shape: sizes, `var(...)`, `...var(...)`, `KnownDim`s. A bare `var("x")` means
-   * `[...var("x")]` (any positional shape, bound to `x`). Default `[]`.
+   * `[...var("x").unpack()]` (any positional shape, bound to `x`). Default `[]`.
    */
   shape?: readonly PositionalDim[] | DimVar;
   /** Expected dtype, concrete (`"float32"`) or abstract (`dtypes.floating`). Default `dtypes.generic`. */

@@ -1,6 +1,6 @@
 /**
- * Dimension variables: `var("x")` stands for one axis size, `...var("x")` (or
- * `...var("x").unpack()`) for a run of positional axes, and `...var("x").unpackNamed()` for a set of
+ * Dimension variables: `var("x")` stands for one axis size, `...var("x").unpack()` for a run of
+ * positional axes, and `...var("x").unpackNamed()` for a set of
  * named axes. `KnownDim` binds a variable to a size it must have.
  *
  * TypeScript has no `**` unpacking into object literals, so a named unpack pattern is a string key
@@ -33,10 +33,10 @@ export function showVarName(name: DimVarName): string {
 
 /**
  * A variable standing for a run of positional axes, or (as a named-shape key) for a set of named
- * axes. Built by spreading a {@link DimVar}: `[1, ...var("batch"), 5]`.
+ * axes. Built by spreading a {@link DimVar}: `[1, ...var("batch").unpack(), 5]`.
  */
 export class MultiDimVar {
-  /** @internal Build it with `...var(name)` or `var(name).unpack()`. */
+  /** @internal Build it with `...var(name).unpack()`. */
   constructor(
     /** The variable's name; variables with the same name must bind the same value. */
     readonly name: string,
@@ -114,14 +114,15 @@ export function parseNamedUnpackKey(key: string): MultiDimVar | undefined {
  * A dimension variable, matched against axis sizes by {@link checkStructure}; every use of the same
  * name must bind the same size. Build it with {@link var}.
  *
- * It unpacks like penzai's `DimVar`: spreading it into an array (`[...var("x")]`, or
- * `...var("x").unpack()`) gives a {@link MultiDimVar} matching any run of positional axes, and
- * spreading `var("x").unpackNamed()` into a named shape matches any set of named axes.
+ * It unpacks like penzai's `DimVar` (TypeScript has no `*` / `**`, so unpacking is a method):
+ * spreading `var("x").unpack()` into a shape gives a {@link MultiDimVar} matching any run of
+ * positional axes, and spreading `var("x").unpackNamed()` into a named shape matches any set of
+ * named axes.
  * `var("x").at("b")` is the sub-variable for axis `b` (what {@link varsForAxes} creates).
  *
  * @example
  * new ArraySpec({ shape: [var("batch"), 4] });
- * new ArraySpec({ shape: [...var("batch"), 4] });
+ * new ArraySpec({ shape: [...var("batch").unpack(), 4] });
  * new ArraySpec({ namedShape: { ...var("batch").unpackNamed(), features: 4 } });
  */
 export class DimVar {
@@ -169,11 +170,6 @@ export class DimVar {
    */
   at(key: string | number): DimVar {
     return new DimVar([this.outerName("index"), key]);
-  }
-
-  /** Spreading a variable into an array yields its positional unpack pattern. */
-  *[Symbol.iterator](): IterableIterator<MultiDimVar> {
-    yield new MultiDimVar(this.outerName("unpack"));
   }
 
   /** Value equality by name. */
@@ -225,7 +221,7 @@ export class KnownDim {
  * Creates a dimension variable. Repeated uses of a name must bind the same value.
  *
  * @param name the variable's name; the match result reports its value under this name.
- * @returns a {@link DimVar} for one axis; spread it (`...var(name)`) for a run of positional axes, or
+ * @returns a {@link DimVar} for one axis; spread `var(name).unpack()` for a run of positional axes, or
  *   spread `var(name).unpackNamed()` for a set of named axes.
  * @throws DimensionVariableError when `name` is not a string.
  * @example
@@ -292,7 +288,7 @@ export function showDim(dim: PositionalDim | NamedDim): string {
  * Renders a positional pattern as a tuple: `(1, 2, *var('z'))`, `(4,)`, `()`.
  *
  * @example
- * summarizePositional([1, ...var("z")]); // "(1, *var('z'))"
+ * summarizePositional([1, ...var("z").unpack()]); // "(1, *var('z'))"
  */
 export function summarizePositional(pattern: readonly PositionalDim[]): string {
   const parts = pattern.map((d) => (d instanceof MultiDimVar ? d.toString() : showDim(d)));

@@ -20,7 +20,7 @@ function describeBound(value: BoundValue): string {
 
 /**
  * The variables solved by a successful `checkStructure` (penzai's `MatchResult`): `var("x")` gives
- * a number, `...var("x")` an array of sizes, `...var("x").unpackNamed()` and `varsForAxes("x", ...)` a
+ * a number, `...var("x").unpack()` an array of sizes, `...var("x").unpackNamed()` and `varsForAxes("x", ...)` a
  * record from axis name to size.
  *
  * @example

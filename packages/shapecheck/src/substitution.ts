@@ -36,7 +36,7 @@ export function sizeVariableKey(name: DimVarName): string {
  *
  * - `sizeVariables`: `var("x")` by name, and sub-variables `var("x").at("b")` under the key
  *   `x["b"]` (see {@link sizeVariableKey}), to a size or another `DimVar`.
- * - `sequenceVariables`: `...var("x")` by name, to positional dims.
+ * - `sequenceVariables`: `...var("x").unpack()` by name, to positional dims.
  * - `mappingVariables`: `...var("x").unpackNamed()` by name, to a named shape fragment.
  *
  * @example
@@ -82,7 +82,7 @@ const isSpec = (x: unknown): boolean => x instanceof ArraySpec;
  * not listed. Replace the values to build a real substitution.
  *
  * @example
- * getDimensionVariables({ x: new ArraySpec({ shape: [var("b"), ...var("rest")] }) });
+ * getDimensionVariables({ x: new ArraySpec({ shape: [var("b"), ...var("rest").unpack()] }) });
  * // sizeVariables { b: var('b') }, sequenceVariables { rest: [*var('rest')] }
  */
 export function getDimensionVariables(structure: unknown): DimensionVariableSubstitution {

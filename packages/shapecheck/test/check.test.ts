@@ -177,9 +177,9 @@ describe("positional dimension variables", () => {
       {
         a: new ArraySpec({ shape: [v("a"), 2, v("c")] }),
         b: new ArraySpec({ shape: [4, v("b")] }),
-        c: new ArraySpec({ shape: [6, ...v("c1"), 9, v("c2")], dtype: "float32" }),
+        c: new ArraySpec({ shape: [6, ...v("c1").unpack(), 9, v("c2")], dtype: "float32" }),
         d: new ArraySpec({ shape: [...v("d1").unpack(), 11, 12, 13], dtype: "float32" }),
-        e: new ArraySpec({ shape: [11, 12, 13, ...v("d2")], dtype: "float32" }),
+        e: new ArraySpec({ shape: [11, 12, 13, ...v("d2").unpack()], dtype: "float32" }),
         f: new ArraySpec({ shape: [v("f"), v("f"), v("f")], dtype: "float32" }),
         g: new ArraySpec({ shape: v("g"), dtype: "float32" }),
       },
@@ -212,10 +212,10 @@ describe("positional dimension variables", () => {
         {
           a: new ArraySpec({ shape: [v("x"), 4, v("x")] }),
           b: new ArraySpec({ shape: [v("x"), 6] }),
-          c: new ArraySpec({ shape: [1, ...v("y"), 4] }),
-          d: new ArraySpec({ shape: [...v("y"), 7] }),
+          c: new ArraySpec({ shape: [1, ...v("y").unpack(), 4] }),
+          d: new ArraySpec({ shape: [...v("y").unpack(), 7] }),
           e: new ArraySpec({ shape: v("y") }),
-          f: new ArraySpec({ shape: [1, 2, 3, ...v("z"), 3, 4] }),
+          f: new ArraySpec({ shape: [1, 2, 3, ...v("z").unpack(), 3, 4] }),
         },
       ),
     ).toBe(
@@ -243,9 +243,9 @@ describe("positional dimension variables", () => {
     const match = checkStructure(
       { a: sds([1, 2, 3, 4]), b: sds([5, 6, 7, 3, 4, 5, 6, 7]), c: sds([1, 5, 6, 7, 10]) },
       {
-        a: new ArraySpec({ shape: [...v("x"), ...v("y")] }),
-        b: new ArraySpec({ shape: [...v("z"), ...v("y"), ...v("z")] }),
-        c: new ArraySpec({ shape: [1, ...v("z"), 10] }),
+        a: new ArraySpec({ shape: [...v("x").unpack(), ...v("y").unpack()] }),
+        b: new ArraySpec({ shape: [...v("z").unpack(), ...v("y").unpack(), ...v("z").unpack()] }),
+        c: new ArraySpec({ shape: [1, ...v("z").unpack(), 10] }),
       },
     );
     expect(match.toObject()).toEqual({ z: [5, 6, 7], y: [3, 4], x: [1, 2] });
@@ -256,8 +256,8 @@ describe("positional dimension variables", () => {
       failure(
         { a: sds([1, 2, 3, 4]), b: sds([5, 6, 7, 3, 4, 5, 6, 7]) },
         {
-          a: new ArraySpec({ shape: [...v("x"), ...v("y")] }),
-          b: new ArraySpec({ shape: [...v("z"), ...v("y"), ...v("z")] }),
+          a: new ArraySpec({ shape: [...v("x").unpack(), ...v("y").unpack()] }),
+          b: new ArraySpec({ shape: [...v("z").unpack(), ...v("y").unpack(), ...v("z").unpack()] }),
         },
       ),
     ).toBe(
@@ -281,9 +281,9 @@ describe("positional dimension variables", () => {
           d: sds([1, 2, 3]),
         },
         {
-          a: new ArraySpec({ shape: [...v("x"), ...v("y")] }),
-          b: new ArraySpec({ shape: [...v("z"), ...v("y"), ...v("z")] }),
-          c: new ArraySpec({ shape: [1, ...v("z"), 10] }),
+          a: new ArraySpec({ shape: [...v("x").unpack(), ...v("y").unpack()] }),
+          b: new ArraySpec({ shape: [...v("z").unpack(), ...v("y").unpack(), ...v("z").unpack()] }),
+          c: new ArraySpec({ shape: [1, ...v("z").unpack(), 10] }),
           d: new ArraySpec({ shape: [4] }),
         },
       ),
@@ -303,8 +303,8 @@ describe("positional dimension variables", () => {
       failure(
         { a: sds([2, 3, 9]), b: sds([2, 4, 9]) },
         {
-          a: new ArraySpec({ shape: [...v("r"), 9] }),
-          b: new ArraySpec({ shape: [2, ...v("s"), v("n")] }),
+          a: new ArraySpec({ shape: [...v("r").unpack(), 9] }),
+          b: new ArraySpec({ shape: [2, ...v("s").unpack(), v("n")] }),
         },
         { knownVars: { s: [5] } },
       ),
@@ -324,7 +324,9 @@ describe("positional dimension variables", () => {
 
   it("names the unpack pattern when a bound run differs", () => {
     expect(
-      failure(sds([2, 3]), new ArraySpec({ shape: [...v("r"), 3] }), { knownVars: { r: 7 } }),
+      failure(sds([2, 3]), new ArraySpec({ shape: [...v("r").unpack(), 3] }), {
+        knownVars: { r: 7 },
+      }),
     ).toBe(
       lines(
         "Mismatch while checking structures:",
