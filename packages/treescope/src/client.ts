@@ -7,7 +7,7 @@
  */
 
 /** The stylesheet of a rendering; every colour is a CSS custom property. */
-export const STYLE = String.raw`
+export const STYLE = `
 .skts-root{--skts-bg:#ffffff;--skts-fg:#1f2328;--skts-muted:#6e7781;--skts-border:#d0d7de;
 --skts-string:#0a7f3f;--skts-number:#0550ae;--skts-keyword:#8250df;--skts-array:#953800;
 --skts-selected:#e3a008;--skts-selected-bg:rgba(255,211,61,.28);--skts-bad:#cf222e;--skts-mix:#ffffff;

@@ -101,7 +101,7 @@ export function summarizeArray(
   let finiteCount = 0;
   for (let i = 0; i < data.length; i++) {
     const x = +data[i]!;
-    if (x !== x) nanCount++;
+    if (Number.isNaN(x)) nanCount++;
     else if (x === Number.POSITIVE_INFINITY || x === Number.NEGATIVE_INFINITY) infCount++;
     else {
       if (x < min) min = x;

@@ -212,17 +212,18 @@ class TextRenderer {
     }
   }
 
-  block(value: unknown, indent: number, prefixLength: number, st: Style): string {
+  /** `extra`: columns taken on the node's first line by its label and trailing comma. */
+  block(value: unknown, indent: number, extra: number, st: Style): string {
     const d = describe(value);
     if (d.entries.length === 0 || this.ancestors.has(value)) return this.line(value, st);
     const flat = this.line(value, PLAIN);
-    if (indent + prefixLength + flat.length <= this.width)
+    if (indent + extra + flat.length <= this.width)
       return st === PLAIN ? flat : this.line(value, st);
     this.ancestors.add(value);
     try {
       const pad = " ".repeat(indent + 2);
       const lines = d.entries.map(
-        (e) => `${pad}${e.label}${this.block(e.value, indent + 2, e.label.length, st)},`,
+        (e) => `${pad}${e.label}${this.block(e.value, indent + 2, e.label.length + 1, st)},`,
       );
       return `${this.open(value, d.typeName, d.open, st)}\n${lines.join("\n")}\n${" ".repeat(indent)}${d.close}`;
     } finally {

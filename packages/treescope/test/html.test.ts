@@ -1,0 +1,415 @@
+import { ready } from "@saikei/named";
+import { DictKey, flattenWithPath, SequenceKey } from "@saikei/struct";
+import {
+  colorFromString,
+  display,
+  displayable,
+  type HTMLOptions,
+  oklchColor,
+  parseColor,
+  renderToHTML,
+  summarizeArray,
+  treescopeColorOf,
+} from "@saikei/treescope";
+import * as tf from "@tensorflow/tfjs-core";
+import fc from "fast-check";
+import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
+import { Empty, Linear, named, Parameter, Point, transformerLike } from "./fixtures.js";
+
+let baseline = 0;
+beforeAll(async () => {
+  await ready();
+  baseline = tf.memory().numTensors;
+});
+afterEach(() => {
+  expect(tf.memory().numTensors).toBe(baseline);
+});
+
+interface NodeData {
+  l?: string;
+  p?: string;
+  o?: string;
+  y?: string;
+  x?: string;
+  c?: NodeData[];
+  v?: string;
+  f?: 1;
+  s?: 1;
+  z?: 1;
+  k?: string;
+  a?: { t?: string; n?: number; f?: number; h?: { r: number; c: number; m: string; d: string } };
+  i?: string;
+  u?: string;
+}
+
+function dataOf(html: string): NodeData {
+  const m = /<script type="application\/json" id="[^"]+-data">(.*?)<\/script>/s.exec(html);
+  if (m === null) throw new Error("no embedded data");
+  return JSON.parse(m[1]!);
+}
+
+/** Every node's full path (the concatenated code steps) with its data. */
+function paths(node: NodeData, prefix = ""): [string, NodeData][] {
+  const here = prefix + (node.p ?? "");
+  return [[here, node], ...(node.c ?? []).flatMap((c) => paths(c, here))];
+}
+
+describe("renderToHTML", () => {
+  it("emits a complete page by default and a fragment on request", () => {
+    const page = renderToHTML([1], { id: "t1" });
+    expect(page.startsWith('<!doctype html><html><head><meta charset="utf-8">')).toBe(true);
+    expect(page.endsWith("</body></html>")).toBe(true);
+    const fragment = renderToHTML([1], { id: "t1", fragment: true });
+    expect(fragment.startsWith("<style>")).toBe(true);
+    expect(fragment).toContain('<div class="skts-root" id="t1">');
+    expect(fragment).toContain("<script>(function (id) {");
+    expect(fragment.endsWith('("t1");</script>')).toBe(true);
+  });
+
+  it("is self-contained: no external URL, stylesheet link or module import", () => {
+    const html = renderToHTML(new Point({ x: 1, y: 2, label: "p" }));
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(html).not.toMatch(/<link|\ssrc=|import\s*\(/);
+  });
+
+  it("gives every rendering its own id so several fit on one page", () => {
+    const a = renderToHTML(1, { fragment: true });
+    const b = renderToHTML(1, { fragment: true });
+    const idA = /id="(skts-[0-9a-f]{16})"/.exec(a)![1];
+    const idB = /id="(skts-[0-9a-f]{16})"/.exec(b)![1];
+    expect(idA).not.toBe(idB);
+  });
+
+  it("describes a struct with labels, path steps, colours and static fields", () => {
+    const html = renderToHTML(
+      new Linear({ weights: new Parameter({ value: [1, "a"], name: "w" }) }),
+      { id: "x" },
+    );
+    expect(html).toContain('style="--skts-color-Linear:#eba875;--skts-color-Parameter:#93cce1"');
+    const data = dataOf(html);
+    expect(data).toEqual({
+      y: "Linear",
+      v: "Linear",
+      o: "Linear(",
+      e: ")",
+      n: "1 field",
+      f: 1,
+      i: `{"input": 'ArraySpec(features=4)'}`,
+      u: "\u26a0 MisconfiguredLayerError: weights and bias disagree on 'features'",
+      c: [
+        {
+          l: "weights=",
+          p: ".weights",
+          y: "Parameter",
+          v: "Parameter",
+          o: "Parameter(",
+          e: ")",
+          n: "2 fields",
+          f: 1,
+          c: [
+            {
+              l: "value=",
+              p: ".value",
+              o: "[",
+              e: "]",
+              n: "2 items",
+              c: [
+                { x: "1", k: "number", p: "[0]" },
+                { x: "'a'", k: "string", p: "[1]" },
+              ],
+            },
+            { x: "'w'", k: "string", l: "name=", p: ".name", z: 1 },
+          ],
+        },
+      ],
+    });
+  });
+
+  it("opens nodes above expandDepth and leaves deeper ones collapsed", () => {
+    const tree = { a: { b: { c: { d: 1 } } } };
+    const open = (depth: number) =>
+      paths(dataOf(renderToHTML(tree, { expandDepth: depth })))
+        .filter(([, n]) => n.f === 1)
+        .map(([p]) => p);
+    expect(open(0)).toEqual([]);
+    expect(open(2)).toEqual(["", "['a']"]);
+    expect(open(9)).toEqual(["", "['a']", "['a']['b']", "['a']['b']['c']"]);
+  });
+
+  it("summarises arrays with statistics, NaN and infinity counts and a heat map", () => {
+    const t = tf.tensor2d([
+      [0, 1],
+      [2, Number.NaN],
+    ]);
+    const data = dataOf(renderToHTML({ t }));
+    expect(data.c![0]).toEqual({
+      l: `"t": `,
+      p: "['t']",
+      x: "<tf.Tensor float32[2,2] [0, 1, 2, NaN]>",
+      k: "array",
+      a: { t: "min=0 max=2 mean=1", n: 1, h: { r: 2, c: 2, m: "s", d: "00" + "7f" + "fe" + "ff" } },
+    });
+    t.dispose();
+  });
+
+  it("highlights the selected paths and opens their ancestors", () => {
+    const model = { layers: [{ w: 1 }, { w: 2 }, { w: 3 }] };
+    const html = renderToHTML(model, {
+      expandDepth: 0,
+      highlight: [[new DictKey("layers"), new SequenceKey(2)]],
+    });
+    const byPath = new Map(paths(dataOf(html)));
+    expect(byPath.get("['layers'][2]")!.s).toBe(1);
+    expect(byPath.get("['layers'][1]")!.s).toBeUndefined();
+    expect(byPath.get("")!.f).toBe(1);
+    expect(byPath.get("['layers']")!.f).toBe(1);
+  });
+
+  it("renders a selection-like value as its whole tree with the selected nodes highlighted", () => {
+    const tree = { a: [1, 2], b: 3 };
+    const selection = {
+      deselect: () => tree,
+      getKeypaths: () => [[new DictKey("a"), new SequenceKey(1)]],
+    };
+    const byPath = new Map(paths(dataOf(renderToHTML(selection))));
+    expect([...byPath].filter(([, n]) => n.s === 1).map(([p]) => p)).toEqual(["['a'][1]"]);
+    expect(byPath.get("['b']")!.x).toBe("3");
+  });
+
+  it("escapes data so no value can close the script element", () => {
+    const html = renderToHTML({ evil: "</script><script>alert(1)</script>" });
+    expect(html.match(/<\/script>/g)!.length).toBe(2);
+    expect(dataOf(html).c![0]!.x).toBe("'</script><script>alert(1)</script>'");
+  });
+
+  it("copy-path code reaches each node: evaluating it on the root gives the node", () => {
+    const leafValue = fc.oneof(fc.integer(), fc.constantFrom("x", "y z"), fc.boolean());
+    const keyName = fc.constantFrom("a", "b", "with space", "0", "__proto__x");
+    const tree = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: "small" },
+        leafValue,
+        fc.array(tie("node"), { maxLength: 3 }),
+        fc.dictionary(keyName, tie("node"), { maxKeys: 3 }),
+        fc
+          .array(fc.tuple(fc.oneof(keyName, fc.integer({ min: 0, max: 5 })), tie("node")), {
+            maxLength: 3,
+          })
+          .map((entries) => new Map<unknown, unknown>(entries)),
+        fc
+          .tuple(tie("node"), tie("node"))
+          .map(([x, y]) => new Point({ x: x as number, y: y as number, label: "l" })),
+      ),
+    })).node;
+    fc.assert(
+      fc.property(tree, (root) => {
+        const data = dataOf(renderToHTML(root, { id: "p" }));
+        // Leaves in display order (declaration order, sorted object keys) are the tree's leaves.
+        const shownLeaves = paths(data).filter(
+          ([, n]) =>
+            n.c === undefined &&
+            !n.z &&
+            (n.k === "number" || n.k === "string" || n.x === "true" || n.x === "false"),
+        );
+        const [leaves] = flattenWithPath(root);
+        expect(shownLeaves.length).toBe(leaves.length);
+        shownLeaves.forEach(([code], i) => {
+          expect(new Function("t", `return t${code}`)(root)).toBe(leaves[i]![1]);
+        });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("lists layer structures only when a layer declares them", () => {
+    const plain = dataOf(renderToHTML(new Empty()));
+    expect(plain).toEqual({ y: "Empty", x: "Empty()", k: "other" });
+  });
+
+  it("creates no tensors while summarising a model", () => {
+    const model = transformerLike(1, 4);
+    const before = tf.memory().numTensors;
+    renderToHTML(model);
+    expect(tf.memory().numTensors).toBe(before);
+    for (const [, leaf] of flattenWithPath(model)[0]) if (leaf instanceof tf.Tensor) leaf.dispose();
+  });
+
+  it("has typed options", () => {
+    expectTypeOf<HTMLOptions["theme"]>().toEqualTypeOf<"light" | "dark" | undefined>();
+    expectTypeOf(renderToHTML).returns.toEqualTypeOf<string>();
+  });
+});
+
+describe("colours", () => {
+  it("converts OKLCH to sRGB hex", () => {
+    expect(oklchColor(1, 0, 0)).toBe("#ffffff");
+    expect(oklchColor(0, 0, 0)).toBe("#000000");
+    expect(oklchColor(0.6279554, 0.2576833, 29.2338851)).toBe("#ff0000");
+  });
+
+  it("derives a stable pastel colour from a name", () => {
+    expect(colorFromString("Linear")).toBe(colorFromString("Linear"));
+    expect(colorFromString("Linear")).not.toBe(colorFromString("AddBias"));
+    expect(colorFromString("Linear")).toMatch(/^#[0-9a-f]{6}$/);
+  });
+
+  it("reads treescopeColor, colours other layers by name and leaves data transparent", () => {
+    expect(treescopeColorOf(new Parameter({ value: 1, name: "w" }))).toBe("#93cce1");
+    class Unnamed extends Empty {
+      call(x: unknown) {
+        return x;
+      }
+    }
+    expect(treescopeColorOf(new Unnamed())).toBe(colorFromString("Unnamed"));
+    expect(treescopeColorOf(new Point({ x: 1, y: 2, label: "p" }))).toBe("transparent");
+    expect(
+      treescopeColorOf({
+        treescopeColor: () => {
+          throw new Error("broken");
+        },
+      }),
+    ).toBe("transparent");
+  });
+
+  it("parses the CSS colours penzai uses", () => {
+    expect(parseColor("#eba875")).toEqual([235, 168, 117]);
+    expect(parseColor("#abc")).toEqual([170, 187, 204]);
+    expect(parseColor("orange")).toEqual([255, 165, 0]);
+    expect(parseColor("rgb(1, 2, 3)")).toEqual([1, 2, 3]);
+    expect(parseColor("oklch(100% 0 0)")).toEqual([255, 255, 255]);
+    expect(parseColor("transparent")).toBeUndefined();
+    expect(parseColor("no-such-colour")).toBeUndefined();
+  });
+});
+
+describe("summarizeArray", () => {
+  it("computes statistics over finite values and counts NaN and infinities", () => {
+    const t = tf.tensor1d([1, 2, Number.NaN, Number.NEGATIVE_INFINITY, 6]);
+    expect(summarizeArray(t, { heatMap: false })).toEqual({
+      typeName: "tf.Tensor",
+      dtype: "float32",
+      shape: [5],
+      namedShape: [],
+      size: 5,
+      disposed: false,
+      stats: { min: 1, max: 6, mean: 3, nanCount: 1, infCount: 1, finiteCount: 3 },
+    });
+    t.dispose();
+  });
+
+  it("builds sequential and diverging heat maps", () => {
+    const seq = tf.tensor2d([
+      [0, 1],
+      [2, 3],
+    ]);
+    const div = tf.tensor1d([-2, 0, 1, 2]);
+    expect(summarizeArray(seq)!.heatMap).toEqual({
+      rows: 2,
+      cols: 2,
+      scale: "sequential",
+      cells: new Uint8Array([0, 85, 169, 254]),
+    });
+    expect(summarizeArray(div)!.heatMap).toEqual({
+      rows: 1,
+      cols: 4,
+      scale: "diverging",
+      cells: new Uint8Array([0, 127, 191, 254]),
+    });
+    tf.dispose([seq, div]);
+  });
+
+  it("downsamples large arrays to at most 32 x 64 cells by averaging", () => {
+    const t = tf.tensor2d(
+      Array.from({ length: 128 }, (_, i) => i),
+      [1, 128],
+    );
+    const h = summarizeArray(t)!.heatMap!;
+    expect([h.rows, h.cols]).toEqual([1, 64]);
+    expect(h.cells[0]).toBe(1);
+    expect(h.cells[63]).toBe(253);
+    t.dispose();
+  });
+
+  it("reads named arrays through their data array", () => {
+    const x = named(
+      tf.tensor2d([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]),
+      { seq: 2 },
+    );
+    expect(summarizeArray(x, { heatMap: false })).toMatchObject({
+      typeName: "NamedArray",
+      shape: [3],
+      namedShape: [["seq", 2]],
+      stats: { min: 1, max: 6, mean: 3.5 },
+    });
+    x.dataArray.dispose();
+  });
+
+  it("returns undefined for non-arrays and skips statistics of disposed tensors", () => {
+    expect(summarizeArray([1, 2])).toBeUndefined();
+    const t = tf.zeros([3]);
+    t.dispose();
+    expect(summarizeArray(t)).toEqual({
+      typeName: "tf.Tensor",
+      dtype: "float32",
+      shape: [3],
+      namedShape: [],
+      size: 3,
+      disposed: true,
+    });
+  });
+});
+
+describe("display", () => {
+  it("prints multi-line text where no HTML host exists", () => {
+    const lines: string[] = [];
+    expect(display(new Point({ x: 1, y: 2, label: "p" }), { write: (t) => lines.push(t) })).toBe(
+      "text",
+    );
+    expect(lines).toEqual(["Point(x=1, y=2, label='p')"]);
+  });
+
+  it("sends HTML to tslab's $$.html when it is present", () => {
+    const shown: string[] = [];
+    const g = globalThis as { $$?: unknown };
+    g.$$ = { html: (h: string) => shown.push(h) };
+    try {
+      expect(display([1, 2])).toBe("tslab");
+    } finally {
+      delete g.$$;
+    }
+    expect(shown).toHaveLength(1);
+    expect(shown[0]!.startsWith("<style>")).toBe(true);
+  });
+
+  it("sends a MIME bundle to Deno's Jupyter kernel", () => {
+    const bundles: Record<string, string>[] = [];
+    const g = globalThis as { Deno?: unknown };
+    g.Deno = {
+      jupyter: {
+        display: (b: Record<string, string>, o: { raw: boolean }) => {
+          expect(o).toEqual({ raw: true });
+          bundles.push(b);
+        },
+      },
+    };
+    try {
+      expect(display({ a: 1 })).toBe("deno-jupyter");
+    } finally {
+      delete g.Deno;
+    }
+    expect(bundles[0]!["text/plain"]).toBe(`{"a": 1}`);
+    expect(bundles[0]!["text/html"]).toContain("skts-root");
+  });
+
+  it("makes values displayable through Symbol.for('Jupyter.display')", () => {
+    const bundle = displayable([1])[
+      Symbol.for("Jupyter.display") as never
+    ] as unknown as () => Record<string, string>;
+    expect(Object.keys(bundle())).toEqual(["text/html", "text/plain"]);
+    expect(bundle()["text/plain"]).toBe("[1]");
+  });
+});
