@@ -38,6 +38,15 @@ export class LeafHandle {
   ) {
     Object.freeze(this);
   }
+
+  /**
+   * Converts to the wrapped primitive, so that accessors may compute with leaves (as an index:
+   * `m.layers[m.count]`). Comparing handles with `===` still compares stand-ins, not values.
+   */
+  [Symbol.toPrimitive](): unknown {
+    const v = this.value;
+    return (typeof v === "object" && v !== null) || typeof v === "function" ? String(v) : v;
+  }
 }
 
 interface HandleInfo {
@@ -75,7 +84,9 @@ class NodeView {
     if (this.names === undefined) {
       this.names = new Map();
       if (this.type === OBJECT_NODE) {
-        (this.aux as ObjectAux).keys.forEach((k, i) => this.names!.set(k, i));
+        (this.aux as ObjectAux).keys.forEach((k, i) => {
+          this.names!.set(k, i);
+        });
       } else if (n > 0) {
         childKeys(this.type, this.node, this.aux, n).forEach((k, i) => {
           if (k instanceof GetAttrKey) this.names!.set(k.name, i);

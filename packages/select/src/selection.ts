@@ -519,7 +519,9 @@ export class Selection<T = unknown, R = unknown> {
       const [children, aux] = type.flatten(e.value);
       if (children.length === 0) continue;
       const keys = childKeys(type, e.value, aux, children.length);
-      children.forEach((c, i) => out.push(entry([...e.keyPath, keys[i]!], [...e.indexPath, i], c)));
+      for (let i = 0; i < children.length; i++) {
+        out.push(entry([...e.keyPath, keys[i]!], [...e.indexPath, i], children[i]));
+      }
     }
     return this.derive(out);
   }
