@@ -1,6 +1,21 @@
 /**
- * `@saikei/layer`: the v1 Layer base class and checked layer calls.
+ * `@saikei/layer`: the v1 Layer base class, checked layer calls and random streams.
  *
  * @module
  */
-export { callLayer, Layer, type LayerLike } from "./layer.js";
+export {
+  ADD_LAYER_CONTEXT,
+  addLayerContext,
+  checkedLayerCall,
+  uncheckedLayerCall,
+} from "./checkedCall.js";
+export {
+  assertLayerClassIsChecked,
+  CHECKED_LAYER_CALL,
+  callLayer,
+  Layer,
+  LayerDefinitionError,
+  type LayerLike,
+  MisconfiguredLayerError,
+} from "./layer.js";
+export { RandomStream, type RandomStreamState, RandomStreamStateError } from "./randomStream.js";

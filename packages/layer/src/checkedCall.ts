@@ -1,0 +1,123 @@
+/**
+ * `checkedLayerCall` / `uncheckedLayerCall`: the standard method decorators for `Layer#call`.
+ *
+ * @module
+ */
+
+import { checkStructure, type MatchResult } from "@saikei/shapecheck";
+import { reprValue } from "@saikei/struct";
+import { CHECKED_LAYER_CALL, type Layer, LayerDefinitionError } from "./layer.js";
+
+/**
+ * Errors that want to know which layers they passed through implement a method under this symbol;
+ * a checked call invokes it with the layer when such an error escapes its body, innermost layer
+ * first (`@saikei/effects` uses it to say which layer asked for an unhandled effect).
+ */
+export const ADD_LAYER_CONTEXT: unique symbol = Symbol.for("saikei.addLayerContext");
+
+type CallMethod<This, In, Out> = (this: This, argument: In) => Out;
+
+function assertDecoratesCall(
+  decorator: string,
+  context: ClassMethodDecoratorContext<any, any>,
+): void {
+  if (context.kind !== "method" || context.name !== "call" || context.static) {
+    throw new LayerDefinitionError(
+      `@${decorator} decorates the instance method call(argument) of a Layer, but it was applied ` +
+        `to ${context.static ? "static " : ""}${context.kind} ${String(context.name)}. ` +
+        "Move the decorator onto `call`.",
+    );
+  }
+}
+
+/**
+ * Lets an error that escaped `layer.call` record the layer (see {@link ADD_LAYER_CONTEXT}). Layers
+ * that call their sublayers without `checkedLayerCall` may call it in a `catch` block.
+ *
+ * @example
+ * try { return body.call(x); } catch (e) { addLayerContext(e, this); throw e; }
+ */
+export function addLayerContext(error: unknown, layer: Layer): void {
+  if (error !== null && typeof error === "object") {
+    const hook = (error as { [ADD_LAYER_CONTEXT]?: (layer: Layer) => void })[ADD_LAYER_CONTEXT];
+    if (typeof hook === "function") hook.call(error, layer);
+  }
+}
+
+/**
+ * Decorates `call` so that its argument is checked against `inputStructure()` and its result
+ * against `outputStructure()` (penzai's `checked_layer_call`). Dimension variables matched in the
+ * input are known while checking the output, so `var("n")` in both must agree. The output
+ * structure is computed before the body runs, so a {@link MisconfiguredLayerError} fires before
+ * any work is done. Returns the body's result unchanged.
+ *
+ * @throws StructureMismatchError (from `@saikei/shapecheck`) naming the layer type and the
+ *   mismatching part of the input or output.
+ * @example
+ * class Scale extends Layer.define({ factor: field<number>() }) {
+ *   inputStructure() { return new ArraySpec({ shape: [chk.var("n")] }); }
+ *   outputStructure() { return new ArraySpec({ shape: [chk.var("n")] }); }
+ *   @checkedLayerCall
+ *   call(x: tf.Tensor) { return tf.mul(x, this.factor); }
+ * }
+ */
+export function checkedLayerCall<This extends Layer, In, Out>(
+  method: CallMethod<This, In, Out>,
+  context: ClassMethodDecoratorContext<This, CallMethod<This, In, Out>>,
+): CallMethod<This, In, Out> {
+  assertDecoratesCall("checkedLayerCall", context);
+  const checked = function (this: This, argument: In): Out {
+    const layerType = (this as object).constructor.name;
+    const inputStructure = this.inputStructure();
+    let inputVars: MatchResult;
+    try {
+      inputVars = checkStructure(argument, inputStructure, {
+        errorPrefix: `Error while checking the input of a layer of type ${layerType}:\n`,
+      });
+    } catch (error) {
+      if (error instanceof Error) {
+        error.message += `\nThe input structure of ${layerType} is ${reprValue(inputStructure)}.`;
+      }
+      throw error;
+    }
+    const outputStructure = this.outputStructure();
+    let result: Out;
+    try {
+      result = method.call(this, argument);
+    } catch (error) {
+      addLayerContext(error, this);
+      throw error;
+    }
+    checkStructure(result, outputStructure, {
+      knownVars: inputVars,
+      errorPrefix: `Error while checking the output of a layer of type ${layerType}:\n`,
+    });
+    return result;
+  };
+  Object.defineProperty(checked, "name", { value: method.name || "call" });
+  Object.defineProperty(checked, CHECKED_LAYER_CALL, { value: true });
+  return checked;
+}
+
+/**
+ * Marks `call` as deliberately unchecked (penzai's `unchecked_layer_call`): the layer may declare
+ * `inputStructure()` / `outputStructure()` for documentation or tools, but calls skip the checks.
+ * Returns the method itself.
+ *
+ * @example
+ * class Fast extends Layer {
+ *   outputStructure() { return new ArraySpec({ shape: [3] }); }
+ *   @uncheckedLayerCall
+ *   call(x: tf.Tensor) { return x; }
+ * }
+ */
+export function uncheckedLayerCall<This extends Layer, In, Out>(
+  method: CallMethod<This, In, Out>,
+  context: ClassMethodDecoratorContext<This, CallMethod<This, In, Out>>,
+): CallMethod<This, In, Out> {
+  assertDecoratesCall("uncheckedLayerCall", context);
+  if (!Object.hasOwn(method, CHECKED_LAYER_CALL)) {
+    Object.defineProperty(method, CHECKED_LAYER_CALL, { value: false });
+  }
+  return method;
+}
