@@ -21,5 +21,15 @@ export function makeExampleObject() {
   };
 }
 
-export class Foo extends Struct.define({ a: field<unknown>(), b: field<unknown>() }) {}
-export class Bar extends Struct.define({ a: field<unknown>(), b: field<unknown>() }) {}
+/** A two-field struct. */
+export class Foo extends Struct.define({ a: field<unknown>(), b: field<unknown>() }) {
+  kind(): "foo" {
+    return "foo";
+  }
+}
+/** Another two-field struct. */
+export class Bar extends Struct.define({ a: field<unknown>(), b: field<unknown>() }) {
+  kind(): "bar" {
+    return "bar";
+  }
+}
