@@ -28,6 +28,42 @@ export interface NodeType<N = any, Aux = any> {
   auxEquals(a: Aux, b: Aux): boolean;
   /** Renders a node of this type inside a structure's string, given its rendered children. */
   render(aux: Aux, children: string[]): string;
+  /** Set only on the struct node type: its nodes carry a {@link StructLayout} on their prototype. */
+  readonly isStructNode?: boolean;
+}
+
+/**
+ * The field layout of a struct class. The node type of a struct (found under {@link NODE_TYPE} on
+ * its prototype) has `isStructNode` set and is also its layout: the tree walks read it to take
+ * structs apart and rebuild them without going through {@link NodeType.flatten}.
+ */
+export interface StructLayout {
+  /** The node type of the struct class (the layout itself). */
+  readonly nodeType: NodeType;
+  /** Child field names, in declaration order. */
+  readonly childNames: readonly string[];
+  /** Static field names, in declaration order. */
+  readonly staticNames: readonly string[];
+  /** `GetAttrKey` of each child field (used when `keyForField` is not overridden). */
+  readonly childKeys: readonly PathKey[];
+}
+
+/**
+ * The static data of a struct node: its prototype when it has no static fields (no allocation),
+ * otherwise `[prototype, ...staticValues]`.
+ *
+ * @internal Shared by the struct node type and the tree walks.
+ * @example
+ * structAux(Point.prototype, layout, point); // Point.prototype (Point has no static fields)
+ */
+export function structAux(proto: object, layout: StructLayout, node: object): unknown {
+  const staticNames = layout.staticNames;
+  const n = staticNames.length;
+  if (n === 0) return proto;
+  const aux = new Array(n + 1);
+  aux[0] = proto;
+  for (let i = 0; i < n; i++) aux[i + 1] = (node as any)[staticNames[i]!];
+  return aux;
 }
 
 /** Attached to a prototype to make every instance of that class (and its subclasses) a node. */
@@ -45,7 +81,9 @@ export class RegistrationError extends Error {
  * how to rebuild it. `unflatten` receives the `aux` that `flattenWithKeys` returned.
  */
 export interface PytreeNodeDefinition<N, Aux> {
+  /** The node's children with their keys, in order, and its static data. */
   flattenWithKeys(node: N): { children: [PathKey, unknown][]; aux: Aux };
+  /** Rebuilds a node from its static data and new children (in the order of `flattenWithKeys`). */
   unflatten(aux: Aux, children: unknown[]): N;
   /** Equality of the static data; defaults to {@link deepEqualStatic}. */
   auxEquals?(a: Aux, b: Aux): boolean;
@@ -69,9 +107,20 @@ export function registerPytreeNode<N, Aux>(
   definition: PytreeNodeDefinition<N, Aux>,
 ): void {
   const ctor: Function = cls;
+  if (typeof ctor !== "function" || ctor.prototype === undefined) {
+    throw new RegistrationError(
+      `registerPytreeNode expects a class as its first argument, but got ${safeString(ctor)}.`,
+    );
+  }
   if (ctor === Array || ctor === Object || ctor === Map) {
     throw new RegistrationError(
       `${ctor.name} is a built-in pytree node kind and cannot be registered again.`,
+    );
+  }
+  if ((ctor.prototype as { [NODE_TYPE]?: unknown })[NODE_TYPE] !== undefined) {
+    throw new RegistrationError(
+      `${ctor.name} is already a pytree node (it is a Struct or carries NODE_TYPE); ` +
+        "structs are nodes by construction and need no registration.",
     );
   }
   if (registered.has(cls)) {
@@ -83,7 +132,14 @@ export function registerPytreeNode<N, Aux>(
   registered.set(cls, {
     name: cls.name,
     flatten(node) {
-      const { children, aux } = definition.flattenWithKeys(node);
+      const result = definition.flattenWithKeys(node);
+      if (result === null || typeof result !== "object" || !Array.isArray(result.children)) {
+        throw new RegistrationError(
+          `The flattenWithKeys of ${cls.name} returned ${safeString(result)}; it must return ` +
+            "{ children: [[key, child], ...], aux }.",
+        );
+      }
+      const { children, aux } = result;
       return [children.map((c) => c[1]), { aux, keys: children.map((c) => c[0]) }];
     },
     keys: (_node, aux: { keys: PathKey[] }) => aux.keys,
@@ -95,11 +151,23 @@ export function registerPytreeNode<N, Aux>(
   });
 }
 
-/** Whether `cls` was registered with {@link registerPytreeNode}. */
+/**
+ * Whether `cls` was registered with {@link registerPytreeNode}.
+ *
+ * @example
+ * isRegisteredPytreeNode(Map); // false: Map is built in, not registered
+ */
 export function isRegisteredPytreeNode(cls: Function): boolean {
   return registered.has(cls);
 }
 
+/**
+ * `String(value)` that never throws (strings are quoted); used in error messages and renderings.
+ *
+ * @example
+ * safeString("a"); // '"a"'
+ * safeString(Object.create(null)); // "[object Object]"
+ */
 export function safeString(value: unknown): string {
   try {
     return typeof value === "string" ? JSON.stringify(value) : String(value);
@@ -112,6 +180,10 @@ export function safeString(value: unknown): string {
  * Equality used for static data (struct static fields, registered aux data): `Object.is` for
  * primitives and functions, element-wise for arrays and typed arrays, key-wise for plain objects
  * and Maps, `equals(other)` when the value has such a method.
+ *
+ * @example
+ * deepEqualStatic({ a: [1, 2] }, { a: [1, 2] }); // true
+ * deepEqualStatic(new Map([["a", 1], ["b", 2]]), new Map([["b", 2], ["a", 1]])); // false: order matters
  */
 export function deepEqualStatic(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;
@@ -160,7 +232,12 @@ export function deepEqualStatic(a: unknown, b: unknown): boolean {
 function assignKey(target: Record<string, unknown>, key: string, value: unknown): void {
   // Plain assignment to "__proto__" would replace the prototype; define it as data instead.
   if (key === "__proto__") {
-    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   } else {
     target[key] = value;
   }
@@ -169,7 +246,7 @@ function assignKey(target: Record<string, unknown>, key: string, value: unknown)
 /** Arrays: children keyed by `SequenceKey(i)`. */
 export const ARRAY_NODE: NodeType<unknown[], null> = {
   name: "Array",
-  flatten: (node) => [node, null],
+  flatten: (node) => [node.slice(), null],
   keys: (_node, _aux, n) => Array.from({ length: n }, (_, i) => new SequenceKey(i)),
   unflatten: (_aux, children) => children.slice(),
   auxEquals: () => true,
@@ -255,7 +332,24 @@ export function nodeTypeOf(value: unknown): NodeType | undefined {
   return undefined;
 }
 
-/** Keys of a flattened node, falling back to flat indices when a node type gives none. */
+/**
+ * @internal The node type registered for exactly the class whose prototype is `proto`, if any.
+ *
+ * @example
+ * registeredNodeTypeOf(Float32Array.prototype); // undefined
+ */
+export function registeredNodeTypeOf(proto: object): NodeType | undefined {
+  return registered.size === 0
+    ? undefined
+    : registered.get((proto as { constructor: Function }).constructor);
+}
+
+/**
+ * Keys of a flattened node, falling back to `FlattenedIndexKey`s when a node type gives none.
+ *
+ * @example
+ * childKeys(ARRAY_NODE, [5, 6], null, 2).map(String); // ["[0]", "[1]"]
+ */
 export function childKeys(type: NodeType, node: unknown, aux: unknown, count: number): PathKey[] {
   const keys = type.keys(node, aux, count);
   if (keys.length === count) return keys;

@@ -6,7 +6,14 @@
  */
 
 import { GetAttrKey, type PathKey } from "./keys.js";
-import { deepEqualStatic, NODE_TYPE, type NodeType, safeString } from "./registry.js";
+import {
+  deepEqualStatic,
+  NODE_TYPE,
+  type NodeType,
+  type StructLayout,
+  safeString,
+  structAux,
+} from "./registry.js";
 import { treeEquals } from "./tree.js";
 
 /** Declared shape of one struct field. `T` is its value type. */
@@ -71,7 +78,10 @@ export type FieldsOf<S> = { readonly [K in keyof S]: FieldType<S[K]> };
 export declare const STRUCT_FIELDS: unique symbol;
 
 type AnyStructClass = abstract new (...args: any[]) => Struct;
-type BaseProps<C> = C extends abstract new (props: infer P, ...rest: any[]) => any
+type BaseProps<C> = C extends abstract new (
+  props: infer P,
+  ...rest: any[]
+) => any
   ? unknown extends P
     ? {}
     : NonNullable<P>
@@ -79,7 +89,9 @@ type BaseProps<C> = C extends abstract new (props: infer P, ...rest: any[]) => a
 
 /** The class `define` returns: typed props, instances with the new fields, statics kept. */
 export type DefinedStruct<C extends AnyStructClass, S extends FieldSpec> = Pick<C, keyof C> &
-  (C extends new (...args: any[]) => any
+  (C extends new (
+    ...args: any[]
+  ) => any
     ? {} extends Simplify<BaseProps<C> & PropsOf<S>>
       ? new (
           props?: Simplify<BaseProps<C> & PropsOf<S>>,
@@ -117,55 +129,23 @@ interface FieldInfo {
   readonly defaultValue: unknown;
 }
 
-/** @internal Per-class field table. */
-interface StructMeta {
-  readonly fields: readonly FieldInfo[];
-  readonly names: readonly string[];
-  readonly childNames: readonly string[];
-  readonly staticNames: readonly string[];
-  readonly childKeys: readonly GetAttrKey[];
-}
-
-const META: unique symbol = Symbol.for("saikei.structMeta");
-const EMPTY_META: StructMeta = Object.freeze({
-  fields: [],
-  names: [],
-  childNames: [],
-  staticNames: [],
-  childKeys: [],
-});
-
 function metaOfClass(cls: Function): StructMeta {
-  return (cls as unknown as { [META]?: StructMeta })[META] ?? EMPTY_META;
+  const proto = (cls as { prototype?: { [NODE_TYPE]?: unknown } }).prototype;
+  const meta = proto?.[NODE_TYPE];
+  return meta instanceof StructMeta ? meta : EMPTY_META;
 }
 
 function metaOfInstance(value: object): StructMeta {
-  return metaOfClass(Object.getPrototypeOf(value).constructor);
+  const meta = (value as { [NODE_TYPE]?: unknown })[NODE_TYPE];
+  return meta instanceof StructMeta ? meta : EMPTY_META;
 }
 
-/** The static data of a struct node: its prototype, and its static field values if any. */
-interface StructAux {
-  readonly proto: object;
-  readonly statics: readonly unknown[];
-}
-
-const NO_STATICS: readonly unknown[] = Object.freeze([]);
-const auxCache = new WeakMap<object, StructAux>();
-
-function auxFor(proto: object, meta: StructMeta, node: any): StructAux {
-  if (meta.staticNames.length === 0) {
-    let aux = auxCache.get(proto);
-    if (aux === undefined) {
-      aux = Object.freeze({ proto, statics: NO_STATICS });
-      auxCache.set(proto, aux);
-    }
-    return aux;
-  }
-  const statics = meta.staticNames.map((n) => node[n]);
-  return { proto, statics };
-}
-
-function build(proto: object, meta: StructMeta, children: readonly unknown[], statics: readonly unknown[]): any {
+function build(
+  proto: object,
+  meta: StructMeta,
+  children: readonly unknown[],
+  statics: readonly unknown[],
+): any {
   const obj: any = Object.create(proto);
   const childNames = meta.childNames;
   for (let i = 0; i < childNames.length; i++) obj[childNames[i]!] = children[i];
@@ -174,41 +154,74 @@ function build(proto: object, meta: StructMeta, children: readonly unknown[], st
   return Object.freeze(obj);
 }
 
-const STRUCT_NODE: NodeType<any, StructAux> = {
-  name: "Struct",
-  flatten(node) {
-    const proto = Object.getPrototypeOf(node);
-    const meta = metaOfClass(proto.constructor);
-    const names = meta.childNames;
+/** Splits a struct node's static data (see `structAux`) into its prototype and static values. */
+function splitAux(aux: unknown): [proto: object, statics: readonly unknown[]] {
+  return Array.isArray(aux) ? [aux[0] as object, aux.slice(1)] : [aux as object, NO_STATICS];
+}
+
+const NO_STATICS: readonly unknown[] = Object.freeze([]);
+
+/**
+ * @internal The field table of one `define` call, which is also the pytree node type of its
+ * instances (attached to the prototype under `NODE_TYPE`, inherited by subclasses). Its static data
+ * per node is the instance's prototype, or `[prototype, ...staticValues]` when it has static fields.
+ */
+class StructMeta implements NodeType<any, unknown>, StructLayout {
+  readonly name = "Struct";
+  readonly isStructNode = true;
+  readonly names: readonly string[];
+  readonly childNames: readonly string[];
+  readonly staticNames: readonly string[];
+  readonly childKeys: readonly GetAttrKey[];
+
+  constructor(readonly fields: readonly FieldInfo[]) {
+    this.names = Object.freeze(fields.map((f) => f.name));
+    this.childNames = Object.freeze(fields.filter((f) => !f.isStatic).map((f) => f.name));
+    this.staticNames = Object.freeze(fields.filter((f) => f.isStatic).map((f) => f.name));
+    this.childKeys = Object.freeze(this.childNames.map((n) => new GetAttrKey(n)));
+    Object.freeze(this);
+  }
+
+  get nodeType(): NodeType {
+    return this;
+  }
+
+  flatten(node: any): [unknown[], unknown] {
+    const names = this.childNames;
     const children = new Array(names.length);
     for (let i = 0; i < names.length; i++) children[i] = node[names[i]!];
-    return [children, auxFor(proto, meta, node)];
-  },
-  keys(node, _aux, _count) {
-    const meta = metaOfInstance(node);
-    if (node.keyForField === Struct.prototype.keyForField) return meta.childKeys as PathKey[];
-    return meta.childNames.map((n) => node.keyForField(n));
-  },
-  unflatten(aux, children) {
-    return build(aux.proto, metaOfClass(aux.proto.constructor), children, aux.statics);
-  },
-  auxEquals(a, b) {
+    return [children, structAux(Object.getPrototypeOf(node), this, node)];
+  }
+
+  keys(node: any, _aux?: unknown, _count?: number): PathKey[] {
+    if (node.keyForField === DEFAULT_KEY_FOR_FIELD) return this.childKeys as PathKey[];
+    return this.childNames.map((n) => node.keyForField(n));
+  }
+
+  unflatten(aux: unknown, children: unknown[]): any {
+    const [proto, statics] = splitAux(aux);
+    return build(proto, this, children, statics);
+  }
+
+  auxEquals(a: unknown, b: unknown): boolean {
     if (a === b) return true;
-    if (a.proto !== b.proto || a.statics.length !== b.statics.length) return false;
-    for (let i = 0; i < a.statics.length; i++) {
-      if (!deepEqualStatic(a.statics[i], b.statics[i])) return false;
-    }
+    if (!Array.isArray(a) || !Array.isArray(b)) return false;
+    if (a[0] !== b[0] || a.length !== b.length) return false;
+    for (let i = 1; i < a.length; i++) if (!deepEqualStatic(a[i], b[i])) return false;
     return true;
-  },
-  render(aux, children) {
-    const meta = metaOfClass(aux.proto.constructor);
-    const parts = meta.childNames.map((n, i) => `${n}=${children[i]}`);
-    meta.staticNames.forEach((n, i) => {
-      parts.push(`${n}=${reprValue(aux.statics[i])}`);
+  }
+
+  render(aux: unknown, children: string[]): string {
+    const [proto, statics] = splitAux(aux);
+    const parts = this.childNames.map((n, i) => `${n}=${children[i]}`);
+    this.staticNames.forEach((n, i) => {
+      parts.push(`${n}=${reprValue(statics[i])}`);
     });
-    return `${(aux.proto as { constructor: Function }).constructor.name}(${parts.join(", ")})`;
-  },
-};
+    return `${(proto as { constructor: Function }).constructor.name}(${parts.join(", ")})`;
+  }
+}
+
+const EMPTY_META: StructMeta = new StructMeta([]);
 
 const RESERVED = new Set([
   "__proto__",
@@ -299,6 +312,12 @@ export abstract class Struct {
    * @throws StructConstructionError for missing or unknown props.
    */
   constructor(props?: {}) {
+    if (new.target === Struct) {
+      throw new StructConstructionError(
+        "Struct is abstract and has no fields. Declare a struct class first: " +
+          "class Point extends Struct.define({ x: field<number>() }) {}, then new Point({ x: 1 }).",
+      );
+    }
     const meta = metaOfClass(new.target);
     const name = new.target.name || "Struct";
     if (props !== undefined && (props === null || typeof props !== "object")) {
@@ -343,7 +362,10 @@ export abstract class Struct {
    * class Point extends Struct.define({ x: field<number>(), y: field<number>() }) {}
    * class Point3 extends Point.define({ z: field<number>() }) {} // children x, y, z
    */
-  static define<C extends AnyStructClass, S extends FieldSpec>(this: C, spec: S): DefinedStruct<C, S> {
+  static define<C extends AnyStructClass, S extends FieldSpec>(
+    this: C,
+    spec: S,
+  ): DefinedStruct<C, S> {
     const base = metaOfClass(this);
     const fields = [...base.fields];
     for (const name of Object.keys(spec)) {
@@ -373,18 +395,11 @@ export abstract class Struct {
         }),
       );
     }
-    const childNames = fields.filter((f) => !f.isStatic).map((f) => f.name);
-    const meta: StructMeta = Object.freeze({
-      fields: Object.freeze(fields),
-      names: Object.freeze(fields.map((f) => f.name)),
-      childNames: Object.freeze(childNames),
-      staticNames: Object.freeze(fields.filter((f) => f.isStatic).map((f) => f.name)),
-      childKeys: Object.freeze(childNames.map((n) => new GetAttrKey(n))),
-    });
+    const meta = new StructMeta(Object.freeze(fields));
     const Base = this as unknown as new (props?: {}) => Struct;
     const Defined = class extends Base {};
     Object.defineProperty(Defined, "name", { value: `${this.name || "Struct"}Fields` });
-    Object.defineProperty(Defined, META, { value: meta });
+    Object.defineProperty(Defined.prototype, NODE_TYPE, { value: meta });
     return Defined as unknown as DefinedStruct<C, S>;
   }
 
@@ -397,18 +412,30 @@ export abstract class Struct {
    * Point.fromAttributes({ x: 1, y: 2 });
    */
   static fromAttributes<T extends Struct>(
-    this: abstract new (...args: any[]) => T,
+    this: abstract new (
+      ...args: any[]
+    ) => T,
     attributes: AttributesOf<T>,
   ): T {
     const meta = metaOfClass(this);
+    if (attributes === null || typeof attributes !== "object") {
+      throw new StructConstructionError(
+        `${this.name}.fromAttributes expects an object with every field, like ` +
+          `${this.name}.fromAttributes({ ${meta.names.join(", ")} }), but got ${reprValue(attributes)}.`,
+      );
+    }
     const given = attributes as Record<string, unknown>;
     const keys = Object.keys(given);
-    const expected = new Set(meta.names);
-    const ok = keys.length === expected.size && keys.every((k) => expected.has(k));
-    if (!ok) {
+    const missing = meta.names.filter((n) => !Object.hasOwn(given, n));
+    const extra = keys.filter((k) => !meta.names.includes(k));
+    if (missing.length > 0 || extra.length > 0) {
+      const problems: string[] = [];
+      if (missing.length > 0) problems.push(`missing ${missing.join(", ")}`);
+      if (extra.length > 0) problems.push(`unexpected ${extra.join(", ")}`);
       throw new StructConstructionError(
-        `Incorrect fields provided to ${this.name}.fromAttributes: expected {${[...expected].join(", ")}}, ` +
-          `got {${keys.join(", ")}}. Pass every field exactly once (attributesDict() gives a complete set).`,
+        `Incorrect fields provided to ${this.name}.fromAttributes: expected {${meta.names.join(", ")}}, ` +
+          `got {${keys.join(", ")}} (${problems.join("; ")}). Pass every field, static ones included, ` +
+          "exactly once; attributesDict() of an instance gives a complete set.",
       );
     }
     return build(
@@ -445,7 +472,9 @@ export abstract class Struct {
    * Rebuilds an instance of this class from {@link treeFlatten}'s output, without the constructor.
    */
   static treeUnflatten<T extends Struct>(
-    this: abstract new (...args: any[]) => T,
+    this: abstract new (
+      ...args: any[]
+    ) => T,
     aux: StructStaticMetadata,
     children: readonly unknown[],
   ): T {
@@ -482,6 +511,12 @@ export abstract class Struct {
    */
   replace(patch: Partial<AttributesOf<this>>): this {
     const meta = metaOfInstance(this);
+    if (patch === null || typeof patch !== "object") {
+      throw new StructConstructionError(
+        `${this.constructor.name}.replace expects an object of fields to change, like ` +
+          `.replace({ ${meta.names[0] ?? "field"}: … }), but got ${reprValue(patch)}.`,
+      );
+    }
     const unknown = Object.keys(patch).filter((k) => !meta.names.includes(k));
     if (unknown.length > 0) {
       throw new StructConstructionError(
@@ -511,7 +546,8 @@ export abstract class Struct {
   }
 }
 
-Object.defineProperty(Struct.prototype, NODE_TYPE, { value: STRUCT_NODE });
+const DEFAULT_KEY_FOR_FIELD = Struct.prototype.keyForField;
+Object.defineProperty(Struct.prototype, NODE_TYPE, { value: EMPTY_META });
 // immer drafts instances of classes that carry this marker, so `produce(struct, ...)` works and
 // returns a new frozen instance of the same class.
 Object.defineProperty(Struct.prototype, Symbol.for("immer-draftable"), { value: true });
@@ -531,4 +567,17 @@ export function structFields(
   cls: AnyStructClass,
 ): readonly { name: string; isStatic: boolean; hasDefault: boolean }[] {
   return metaOfClass(cls).fields;
+}
+
+/**
+ * Whether `cls` is a struct class: `Struct` itself or a class extending it (penzai's
+ * `is_pytree_dataclass_type`, which in saikei every subclass satisfies because `define` and
+ * inheritance carry the field table).
+ *
+ * @example
+ * isStructClass(Point); // true
+ * isStructClass(Map); // false
+ */
+export function isStructClass(cls: unknown): cls is AnyStructClass {
+  return typeof cls === "function" && (cls === Struct || cls.prototype instanceof Struct);
 }

@@ -3,9 +3,19 @@
  *
  * @module
  */
-export { DictKey, FlattenedIndexKey, GetAttrKey, keyEquals, keyPathEquals, keystr, SequenceKey } from "./keys.js";
+
 export type { KeyPath, PathKey } from "./keys.js";
+export {
+  DictKey,
+  FlattenedIndexKey,
+  GetAttrKey,
+  keyEquals,
+  keyPathEquals,
+  keystr,
+  SequenceKey,
+} from "./keys.js";
 export { registerPytreeNode } from "./registry.js";
+export type { IsLeaf } from "./tree.js";
 export {
   flatten,
   flattenOneLevel,
@@ -21,4 +31,3 @@ export {
   treeEquals as equals,
   unflatten,
 } from "./tree.js";
-export type { IsLeaf } from "./tree.js";
