@@ -1,0 +1,225 @@
+/**
+ * Attention: `ApplyAttentionMask`, `Attention` and `KVCachingAttention` (penzai v1
+ * `nn/attention.py`).
+ *
+ * @module
+ */
+
+import { InitialLocalStateRequest, SideInputRequest } from "@saikei/effects";
+import { callLayer, Layer, type LayerLike } from "@saikei/layer";
+import { isNamedArray, type NamedArray } from "@saikei/named";
+import { field } from "@saikei/struct";
+import * as tf from "@tensorflow/tfjs-core";
+import { AxisMismatchError } from "./errors.js";
+import { type AxisSizes } from "./initializers.js";
+import { dataAs, dataOf, requireNamed, wrapAs } from "./internal/named.js";
+import { keepAll, tidyCall } from "./internal/tidy.js";
+
+/** The logit penzai puts where attention is masked out (the default of `ApplyAttentionMask.fromConfig`). */
+export const DEFAULT_MASKED_OUT_VALUE = -2.3819763e38;
+
+/**
+ * Replaces every attention logit where the mask is false with `maskedOutValue` (penzai's
+ * `ApplyAttentionMask`). The mask is a side input: a boolean named array whose axes broadcast
+ * against the logits by name (e.g. `{seq, kv_seq}` against `{batch, seq, heads, kv_seq}`).
+ *
+ * @example
+ * const mask = ApplyAttentionMask.fromConfig("attn_mask");
+ * const handled = WithSideInputsFromInputTuple.handling(mask, ["attn_mask"]);
+ * handled.call([logits, causalMask]);
+ */
+export class ApplyAttentionMask extends Layer.define({
+  mask: field<any>(),
+  maskedOutValue: field<number | tf.Tensor>(),
+}) {
+  /**
+   * Builds the layer asking for the mask under `maskTag`.
+   *
+   * @param maskTag the side-input tag of the mask.
+   * @param maskedOutValue the logit used where the mask is false; default -2.3819763e38.
+   * @example
+   * ApplyAttentionMask.fromConfig("attn_mask");
+   */
+  static fromConfig(maskTag: unknown, maskedOutValue: number | tf.Tensor = DEFAULT_MASKED_OUT_VALUE): ApplyAttentionMask {
+    return new ApplyAttentionMask({ mask: new SideInputRequest({ tag: maskTag }), maskedOutValue });
+  }
+
+  /** Returns `where(mask, x, maskedOutValue)`. */
+  call(x: NamedArray): NamedArray {
+    const mask = this.mask.ask() as NamedArray;
+    return tidyCall(() => applyMask(requireNamed(x, "ApplyAttentionMask"), mask, this.maskedOutValue));
+  }
+}
+
+function applyMask(x: NamedArray, mask: NamedArray, value: number | tf.Tensor): NamedArray {
+  if (!isNamedArray(mask)) {
+    throw new AxisMismatchError(
+      `ApplyAttentionMask: the mask side input must be a boolean NamedArray, but got ${String(mask)}. ` +
+        'Build one with e.g. nx.arange("seq", n).ge(nx.arange("kv_seq", n)).',
+    );
+  }
+  const { data, names } = dataOf(x);
+  const maskNames = Object.keys(mask.namedShape);
+  for (const n of maskNames) {
+    if (Object.hasOwn(x.namedShape, n) && mask.namedShape[n] !== x.namedShape[n]) {
+      throw new AxisMismatchError(
+        `ApplyAttentionMask: the mask has axis "${n}" of size ${mask.namedShape[n]} but the logits have size ` +
+          `${x.namedShape[n]}. Build the mask for the logits' shape ${JSON.stringify(x.namedShape)}.`,
+      );
+    }
+  }
+  const extra = maskNames.filter((n) => !Object.hasOwn(x.namedShape, n));
+  const order = [...extra, ...names];
+  const maskOrder = order.filter((n) => maskNames.includes(n));
+  const maskShape = order.map((n) => (maskNames.includes(n) ? mask.namedShape[n]! : 1));
+  const maskData = tf.reshape(dataAs(requireNamed(mask, "ApplyAttentionMask mask"), maskOrder), maskShape);
+  const condition = maskData.dtype === "bool" ? maskData : tf.cast(maskData, "bool");
+  const logits = extra.length === 0 ? data : tf.reshape(data, [...extra.map(() => 1), ...data.shape]);
+  const fill = typeof value === "number" ? tf.scalar(value, data.dtype) : tf.cast(value, data.dtype);
+  return wrapAs(tf.where(condition, logits, fill), order);
+}
+
+/**
+ * Attention as a combination of five sublayers (penzai's `Attention`): `q = inputToQuery(x)`,
+ * `k = inputToKey(x)`, `v = inputToValue(x)`, `attn = queryKeyToAttn([q, k])`, and the result
+ * `attnValueToOutput([attn, v])`.
+ *
+ * @example
+ * new Attention({ inputToQuery, inputToKey, inputToValue, queryKeyToAttn, attnValueToOutput }).call(x);
+ */
+export class Attention extends Layer.define({
+  inputToQuery: field<LayerLike>(),
+  inputToKey: field<LayerLike>(),
+  inputToValue: field<LayerLike>(),
+  queryKeyToAttn: field<LayerLike>(),
+  attnValueToOutput: field<LayerLike>(),
+}) {
+  /** Runs attention on `x`. */
+  call(x: any): any {
+    return tidyCall(() => {
+      const query = callLayer(this.inputToQuery, x);
+      const key = callLayer(this.inputToKey, x);
+      const value = callLayer(this.inputToValue, x);
+      const attn = callLayer(this.queryKeyToAttn, [query, key]);
+      return callLayer(this.attnValueToOutput, [attn, value]);
+    });
+  }
+}
+
+/** Options of {@link KVCachingAttention.fromUncached}. */
+export interface KVCachingConfig {
+  /** The sequence axis of keys and values (e.g. `"seq"`); the cache has this axis of size `cacheLen`. */
+  sequenceAxis: string;
+  /** Number of positions the cache holds. */
+  cacheLen: number;
+  /** The other axes of cached keys/values, e.g. `{batch: 4, heads: 4, projection: 64}`. */
+  cachedAxes: AxisSizes;
+  /** Side-input tag of the cache end index; default `"cache_end_index"`. */
+  cacheEndIndexTag?: unknown;
+  /** Local-state category of the cache; default `"kv_cache"`. */
+  stateCategory?: unknown;
+  /** Cache dtype; default `"float32"`. */
+  cacheDtype?: tf.DataType;
+}
+
+/**
+ * Attention with a key/value cache for step-by-step decoding (penzai's `KVCachingAttention`).
+ * Each call writes the new keys and values into the cache at the end index (a side input) along
+ * `sequenceAxis`, stores the updated cache in local state, and attends over the whole cache (the
+ * mask must hide unfilled slots: `{seq: S, kv_seq: cacheLen}`).
+ *
+ * The updated cache tensors outlive the call (they are the new state); the caller disposes the old
+ * state when it is done with it.
+ *
+ * @example
+ * const cached = KVCachingAttention.fromUncached(attention, { sequenceAxis: "seq", cacheLen: 16,
+ *   cachedAxes: { batch: 1, heads: 2, projection: 4 } });
+ */
+export class KVCachingAttention extends Layer.define({
+  inputToQuery: field<LayerLike>(),
+  inputToKey: field<LayerLike>(),
+  inputToValue: field<LayerLike>(),
+  queryKeyToAttn: field<LayerLike>(),
+  attnValueToOutput: field<LayerLike>(),
+  sequenceAxis: field<string>({ static: true }),
+  kvCacheEndIndex: field<any>(),
+  kvCache: field<any>(),
+}) {
+  /**
+   * Converts an `Attention` into a caching one with the same sublayers; the cache is an
+   * `InitialLocalStateRequest` of two zero arrays `{...cachedAxes, [sequenceAxis]: cacheLen}`.
+   *
+   * @example
+   * KVCachingAttention.fromUncached(attention, { sequenceAxis: "seq", cacheLen: 32, cachedAxes: { batch: 1, projection: 8 } });
+   */
+  static fromUncached(original: Attention, config: KVCachingConfig): KVCachingAttention {
+    const shape = { ...config.cachedAxes, [config.sequenceAxis]: config.cacheLen };
+    const names = Object.keys(shape);
+    const sizes = names.map((n) => shape[n]!);
+    const dtype = config.cacheDtype ?? "float32";
+    return new KVCachingAttention({
+      inputToQuery: original.inputToQuery,
+      inputToKey: original.inputToKey,
+      inputToValue: original.inputToValue,
+      queryKeyToAttn: original.queryKeyToAttn,
+      attnValueToOutput: original.attnValueToOutput,
+      sequenceAxis: config.sequenceAxis,
+      kvCacheEndIndex: new SideInputRequest({ tag: config.cacheEndIndexTag ?? "cache_end_index" }),
+      kvCache: new InitialLocalStateRequest({
+        stateInitializer: () => [wrapAs(tf.zeros(sizes, dtype), names), wrapAs(tf.zeros(sizes, dtype), names)],
+        category: config.stateCategory ?? "kv_cache",
+      }),
+    });
+  }
+
+  /** Runs attention for the new tokens in `x` against the updated cache. */
+  call(x: any): any {
+    const end = readIndex(this.kvCacheEndIndex.ask());
+    const [keyCache, valueCache] = this.kvCache.get() as [NamedArray, NamedArray];
+    return tidyCall(() => {
+      const query = callLayer(this.inputToQuery, x);
+      const key = callLayer(this.inputToKey, x) as NamedArray;
+      const value = callLayer(this.inputToValue, x) as NamedArray;
+      const newKeys = keepAll(updateSlice(keyCache, key, this.sequenceAxis, end));
+      const newValues = keepAll(updateSlice(valueCache, value, this.sequenceAxis, end));
+      this.kvCache.set([newKeys, newValues]);
+      const attn = callLayer(this.queryKeyToAttn, [query, newKeys]);
+      return callLayer(this.attnValueToOutput, [attn, newValues]);
+    });
+  }
+}
+
+function readIndex(value: unknown): number {
+  if (typeof value === "number") return value;
+  if (value instanceof tf.Tensor) return value.dataSync()[0]!;
+  if (isNamedArray(value)) return (value as any).dataArray.dataSync()[0];
+  throw new AxisMismatchError(
+    `KVCachingAttention: the cache end index side input must be a number or a scalar, but got ${String(value)}.`,
+  );
+}
+
+/** `cache` with `update` written at `[start, start + S)` of `axis` (start clamped, like XLA's dynamic_update_slice). */
+function updateSlice(cache: NamedArray, update: NamedArray, axis: string, start: number): NamedArray {
+  const c = dataOf(requireNamed(cache, "KVCachingAttention cache"));
+  const u = dataAs(requireNamed(update, "KVCachingAttention update"), c.names);
+  const axisIndex = c.names.indexOf(axis);
+  if (axisIndex < 0) {
+    throw new AxisMismatchError(
+      `KVCachingAttention: the cache ${JSON.stringify(cache.namedShape)} has no sequence axis "${axis}".`,
+    );
+  }
+  const cacheLen = c.data.shape[axisIndex]!;
+  const len = u.shape[axisIndex]!;
+  const begin = Math.max(0, Math.min(Math.floor(start), cacheLen - len));
+  const parts: tf.Tensor[] = [];
+  if (begin > 0) parts.push(sliceAxis(c.data, axisIndex, 0, begin));
+  parts.push(u);
+  if (begin + len < cacheLen) parts.push(sliceAxis(c.data, axisIndex, begin + len, cacheLen - begin - len));
+  return wrapAs(parts.length === 1 ? parts[0]! : tf.concat(parts, axisIndex), c.names);
+}
+
+function sliceAxis(data: tf.Tensor, axis: number, begin: number, size: number): tf.Tensor {
+  const starts = data.shape.map((_, i) => (i === axis ? begin : 0));
+  const sizes = data.shape.map((s, i) => (i === axis ? size : s));
+  return tf.slice(data, starts, sizes);
+}

@@ -1,0 +1,144 @@
+/**
+ * Basic operations as layers: `Elementwise`, `Softmax`, `CastToDType` (penzai v1
+ * `nn/basic_ops.py`).
+ *
+ * @module
+ */
+
+import { checkedLayerCall, Layer } from "@saikei/layer";
+import { isNamedArray, type NamedArray } from "@saikei/named";
+import { ArraySpec, var as dimVar, dtypes, varsForAxes } from "@saikei/shapecheck";
+import { field, map, options } from "@saikei/struct";
+import * as tf from "@tensorflow/tfjs-core";
+import { dataAs, dataOf, requireNamed, wrapAs } from "./internal/named.js";
+import { tidyCall } from "./internal/tidy.js";
+
+/** A function applied to every element of a tensor, such as `tf.relu` or {@link gelu}. */
+export type ElementwiseFn = (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * Applies an elementwise function to a named array or tensor (penzai's `Elementwise`). For a
+ * named array the function runs on the data tensor directly, so the axes keep their names and
+ * layout; the checked call requires the output shape to equal the input shape.
+ *
+ * @example
+ * new Elementwise({ fn: tf.relu }).call(nx.wrap([-1, 2], "features")); // [0, 2] on "features"
+ */
+export class Elementwise extends Layer.define({ fn: field<ElementwiseFn>({ static: true }) }) {
+  /** Any shape, any dtype. */
+  inputStructure(): unknown {
+    return new ArraySpec({ shape: dimVar("pos"), namedShape: dimVar("named") });
+  }
+
+  /** The input's shape. */
+  outputStructure(): unknown {
+    return new ArraySpec({ shape: dimVar("pos"), namedShape: dimVar("named") });
+  }
+
+  /** Applies `fn`. */
+  @checkedLayerCall
+  call(x: any): any {
+    if (isNamedArray(x)) {
+      return tidyCall(() => (x as any).replace({ dataArray: this.fn((x as any).dataArray) }));
+    }
+    return tidyCall(() => this.fn(x as tf.Tensor));
+  }
+
+  /** A colour derived from the function's name, as penzai derives it from `repr(fn)`. */
+  treescopeColor(): string {
+    return colorFromString(this.fn.name || "anonymous");
+  }
+}
+
+/**
+ * GELU with the tanh approximation, `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))` (JAX's default
+ * `jax.nn.gelu`, used by Gemma's feed-forward block).
+ *
+ * @example
+ * new Elementwise({ fn: gelu });
+ */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+    return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
+  });
+}
+
+/** Normalizes `axes` (one name or several) to an array. */
+export function axesList(axes: string | readonly string[]): string[] {
+  return typeof axes === "string" ? [axes] : [...axes];
+}
+
+/**
+ * Softmax taken jointly over one or several named axes (penzai's `Softmax`).
+ *
+ * @example
+ * new Softmax({ axes: "kv_seq" }).call(logits);
+ */
+export class Softmax extends Layer.define({ axes: field<string | readonly string[]>({ static: true }) }) {
+  /** Floating, with the softmax axes present. */
+  inputStructure(): unknown {
+    return new ArraySpec({
+      namedShape: { ...dimVar("B").unpackNamed(), ...varsForAxes("across", axesList(this.axes)) },
+      dtype: dtypes.floating,
+    });
+  }
+
+  /** Same as the input. */
+  outputStructure(): unknown {
+    return this.inputStructure();
+  }
+
+  /** Softmax of `x` over `axes`. */
+  @checkedLayerCall
+  call(x: NamedArray): NamedArray {
+    return tidyCall(() => softmaxOver(requireNamed(x, "Softmax"), axesList(this.axes)));
+  }
+}
+
+/** Joint softmax of `x` over `axes`: the other axes first, the softmax axes last, flattened. */
+export function softmaxOver(x: NamedArray, axes: readonly string[]): NamedArray {
+  const { names } = dataOf(x);
+  const across = new Set(axes);
+  const others = names.filter((n) => !across.has(n));
+  const order = [...others, ...axes];
+  const data = dataAs(x, order);
+  const shape = data.shape;
+  const inner = axes.reduce((p, n) => p * x.namedShape[n]!, 1);
+  const flat = tf.reshape(data, [...shape.slice(0, others.length), inner]);
+  return wrapAs(tf.reshape(tf.softmax(flat), shape), order);
+}
+
+/**
+ * Casts every array in its input to `dtype` (penzai's `CastToDType`); tfjs dtypes are
+ * `float32`, `int32`, `bool`, `complex64` and `string`.
+ *
+ * @example
+ * new CastToDType({ dtype: "int32" }).call(nx.wrap([1.5], "a")); // int32
+ */
+export class CastToDType extends Layer.define({ dtype: field<tf.DataType>({ static: true }) }) {
+  /** Casts every named array and tensor leaf. */
+  call(x: any): any {
+    return tidyCall(() =>
+      map(
+        (leaf: unknown) => {
+          if (isNamedArray(leaf)) return (leaf as any).astype(this.dtype);
+          if (leaf instanceof tf.Tensor) return tf.cast(leaf, this.dtype);
+          return leaf;
+        },
+        x,
+        options({ isLeaf: (node: unknown) => isNamedArray(node) }),
+      ),
+    );
+  }
+}
+
+/** A stable CSS colour for a string (hue from a string hash), like treescope's `color_from_string`. */
+export function colorFromString(text: string): string {
+  let hash = 2166136261;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 16777619) >>> 0;
+  }
+  return `oklch(0.785 0.103 ${hash % 360} / 1.0)`;
+}

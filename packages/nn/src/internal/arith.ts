@@ -1,0 +1,44 @@
+/**
+ * Addition and multiplication of layer outputs: named arrays (by axis name), tensors (broadcast)
+ * and numbers, and arrays or plain objects of those element by element.
+ *
+ * @module
+ */
+
+import { isNamedArray } from "@saikei/named";
+import * as tf from "@tensorflow/tfjs-core";
+import { UnsupportedValueError } from "../errors.js";
+
+/** `a + b` for named arrays, tensors and numbers. */
+export function addValues(a: unknown, b: unknown): unknown {
+  return combine(a, b, "add");
+}
+
+/** `a * b` for named arrays, tensors and numbers. */
+export function multiplyValues(a: unknown, b: unknown): unknown {
+  return combine(a, b, "mul");
+}
+
+function combine(a: unknown, b: unknown, op: "add" | "mul"): unknown {
+  if (typeof a === "number" && typeof b === "number") return op === "add" ? a + b : a * b;
+  if (isNamedArray(a) || isNamedArray(b)) {
+    if (isNamedArray(a)) return (a as any)[op](b);
+    return (b as any)[op](a);
+  }
+  if (a instanceof tf.Tensor || b instanceof tf.Tensor) {
+    return op === "add" ? tf.add(a as tf.Tensor, b as tf.Tensor) : tf.mul(a as tf.Tensor, b as tf.Tensor);
+  }
+  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
+    return a.map((x, i) => combine(x, b[i], op));
+  }
+  throw new UnsupportedValueError(
+    `Cannot ${op === "add" ? "add" : "multiply"} ${describe(a)} and ${describe(b)}: combinators combine ` +
+      "NamedArrays, tf.Tensors, numbers, or arrays of those of equal length. Make the branches return one of these.",
+  );
+}
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (typeof x !== "object") return typeof x;
+  return (x as object).constructor?.name ?? "object";
+}

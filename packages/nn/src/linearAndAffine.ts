@@ -1,0 +1,573 @@
+/**
+ * Linear operators on named axes: `Linear`, `AddBias`, `Affine`, `ConstantRescale`,
+ * `LinearInPlace`, `RenameAxes`, `NamedEinsum` and `contract` (penzai v1
+ * `nn/linear_and_affine.py`). Contractions lower to plain 2-D `tf.matMul`s.
+ *
+ * @module
+ */
+
+import { checkedLayerCall, Layer, MisconfiguredLayerError } from "@saikei/layer";
+import { isNamedArray, type NamedArray } from "@saikei/named";
+import { ArraySpec, DimVar, var as dimVar, dtypes, varsForAxes } from "@saikei/shapecheck";
+import { field, map, options } from "@saikei/struct";
+import * as tf from "@tensorflow/tfjs-core";
+import { AxisConfigurationError, AxisMismatchError } from "./errors.js";
+import { Sequential } from "./grouping.js";
+import {
+  type AxisSizes,
+  type BiasInitializer,
+  type LinearOperatorWeightInitializer,
+  xavierUniformInitializer,
+  zerosBiasInitializer,
+} from "./initializers.js";
+import { contractNamed, dataOf, renameAxes, requireNamed, wrapAs } from "./internal/named.js";
+import { tidyCall } from "./internal/tidy.js";
+import { addParameterPrefix, type ParameterLike, UninitializedParameter } from "./parameters.js";
+
+/** Treescope colour of `Linear` and `LinearInPlace`. */
+export const LINEAR_COLOR = "#eba875";
+/** Treescope colour of `AddBias`. */
+export const ADD_BIAS_COLOR = "#65cfbc";
+
+/**
+ * Sums `left * right` over the axes `names` (penzai's `contract`). Axes in both operands but not
+ * contracted are kept (batch axes); the result has every other axis of both operands.
+ *
+ * @param names one axis name or several.
+ * @throws AxisMismatchError when a contracted axis is missing or sizes disagree.
+ * @example
+ * contract("features", nx.ones({ batch: 2, features: 3 }), nx.ones({ features: 3, out: 4 })); // {batch: 2, out: 4}, all 3
+ */
+export function contract(names: string | readonly string[], left: NamedArray, right: NamedArray): NamedArray {
+  const list = typeof names === "string" ? [names] : [...names];
+  return contractNamed(list, requireNamed(left, "contract"), requireNamed(right, "contract"));
+}
+
+function namedShapeOf(structure: unknown, where: string): Record<string, number> {
+  const shape = (structure as ArraySpec | undefined)?.namedShape as Record<string, unknown> | undefined;
+  if (shape === undefined || typeof shape !== "object") {
+    throw new MisconfiguredLayerError(
+      `${where}: the parameter's valueStructure is not an ArraySpec with a named shape (got ${String(structure)}). ` +
+        "Build the parameter with an initializer returning a NamedArray.",
+    );
+  }
+  return shape as Record<string, number>;
+}
+
+function without(shape: Readonly<Record<string, number>>, names: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [n, s] of Object.entries(shape)) if (!names.includes(n)) out[n] = s;
+  return out;
+}
+
+/** Options of {@link Linear.fromConfig}. */
+export interface LinearConfig {
+  /** Axes the weight has with the input and output both (one operator per index). */
+  parallelAxes?: AxisSizes;
+  /** Axes only the weight and output have (the input is broadcast along them). */
+  parallelBroadcastAxes?: AxisSizes;
+  /** Weight initializer; default {@link xavierUniformInitializer}. */
+  initializer?: LinearOperatorWeightInitializer;
+  /** Weight dtype; default `"float32"`. */
+  dtype?: tf.DataType;
+  /** Rename overlapping output axes to `<name>_out` and back (default true). */
+  renameOutputsIfNecessary?: boolean;
+}
+
+/**
+ * A linear operator on named axes (penzai's `Linear`): contracts the input's `inAxisNames` with
+ * the weight; the result has the weight's other axes plus the input's remaining axes.
+ *
+ * @example
+ * const linear = Linear.fromConfig({ embedding: 16 }, { heads: 2, projection: 4 });
+ * initializeParameters(linear, random.key(0)).call(x); // x {batch, embedding} -> {batch, heads, projection}
+ */
+export class Linear extends Layer.define({
+  weights: field<ParameterLike<NamedArray>>(),
+  inAxisNames: field<readonly string[]>({ static: true }),
+  outAxisNames: field<readonly string[]>({ static: true }),
+}) {
+  /** The weight's named shape (from its value structure, so placeholders work). */
+  weightShape(): Record<string, number> {
+    return namedShapeOf(this.weights.valueStructure, "Linear");
+  }
+
+  /** Axes contracted with the input. */
+  get inputAxes(): Record<string, number> {
+    const shape = this.weightShape();
+    return Object.fromEntries(Object.entries(shape).filter(([n]) => this.inAxisNames.includes(n)));
+  }
+
+  /** Axes produced in the output. */
+  get outputAxes(): Record<string, number> {
+    const shape = this.weightShape();
+    return Object.fromEntries(Object.entries(shape).filter(([n]) => this.outAxisNames.includes(n)));
+  }
+
+  /** Axes shared by input, weight and output. */
+  get parallelAxes(): Record<string, number> {
+    const shape = this.weightShape();
+    return Object.fromEntries(
+      Object.entries(shape).filter(([n]) => !this.inAxisNames.includes(n) && !this.outAxisNames.includes(n)),
+    );
+  }
+
+  /** Floating input with the weight's non-output axes. */
+  inputStructure(): unknown {
+    return new ArraySpec({
+      namedShape: { ...dimVar("B").unpackNamed(), ...without(this.weightShape(), this.outAxisNames) },
+      dtype: dtypes.floating,
+    });
+  }
+
+  /** Floating output with the weight's non-input axes. */
+  outputStructure(): unknown {
+    return new ArraySpec({
+      namedShape: { ...dimVar("B").unpackNamed(), ...without(this.weightShape(), this.inAxisNames) },
+      dtype: dtypes.floating,
+    });
+  }
+
+  /** Contracts `x` with the weights over `inAxisNames`. */
+  @checkedLayerCall
+  call(x: NamedArray): NamedArray {
+    const weights = this.weights.value;
+    return tidyCall(() => {
+      if (this.inAxisNames.length === 0) return (requireNamed(x, "Linear") as any).mul(weights);
+      return contractNamed(this.inAxisNames, requireNamed(x, "Linear"), weights, "Linear");
+    });
+  }
+
+  /** Treescope colour `#eba875`. */
+  treescopeColor(): string {
+    return LINEAR_COLOR;
+  }
+
+  /**
+   * Builds a `Linear` with an uninitialized `"weights"` parameter (penzai's `Linear.from_config`).
+   * The weight's axes are `[...parallel, ...parallelBroadcast, ...input, ...output]`. When an output
+   * axis is also an input axis, the output is computed as `<name>_out` and renamed back, giving a
+   * `LinearInPlace`.
+   *
+   * @throws AxisConfigurationError for overlapping parallel axes or an impossible rename.
+   * @example
+   * Linear.fromConfig({ features: 8 }, { features: 16 }); // LinearInPlace([Linear, RenameAxes])
+   */
+  static fromConfig(inputAxes: AxisSizes, outputAxes: AxisSizes, config: LinearConfig = {}): Linear | LinearInPlace {
+    const parallel = config.parallelAxes ?? {};
+    const broadcast = config.parallelBroadcastAxes ?? {};
+    const initializer = config.initializer ?? xavierUniformInitializer;
+    const dtype = config.dtype ?? "float32";
+    const rename = config.renameOutputsIfNecessary ?? true;
+    const overlap = Object.keys(outputAxes).filter((n) => Object.hasOwn(inputAxes, n));
+    if (overlap.length > 0) {
+      if (!rename) {
+        throw new AxisConfigurationError(
+          `Linear.fromConfig: inputAxes and outputAxes must not overlap if renameOutputsIfNecessary is not set; got ` +
+            `inputAxes=${JSON.stringify(inputAxes)}, outputAxes=${JSON.stringify(outputAxes)}. Rename an output axis.`,
+        );
+      }
+      const renamedOutputs: Record<string, number> = {};
+      const primed: string[] = [];
+      const original: string[] = [];
+      for (const [n, size] of Object.entries(outputAxes)) {
+        if (overlap.includes(n)) {
+          const primedName = `${n}_out`;
+          if (Object.hasOwn(inputAxes, primedName)) {
+            throw new AxisConfigurationError(
+              `Tried to rename ${n} to ${primedName} to avoid a conflict, but both names are already in inputAxes. ` +
+                "Choose different axis names.",
+            );
+          }
+          renamedOutputs[primedName] = size;
+          primed.push(primedName);
+          original.push(n);
+        } else {
+          renamedOutputs[n] = size;
+        }
+      }
+      return new LinearInPlace({
+        sublayers: [
+          Linear.fromConfig(inputAxes, renamedOutputs, { ...config, renameOutputsIfNecessary: false }),
+          new RenameAxes({ old: primed, new: original }),
+        ],
+      });
+    }
+    const inOut = new Set([...Object.keys(inputAxes), ...Object.keys(outputAxes)]);
+    const badParallel = Object.keys(parallel).filter((n) => inOut.has(n));
+    const badBroadcast = Object.keys(broadcast).filter((n) => inOut.has(n) || Object.hasOwn(parallel, n));
+    if (badParallel.length > 0 || badBroadcast.length > 0) {
+      throw new AxisConfigurationError(
+        `parallelAxes and parallelBroadcastAxes must not overlap with each other or with input/output axes; got ` +
+          `inputAxes=${JSON.stringify(inputAxes)}, outputAxes=${JSON.stringify(outputAxes)}, parallelAxes=` +
+          `${JSON.stringify(parallel)}, parallelBroadcastAxes=${JSON.stringify(broadcast)}.`,
+      );
+    }
+    const allParallel = { ...parallel, ...broadcast };
+    const weightShape: Record<string, number> = { ...allParallel, ...inputAxes, ...outputAxes };
+    const weightInitializer = (key: any) =>
+      initializer(key, { inputAxes, outputAxes, parallelAxes: allParallel, convolutionSpatialAxes: {}, dtype });
+    return new Linear({
+      weights: new UninitializedParameter({
+        initializer: weightInitializer,
+        name: "weights",
+        valueStructure: new ArraySpec({ namedShape: weightShape, dtype }),
+      }),
+      inAxisNames: Object.keys(inputAxes),
+      outAxisNames: [...Object.keys(outputAxes), ...Object.keys(broadcast)],
+    });
+  }
+}
+
+/**
+ * Renames named axes (penzai's `RenameAxes`): `old[i]` becomes `new[i]`; no data moves.
+ *
+ * @throws MisconfiguredLayerError (when called) if `old` and `new` differ in length.
+ * @example
+ * new RenameAxes({ old: "features_out", new: "features" }).call(x);
+ */
+export class RenameAxes extends Layer.define({
+  old: field<string | readonly string[]>({ static: true }),
+  new: field<string | readonly string[]>({ static: true }),
+}) {
+  private lists(): [string[], string[]] {
+    const oldNames = typeof this.old === "string" ? [this.old] : [...this.old];
+    const newNames = typeof this.new === "string" ? [this.new] : [...this.new];
+    return [oldNames, newNames];
+  }
+
+  /** The old names, with any other axes. */
+  inputStructure(): unknown {
+    const [oldNames] = this.lists();
+    return new ArraySpec({ namedShape: { ...varsForAxes("renaming", oldNames), ...dimVar("others").unpackNamed() } });
+  }
+
+  /** The new names carry the old names' sizes. */
+  outputStructure(): unknown {
+    const [oldNames, newNames] = this.lists();
+    if (oldNames.length !== newNames.length) {
+      throw new MisconfiguredLayerError(
+        `RenameAxes: length of new names ${JSON.stringify(newNames)} does not match length of old names ` +
+          `${JSON.stringify(oldNames)}. Give one new name per old name.`,
+      );
+    }
+    const named: Record<string, unknown> = { ...dimVar("others").unpackNamed() };
+    newNames.forEach((n, i) => {
+      named[n] = new DimVar(["renaming", oldNames[i]!]);
+    });
+    return new ArraySpec({ namedShape: named as any });
+  }
+
+  /** Renames the axes. */
+  @checkedLayerCall
+  call(x: NamedArray): NamedArray {
+    const [oldNames, newNames] = this.lists();
+    const mapping: Record<string, string> = {};
+    oldNames.forEach((n, i) => {
+      mapping[n] = newNames[i]!;
+    });
+    return renameAxes(requireNamed(x, "RenameAxes"), mapping);
+  }
+}
+
+/**
+ * A `Linear` whose output axes replace input axes of the same names (penzai's `LinearInPlace`):
+ * `[Linear(... -> name_out), RenameAxes(name_out -> name)]`.
+ *
+ * @example
+ * Linear.fromConfig({ features: 8 }, { features: 16 }) instanceof LinearInPlace; // true
+ */
+export class LinearInPlace extends Sequential {
+  /** Treescope colour `#eba875`. */
+  override treescopeColor(): string {
+    return LINEAR_COLOR;
+  }
+}
+
+/** Options of {@link AddBias.fromConfig}. */
+export interface AddBiasConfig {
+  /** Axes the bias adds that the input does not have. */
+  newOutputAxes?: AxisSizes;
+  /** Bias initializer `(key, shape, dtype)`; default zeros. */
+  initializer?: BiasInitializer;
+  /** Bias dtype; default `"float32"`. */
+  dtype?: tf.DataType;
+}
+
+/**
+ * Adds a learned bias, broadcasting by axis name (penzai's `AddBias`).
+ *
+ * @example
+ * AddBias.fromConfig({ features: 4 }); // bias parameter "bias" of zeros
+ */
+export class AddBias extends Layer.define({
+  bias: field<ParameterLike<NamedArray>>(),
+  newAxisNames: field<readonly string[]>({ static: true }),
+}) {
+  private biasShape(): Record<string, number> {
+    return namedShapeOf(this.bias.valueStructure, "AddBias");
+  }
+
+  /** Floating input with the bias's axes except the new ones. */
+  inputStructure(): unknown {
+    return new ArraySpec({
+      namedShape: { ...dimVar("B").unpackNamed(), ...without(this.biasShape(), this.newAxisNames) },
+      dtype: dtypes.floating,
+    });
+  }
+
+  /** Floating output with all the bias's axes. */
+  outputStructure(): unknown {
+    const shape = this.biasShape();
+    for (const n of this.newAxisNames) {
+      if (!Object.hasOwn(shape, n)) {
+        throw new MisconfiguredLayerError(
+          `AddBias: expected out axis ${n} was missing in bias parameter (bias axes ${JSON.stringify(shape)}). ` +
+            "Give the bias every axis listed in newAxisNames.",
+        );
+      }
+    }
+    return new ArraySpec({ namedShape: { ...shape, ...dimVar("B").unpackNamed() }, dtype: dtypes.floating });
+  }
+
+  /** Returns `x + bias`. */
+  @checkedLayerCall
+  call(x: NamedArray): NamedArray {
+    const bias = this.bias.value;
+    return tidyCall(() => (requireNamed(x, "AddBias") as any).add(bias));
+  }
+
+  /** Treescope colour `#65cfbc`. */
+  treescopeColor(): string {
+    return ADD_BIAS_COLOR;
+  }
+
+  /**
+   * Builds an `AddBias` with an uninitialized `"bias"` parameter over `biasedAxes` and
+   * `newOutputAxes` (penzai's `AddBias.from_config`).
+   *
+   * @throws AxisConfigurationError when an axis is listed twice.
+   * @example
+   * AddBias.fromConfig({ heads: 2, projection: 4 });
+   */
+  static fromConfig(biasedAxes: AxisSizes, config: AddBiasConfig = {}): AddBias {
+    const newAxes = config.newOutputAxes ?? {};
+    for (const n of Object.keys(newAxes)) {
+      if (Object.hasOwn(biasedAxes, n)) {
+        throw new AxisConfigurationError(`Duplicate axis name in bias: ${n}. List each axis in one place only.`);
+      }
+    }
+    const shape = { ...biasedAxes, ...newAxes };
+    const names = Object.keys(shape);
+    const sizes = names.map((n) => shape[n]!);
+    const initializer = config.initializer ?? zerosBiasInitializer;
+    const dtype = config.dtype ?? "float32";
+    return new AddBias({
+      bias: new UninitializedParameter({
+        initializer: (key: any) => wrapAs(initializer(key, sizes, dtype), names),
+        name: "bias",
+        valueStructure: new ArraySpec({ namedShape: shape, dtype }),
+      }),
+      newAxisNames: Object.keys(newAxes),
+    });
+  }
+}
+
+/** Options of {@link Affine.fromConfig}. */
+export interface AffineConfig extends Omit<LinearConfig, "initializer"> {
+  /** Weight initializer; default Xavier uniform. */
+  linearInitializer?: LinearOperatorWeightInitializer;
+  /** Bias initializer; default zeros. */
+  biasInitializer?: BiasInitializer;
+}
+
+/**
+ * A `Linear` followed by an `AddBias` (penzai's `Affine`); parameters `Linear.weights` and
+ * `AddBias.bias`.
+ *
+ * @example
+ * Affine.fromConfig({ features: 8 }, { hidden: 16 });
+ */
+export class Affine extends Sequential {
+  /**
+   * Builds `[Linear, AddBias]` (or `[Linear, RenameAxes, AddBias]` for in-place outputs).
+   *
+   * @example
+   * Affine.fromConfig({ features: 8 }, { features: 16 }); // Linear, RenameAxes, AddBias
+   */
+  static fromConfig(inputAxes: AxisSizes, outputAxes: AxisSizes, config: AffineConfig = {}): Affine {
+    const linear = addParameterPrefix(
+      "Linear",
+      Linear.fromConfig(inputAxes, outputAxes, {
+        parallelAxes: config.parallelAxes,
+        parallelBroadcastAxes: config.parallelBroadcastAxes,
+        initializer: config.linearInitializer,
+        dtype: config.dtype,
+        renameOutputsIfNecessary: config.renameOutputsIfNecessary,
+      }),
+    );
+    const bias = addParameterPrefix(
+      "AddBias",
+      AddBias.fromConfig(
+        { ...(config.parallelAxes ?? {}), ...(config.parallelBroadcastAxes ?? {}), ...outputAxes },
+        { initializer: config.biasInitializer, dtype: config.dtype },
+      ),
+    );
+    const first = linear instanceof LinearInPlace ? [...linear.sublayers] : [linear];
+    return new Affine({ sublayers: [...first, bias] });
+  }
+
+  /** Affine layers get no group colour of their own. */
+  override treescopeColor(): string | undefined {
+    return undefined;
+  }
+}
+
+/**
+ * Multiplies every array in its input by a constant (penzai's `ConstantRescale`); `by` is a number
+ * or a scalar tensor.
+ *
+ * @example
+ * new ConstantRescale({ by: 0.5 }).call(x);
+ */
+export class ConstantRescale extends Layer.define({ by: field<number | tf.Tensor>() }) {
+  /** Floating arrays of any shape. */
+  inputStructure(): unknown {
+    return new ArraySpec({ shape: dimVar("P"), namedShape: dimVar("N"), dtype: dtypes.floating });
+  }
+
+  /** Same as the input. */
+  outputStructure(): unknown {
+    return this.inputStructure();
+  }
+
+  /** Returns `x * by`. */
+  @checkedLayerCall
+  call(x: any): any {
+    return tidyCall(() =>
+      map(
+        (leaf: unknown) => {
+          if (isNamedArray(leaf)) return (leaf as any).mul(this.by);
+          if (leaf instanceof tf.Tensor) return tf.mul(leaf, this.by);
+          if (typeof leaf === "number" && typeof this.by === "number") return leaf * this.by;
+          return leaf;
+        },
+        x,
+        options({ isLeaf: (node: unknown) => isNamedArray(node) }),
+      ),
+    );
+  }
+}
+
+/** An einsum operand or output spec: axis names (each its own index) or axis name → index name. */
+export type EinsumAxes = readonly string[] | Readonly<Record<string, string>>;
+
+function specMap(spec: EinsumAxes): Record<string, string> {
+  if (Array.isArray(spec)) return Object.fromEntries((spec as string[]).map((n) => [n, n]));
+  return { ...(spec as Record<string, string>) };
+}
+
+/**
+ * An einsum over named axes (penzai's `NamedEinsum`). Each operand's spec maps its axis names to
+ * index names; the output spec maps output axis names to indices. Axes not mentioned in a spec are
+ * batch axes carried through. Operands are folded left to right; each step is one `contract`.
+ *
+ * @example
+ * new NamedEinsum({
+ *   inputAxes: [{ seq: "tq", heads: "h", projection: "p" }, { seq: "tkv", heads: "h", projection: "p" }],
+ *   outputAxes: { seq: "tq", heads: "h", kv_seq: "tkv" },
+ * }).call([q, k]); // attention logits
+ */
+export class NamedEinsum extends Layer.define({
+  inputAxes: field<readonly EinsumAxes[]>({ static: true }),
+  outputAxes: field<EinsumAxes>({ static: true }),
+}) {
+  /** One floating array per operand, all with the same batch axes; equal indices have equal sizes. */
+  inputStructure(): unknown {
+    return this.inputAxes.map((spec) => {
+      const named: Record<string, unknown> = { ...dimVar("B").unpackNamed() };
+      for (const [axis, index] of Object.entries(specMap(spec))) named[axis] = new DimVar(["I", index]);
+      return new ArraySpec({ namedShape: named as any, dtype: dtypes.floating });
+    });
+  }
+
+  /** The batch axes and the output axes. */
+  outputStructure(): unknown {
+    const named: Record<string, unknown> = { ...dimVar("B").unpackNamed() };
+    for (const [axis, index] of Object.entries(specMap(this.outputAxes))) named[axis] = new DimVar(["I", index]);
+    return new ArraySpec({ namedShape: named as any, dtype: dtypes.floating });
+  }
+
+  /** Computes the einsum of the operands. */
+  @checkedLayerCall
+  call(operands: readonly NamedArray[]): NamedArray {
+    return tidyCall(() => namedEinsum(this.inputAxes, this.outputAxes, operands));
+  }
+}
+
+const INDEX_PREFIX = "\u0000einsum:";
+
+function namedEinsum(inputSpecs: readonly EinsumAxes[], outputSpec: EinsumAxes, operands: readonly NamedArray[]): NamedArray {
+  if (operands.length !== inputSpecs.length) {
+    throw new AxisMismatchError(
+      `NamedEinsum has ${inputSpecs.length} operand specs but was called with ${operands.length} operands; ` +
+        "pass one array per spec.",
+    );
+  }
+  const outMap = specMap(outputSpec);
+  const outIndices = new Set(Object.values(outMap));
+  // Rename each operand's spec axes to index names; a repeated index within one operand is a diagonal.
+  const renamed = operands.map((op, i) => {
+    const spec = specMap(inputSpecs[i]!);
+    const seen = new Set<string>();
+    const mapping: Record<string, string> = {};
+    for (const [axis, index] of Object.entries(spec)) {
+      if (seen.has(index)) {
+        throw new AxisMismatchError(
+          `NamedEinsum: operand ${i} maps two axes to index "${index}" (a diagonal), which saikei does not support. ` +
+            "Take the diagonal explicitly before the einsum.",
+        );
+      }
+      seen.add(index);
+      mapping[axis] = INDEX_PREFIX + index;
+    }
+    return renameAxes(requireNamed(op, `NamedEinsum operand ${i}`), mapping);
+  });
+  const indicesOf = (x: NamedArray) =>
+    Object.keys(x.namedShape)
+      .filter((n) => n.startsWith(INDEX_PREFIX))
+      .map((n) => n.slice(INDEX_PREFIX.length));
+  const neededLater = (from: number) => {
+    const needed = new Set(outIndices);
+    for (let j = from; j < renamed.length; j++) for (const ix of indicesOf(renamed[j]!)) needed.add(ix);
+    return needed;
+  };
+  const sumOut = (x: NamedArray, keep: Set<string>, other: NamedArray | undefined) => {
+    const drop = indicesOf(x).filter((ix) => !keep.has(ix) && (other === undefined || !indicesOf(other).includes(ix)));
+    if (drop.length === 0) return x;
+    return (x as any).sum(drop.map((ix) => INDEX_PREFIX + ix)) as NamedArray;
+  };
+  let acc = sumOut(renamed[0]!, neededLater(1), renamed[1]);
+  for (let i = 1; i < renamed.length; i++) {
+    const later = neededLater(i + 1);
+    const next = sumOut(renamed[i]!, later, acc);
+    const accIdx = new Set(indicesOf(acc));
+    const shared = indicesOf(next).filter((ix) => accIdx.has(ix) && !later.has(ix));
+    acc = contractNamed(
+      shared.map((ix) => INDEX_PREFIX + ix),
+      acc,
+      next,
+      "NamedEinsum",
+    );
+  }
+  acc = sumOut(acc, outIndices, undefined);
+  const back: Record<string, string> = {};
+  for (const [axis, index] of Object.entries(outMap)) back[INDEX_PREFIX + index] = axis;
+  const { names } = dataOf(acc);
+  for (const n of names) {
+    if (n.startsWith(INDEX_PREFIX) && !Object.hasOwn(back, n)) {
+      throw new AxisMismatchError(`NamedEinsum: index "${n.slice(INDEX_PREFIX.length)}" is left over; this is a bug in saikei.`);
+    }
+  }
+  return renameAxes(acc, back);
+}

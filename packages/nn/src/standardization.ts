@@ -1,0 +1,183 @@
+/**
+ * Standardization layers: `Standardize`, `LayerNorm`, `RMSStandardize`, `RMSLayerNorm` (penzai v1
+ * `nn/standardization.py`). Epsilon defaults to 1e-6.
+ *
+ * @module
+ */
+
+import { checkedLayerCall, Layer } from "@saikei/layer";
+import type { NamedArray } from "@saikei/named";
+import { ArraySpec, var as dimVar, dtypes, varsForAxes } from "@saikei/shapecheck";
+import { field } from "@saikei/struct";
+import * as tf from "@tensorflow/tfjs-core";
+import { axesList } from "./basicOps.js";
+import { Sequential } from "./grouping.js";
+import { type AxisSizes, constantInitializer } from "./initializers.js";
+import { dataOf, requireNamed } from "./internal/named.js";
+import { tidyCall } from "./internal/tidy.js";
+import { AddBias, Linear } from "./linearAndAffine.js";
+import { addParameterPrefix } from "./parameters.js";
+
+/** Default epsilon of every standardization layer. */
+export const DEFAULT_EPSILON = 1e-6;
+
+function acrossSpec(across: string | readonly string[]): ArraySpec {
+  return new ArraySpec({
+    namedShape: { ...dimVar("B").unpackNamed(), ...varsForAxes("across", axesList(across)) },
+    dtype: dtypes.floating,
+  });
+}
+
+function reduceAxes(x: NamedArray, across: string | readonly string[]): { data: tf.Tensor; axes: number[] } {
+  const { data, names } = dataOf(x);
+  return { data, axes: axesList(across).map((n) => names.indexOf(n)) };
+}
+
+function epsilonValue(epsilon: number | tf.Tensor): number | tf.Tensor {
+  return epsilon;
+}
+
+/**
+ * Standardizes jointly over `across`: `(x - mean) * rsqrt(mean(x²) - mean² + epsilon)` (penzai's
+ * `Standardize`, i.e. `jax.nn.standardize`).
+ *
+ * @example
+ * new Standardize({ across: "embedding" }).call(x);
+ */
+export class Standardize extends Layer.define({
+  across: field<string | readonly string[]>({ static: true }),
+  epsilon: field<number | tf.Tensor>({ default: DEFAULT_EPSILON }),
+}) {
+  /** Floating, with the `across` axes. */
+  inputStructure(): unknown {
+    return acrossSpec(this.across);
+  }
+
+  /** Same as the input. */
+  outputStructure(): unknown {
+    return acrossSpec(this.across);
+  }
+
+  /** Standardizes `x`. */
+  @checkedLayerCall
+  call(x: NamedArray): NamedArray {
+    return tidyCall(() => {
+      const named = requireNamed(x, "Standardize");
+      const { data, axes } = reduceAxes(named, this.across);
+      const mean = tf.mean(data, axes, true);
+      const meanSquare = tf.mean(tf.square(data), axes, true);
+      const variance = tf.sub(meanSquare, tf.square(mean));
+      const out = tf.mul(tf.sub(data, mean), tf.rsqrt(tf.add(variance, epsilonValue(this.epsilon))));
+      return (named as any).replace({ dataArray: out });
+    });
+  }
+}
+
+/**
+ * Divides by the root mean square over `across`: `x / sqrt(mean(x²) + epsilon)` (penzai's
+ * `RMSStandardize`).
+ *
+ * @example
+ * new RMSStandardize({ across: "embedding" }).call(x);
+ */
+export class RMSStandardize extends Layer.define({
+  across: field<string | readonly string[]>({ static: true }),
+  epsilon: field<number | tf.Tensor>({ default: DEFAULT_EPSILON }),
+}) {
+  /** Floating, with the `across` axes. */
+  inputStructure(): unknown {
+    return acrossSpec(this.across);
+  }
+
+  /** Same as the input. */
+  outputStructure(): unknown {
+    return acrossSpec(this.across);
+  }
+
+  /** Normalizes `x`. */
+  @checkedLayerCall
+  call(x: NamedArray): NamedArray {
+    return tidyCall(() => {
+      const named = requireNamed(x, "RMSStandardize");
+      const { data, axes } = reduceAxes(named, this.across);
+      const meanSquare = tf.mean(tf.square(data), axes, true);
+      const out = tf.mul(data, tf.reciprocal(tf.sqrt(tf.add(meanSquare, epsilonValue(this.epsilon)))));
+      return (named as any).replace({ dataArray: out });
+    });
+  }
+}
+
+/** Options of the layer-norm builders. */
+export interface LayerNormConfig {
+  /** Epsilon; default 1e-6. */
+  epsilon?: number;
+  /** Parameter dtype; default `"float32"`. */
+  dtype?: tf.DataType;
+}
+
+/**
+ * Layer normalization (penzai's `LayerNorm`): `[Standardize, scale (Linear, ones), shift (AddBias,
+ * zeros)]`, parameters `scale.weights` and `shift.bias`.
+ *
+ * @example
+ * LayerNorm.fromConfig({ embedding: 16 });
+ */
+export class LayerNorm extends Sequential {
+  /**
+   * Builds a layer norm over `acrossAxes`.
+   *
+   * @example
+   * LayerNorm.fromConfig({ embedding: 16 }, { epsilon: 1e-5 });
+   */
+  static fromConfig(acrossAxes: AxisSizes, config: LayerNormConfig = {}): LayerNorm {
+    const dtype = config.dtype ?? "float32";
+    return new LayerNorm({
+      sublayers: [
+        new Standardize({ across: Object.keys(acrossAxes), epsilon: config.epsilon ?? DEFAULT_EPSILON }),
+        addParameterPrefix(
+          "scale",
+          Linear.fromConfig({}, {}, { parallelAxes: acrossAxes, initializer: constantInitializer(1), dtype }),
+        ),
+        addParameterPrefix("shift", AddBias.fromConfig(acrossAxes, { dtype })),
+      ],
+    });
+  }
+
+  /** Layer norms get no group colour of their own. */
+  override treescopeColor(): string | undefined {
+    return undefined;
+  }
+}
+
+/**
+ * RMS normalization (penzai's `RMSLayerNorm`): `[RMSStandardize, scale (Linear, ones)]`,
+ * parameter `scale.weights`.
+ *
+ * @example
+ * RMSLayerNorm.fromConfig({ embedding: 16 });
+ */
+export class RMSLayerNorm extends Sequential {
+  /**
+   * Builds an RMS norm over `acrossAxes`.
+   *
+   * @example
+   * RMSLayerNorm.fromConfig({ embedding: 16 });
+   */
+  static fromConfig(acrossAxes: AxisSizes, config: LayerNormConfig = {}): RMSLayerNorm {
+    const dtype = config.dtype ?? "float32";
+    return new RMSLayerNorm({
+      sublayers: [
+        new RMSStandardize({ across: Object.keys(acrossAxes), epsilon: config.epsilon ?? DEFAULT_EPSILON }),
+        addParameterPrefix(
+          "scale",
+          Linear.fromConfig({}, {}, { parallelAxes: acrossAxes, initializer: constantInitializer(1), dtype }),
+        ),
+      ],
+    });
+  }
+
+  /** RMS norms get no group colour of their own. */
+  override treescopeColor(): string | undefined {
+    return undefined;
+  }
+}
