@@ -178,7 +178,11 @@ export function fullSubstituteDimensionVariables<T = unknown>(
           for (const [subkey, subval] of Object.entries(
             substitution.mappingVariables[multi.name]!,
           )) {
-            if (Object.hasOwn(named, subkey) || Object.hasOwn(leaf.namedShape, subkey)) {
+            // The unpack key itself may come back (an identity substitution); any other repeat conflicts.
+            if (
+              Object.hasOwn(named, subkey) ||
+              (subkey !== key && Object.hasOwn(leaf.namedShape, subkey))
+            ) {
               throw new SubstitutionError(
                 `Key conflict while substituting mapping variable ${showVarName(multi.name)} at ${where}: name ${subkey} is already present. ` +
                   "Rename the axis in the substitution or in the pattern.",
