@@ -11,14 +11,14 @@ export const STYLE = `
 .skts-root{--skts-bg:#ffffff;--skts-fg:#1f2328;--skts-muted:#6e7781;--skts-border:#d0d7de;
 --skts-string:#0a7f3f;--skts-number:#0550ae;--skts-keyword:#8250df;--skts-array:#953800;
 --skts-selected:#e3a008;--skts-selected-bg:rgba(255,211,61,.28);--skts-bad:#cf222e;--skts-mix:#ffffff;
---skts-button-bg:#f6f8fa;
+--skts-button-bg:#f6f8fa;--skts-tint:75%;
 font:12px/1.55 ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace;
 color:var(--skts-fg);background:var(--skts-bg);border:1px solid var(--skts-border);
 border-radius:6px;padding:6px 10px;overflow-x:auto;text-align:left}
 .skts-root.skts-dark{--skts-bg:#1e1e1e;--skts-fg:#d4d4d4;--skts-muted:#8b949e;--skts-border:#3d444d;
 --skts-string:#7ee787;--skts-number:#79c0ff;--skts-keyword:#d2a8ff;--skts-array:#ffa657;
 --skts-selected:#f2cc60;--skts-selected-bg:rgba(242,204,96,.18);--skts-bad:#ff7b72;--skts-mix:#1e1e1e;
---skts-button-bg:#2d333b}
+--skts-button-bg:#2d333b;--skts-tint:40%}
 .skts-root button{font:inherit;font-size:11px;color:var(--skts-fg);background:var(--skts-button-bg);
 border:1px solid var(--skts-border);border-radius:4px;padding:0 6px;cursor:pointer;line-height:1.5}
 .skts-toolbar{display:flex;gap:6px;margin-bottom:4px}
@@ -29,9 +29,9 @@ border:1px solid var(--skts-border);border-radius:4px;padding:0 6px;cursor:point
 .skts-static>.skts-head>.skts-label{font-style:italic}
 .skts-tag{color:var(--skts-muted);font-size:10px;margin-left:6px}
 .skts-type{font-weight:600}
-.skts-colored>.skts-head>.skts-type{background:color-mix(in srgb,var(--skts-c) 75%,var(--skts-mix));border-radius:3px;padding:0 3px}
+.skts-colored>.skts-head>.skts-type{background:color-mix(in srgb,var(--skts-c) var(--skts-tint),var(--skts-mix));border-radius:3px;padding:0 3px}
 .skts-body{margin-left:6px;padding-left:14px;border-left:1px dotted var(--skts-border)}
-.skts-colored>.skts-body{border-left:3px solid color-mix(in srgb,var(--skts-c) 75%,var(--skts-mix));padding-left:12px}
+.skts-colored>.skts-body{border-left:3px solid color-mix(in srgb,var(--skts-c) var(--skts-tint),var(--skts-mix));padding-left:12px}
 .skts-close{padding-left:16px}
 .skts-node:not(.skts-open)>.skts-body,.skts-node:not(.skts-open)>.skts-close{display:none}
 .skts-open>.skts-head>.skts-ellipsis{display:none}
@@ -86,7 +86,7 @@ export const SCRIPT = String.raw`(function (id) {
     var c = el("canvas", "skts-heat");
     c.width = h.c;
     c.height = h.r;
-    var cell = Math.max(1, Math.min(8, Math.floor(192 / h.c)));
+    var cell = Math.max(1, Math.min(6, Math.floor(192 / h.c), Math.floor(48 / h.r)));
     c.style.width = h.c * cell + "px";
     c.style.height = (h.r === 1 ? 8 : h.r * cell) + "px";
     var ctx = c.getContext("2d");
