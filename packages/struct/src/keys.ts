@@ -12,11 +12,25 @@ function reprKey(key: unknown): string {
   if (typeof key === "number" || typeof key === "bigint" || typeof key === "boolean") {
     return String(key);
   }
-  if (typeof key === "string") {
-    if (!key.includes("'")) return `'${key.replace(/\\/g, "\\\\")}'`;
-    return JSON.stringify(key);
-  }
+  if (typeof key === "string") return pythonStringRepr(key);
   return String(key);
+}
+
+/** Python's `repr` of a string: single quotes unless only double quotes avoid escaping. */
+function pythonStringRepr(s: string): string {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const ch of s) {
+    const code = ch.codePointAt(0)!;
+    if (ch === "\\") out += "\\\\";
+    else if (ch === quote) out += `\\${quote}`;
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\t") out += "\\t";
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
+    else out += ch;
+  }
+  return out + quote;
 }
 
 /**

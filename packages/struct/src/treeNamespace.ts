@@ -19,8 +19,11 @@ export type { IsLeaf } from "./tree.js";
 export {
   flatten,
   flattenOneLevel,
+  flattenUpTo,
   flattenWithPath,
   getAtPath,
+  KeyPathError,
+  LeafCountError,
   leaves,
   map,
   mapWithPath,
@@ -28,6 +31,7 @@ export {
   prettyKeystr,
   structure,
   TreeDef,
+  TreeStructureMismatchError,
   treeEquals as equals,
   unflatten,
 } from "./tree.js";
