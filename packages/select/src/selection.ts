@@ -18,6 +18,8 @@ import {
   type PathKey,
   registerPytreeNode,
   reprValue,
+  Struct,
+  structFields,
   treeEquals,
 } from "@saikei/struct";
 import * as O from "fp-ts/lib/Option.js";
@@ -81,8 +83,9 @@ function cached(s: Selection<any, any>) {
   return c;
 }
 
-function checkBoolean(result: unknown, path: KeyPath, method: string): boolean {
+function checkBoolean(result: unknown, path: KeyPath | (() => KeyPath), method: string): boolean {
   if (typeof result !== "boolean") {
+    if (typeof path === "function") path = path();
     throw new SelectionError(
       `The filter function of ${method} returned ${reprValue(result)} (a ${typeof result}) for the node at ` +
         `${where(path)}; it must return true or false. Convert the result, e.g. with Boolean(...).`,
@@ -652,7 +655,7 @@ export class Selection<T = unknown, R = unknown> {
   ): Selection<unknown, R> {
     const withKeypath = options.withKeypath === true;
     if (!withKeypath && !options.innermost) {
-      return this.collect((v, path) => checkBoolean(filter(v), path(), "atSubtreesWhere"));
+      return this.collect((v, path) => checkBoolean(filter(v), path!, "atSubtreesWhere"), true);
     }
     const out: Entry[] = [];
     for (const e of this.entries) {
@@ -672,48 +675,13 @@ export class Selection<T = unknown, R = unknown> {
     return this.derive(out);
   }
 
-  /**
-   * Outermost matches of `test` in every selected subtree, in tree order. Key paths are built only
-   * for matches (and for the filter when it asks), so the walk allocates almost nothing.
-   */
-  private collect(test: (value: unknown, path: () => KeyPath) => boolean): Selection<unknown, R> {
+  /** Outermost matches of `test` in every selected subtree, in tree order. */
+  private collect(
+    test: (value: unknown, path: (() => KeyPath) | undefined) => boolean,
+    wantPath = false,
+  ): Selection<unknown, R> {
     const out: Entry[] = [];
-    const nodes: unknown[] = [];
-    const types: NodeType[] = [];
-    const auxes: unknown[] = [];
-    const counts: number[] = [];
-    const indices: number[] = [];
-    for (const e of this.entries) {
-      const relPath = (depth: number): PathKey[] => {
-        const kp: PathKey[] = [];
-        for (let d = 0; d < depth; d++)
-          kp.push(keyOfChild(types[d]!, nodes[d], auxes[d], indices[d]!, counts[d]!));
-        return kp;
-      };
-      const visit = (node: unknown, depth: number): void => {
-        if (test(node, () => [...e.keyPath, ...relPath(depth)])) {
-          out.push({
-            keyPath: Object.freeze([...e.keyPath, ...relPath(depth)]),
-            indexPath: depth === 0 ? e.indexPath : e.indexPath.concat(indices.slice(0, depth)),
-            value: node,
-          });
-          return;
-        }
-        const type = nodeTypeOf(node);
-        if (type === undefined) return;
-        const [children, aux] = type.flatten(node);
-        const n = children.length;
-        nodes[depth] = node;
-        types[depth] = type;
-        auxes[depth] = aux;
-        counts[depth] = n;
-        for (let i = 0; i < n; i++) {
-          indices[depth] = i;
-          visit(children[i], depth + 1);
-        }
-      };
-      visit(e.value, 0);
-    }
+    for (const e of this.entries) collectOutermost(e, test, wantPath, out);
     return this.derive(out);
   }
 
@@ -1010,6 +978,88 @@ function firstChildEntry(
 ): Entry | undefined {
   for (let i = lo; i < hi; i++) if (entries[i]!.indexPath.length === depth + 1) return entries[i];
   return undefined;
+}
+
+const childNamesCache = new Map<Function, readonly string[]>();
+
+/** The child field names of a struct class, cached. */
+function structChildNames(cls: Function): readonly string[] {
+  let names = childNamesCache.get(cls);
+  if (names === undefined) {
+    names = structFields(cls as never)
+      .filter((f) => !f.isStatic)
+      .map((f) => f.name);
+    childNamesCache.set(cls, names);
+  }
+  return names;
+}
+
+/**
+ * Pre-order walk of `base.value` that records the outermost nodes matching `test`. Arrays and
+ * structs are read directly (no child arrays are allocated); key paths are computed only for
+ * matches, from the stack of visited ancestors.
+ */
+function collectOutermost(
+  base: Entry,
+  test: (value: unknown, path: (() => KeyPath) | undefined) => boolean,
+  wantPath: boolean,
+  out: Entry[],
+): void {
+  const nodes: unknown[] = [];
+  const indices: number[] = [];
+  let depth = 0;
+  const relKeys = (): PathKey[] => {
+    const kp: PathKey[] = [];
+    for (let d = 0; d < depth; d++) {
+      const node = nodes[d];
+      const type = nodeTypeOf(node)!;
+      const [children, aux] = type.flatten(node);
+      kp.push(keyOfChild(type, node, aux, indices[d]!, children.length));
+    }
+    return kp;
+  };
+  const pathFn = wantPath ? () => Object.freeze([...base.keyPath, ...relKeys()]) : undefined;
+  const visit = (node: unknown): void => {
+    if (test(node, pathFn)) {
+      out.push({
+        keyPath: Object.freeze([...base.keyPath, ...relKeys()]),
+        indexPath: depth === 0 ? base.indexPath : base.indexPath.concat(indices.slice(0, depth)),
+        value: node,
+      });
+      return;
+    }
+    if (node === null || typeof node !== "object") return;
+    nodes[depth] = node;
+    if (Array.isArray(node)) {
+      depth++;
+      for (let i = 0; i < node.length; i++) {
+        indices[depth - 1] = i;
+        visit(node[i]);
+      }
+      depth--;
+      return;
+    }
+    if (node instanceof Struct) {
+      const names = structChildNames(node.constructor);
+      depth++;
+      for (let i = 0; i < names.length; i++) {
+        indices[depth - 1] = i;
+        visit((node as any)[names[i]!]);
+      }
+      depth--;
+      return;
+    }
+    const type = nodeTypeOf(node);
+    if (type === undefined) return;
+    const children = type.flatten(node)[0];
+    depth++;
+    for (let i = 0; i < children.length; i++) {
+      indices[depth - 1] = i;
+      visit(children[i]);
+    }
+    depth--;
+  };
+  visit(base.value);
 }
 
 function walkGeneral(

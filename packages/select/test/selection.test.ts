@@ -1,11 +1,4 @@
-import {
-  DictKey,
-  GetAttrKey,
-  type KeyPath,
-  keystr,
-  SequenceKey,
-  tree,
-} from "@saikei/struct";
+import { DictKey, GetAttrKey, type KeyPath, keystr, SequenceKey, tree } from "@saikei/struct";
 import * as O from "fp-ts/lib/Option.js";
 import { describe, expect, it, vi } from "vitest";
 import {
@@ -95,9 +88,9 @@ describe("at", () => {
 
   it("fails with multiple: false when the accessor returns a collection", () => {
     const t = makeExampleObject();
-    expect(() => select(t).at((root) => [root.c[0], root.c[1]] as never, { multiple: false })).toThrow(
-      /returned \[.*\], which is not a node or leaf of that node/,
-    );
+    expect(() =>
+      select(t).at((root) => [root.c[0], root.c[1]] as never, { multiple: false }),
+    ).toThrow(/returned \[.*\], which is not a node or leaf of that node/);
   });
 
   it("selects equal leaves at the right place", () => {
@@ -194,7 +187,9 @@ describe("at", () => {
 
   it("rejects repeated and nested results", () => {
     const t = { a: { b: 1 } };
-    expect(() => select(t).at((r) => [r.a, r.a], { multiple: true })).toThrow(/returned the node at \['a'\] twice/);
+    expect(() => select(t).at((r) => [r.a, r.a], { multiple: true })).toThrow(
+      /returned the node at \['a'\] twice/,
+    );
     expect(() => select(t).at((r) => [r.a, r.a.b], { multiple: true })).toThrow(
       /the node at \['a'\] and its descendant at \['a'\]\['b'\]/,
     );
@@ -232,7 +227,11 @@ describe("atInstancesOf / atSubtreesWhere / atEqualTo", () => {
 
   it("atInstancesOf(Array) selects the outer array (example 2)", () => {
     const t = makeExampleObject();
-    expect(select(t).atInstancesOf(Array).apply(mark)).toStrictEqual({ a: 1, b: t.b, c: mark(t.c) });
+    expect(select(t).atInstancesOf(Array).apply(mark)).toStrictEqual({
+      a: 1,
+      b: t.b,
+      c: mark(t.c),
+    });
   });
 
   it("atInstancesOf(Object) selects the root (example 3)", () => {
@@ -243,8 +242,18 @@ describe("atInstancesOf / atSubtreesWhere / atEqualTo", () => {
   it("atInstancesOf accepts several classes and innermost", () => {
     const t = [new Foo({ a: new Foo({ a: 1, b: 2 }), b: new Bar({ a: 3, b: 4 }) }), "s", 5];
     expect(paths(select(t).atInstancesOf([Foo, Bar]))).toEqual(["[0]"]);
-    expect(paths(select(t).atInstancesOf([Foo, Bar], { innermost: true }))).toEqual(["[0].a", "[0].b"]);
-    expect(paths(select(t).atInstancesOf([String, Number]))).toEqual(["[0].a.a", "[0].a.b", "[0].b.a", "[0].b.b", "[1]", "[2]"]);
+    expect(paths(select(t).atInstancesOf([Foo, Bar], { innermost: true }))).toEqual([
+      "[0].a",
+      "[0].b",
+    ]);
+    expect(paths(select(t).atInstancesOf([String, Number]))).toEqual([
+      "[0].a.a",
+      "[0].a.b",
+      "[0].b.a",
+      "[0].b.b",
+      "[1]",
+      "[2]",
+    ]);
   });
 
   it("atSubtreesWhere selects outermost matches", () => {
@@ -276,41 +285,59 @@ describe("atInstancesOf / atSubtreesWhere / atEqualTo", () => {
       .atSubtreesWhere(filter, { withKeypath: true, absoluteKeypath: true });
     expect(seen).toEqual(["['c'][0]['value']", "['c'][1]['value']"]);
     expect(
-      paths(select(t).atSubtreesWhere((p: KeyPath, n) => n instanceof CustomLeaf && p.length === 3, { withKeypath: true })),
+      paths(
+        select(t).atSubtreesWhere((p: KeyPath, n) => n instanceof CustomLeaf && p.length === 3, {
+          withKeypath: true,
+        }),
+      ),
     ).toEqual(["['c'][0]['value']", "['c'][1]['value']"]);
   });
 
   it("atSubtreesWhere innermost selects the innermost plain objects", () => {
     const t = makeExampleObject();
-    const s = select(t).atSubtreesWhere((n) => n !== null && Object.getPrototypeOf(n) === Object.prototype, {
-      innermost: true,
-    });
+    const s = select(t).atSubtreesWhere(
+      (n) => n !== null && Object.getPrototypeOf(n) === Object.prototype,
+      {
+        innermost: true,
+      },
+    );
     expect(paths(s)).toEqual(["['c'][0]", "['c'][1]", "['c'][2]"]);
   });
 
   it("atSubtreesWhere innermost never selects leaves (penzai's quirk)", () => {
-    expect(select([1, [2]]).atSubtreesWhere(() => true, { innermost: true }).getSequence()).toEqual([[2]]);
+    expect(
+      select([1, [2]])
+        .atSubtreesWhere(() => true, { innermost: true })
+        .getSequence(),
+    ).toEqual([[2]]);
   });
 
   it("atSubtreesWhere rejects non-boolean filter results with the key path", () => {
-    expect(() => select({ a: [1] }).atSubtreesWhere((n) => (Array.isArray(n) ? 1 : false) as never)).toThrow(
-      /returned 1 \(a number\) for the node at \['a'\]/,
-    );
-    expect(() => select({ a: [1] }).atSubtreesWhere((n) => (Array.isArray(n) ? 1 : false) as never)).toThrow(
-      SelectionError,
-    );
+    expect(() =>
+      select({ a: [1] }).atSubtreesWhere((n) => (Array.isArray(n) ? 1 : false) as never),
+    ).toThrow(/returned 1 \(a number\) for the node at \['a'\]/);
+    expect(() =>
+      select({ a: [1] }).atSubtreesWhere((n) => (Array.isArray(n) ? 1 : false) as never),
+    ).toThrow(SelectionError);
   });
 
   it("atEqualTo matches structurally", () => {
     const t = makeExampleObject();
     expect(select(t).atEqualTo(1).apply(mark)).toStrictEqual({ ...t, a: mark(1) });
     const t2 = { foo: "foo", bar: [1, 2, 3] };
-    expect(select(t2).atEqualTo([1, 2, 3]).apply(mark)).toStrictEqual({ bar: mark([1, 2, 3]), foo: "foo" });
+    expect(select(t2).atEqualTo([1, 2, 3]).apply(mark)).toStrictEqual({
+      bar: mark([1, 2, 3]),
+      foo: "foo",
+    });
   });
 
   it("atEqualTo refuses array templates and skips typed arrays", () => {
     expect(() => select([1]).atEqualTo(new Float32Array(2))).toThrow(/cannot look for a tensor/);
-    expect(select([new Float32Array([1]), [1]]).atEqualTo([1]).count()).toBe(1);
+    expect(
+      select([new Float32Array([1]), [1]])
+        .atEqualTo([1])
+        .count(),
+    ).toBe(1);
   });
 });
 
@@ -330,7 +357,11 @@ describe("other queries", () => {
 
   it("atChildren selects direct children", () => {
     const t = makeExampleObject();
-    expect(select(t).atChildren().apply(mark)).toStrictEqual({ a: mark(1), b: mark(t.b), c: mark(t.c) });
+    expect(select(t).atChildren().apply(mark)).toStrictEqual({
+      a: mark(1),
+      b: mark(t.b),
+      c: mark(t.c),
+    });
     expect(select(5).atChildren().count()).toBe(0);
   });
 
@@ -377,9 +408,22 @@ describe("other queries", () => {
     const evens = select(t)
       .atInstancesOf(Number)
       .where((x) => x % 2 === 0);
-    expect(evens.pickNthSelected(2).apply(mark)).toStrictEqual([0, 1, 2, 3, mark(4), 5, 6, 7, 8, 9]);
+    expect(evens.pickNthSelected(2).apply(mark)).toStrictEqual([
+      0,
+      1,
+      2,
+      3,
+      mark(4),
+      5,
+      6,
+      7,
+      8,
+      9,
+    ]);
     expect(select(t).atInstancesOf(Number).pickNthSelected(-2).getSequence()).toEqual([8]);
-    expect(select([0, 1, 2]).atInstancesOf(Number).pickNthSelected(5).apply(mark)).toStrictEqual([0, 1, 2]);
+    expect(select([0, 1, 2]).atInstancesOf(Number).pickNthSelected(5).apply(mark)).toStrictEqual([
+      0, 1, 2,
+    ]);
     expect(select(t).atInstancesOf(Number).pickNthSelected([0, -1]).getSequence()).toEqual([0, 9]);
   });
 
@@ -392,13 +436,23 @@ describe("other queries", () => {
         .apply(mark),
     ).toStrictEqual({ a: mark(1), b: t.b, c: mark(t.c) });
     expect(
-      select([1, "a", 2, "b", 3, "c", 4, "d"]).atInstancesOf(Number).pickNthSelected(2).invert().apply(mark),
+      select([1, "a", 2, "b", 3, "c", 4, "d"])
+        .atInstancesOf(Number)
+        .pickNthSelected(2)
+        .invert()
+        .apply(mark),
     ).toStrictEqual([mark(1), mark("a"), mark(2), mark("b"), 3, mark("c"), mark(4), mark("d")]);
     expect(select([1]).invert().count()).toBe(0);
   });
 
   it("refine selects a field per class", () => {
-    const t = [new Foo({ a: 1, b: 2 }), new Bar({ a: 3, b: 4 }), new Foo({ a: 5, b: 6 }), new Bar({ a: 7, b: 8 }), null];
+    const t = [
+      new Foo({ a: 1, b: 2 }),
+      new Bar({ a: 3, b: 4 }),
+      new Foo({ a: 5, b: 6 }),
+      new Bar({ a: 7, b: 8 }),
+      null,
+    ];
     const out = select(t)
       .atInstancesOf([Foo, Bar])
       .refine((v) => (v instanceof Foo ? v.select().at((x) => x.a) : v.select().at((x) => x.b)))
@@ -429,13 +483,21 @@ describe("reading and writing", () => {
 
   it("get, getOption and firstOption", () => {
     const t = makeExampleObject();
-    expect(select(t).at((r) => r.c[0]).get()).toBe(t.c[0]);
+    expect(
+      select(t)
+        .at((r) => r.c[0])
+        .get(),
+    ).toBe(t.c[0]);
     expect(() => select(t).atInstancesOf(CustomLeaf).get()).toThrow(SelectionCountError);
     expect(() => select(t).atInstancesOf(CustomLeaf).get()).toThrow(
       /needs exactly one selected node, but 3 are selected \(at \['b'\], \['c'\]\[0\]\['value'\], \['c'\]\[1\]\['value'\]\)/,
     );
     expect(select(t).atInstancesOf(String).getOption()).toEqual(O.none);
-    expect(select(t).at((r) => r.a).getOption()).toEqual(O.some(1));
+    expect(
+      select(t)
+        .at((r) => r.a)
+        .getOption(),
+    ).toEqual(O.some(1));
     expect(select(t).atInstancesOf(CustomLeaf).firstOption()).toEqual(O.some(t.b));
     expect(select(t).atInstancesOf(String).firstOption()).toEqual(O.none);
   });
@@ -445,7 +507,11 @@ describe("reading and writing", () => {
     const s = select(t).atInstancesOf(CustomLeaf);
     expect(s.getSequence()).toEqual([t.b, t.c[0]!.value, t.c[1]!.value]);
     const byPath = s.getByPath();
-    expect([...byPath.keys()].map(keystr)).toEqual(["['b']", "['c'][0]['value']", "['c'][1]['value']"]);
+    expect([...byPath.keys()].map(keystr)).toEqual([
+      "['b']",
+      "['c'][0]['value']",
+      "['c'][1]['value']",
+    ]);
     expect(s.getByPath()).toBe(byPath);
     expect(s.selectedByPath).toBe(byPath);
   });
@@ -475,7 +541,11 @@ describe("reading and writing", () => {
     const t = makeExampleObject();
     const s = select(t).atInstancesOf(CustomLeaf);
     const byPath = new Map([...s.getByPath()].map(([k, v]) => [k, `tag=${(v as CustomLeaf).tag}`]));
-    const expected = { a: 1, b: "tag=10", c: [{ value: "tag=12" }, { value: "tag=13" }, { value: 3 }] };
+    const expected = {
+      a: 1,
+      b: "tag=10",
+      c: [{ value: "tag=12" }, { value: "tag=13" }, { value: 3 }],
+    };
     expect(s.setByPath(byPath)).toStrictEqual(expected);
     const equalKeys = new Map([...byPath].map(([k, v]) => [[...k] as KeyPath, v]));
     expect(s.setByPath(equalKeys)).toStrictEqual(expected);
@@ -501,41 +571,56 @@ describe("reading and writing", () => {
   it("apply with keypath, keepSelected and selected index", () => {
     const t = makeExampleObject();
     const ints = select(t).atInstancesOf(Number);
-    expect(ints.apply((x) => x + 1000)).toStrictEqual({ ...t, a: 1001, c: [t.c[0], t.c[1], { value: 1003 }] });
+    expect(ints.apply((x) => x + 1000)).toStrictEqual({
+      ...t,
+      a: 1001,
+      c: [t.c[0], t.c[1], { value: 1003 }],
+    });
     expect(ints.apply((x) => x + 1000, { keepSelected: true }).apply(mark)).toStrictEqual({
       ...t,
       a: mark(1001),
       c: [t.c[0], t.c[1], { value: mark(1003) }],
     });
-    expect(ints.apply((p, v) => `path=${keystr(p)}, value=${v}`, { withKeypath: true })).toStrictEqual({
+    expect(
+      ints.apply((p, v) => `path=${keystr(p)}, value=${v}`, { withKeypath: true }),
+    ).toStrictEqual({
       ...t,
       a: "path=['a'], value=1",
       c: [t.c[0], t.c[1], { value: "path=['c'][2]['value'], value=3" }],
     });
     expect(
-      ints.apply((p, v) => `${keystr(p)}=${v}`, { withKeypath: true, keepSelected: true }).getSequence(),
+      ints
+        .apply((p, v) => `${keystr(p)}=${v}`, { withKeypath: true, keepSelected: true })
+        .getSequence(),
     ).toEqual(["['a']=1", "['c'][2]['value']=3"]);
     expect(ints.applyWithSelectedIndex((i, v) => `index=${i}, value=${v}`)).toStrictEqual({
       ...t,
       a: "index=0, value=1",
       c: [t.c[0], t.c[1], { value: "index=1, value=3" }],
     });
-    expect(ints.applyWithSelectedIndex((i) => i, { keepSelected: true }).apply(mark)).toStrictEqual({
-      ...t,
-      a: mark(0),
-      c: [t.c[0], t.c[1], { value: mark(1) }],
-    });
+    expect(ints.applyWithSelectedIndex((i) => i, { keepSelected: true }).apply(mark)).toStrictEqual(
+      {
+        ...t,
+        a: mark(0),
+        c: [t.c[0], t.c[1], { value: mark(1) }],
+      },
+    );
   });
 
   it("assertCountIs returns the selection or throws", () => {
     const s = select([1, 2]).atInstancesOf(Number);
     expect(s.assertCountIs(2)).toBe(s);
-    expect(() => s.assertCountIs(3)).toThrow(/Expected 3 selected node\(s\) but the selection has 2 \(at \[0\], \[1\]\)/);
+    expect(() => s.assertCountIs(3)).toThrow(
+      /Expected 3 selected node\(s\) but the selection has 2 \(at \[0\], \[1\]\)/,
+    );
   });
 });
 
 describe("inline edits", () => {
-  const tree = () => ({ a: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], b: [10, 11, 12, 13, 14, 15, 16, 17, 18, 19] });
+  const tree = () => ({
+    a: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    b: [10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
+  });
   const multiplesOf4 = () =>
     select(tree())
       .atInstancesOf(Number)
@@ -559,9 +644,17 @@ describe("inline edits", () => {
 
   it("insertAfter and insertBefore with andSelect select the inserted values", () => {
     const s = multiplesOf4().insertAfter("X", { andSelect: true });
-    expect(s.getKeypaths().map(keystr)).toEqual(["['a'][1]", "['a'][6]", "['a'][11]", "['b'][3]", "['b'][8]"]);
+    expect(s.getKeypaths().map(keystr)).toEqual([
+      "['a'][1]",
+      "['a'][6]",
+      "['a'][11]",
+      "['b'][3]",
+      "['b'][8]",
+    ]);
     expect(s.set("Y").a).toEqual([0, "Y", 1, 2, 3, 4, "Y", 5, 6, 7, 8, "Y", 9]);
-    const nested = select([1, [2, 3]]).atInstancesOf(Number).where((x) => x !== 3);
+    const nested = select([1, [2, 3]])
+      .atInstancesOf(Number)
+      .where((x) => x !== 3);
     const before = nested.insertBefore(0, { andSelect: true });
     expect(before.getKeypaths().map(keystr)).toEqual(["[0]", "[2][0]"]);
     expect(before.deselect()).toEqual([0, 1, [0, 2, 3]]);
@@ -575,7 +668,9 @@ describe("inline edits", () => {
   });
 
   it("applyAndInline flat-maps, with or without key path", () => {
-    expect(multiplesOf4().applyAndInline((x) => ["before", `the value was ${x}`, "after"]).a).toEqual([
+    expect(
+      multiplesOf4().applyAndInline((x) => ["before", `the value was ${x}`, "after"]).a,
+    ).toEqual([
       "before",
       "the value was 0",
       "after",
@@ -647,7 +742,10 @@ describe("selections are trees", () => {
 
   it("tree.map over a selection maps selected values and the remainder", () => {
     const s = select({ a: 1, b: 2 }).at((r) => r.a);
-    const mapped = tree.map((x: unknown) => (typeof x === "number" ? x * 10 : x), s) as Selection<number, unknown>;
+    const mapped = tree.map((x: unknown) => (typeof x === "number" ? x * 10 : x), s) as Selection<
+      number,
+      unknown
+    >;
     expect(mapped).toBeInstanceOf(Selection);
     expect(mapped.get()).toBe(10);
     expect(mapped.deselect()).toEqual({ a: 10, b: 20 });
@@ -657,7 +755,12 @@ describe("selections are trees", () => {
   it("struct.select is non-enumerable and keys use GetAttrKey", () => {
     const f = new Foo({ a: 1, b: 2 });
     expect(Object.keys(Object.getPrototypeOf(Object.getPrototypeOf(f)))).not.toContain("select");
-    expect(f.select().at((x) => x.b).getKeypaths()).toEqual([[new GetAttrKey("b")]]);
+    expect(
+      f
+        .select()
+        .at((x) => x.b)
+        .getKeypaths(),
+    ).toEqual([[new GetAttrKey("b")]]);
     expect(f.select().getKeypaths()).toEqual([[]]);
     expect(String(select([1, 2]).atInstancesOf(Number))).toBe("Selection(2 selected: [0], [1])");
   });
