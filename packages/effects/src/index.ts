@@ -28,6 +28,25 @@ export {
   UnhandledEffectError,
 } from "./effectBase.js";
 export {
+  type Category,
+  embedSharedStateRequests,
+  FrozenLocalStateRequest,
+  freezeLocalStates,
+  HandledLocalStateRef,
+  type HandleLocalStatesOptions,
+  type HoistSharedStateOptions,
+  handleLocalStates,
+  hoistSharedStateRequests,
+  InitialLocalStateRequest,
+  LocalStateEffect,
+  LocalStateEffectImpl,
+  LocalStateHandlingError,
+  type LocalStates,
+  SharedLocalStateRequest,
+  type StateSharing,
+  WithFunctionalLocalState,
+} from "./localState.js";
+export {
   HandledSideInputRef,
   type HandlingOptions,
   HoistedTag,

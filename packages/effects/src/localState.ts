@@ -1,0 +1,605 @@
+/**
+ * The local-state effect (State): layers `get()` and `set()` a value that the handler threads
+ * through calls functionally, such as a key-value cache or a random key.
+ *
+ * @module
+ */
+
+import { checkedLayerCall, type LayerLike } from "@saikei/layer";
+import { Wildcard } from "@saikei/shapecheck";
+import { field, type KeyPath, prettyKeystr, reprValue } from "@saikei/struct";
+import {
+  defineEffectProtocol,
+  EffectHandler,
+  EffectRequest,
+  EffectRuntimeImpl,
+  HandledEffectRef,
+  type HandlerId,
+  inferOrCheckHandlerId,
+  LOCAL_STATE_EFFECT_COLOR,
+  registerEffectColor,
+} from "./effectBase.js";
+import { KEEP, replaceNodes, walk } from "./treeWalk.js";
+
+/** A state category, such as `"kv_cache"` or `"random"`: handlers pick the states they handle by category. */
+export type Category = string | number;
+
+/**
+ * The local-state effect protocol (penzai's `LocalStateEffect`): `get()` reads the state,
+ * `set(value)` replaces it. A layer declares `cache: field<LocalStateEffect<tf.Tensor>>()`.
+ */
+export const LocalStateEffect = defineEffectProtocol("LocalStateEffect", ["get", "set"]);
+/** The interface layers use for a local state. */
+export interface LocalStateEffect<T = unknown> {
+  /** Returns the current state. */
+  get(): T;
+  /** Replaces the state. */
+  set(value: T): void;
+}
+registerEffectColor(LocalStateEffect, LOCAL_STATE_EFFECT_COLOR);
+
+function stateHint(category: Category): string {
+  return (
+    `Handle it with const [handled, states] = handleLocalStates(model, { category: ${reprValue(category)} }) ` +
+    "and call handled.call([input, states]), which returns [output, newStates]."
+  );
+}
+
+/**
+ * A request for a new local state whose initial value comes from `stateInitializer()` (penzai's
+ * `InitialLocalStateRequest`). Childless: the initializer, category and optional explicit name
+ * are static. Unnamed states are named after their key path when handled.
+ *
+ * @example
+ * new InitialLocalStateRequest({ stateInitializer: () => 0, category: "counter" });
+ */
+export class InitialLocalStateRequest<T = unknown>
+  extends EffectRequest.define({
+    stateInitializer: field<() => unknown>({ static: true }),
+    category: field<Category>({ static: true }),
+    name: field<string | undefined>({ static: true, default: undefined }),
+  })
+  implements LocalStateEffect<T>
+{
+  /** The local-state protocol. */
+  effectProtocol() {
+    return LocalStateEffect;
+  }
+
+  /** Throws {@link UnhandledEffectError}: the state does not exist until it is handled. */
+  get(): T {
+    return this.unhandled("get");
+  }
+
+  /** Throws {@link UnhandledEffectError}. */
+  set(_value: T): void {
+    this.unhandled("set");
+  }
+
+  /** Explains how to handle this category. */
+  override handlingHint(): string {
+    return stateHint(this.category);
+  }
+
+  /**
+   * The frozen form of this request: a {@link FrozenLocalStateRequest} holding `stateInitializer()`.
+   *
+   * @example
+   * new InitialLocalStateRequest({ stateInitializer: () => 3, category: "c" }).asFrozen().state; // 3
+   */
+  asFrozen(): FrozenLocalStateRequest<T> {
+    return new FrozenLocalStateRequest<T>({
+      state: this.stateInitializer() as T,
+      category: this.category,
+      name: this.name,
+    });
+  }
+
+  /** A copy with its explicit name renamed by `rename` (unnamed requests are returned as they are). */
+  withRenamedParameters(rename: (name: string) => string): this {
+    return this.name === undefined ? this : this.replace({ name: rename(this.name) } as never);
+  }
+}
+
+/**
+ * A local state with a known value (penzai's `FrozenLocalStateRequest`): `get()` works without a
+ * handler (a frozen model runs with fixed states); `set` needs a handler. The state is a child.
+ *
+ * @example
+ * new FrozenLocalStateRequest({ state: 5, category: "counter" }).get(); // 5
+ */
+export class FrozenLocalStateRequest<T = unknown>
+  extends EffectRequest.define({
+    state: field<unknown>(),
+    category: field<Category>({ static: true }),
+    name: field<string | undefined>({ static: true, default: undefined }),
+  })
+  implements LocalStateEffect<T>
+{
+  /** The local-state protocol. */
+  effectProtocol() {
+    return LocalStateEffect;
+  }
+
+  /** Returns the frozen state. */
+  get(): T {
+    return this.state as T;
+  }
+
+  /** Throws {@link UnhandledEffectError}: a frozen state cannot change without a handler. */
+  set(_value: T): void {
+    this.unhandled("set");
+  }
+
+  /** Explains how to handle this category. */
+  override handlingHint(): string {
+    return stateHint(this.category);
+  }
+
+  /** A copy with its explicit name renamed by `rename` (unnamed requests are returned as they are). */
+  withRenamedParameters(rename: (name: string) => string): this {
+    return this.name === undefined ? this : this.replace({ name: rename(this.name) } as never);
+  }
+}
+
+/**
+ * Another use of an explicitly named state defined elsewhere in the model (penzai's
+ * `SharedLocalStateRequest`); handled with `stateSharing: "allowed"` or `"unsafe"`.
+ *
+ * @example
+ * new SharedLocalStateRequest({ name: "shared_counter", category: "counter" });
+ */
+export class SharedLocalStateRequest<T = unknown>
+  extends EffectRequest.define({
+    name: field<string>({ static: true }),
+    category: field<Category>({ static: true }),
+  })
+  implements LocalStateEffect<T>
+{
+  /** The local-state protocol. */
+  effectProtocol() {
+    return LocalStateEffect;
+  }
+
+  /** Throws {@link UnhandledEffectError}. */
+  get(): T {
+    return this.unhandled("get");
+  }
+
+  /** Throws {@link UnhandledEffectError}. */
+  set(_value: T): void {
+    this.unhandled("set");
+  }
+
+  /** Explains how to handle this category. */
+  override handlingHint(): string {
+    return `${stateHint(this.category).replace("}", ', stateSharing: "allowed" }')}`;
+  }
+
+  /** A copy with its name renamed by `rename`. */
+  withRenamedParameters(rename: (name: string) => string): this {
+    return this.replace({ name: rename(this.name) } as never);
+  }
+}
+
+/** A local state handled by a {@link WithFunctionalLocalState} (penzai's `HandledLocalStateRef`). */
+export class HandledLocalStateRef<T = unknown>
+  extends HandledEffectRef.define({
+    category: field<Category>({ static: true }),
+    name: field<string>({ static: true }),
+    wasExplicitlyNamed: field<boolean>({ static: true }),
+  })
+  implements LocalStateEffect<T>
+{
+  /** The local-state protocol. */
+  effectProtocol() {
+    return LocalStateEffect;
+  }
+
+  /** Throws {@link UnhandledEffectError}: only the running handler holds the state. */
+  get(): T {
+    return this.unbound("get");
+  }
+
+  /** Throws {@link UnhandledEffectError}. */
+  set(_value: T): void {
+    this.unbound("set");
+  }
+}
+
+/** The mutable cell a running {@link WithFunctionalLocalState} gives its body for one state. */
+export class LocalStateEffectImpl<T = unknown>
+  extends EffectRuntimeImpl
+  implements LocalStateEffect<T>
+{
+  #state: T;
+  readonly #handlerId: HandlerId;
+
+  /**
+   * @param state the state at the start of the call.
+   * @param handlerId the id of the handler.
+   */
+  constructor(state: T, handlerId: HandlerId) {
+    super();
+    this.#state = state;
+    this.#handlerId = handlerId;
+  }
+
+  /** Returns the current state. */
+  get(): T {
+    return this.#state;
+  }
+
+  /** Replaces the state. */
+  set(value: T): void {
+    this.#state = value;
+  }
+
+  /** The local-state protocol. */
+  effectProtocol() {
+    return LocalStateEffect;
+  }
+
+  /** The id of the handler that created this cell. */
+  handlerId(): HandlerId {
+    return this.#handlerId;
+  }
+}
+
+/** Raised for inconsistent local-state requests or wrong arguments while handling or freezing states. */
+export class LocalStateHandlingError extends Error {
+  override name = "LocalStateHandlingError";
+}
+
+interface StateLayout {
+  /** Distinct state names in first-use order. */
+  readonly names: readonly string[];
+  /** For each reference (by ordinal), the index of its name in `names`. */
+  readonly nameIndexOf: Int32Array;
+}
+
+const layouts = new WeakMap<WithFunctionalLocalState, StateLayout>();
+
+function layoutOf(handler: WithFunctionalLocalState): StateLayout {
+  let layout = layouts.get(handler);
+  if (layout === undefined) {
+    const names: string[] = [];
+    const refs = handler.handledRefs();
+    const nameIndexOf = new Int32Array(refs.length);
+    refs.forEach(({ ref }, i) => {
+      const name = (ref as HandledLocalStateRef).name;
+      let index = names.indexOf(name);
+      if (index < 0) index = names.push(name) - 1;
+      nameIndexOf[i] = index;
+    });
+    layout = { names: Object.freeze(names), nameIndexOf };
+    layouts.set(handler, layout);
+  }
+  return layout;
+}
+
+/** States by name, as passed to and returned from a {@link WithFunctionalLocalState}. */
+export type LocalStates = Readonly<Record<string, unknown>>;
+
+/**
+ * A handler that threads local states through its body functionally (penzai's
+ * `WithFunctionalLocalState`): called with `[input, states]`, it gives the body one cell per state
+ * name (references with the same name share it) and returns `[output, newStates]`. The states
+ * object must have exactly the handler's state names as keys.
+ *
+ * @example
+ * const [handled, states] = handleLocalStates(counter, { category: "count" });
+ * const [out, next] = handled.call([x, states]);
+ */
+export class WithFunctionalLocalState extends EffectHandler.define({}) {
+  /** The local-state protocol. */
+  effectProtocol() {
+    return LocalStateEffect;
+  }
+
+  /** The names of the states this handler threads, in first-use order. */
+  stateNames(): readonly string[] {
+    return layoutOf(this).names;
+  }
+
+  /** `[input to body, { name: old state i, ... }]`. */
+  override inputStructure(): unknown {
+    const states: Record<string, Wildcard> = {};
+    this.stateNames().forEach((name, i) => {
+      states[name] = new Wildcard({ description: `old state ${i}: ${name}` });
+    });
+    return [new Wildcard({ description: "input to body" }), states];
+  }
+
+  /** `[output from body, { name: new state i, ... }]`. */
+  override outputStructure(): unknown {
+    const states: Record<string, Wildcard> = {};
+    this.stateNames().forEach((name, i) => {
+      states[name] = new Wildcard({ description: `new state ${i}: ${name}` });
+    });
+    return [new Wildcard({ description: "output from body" }), states];
+  }
+
+  /** Runs the body with the given states and returns its output with the final states. */
+  @checkedLayerCall
+  call(argument: readonly [unknown, LocalStates]): [any, Record<string, unknown>] {
+    const [input, states] = argument;
+    const { names, nameIndexOf } = layoutOf(this);
+    const cells = new Array<LocalStateEffectImpl>(names.length);
+    for (let i = 0; i < names.length; i++) {
+      cells[i] = new LocalStateEffectImpl(states[names[i]!], this.handlerId);
+    }
+    const body = this.substituteRefs((_ref, _path, ordinal) => cells[nameIndexOf[ordinal]!]);
+    const output = this.runBody(body, input);
+    const newStates: Record<string, unknown> = {};
+    for (let i = 0; i < names.length; i++) newStates[names[i]!] = cells[i]!.get();
+    return [output, newStates];
+  }
+}
+
+/** How repeated explicit state names are treated by {@link handleLocalStates}. */
+export type StateSharing = "forbidden" | "allowed" | "unsafe";
+
+/** Options of {@link handleLocalStates}. */
+export interface HandleLocalStatesOptions {
+  /** Handle the states of this category. */
+  category?: Category;
+  /** Handle the states whose category satisfies this predicate. */
+  categoryPredicate?: (category: Category) => boolean;
+  /** Return a function computing the initial states instead of the states (default false). */
+  lazy?: boolean;
+  /**
+   * `"forbidden"` (default): every explicit name once, no `SharedLocalStateRequest`.
+   * `"allowed"`: a name may repeat when every use is an `InitialLocalStateRequest` with the same
+   * initializer function, or is a `SharedLocalStateRequest` after the defining request.
+   * `"unsafe"`: repeats always allowed; the last value wins.
+   */
+  stateSharing?: StateSharing;
+  /** Use this handler id instead of inferring one. */
+  handlerId?: HandlerId;
+}
+
+type LocalStateRequest =
+  | InitialLocalStateRequest
+  | FrozenLocalStateRequest
+  | SharedLocalStateRequest;
+
+function isLocalStateRequest(node: unknown): node is LocalStateRequest {
+  return (
+    node instanceof InitialLocalStateRequest ||
+    node instanceof FrozenLocalStateRequest ||
+    node instanceof SharedLocalStateRequest
+  );
+}
+
+/**
+ * Handles the local-state requests of a category in `body` (penzai's `handle_local_states`):
+ * replaces them with references of a new {@link WithFunctionalLocalState} and computes the initial
+ * states. Unnamed states are named after their pretty key path in `body`
+ * (`"Sequential.sublayers[0]/Counter.count"`); explicitly named ones keep their name.
+ *
+ * @param body the model.
+ * @param options a category, or options (`category` or `categoryPredicate`, `lazy`,
+ *   `stateSharing`, `handlerId`). With neither category nor predicate every local state is handled
+ *   (penzai requires one of them).
+ * @returns `[handler, initialStates]` (or `[handler, () => initialStates]` when `lazy`).
+ * @throws LocalStateHandlingError for repeated names against the sharing mode, a shared request
+ *   without a definition before it, or both `category` and `categoryPredicate`.
+ * @example
+ * const [handled, states] = handleLocalStates(model, "kv_cache");
+ * const [out, newStates] = handled.call([x, states]);
+ */
+export function handleLocalStates(
+  body: LayerLike,
+  options?: Category | (HandleLocalStatesOptions & { lazy?: false }),
+): [WithFunctionalLocalState, Record<string, unknown>];
+export function handleLocalStates(
+  body: LayerLike,
+  options: HandleLocalStatesOptions & { lazy: true },
+): [WithFunctionalLocalState, () => Record<string, unknown>];
+export function handleLocalStates(
+  body: LayerLike,
+  options: Category | HandleLocalStatesOptions = {},
+): [WithFunctionalLocalState, Record<string, unknown> | (() => Record<string, unknown>)] {
+  const opts: HandleLocalStatesOptions =
+    typeof options === "object" && options !== null ? options : { category: options };
+  const handlerId = inferOrCheckHandlerId("WithFunctionalLocalState", body, {
+    explicitId: opts.handlerId,
+  });
+  if (opts.category !== undefined && opts.categoryPredicate !== undefined) {
+    throw new LocalStateHandlingError(
+      "Only one of `category` and `categoryPredicate` may be specified in handleLocalStates options.",
+    );
+  }
+  const matches =
+    opts.categoryPredicate ??
+    (opts.category === undefined ? () => true : (c: Category) => c === opts.category);
+  const sharing = opts.stateSharing ?? "forbidden";
+  if (sharing !== "forbidden" && sharing !== "allowed" && sharing !== "unsafe") {
+    throw new LocalStateHandlingError(
+      `Bad state sharing setting ${reprValue(sharing)}: use "forbidden", "allowed" or "unsafe".`,
+    );
+  }
+
+  const initializers = new Map<string, () => unknown>();
+  const definitions = new Map<string, LocalStateRequest>();
+  const handled = replaceNodes(body, (node, path) => {
+    if (!isLocalStateRequest(node) || !matches(node.category)) return KEEP;
+    const ref = (name: string, explicit: boolean) =>
+      new HandledLocalStateRef({
+        handlerId,
+        category: node.category,
+        name,
+        wasExplicitlyNamed: explicit,
+      });
+    if (node instanceof SharedLocalStateRequest) {
+      if (sharing === "forbidden") {
+        throw new LocalStateHandlingError(
+          `Found a SharedLocalStateRequest for state variable ${node.name} (at ${prettyKeystr(path, body) || "the root"}) ` +
+            "when stateSharing is 'forbidden'. SharedLocalStateRequest must only be used with " +
+            "handleLocalStates(body, { stateSharing: 'allowed' }) or 'unsafe'.",
+        );
+      }
+      if (!definitions.has(node.name)) {
+        throw new LocalStateHandlingError(
+          `Found a SharedLocalStateRequest for state variable ${node.name} (at ${prettyKeystr(path, body) || "the root"}) ` +
+            "before seeing a corresponding value. The first use of a shared state (in pre-order) must be " +
+            "an InitialLocalStateRequest or FrozenLocalStateRequest with that name; " +
+            "embedSharedStateRequests(tree, definitions) puts definitions back.",
+        );
+      }
+      return ref(node.name, true);
+    }
+    const initial =
+      node instanceof InitialLocalStateRequest
+        ? node.stateInitializer
+        : () => (node as FrozenLocalStateRequest).state;
+    if (node.name === undefined) {
+      const name = prettyKeystr(path, body);
+      initializers.set(name, initial);
+      return ref(name, false);
+    }
+    const name = node.name;
+    const previous = definitions.get(name);
+    if (previous !== undefined) {
+      if (sharing === "forbidden") {
+        throw new LocalStateHandlingError(
+          `Detected two local states with the same explicit name '${name}', which is not allowed when ` +
+            "stateSharing is 'forbidden'. Rename one of them, or pass { stateSharing: 'allowed' } to share it.",
+        );
+      }
+      if (sharing === "allowed") {
+        const same =
+          previous instanceof InitialLocalStateRequest &&
+          node instanceof InitialLocalStateRequest &&
+          previous.stateInitializer === node.stateInitializer;
+        if (!same) {
+          throw new LocalStateHandlingError(
+            `Detected two local states with the same explicit name '${name}' but different initializers! ` +
+              "This is only allowed when stateSharing is 'unsafe'. Use one initializer function for both, " +
+              "or a SharedLocalStateRequest for the later uses.",
+          );
+        }
+      }
+    }
+    definitions.set(name, node);
+    initializers.set(name, initial);
+    return ref(name, true);
+  }) as LayerLike;
+
+  const handler = new WithFunctionalLocalState({ handlerId, body: handled });
+  const compute = () => {
+    const states: Record<string, unknown> = {};
+    for (const [name, init] of initializers) states[name] = init();
+    return states;
+  };
+  return [handler, opts.lazy ? compute : compute()];
+}
+
+/**
+ * Removes a {@link WithFunctionalLocalState} and bakes `states` into its body (penzai's
+ * `freeze_local_states`): each reference becomes a {@link FrozenLocalStateRequest} holding its
+ * state (unnamed ones stay unnamed); later uses of an explicitly named state become
+ * {@link SharedLocalStateRequest}s. `handleLocalStates(frozen, { category, handlerId: handled.handlerId })`
+ * gives back the same handler and states.
+ *
+ * @throws LocalStateHandlingError when `states` lacks one of the handler's states.
+ * @example
+ * const frozen = freezeLocalStates(handled, newStates);
+ */
+export function freezeLocalStates(
+  handled: WithFunctionalLocalState,
+  states: LocalStates,
+): LayerLike {
+  const seen = new Set<string>();
+  return handled.substituteRefs((ref) => {
+    const { name, category, wasExplicitlyNamed } = ref as HandledLocalStateRef;
+    if (!Object.hasOwn(states, name)) {
+      throw new LocalStateHandlingError(
+        `freezeLocalStates: no value for the state '${name}' of handler ${handled.handlerId}. Pass the ` +
+          `states the handler returned; it needs ${JSON.stringify(handled.stateNames())}.`,
+      );
+    }
+    if (!wasExplicitlyNamed) return new FrozenLocalStateRequest({ state: states[name], category });
+    if (seen.has(name)) return new SharedLocalStateRequest({ name, category });
+    seen.add(name);
+    return new FrozenLocalStateRequest({ state: states[name], category, name });
+  });
+}
+
+/** Options of {@link hoistSharedStateRequests}. */
+export interface HoistSharedStateOptions {
+  /** Allow repeated names with different initializers or values (the first one wins). */
+  unsafe?: boolean;
+}
+
+/**
+ * Replaces every named Initial/Frozen request whose name is used more than once by a
+ * {@link SharedLocalStateRequest} and returns the definitions (penzai's
+ * `hoist_shared_state_requests`). Inverse: {@link embedSharedStateRequests}.
+ *
+ * @returns `[tree, definitions by name]`.
+ * @throws LocalStateHandlingError for repeated names with different initializers or values,
+ *   unless `unsafe`.
+ * @example
+ * const [tree, defs] = hoistSharedStateRequests(model);
+ */
+export function hoistSharedStateRequests(
+  tree: unknown,
+  options: HoistSharedStateOptions = {},
+): [unknown, Map<string, InitialLocalStateRequest | FrozenLocalStateRequest>] {
+  const counts = new Map<string, number>();
+  walk(tree, (node) => {
+    if (isLocalStateRequest(node)) {
+      if (node.name !== undefined) counts.set(node.name, (counts.get(node.name) ?? 0) + 1);
+      return false;
+    }
+    return true;
+  });
+  const definitions = new Map<string, InitialLocalStateRequest | FrozenLocalStateRequest>();
+  const out = replaceNodes(tree, (node) => {
+    if (!(node instanceof InitialLocalStateRequest || node instanceof FrozenLocalStateRequest))
+      return KEEP;
+    const name = node.name;
+    if (name === undefined || (counts.get(name) ?? 0) <= 1) return KEEP;
+    const previous = definitions.get(name);
+    if (previous === undefined) {
+      definitions.set(name, node);
+    } else if (!options.unsafe && !previous.equals(node)) {
+      throw new LocalStateHandlingError(
+        `Detected two local states with the same explicit name '${name}' but different initializers or ` +
+          "values! This is only allowed when { unsafe: true } is passed to hoistSharedStateRequests.",
+      );
+    }
+    return new SharedLocalStateRequest({ name, category: node.category });
+  });
+  return [out, definitions];
+}
+
+/**
+ * Puts definitions back (penzai's `embed_shared_state_requests`): the first
+ * {@link SharedLocalStateRequest} of each name (pre-order) becomes its definition; others stay.
+ *
+ * @throws LocalStateHandlingError when a definition's category differs from the request's.
+ * @example
+ * embedSharedStateRequests(...hoistSharedStateRequests(model)); // equals model's requests again
+ */
+export function embedSharedStateRequests(
+  tree: unknown,
+  definitions: ReadonlyMap<string, InitialLocalStateRequest | FrozenLocalStateRequest>,
+): unknown {
+  const done = new Set<string>();
+  return replaceNodes(tree, (node, path: KeyPath) => {
+    if (!(node instanceof SharedLocalStateRequest)) return KEEP;
+    const definition = definitions.get(node.name);
+    if (definition === undefined || done.has(node.name)) return KEEP;
+    if (definition.category !== node.category) {
+      throw new LocalStateHandlingError(
+        `Tried to substitute values with mismatched categories! Got ${reprValue(definition.category)}, ` +
+          `expected ${reprValue(node.category)} for the state '${node.name}' at ${prettyKeystr(path, tree) || "the root"}.`,
+      );
+    }
+    done.add(node.name);
+    return definition;
+  });
+}
