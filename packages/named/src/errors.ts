@@ -1,0 +1,78 @@
+/**
+ * Error classes raised by `@saikei/named`. Each message says what failed, which axis names or
+ * shapes were involved, and how to fix the call.
+ *
+ * @module
+ */
+
+/**
+ * Raised when a NamedArray or NamedArrayView is internally inconsistent (penzai's `check_valid`
+ * errors): the data shape does not match the declared axes, or an axis is used twice.
+ *
+ * @example
+ * new NamedArray({ namedAxes: { a: 3 }, dataArray: tf.zeros([2]) }).checkValid(); // throws
+ */
+export class InvalidNamedArrayError extends Error {
+  override name = "InvalidNamedArrayError";
+}
+
+/**
+ * Raised for a wrong axis name: an integer-like name, a repeated name, a name that is not present,
+ * or a name that would clash with an existing one.
+ *
+ * @example
+ * nx.wrap(tf.zeros([2])).tag("0"); // throws: integer-like names are not allowed
+ */
+export class AxisNameError extends Error {
+  override name = "AxisNameError";
+}
+
+/**
+ * Raised when named axes with the same name have different sizes in one operation (nmap,
+ * elementwise ops, broadcasting, contraction).
+ *
+ * @example
+ * nx.zeros({ a: 2 }).add(nx.zeros({ a: 3 })); // throws
+ */
+export class NamedShapeMismatchError extends Error {
+  override name = "NamedShapeMismatchError";
+}
+
+/**
+ * Raised when an operation needs an array with (or without) positional axes, or a number of
+ * positional axes that the array does not have.
+ *
+ * @example
+ * nx.wrap(tf.zeros([2, 3])).untag("a"); // throws: tag positional axes first
+ */
+export class PositionalAxesError extends Error {
+  override name = "PositionalAxesError";
+}
+
+/**
+ * Raised for an unsupported or malformed index passed to `index(...)`.
+ *
+ * @example
+ * nx.zeros({ a: 2 }).index({ a: "x" as never }); // throws
+ */
+export class NamedIndexError extends Error {
+  override name = "NamedIndexError";
+}
+
+/**
+ * Raised for a malformed random key or random-helper argument.
+ *
+ * @example
+ * random.key(-1); // throws: seeds are integers in [0, 2^32)
+ */
+export class RandomKeyError extends Error {
+  override name = "RandomKeyError";
+}
+
+/**
+ * Raised when a condition that saikei guarantees internally does not hold: this is a bug in
+ * saikei, and the message shows the offending value.
+ */
+export class NamedInternalError extends Error {
+  override name = "NamedInternalError";
+}

@@ -1,0 +1,233 @@
+/**
+ * `nmap`: penzai's name-vectorizing map. The wrapped function sees only positional axes; named
+ * axes are matched by name across arguments and every output carries the union of names.
+ *
+ * tfjs has no `vmap`, so there are two lowerings: the general one calls the function once per
+ * slice of the named axes and stacks the results (correct for any function); the vectorized one
+ * (`{ vectorized: true }`) calls it once on tensors with the named axes as leading batch axes,
+ * which is correct for functions that broadcast over leading axes (elementwise ops, reductions
+ * and softmax over negative axes, batched matMul, ...).
+ *
+ * @module
+ */
+
+import { flattenWithPath, keystr, unflatten } from "@saikei/struct";
+import * as tf from "@tensorflow/tfjs-core";
+import { NamedInternalError, NamedShapeMismatchError } from "./errors.js";
+import {
+  type Layout,
+  NamedArray,
+  NamedArrayBase,
+  NamedArrayView,
+  transposeIfNeeded,
+} from "./namedArray.js";
+import { unionNamedShape } from "./ops.js";
+import { tidy } from "./tidy.js";
+
+/** Options of {@link nmap}. */
+export interface NmapOptions {
+  /**
+   * Call the function once with named axes as leading batch axes instead of once per slice.
+   * Only correct when the function broadcasts over leading axes and addresses positional axes
+   * with negative indices. Defaults to `false`.
+   */
+  vectorized?: boolean;
+}
+
+/** What an nmapped function returns: tensors in the result become named arrays. */
+export type NmapResult<R> = R extends tf.Tensor
+  ? NamedArrayBase
+  : R extends readonly tf.Tensor[]
+    ? NamedArrayBase[]
+    : R extends number | boolean
+      ? NamedArrayBase
+      : unknown;
+
+const isNamedLeaf = (value: unknown) => value instanceof NamedArrayBase;
+
+function funName(fn: Function): string {
+  return fn.name || "anonymous";
+}
+
+function toTensor(value: unknown, where: string): tf.Tensor {
+  if (value instanceof tf.Tensor) return value;
+  if (typeof value === "number")
+    return tf.scalar(value, Number.isInteger(value) ? "int32" : "float32");
+  if (typeof value === "boolean") return tf.scalar(value, "bool");
+  if (Array.isArray(value) || ArrayBuffer.isView(value)) return tf.tensor(value as tf.TensorLike);
+  throw new NamedShapeMismatchError(
+    `${where}: every output leaf must be a tensor or a number, but got ${Object.prototype.toString.call(value)}. ` +
+      "Return tensors (or trees of tensors) from the mapped function.",
+  );
+}
+
+function wrapOutput(data: tf.Tensor, names: readonly string[]): NamedArrayBase {
+  const k = names.length;
+  if (data.rank === k) {
+    const namedAxes: Record<string, number> = {};
+    names.forEach((n, i) => {
+      namedAxes[n] = data.shape[i]!;
+    });
+    return new NamedArray({ namedAxes, dataArray: data });
+  }
+  const dataAxisForName: Record<string, number> = {};
+  names.forEach((n, i) => {
+    dataAxisForName[n] = i;
+  });
+  return new NamedArrayView({
+    dataShape: [...data.shape],
+    dataAxisForLogicalAxis: Array.from({ length: data.rank - k }, (_, i) => k + i),
+    dataAxisForName,
+    dataArray: data,
+  });
+}
+
+/** Moves the named axes of `l` to the front in `names` order, size 1 where a name is absent. */
+function batchFirst(
+  l: Layout,
+  names: readonly string[],
+  sizes: Record<string, number>,
+  padTo: number,
+): tf.Tensor {
+  const present = names.filter((n) => n in l.nameAxis);
+  const t = transposeIfNeeded(l.data, [...present.map((n) => l.nameAxis[n]!), ...l.logical]);
+  const shape = [
+    ...names.map((n) => (n in l.nameAxis ? sizes[n]! : 1)),
+    ...new Array<number>(Math.max(0, padTo - l.logical.length)).fill(1),
+    ...l.logical.map((d) => l.data.shape[d]!),
+  ];
+  return shape.length === t.rank && shape.every((s, i) => s === t.shape[i])
+    ? t
+    : tf.reshape(t, shape);
+}
+
+/**
+ * Name-vectorizes `fn` (penzai's `nmap`). Arguments may be trees; their NamedArray leaves are
+ * replaced by positional tensors, other leaves (numbers, strings, plain tensors) are passed
+ * unchanged. Named axes must agree in size across arguments; an axis missing from an argument is
+ * broadcast. Each output leaf becomes a NamedArray (no positional axes) or a NamedArrayView whose
+ * named axes, in order of first appearance, precede the positional ones in the data.
+ *
+ * @param fn a function of positional tensors.
+ * @param options `{ vectorized: true }` for functions that broadcast over leading axes.
+ * @returns the name-vectorized function.
+ * @throws NamedShapeMismatchError when a name has two sizes (the message lists every argument's
+ *   named shape).
+ * @example
+ * const rowSums = nmap((x: tf.Tensor) => tf.sum(x));
+ * rowSums(nx.wrap(tf.ones([2, 3]), "rows", "cols").untag("cols")) // named { rows: 2 }, values 3
+ */
+export function nmap<A extends unknown[], R>(
+  fn: (...args: A) => R,
+  options: NmapOptions = {},
+): (...args: unknown[]) => NmapResult<R> {
+  const where = `nmap(${funName(fn)})`;
+  return (...args: unknown[]) => {
+    const [withPaths, def] = flattenWithPath(args, isNamedLeaf);
+    const leaves = withPaths.map(([, v]) => v);
+    const labels = withPaths.map(([p]) => `args${keystr(p)}`);
+    const sizes = unionNamedShape(leaves, where, labels);
+    const names = Object.keys(sizes);
+    const layouts = leaves.map((v) => (v instanceof NamedArrayBase ? v.layout() : undefined));
+    return tidy(() => {
+      if (names.length === 0) {
+        const plain = leaves.map((v, i) =>
+          layouts[i] === undefined ? v : (v as NamedArrayBase).unwrap(),
+        );
+        return wrapTree(fn(...(unflatten(def, plain) as A)), [], where);
+      }
+      if (options.vectorized === true) {
+        const padTo = Math.max(0, ...layouts.map((l) => (l === undefined ? 0 : l.logical.length)));
+        const prepared = leaves.map((v, i) => {
+          const l = layouts[i];
+          return l === undefined ? v : batchFirst(l, names, sizes, padTo);
+        });
+        const result = fn(...(unflatten(def, prepared) as A));
+        const [outLeaves, outDef] = flattenWithPath(result);
+        const full = names.map((n) => sizes[n]!);
+        const wrapped = outLeaves.map(([, leaf]) => {
+          let t = toTensor(leaf, where);
+          if (t.rank < names.length)
+            t = tf.reshape(t, [...new Array(names.length - t.rank).fill(1), ...t.shape]);
+          const target = [...full, ...t.shape.slice(names.length)];
+          if (t.shape.some((s, i) => s !== target[i])) t = tf.broadcastTo(t, target);
+          return wrapOutput(t, names);
+        });
+        return unflatten(outDef, wrapped);
+      }
+      return perSlice(fn, leaves, layouts, def, names, sizes, where);
+    }) as NmapResult<R>;
+  };
+}
+
+function wrapTree(result: unknown, names: readonly string[], where: string): unknown {
+  const [outLeaves, outDef] = flattenWithPath(result);
+  return unflatten(
+    outDef,
+    outLeaves.map(([, leaf]) => wrapOutput(toTensor(leaf, where), names)),
+  );
+}
+
+function perSlice(
+  fn: (...args: any[]) => unknown,
+  leaves: unknown[],
+  layouts: (Layout | undefined)[],
+  def: Parameters<typeof unflatten>[0],
+  names: readonly string[],
+  sizes: Record<string, number>,
+  where: string,
+): unknown {
+  const k = names.length;
+  const full = names.map((n) => sizes[n]!);
+  const count = full.reduce((a, b) => a * b, 1);
+  const prepared = layouts.map((l) =>
+    l === undefined ? undefined : batchFirst(l, names, sizes, 0),
+  );
+  const collected: tf.Tensor[][] = [];
+  let outDef: Parameters<typeof unflatten>[0] | undefined;
+  let outShapes: number[][] = [];
+  const index = new Array<number>(k).fill(0);
+  for (let flat = 0; flat < count; flat++) {
+    let rem = flat;
+    for (let j = k - 1; j >= 0; j--) {
+      index[j] = rem % full[j]!;
+      rem = Math.floor(rem / full[j]!);
+    }
+    const sliceArgs = leaves.map((v, i) => {
+      const t = prepared[i];
+      if (t === undefined) return v;
+      const begin = [
+        ...index.map((x, j) => (t.shape[j] === 1 ? 0 : x)),
+        ...new Array(t.rank - k).fill(0),
+      ];
+      const size = [...new Array(k).fill(1), ...t.shape.slice(k)];
+      return tf.reshape(tf.slice(t, begin, size), t.shape.slice(k));
+    });
+    const [outLeaves, def2] = flattenWithPath(fn(...(unflatten(def, sliceArgs) as unknown[])));
+    const tensors = outLeaves.map(([, leaf]) => toTensor(leaf, where));
+    if (outDef === undefined) {
+      outDef = def2;
+      outShapes = tensors.map((t) => [...t.shape]);
+      for (let j = 0; j < tensors.length; j++) collected.push([]);
+    } else if (
+      !outDef.equals(def2) ||
+      tensors.some((t, j) => t.shape.join(",") !== outShapes[j]!.join(","))
+    ) {
+      throw new NamedShapeMismatchError(
+        `${where}: the mapped function returned outputs of different structure or shape for different slices ` +
+          `of the named axes [${names.join(", ")}]. An nmapped function must return the same shapes for every slice.`,
+      );
+    }
+    for (let j = 0; j < tensors.length; j++) collected[j]!.push(tensors[j]!);
+  }
+  if (outDef === undefined) {
+    throw new NamedInternalError(
+      `${where}: no slices were computed for named shape sizes [${full.join(", ")}]; this is a bug in saikei.`,
+    );
+  }
+  const outputs = collected.map((list, j) => {
+    const stacked = tf.stack(list);
+    return wrapOutput(tf.reshape(stacked, [...full, ...outShapes[j]!]), names);
+  });
+  return unflatten(outDef, outputs);
+}

@@ -1,0 +1,11 @@
+/**
+ * The `nx` namespace (penzai's `pz.nx`): named-array classes and module functions.
+ *
+ * @module
+ */
+export * from "./creation.js";
+export { Slice, slice } from "./indexing.js";
+export { isNamedArray, NamedArray, NamedArrayBase, NamedArrayView, wrap } from "./namedArray.js";
+export { nmap } from "./nmap.js";
+export { dot, elementwise, logSoftmax, logsumexp, softmax, where } from "./ops.js";
+export { tidy } from "./tidy.js";
