@@ -4,5 +4,7 @@
  * @module
  */
 export * from "./optimizers.js";
+export * from "./parameterAccess.js";
 export * from "./safetensors.js";
 export * from "./safetensorsFormat.js";
+export * from "./training.js";

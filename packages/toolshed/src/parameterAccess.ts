@@ -1,0 +1,78 @@
+/**
+ * Finding the trainable parameters of a model: the `Parameter` nodes of an `@saikei/nn` model
+ * (not `FrozenParameter`s), or, for a tree that has none, every float32 tensor leaf.
+ *
+ * @module
+ */
+
+import { NotInThisPartition } from "@saikei/select";
+import {
+  flattenWithPath,
+  isStruct,
+  type KeyPath,
+  keystr,
+  mapWithPath,
+  options,
+} from "@saikei/struct";
+import * as tf from "@tensorflow/tfjs-core";
+
+/** One trainable value found in a model. */
+export interface ParameterEntry {
+  /** The parameter's name (a `Parameter`'s `name`, or the `keystr` of a tensor leaf's path). */
+  readonly name: string;
+  /** Where it sits in the model. */
+  readonly path: KeyPath;
+  /** Its value (a tensor, a NamedArray or any tree of tensors). */
+  readonly value: unknown;
+}
+
+/** Whether a node is an `@saikei/nn` `Parameter` (the only kind of parameter that is trained). */
+export function isParameterNode(node: unknown): node is ParameterNode {
+  return isStruct(node) && node.constructor.name === "Parameter";
+}
+
+interface ParameterNode {
+  readonly name: string;
+  readonly value: unknown;
+  replace(changes: { value: unknown }): ParameterNode;
+}
+
+/**
+ * Splits a model into its trainable values and the model without them: `Parameter` values (or,
+ * in a tree without `Parameter`s, float32 tensor leaves) are replaced by `NotInThisPartition`.
+ *
+ * @param model any tree.
+ * @returns `[entries, modelWithoutParams]`, entries in flatten order.
+ * @example
+ * const [entries] = findParameters({ w: tf.zeros([2]) });
+ * entries[0].name; // "['w']"
+ */
+export function findParameters(model: unknown): [ParameterEntry[], unknown] {
+  const [nodes] = flattenWithPath(model, (node) => isParameterNode(node));
+  const parameters = nodes.filter(([, node]) => isParameterNode(node));
+  if (parameters.length > 0) {
+    const entries = parameters.map(([path, node]) => {
+      const p = node as ParameterNode;
+      return { name: p.name, path, value: p.value };
+    });
+    const without = mapWithPath(
+      (_path, node) =>
+        isParameterNode(node) ? node.replace({ value: new NotInThisPartition() }) : node,
+      model,
+      options({ isLeaf: (node) => isParameterNode(node) }),
+    );
+    return [entries, without];
+  }
+  const entries: ParameterEntry[] = [];
+  for (const [path, leaf] of nodes) {
+    if (leaf instanceof tf.Tensor && leaf.dtype === "float32") {
+      entries.push({ name: keystr(path), path, value: leaf });
+    }
+  }
+  const without = mapWithPath(
+    (_path, leaf) =>
+      leaf instanceof tf.Tensor && leaf.dtype === "float32" ? new NotInThisPartition() : leaf,
+    model,
+  );
+  return [entries, without];
+}
