@@ -11,7 +11,7 @@ import { isNamedArray, type NamedArray } from "@saikei/named";
 import { field } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { AxisMismatchError } from "./errors.js";
-import { type AxisSizes } from "./initializers.js";
+import type { AxisSizes } from "./initializers.js";
 import { dataAs, dataOf, requireNamed, wrapAs } from "./internal/named.js";
 import { keepAll, tidyCall } from "./internal/tidy.js";
 
@@ -40,14 +40,19 @@ export class ApplyAttentionMask extends Layer.define({
    * @example
    * ApplyAttentionMask.fromConfig("attn_mask");
    */
-  static fromConfig(maskTag: unknown, maskedOutValue: number | tf.Tensor = DEFAULT_MASKED_OUT_VALUE): ApplyAttentionMask {
+  static fromConfig(
+    maskTag: unknown,
+    maskedOutValue: number | tf.Tensor = DEFAULT_MASKED_OUT_VALUE,
+  ): ApplyAttentionMask {
     return new ApplyAttentionMask({ mask: new SideInputRequest({ tag: maskTag }), maskedOutValue });
   }
 
   /** Returns `where(mask, x, maskedOutValue)`. */
   call(x: NamedArray): NamedArray {
     const mask = this.mask.ask() as NamedArray;
-    return tidyCall(() => applyMask(requireNamed(x, "ApplyAttentionMask"), mask, this.maskedOutValue));
+    return tidyCall(() =>
+      applyMask(requireNamed(x, "ApplyAttentionMask"), mask, this.maskedOutValue),
+    );
   }
 }
 
@@ -72,10 +77,15 @@ function applyMask(x: NamedArray, mask: NamedArray, value: number | tf.Tensor): 
   const order = [...extra, ...names];
   const maskOrder = order.filter((n) => maskNames.includes(n));
   const maskShape = order.map((n) => (maskNames.includes(n) ? mask.namedShape[n]! : 1));
-  const maskData = tf.reshape(dataAs(requireNamed(mask, "ApplyAttentionMask mask"), maskOrder), maskShape);
+  const maskData = tf.reshape(
+    dataAs(requireNamed(mask, "ApplyAttentionMask mask"), maskOrder),
+    maskShape,
+  );
   const condition = maskData.dtype === "bool" ? maskData : tf.cast(maskData, "bool");
-  const logits = extra.length === 0 ? data : tf.reshape(data, [...extra.map(() => 1), ...data.shape]);
-  const fill = typeof value === "number" ? tf.scalar(value, data.dtype) : tf.cast(value, data.dtype);
+  const logits =
+    extra.length === 0 ? data : tf.reshape(data, [...extra.map(() => 1), ...data.shape]);
+  const fill =
+    typeof value === "number" ? tf.scalar(value, data.dtype) : tf.cast(value, data.dtype);
   return wrapAs(tf.where(condition, logits, fill), order);
 }
 
@@ -117,7 +127,7 @@ export interface KVCachingConfig {
   /** Side-input tag of the cache end index; default `"cache_end_index"`. */
   cacheEndIndexTag?: unknown;
   /** Local-state category of the cache; default `"kv_cache"`. */
-  stateCategory?: unknown;
+  stateCategory?: string;
   /** Cache dtype; default `"float32"`. */
   cacheDtype?: tf.DataType;
 }
@@ -166,8 +176,11 @@ export class KVCachingAttention extends Layer.define({
       sequenceAxis: config.sequenceAxis,
       kvCacheEndIndex: new SideInputRequest({ tag: config.cacheEndIndexTag ?? "cache_end_index" }),
       kvCache: new InitialLocalStateRequest({
-        stateInitializer: () => [wrapAs(tf.zeros(sizes, dtype), names), wrapAs(tf.zeros(sizes, dtype), names)],
-        category: config.stateCategory ?? "kv_cache",
+        stateInitializer: () => [
+          wrapAs(tf.zeros(sizes, dtype), names),
+          wrapAs(tf.zeros(sizes, dtype), names),
+        ],
+        category: (config.stateCategory ?? "kv_cache") as any,
       }),
     });
   }
@@ -199,7 +212,12 @@ function readIndex(value: unknown): number {
 }
 
 /** `cache` with `update` written at `[start, start + S)` of `axis` (start clamped, like XLA's dynamic_update_slice). */
-function updateSlice(cache: NamedArray, update: NamedArray, axis: string, start: number): NamedArray {
+function updateSlice(
+  cache: NamedArray,
+  update: NamedArray,
+  axis: string,
+  start: number,
+): NamedArray {
   const c = dataOf(requireNamed(cache, "KVCachingAttention cache"));
   const u = dataAs(requireNamed(update, "KVCachingAttention update"), c.names);
   const axisIndex = c.names.indexOf(axis);
@@ -214,7 +232,8 @@ function updateSlice(cache: NamedArray, update: NamedArray, axis: string, start:
   const parts: tf.Tensor[] = [];
   if (begin > 0) parts.push(sliceAxis(c.data, axisIndex, 0, begin));
   parts.push(u);
-  if (begin + len < cacheLen) parts.push(sliceAxis(c.data, axisIndex, begin + len, cacheLen - begin - len));
+  if (begin + len < cacheLen)
+    parts.push(sliceAxis(c.data, axisIndex, begin + len, cacheLen - begin - len));
   return wrapAs(parts.length === 1 ? parts[0]! : tf.concat(parts, axisIndex), c.names);
 }
 

@@ -11,6 +11,7 @@ import { ArraySpec, var as dimVar, dtypes, varsForAxes } from "@saikei/shapechec
 import { field, map, options } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { dataAs, dataOf, requireNamed, wrapAs } from "./internal/named.js";
+import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
 
 /** A function applied to every element of a tensor, such as `tf.relu` or {@link gelu}. */
@@ -25,6 +26,10 @@ export type ElementwiseFn = (x: tf.Tensor) => tf.Tensor;
  * new Elementwise({ fn: tf.relu }).call(nx.wrap([-1, 2], "features")); // [0, 2] on "features"
  */
 export class Elementwise extends Layer.define({ fn: field<ElementwiseFn>({ static: true }) }) {
+  static {
+    keepClassName(Elementwise, "Elementwise");
+  }
+
   /** Any shape, any dtype. */
   inputStructure(): unknown {
     return new ArraySpec({ shape: dimVar("pos"), namedShape: dimVar("named") });
@@ -75,7 +80,13 @@ export function axesList(axes: string | readonly string[]): string[] {
  * @example
  * new Softmax({ axes: "kv_seq" }).call(logits);
  */
-export class Softmax extends Layer.define({ axes: field<string | readonly string[]>({ static: true }) }) {
+export class Softmax extends Layer.define({
+  axes: field<string | readonly string[]>({ static: true }),
+}) {
+  static {
+    keepClassName(Softmax, "Softmax");
+  }
+
   /** Floating, with the softmax axes present. */
   inputStructure(): unknown {
     return new ArraySpec({

@@ -33,10 +33,14 @@ export class Residual extends Layer.define({ delta: field<LayerLike>() }) {
  * @example
  * new BranchAndAddTogether({ branches: [(x: number) => x, (x: number) => 2 * x] }).call(3); // 9
  */
-export class BranchAndAddTogether extends Layer.define({ branches: field<readonly LayerLike[]>() }) {
+export class BranchAndAddTogether extends Layer.define({
+  branches: field<readonly LayerLike[]>(),
+}) {
   constructor(props: { branches: readonly LayerLike[] }) {
     if (props?.branches !== undefined && props.branches.length === 0) {
-      throw new EmptyBranchesError("BranchAndAddTogether requires at least one branch. Pass branches: [layerA, layerB, ...].");
+      throw new EmptyBranchesError(
+        "BranchAndAddTogether requires at least one branch. Pass branches: [layerA, layerB, ...].",
+      );
     }
     super(props);
   }
@@ -59,7 +63,9 @@ export class BranchAndAddTogether extends Layer.define({ branches: field<readonl
  * @example
  * new BranchAndMultiplyTogether({ branches: [(x: number) => x, (x: number) => x + 1] }).call(3); // 12
  */
-export class BranchAndMultiplyTogether extends Layer.define({ branches: field<readonly LayerLike[]>() }) {
+export class BranchAndMultiplyTogether extends Layer.define({
+  branches: field<readonly LayerLike[]>(),
+}) {
   constructor(props: { branches: readonly LayerLike[] }) {
     if (props?.branches !== undefined && props.branches.length === 0) {
       throw new EmptyBranchesError(
@@ -73,7 +79,8 @@ export class BranchAndMultiplyTogether extends Layer.define({ branches: field<re
   call(x: any): any {
     return tidyCall(() => {
       let total = callLayer(this.branches[0]!, x);
-      for (const branch of this.branches.slice(1)) total = multiplyValues(total, callLayer(branch, x));
+      for (const branch of this.branches.slice(1))
+        total = multiplyValues(total, callLayer(branch, x));
       return total;
     });
   }

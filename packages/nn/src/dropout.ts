@@ -12,6 +12,7 @@ import { field } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { Identity } from "./grouping.js";
 import { dataOf, requireNamed, wrapAs } from "./internal/named.js";
+import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
 
 /**
@@ -27,6 +28,10 @@ export class StochasticDropout extends Layer.define({
   shareAcrossAxes: field<readonly string[]>({ static: true, default: [] }),
   rng: field<any>(),
 }) {
+  static {
+    keepClassName(StochasticDropout, "StochasticDropout");
+  }
+
   constructor(props: { dropRate: number; shareAcrossAxes?: readonly string[]; rng?: unknown }) {
     super({ ...props, rng: props?.rng ?? new RandomRequest() });
   }
@@ -34,7 +39,10 @@ export class StochasticDropout extends Layer.define({
   /** Any named array with the shared axes. */
   inputStructure(): unknown {
     return new ArraySpec({
-      namedShape: { ...varsForAxes("across", this.shareAcrossAxes), ...dimVar("others").unpackNamed() },
+      namedShape: {
+        ...varsForAxes("across", this.shareAcrossAxes),
+        ...dimVar("others").unpackNamed(),
+      },
     });
   }
 
@@ -50,7 +58,9 @@ export class StochasticDropout extends Layer.define({
     return tidyCall(() => {
       const named = requireNamed(x, "StochasticDropout");
       const { data, names } = dataOf(named);
-      const maskShape = names.map((n) => (this.shareAcrossAxes.includes(n) ? 1 : named.namedShape[n]!));
+      const maskShape = names.map((n) =>
+        this.shareAcrossAxes.includes(n) ? 1 : named.namedShape[n]!,
+      );
       const dropped = random.bernoulli(key, this.dropRate, maskShape);
       const scaled = tf.div(data, 1 - this.dropRate);
       return wrapAs(tf.where(dropped, tf.zerosLike(scaled), scaled), names);
@@ -76,7 +86,10 @@ export class DisabledDropout extends Identity.define({
 }) {
   /** The same configuration as a `StochasticDropout` with an unhandled random request. */
   enable(): StochasticDropout {
-    return new StochasticDropout({ dropRate: this.dropRate, shareAcrossAxes: this.shareAcrossAxes });
+    return new StochasticDropout({
+      dropRate: this.dropRate,
+      shareAcrossAxes: this.shareAcrossAxes,
+    });
   }
 }
 
@@ -92,6 +105,7 @@ export function maybeDropout(
   dropRate: number | null | undefined,
   shareAcrossAxes: readonly string[] = [],
 ): StochasticDropout | DisabledDropout {
-  if (dropRate === null || dropRate === undefined) return new DisabledDropout({ dropRate: 0, shareAcrossAxes });
+  if (dropRate === null || dropRate === undefined)
+    return new DisabledDropout({ dropRate: 0, shareAcrossAxes });
   return new StochasticDropout({ dropRate, shareAcrossAxes });
 }

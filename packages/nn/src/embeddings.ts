@@ -18,6 +18,7 @@ import {
   varianceScalingInitializer,
 } from "./initializers.js";
 import { contractNamed, dataAs, dataOf, requireNamed, wrapAs } from "./internal/named.js";
+import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
 import { type ParameterLike, UninitializedParameter } from "./parameters.js";
 
@@ -63,7 +64,11 @@ export class EmbeddingTable extends Struct.define({
    * @example
    * EmbeddingTable.fromConfig(11, { embedding: 16 }, { vocabularyAxis: "vocab" });
    */
-  static fromConfig(vocabSize: number, embeddingAxes: AxisSizes, config: EmbeddingTableConfig = {}): EmbeddingTable {
+  static fromConfig(
+    vocabSize: number,
+    embeddingAxes: AxisSizes,
+    config: EmbeddingTableConfig = {},
+  ): EmbeddingTable {
     const vocabularyAxis = config.vocabularyAxis ?? "vocabulary";
     if (Object.hasOwn(embeddingAxes, vocabularyAxis)) {
       throw new AxisConfigurationError(
@@ -74,12 +79,23 @@ export class EmbeddingTable extends Struct.define({
     const dtype = config.dtype ?? "float32";
     const initializer =
       config.initializer ??
-      ((key, axes) => varianceScalingInitializer(key, axes, { scale: 1, mode: "fan_out", distribution: "normal" }));
+      ((key, axes) =>
+        varianceScalingInitializer(key, axes, {
+          scale: 1,
+          mode: "fan_out",
+          distribution: "normal",
+        }));
     const parallelAxes = { [vocabularyAxis]: vocabSize };
     return new EmbeddingTable({
       embeddings: new UninitializedParameter({
         initializer: (key: any) =>
-          initializer(key, { inputAxes: {}, outputAxes: embeddingAxes, parallelAxes, convolutionSpatialAxes: {}, dtype }),
+          initializer(key, {
+            inputAxes: {},
+            outputAxes: embeddingAxes,
+            parallelAxes,
+            convolutionSpatialAxes: {},
+            dtype,
+          }),
         name: "embeddings",
         valueStructure: new ArraySpec({ namedShape: { ...parallelAxes, ...embeddingAxes }, dtype }),
       }),
@@ -96,6 +112,10 @@ export class EmbeddingTable extends Struct.define({
  * new EmbeddingLookup({ table }).call(tokens); // {batch, seq} -> {batch, seq, embedding}
  */
 export class EmbeddingLookup extends Layer.define({ table: field<EmbeddingTable>() }) {
+  static {
+    keepClassName(EmbeddingLookup, "EmbeddingLookup");
+  }
+
   /** Integer token ids with named axes only. */
   inputStructure(): unknown {
     return new ArraySpec({ namedShape: dimVar("B"), dtype: dtypes.integer });
@@ -118,7 +138,10 @@ export class EmbeddingLookup extends Layer.define({ table: field<EmbeddingTable>
       const ids = dataOf(requireNamed(tokens, "EmbeddingLookup"));
       const vocab = this.table.vocabularyAxis;
       const embeddingNames = Object.keys(this.table.embeddingAxes());
-      const tableData = dataAs(requireNamed(table, "EmbeddingLookup table"), [vocab, ...embeddingNames]);
+      const tableData = dataAs(requireNamed(table, "EmbeddingLookup table"), [
+        vocab,
+        ...embeddingNames,
+      ]);
       const gathered = tf.gather(tableData, tf.cast(ids.data, "int32"));
       return wrapAs(gathered, [...ids.names, ...embeddingNames]);
     });
@@ -133,6 +156,10 @@ export class EmbeddingLookup extends Layer.define({ table: field<EmbeddingTable>
  * new EmbeddingDecode({ table }).call(x); // {batch, seq, embedding} -> {batch, seq, vocabulary}
  */
 export class EmbeddingDecode extends Layer.define({ table: field<EmbeddingTable>() }) {
+  static {
+    keepClassName(EmbeddingDecode, "EmbeddingDecode");
+  }
+
   /** Floating with the embedding axes. */
   inputStructure(): unknown {
     return new ArraySpec({
@@ -155,7 +182,12 @@ export class EmbeddingDecode extends Layer.define({ table: field<EmbeddingTable>
   call(x: NamedArray): NamedArray {
     const table = this.table.embeddings.value;
     return tidyCall(() =>
-      contractNamed(Object.keys(this.table.embeddingAxes()), requireNamed(x, "EmbeddingDecode"), table, "EmbeddingDecode"),
+      contractNamed(
+        Object.keys(this.table.embeddingAxes()),
+        requireNamed(x, "EmbeddingDecode"),
+        table,
+        "EmbeddingDecode",
+      ),
     );
   }
 }
@@ -174,14 +206,26 @@ export class ApplyRoPE extends Layer.define({
   maxWavelength: field<number>({ static: true }),
   positions: field<any>(),
 }) {
+  static {
+    keepClassName(ApplyRoPE, "ApplyRoPE");
+  }
+
   /**
    * Builds an `ApplyRoPE` asking for positions under `positionsTag`.
    *
    * @example
    * ApplyRoPE.fromConfig("token_positions", "projection", 10_000);
    */
-  static fromConfig(positionsTag: unknown, embeddingAxis: string, maxWavelength = 10_000): ApplyRoPE {
-    return new ApplyRoPE({ embeddingAxis, maxWavelength, positions: new SideInputRequest({ tag: positionsTag }) });
+  static fromConfig(
+    positionsTag: unknown,
+    embeddingAxis: string,
+    maxWavelength = 10_000,
+  ): ApplyRoPE {
+    return new ApplyRoPE({
+      embeddingAxis,
+      maxWavelength,
+      positions: new SideInputRequest({ tag: positionsTag }),
+    });
   }
 
   /** Floating with the embedding axis. */

@@ -8,6 +8,7 @@
 import { callLayer, checkedLayerCall, Layer, type LayerLike } from "@saikei/layer";
 import { checkStructure } from "@saikei/shapecheck";
 import { field, map, options } from "@saikei/struct";
+import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
 
 /** Colour treescope uses for plain group layers (penzai's `#cdcdcd`). */
@@ -76,6 +77,10 @@ export class CheckedSequential extends Layer.define({
   outputLike: field<unknown>({ static: true }),
   sublayers: field<readonly LayerLike[]>(),
 }) {
+  static {
+    keepClassName(CheckedSequential, "CheckedSequential");
+  }
+
   /** The declared input structure. */
   inputStructure(): unknown {
     return this.inputLike;
@@ -138,7 +143,9 @@ export type SequentialOrNamed = Sequential | CheckedSequential | NamedGroup;
  * isSequentialOrNamed(new Sequential({ sublayers: [] })); // true
  */
 export function isSequentialOrNamed(tree: unknown): tree is SequentialOrNamed {
-  return tree instanceof Sequential || tree instanceof CheckedSequential || tree instanceof NamedGroup;
+  return (
+    tree instanceof Sequential || tree instanceof CheckedSequential || tree instanceof NamedGroup
+  );
 }
 
 /**

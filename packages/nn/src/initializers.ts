@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type NamedArray, random, type RandomKey } from "@saikei/named";
+import { type NamedArray, type RandomKey, random } from "@saikei/named";
 import * as tf from "@tensorflow/tfjs-core";
 import { AxisConfigurationError } from "./errors.js";
 import { wrapAs } from "./internal/named.js";
@@ -114,7 +114,8 @@ export function varianceScalingInitializer(
   const receptive = product(conv);
   const fanIn = product(axes.inputAxes) * receptive;
   const fanOut = product(axes.outputAxes) * receptive;
-  const fan = opts.mode === "fan_in" ? fanIn : opts.mode === "fan_out" ? fanOut : (fanIn + fanOut) / 2;
+  const fan =
+    opts.mode === "fan_in" ? fanIn : opts.mode === "fan_out" ? fanOut : (fanIn + fanOut) / 2;
   const variance = opts.scale / fan;
   const dtype = axes.dtype ?? "float32";
   const data = tf.tidy(() => {
@@ -125,7 +126,10 @@ export function varianceScalingInitializer(
     } else if (opts.distribution === "normal") {
       values = tf.mul(random.normal(key, shape), Math.sqrt(variance));
     } else {
-      values = tf.mul(random.truncatedNormal(key, shape, -2, 2), Math.sqrt(variance) / 0.87962566103423978);
+      values = tf.mul(
+        random.truncatedNormal(key, shape, -2, 2),
+        Math.sqrt(variance) / 0.87962566103423978,
+      );
     }
     return values.dtype === dtype ? values : tf.cast(values, dtype);
   });
@@ -140,7 +144,11 @@ export function varianceScalingInitializer(
  * xavierUniformInitializer(random.key(0), { inputAxes: { a: 3 }, outputAxes: { b: 4 } });
  */
 export function xavierUniformInitializer(key: RandomKey, axes: InitializerAxes): NamedArray {
-  return varianceScalingInitializer(key, axes, { scale: 1, mode: "fan_avg", distribution: "uniform" });
+  return varianceScalingInitializer(key, axes, {
+    scale: 1,
+    mode: "fan_avg",
+    distribution: "uniform",
+  });
 }
 
 /**
@@ -150,7 +158,11 @@ export function xavierUniformInitializer(key: RandomKey, axes: InitializerAxes):
  * xavierNormalInitializer(random.key(0), { inputAxes: { a: 3 }, outputAxes: { b: 4 } });
  */
 export function xavierNormalInitializer(key: RandomKey, axes: InitializerAxes): NamedArray {
-  return varianceScalingInitializer(key, axes, { scale: 1, mode: "fan_avg", distribution: "normal" });
+  return varianceScalingInitializer(key, axes, {
+    scale: 1,
+    mode: "fan_avg",
+    distribution: "normal",
+  });
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   zerosBiasInitializer,
 } from "./initializers.js";
 import { contractNamed, dataOf, renameAxes, requireNamed, wrapAs } from "./internal/named.js";
+import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
 import { addParameterPrefix, type ParameterLike, UninitializedParameter } from "./parameters.js";
 
@@ -38,13 +39,19 @@ export const ADD_BIAS_COLOR = "#65cfbc";
  * @example
  * contract("features", nx.ones({ batch: 2, features: 3 }), nx.ones({ features: 3, out: 4 })); // {batch: 2, out: 4}, all 3
  */
-export function contract(names: string | readonly string[], left: NamedArray, right: NamedArray): NamedArray {
+export function contract(
+  names: string | readonly string[],
+  left: NamedArray,
+  right: NamedArray,
+): NamedArray {
   const list = typeof names === "string" ? [names] : [...names];
   return contractNamed(list, requireNamed(left, "contract"), requireNamed(right, "contract"));
 }
 
 function namedShapeOf(structure: unknown, where: string): Record<string, number> {
-  const shape = (structure as ArraySpec | undefined)?.namedShape as Record<string, unknown> | undefined;
+  const shape = (structure as ArraySpec | undefined)?.namedShape as
+    | Record<string, unknown>
+    | undefined;
   if (shape === undefined || typeof shape !== "object") {
     throw new MisconfiguredLayerError(
       `${where}: the parameter's valueStructure is not an ArraySpec with a named shape (got ${String(structure)}). ` +
@@ -54,10 +61,58 @@ function namedShapeOf(structure: unknown, where: string): Record<string, number>
   return shape as Record<string, number>;
 }
 
-function without(shape: Readonly<Record<string, number>>, names: readonly string[]): Record<string, number> {
+function without(
+  shape: Readonly<Record<string, number>>,
+  names: readonly string[],
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [n, s] of Object.entries(shape)) if (!names.includes(n)) out[n] = s;
   return out;
+}
+
+/** The result of {@link maybeRenameOutputAxes}. */
+export interface RenamedOutputAxes {
+  /** The output axes, overlapping ones renamed to `<name>_out`. */
+  outputAxes: Record<string, number>;
+  /** The temporary names given to overlapping axes, in order. */
+  primed: string[];
+  /** The original names of those axes, in the same order. */
+  original: string[];
+}
+
+/**
+ * Renames every output axis that is also an input axis to `<name>_out` (the rule
+ * `Linear.fromConfig` uses to build a `LinearInPlace`). Non-overlapping axes keep their names.
+ *
+ * @throws AxisConfigurationError when `<name>_out` is itself an input axis.
+ * @example
+ * maybeRenameOutputAxes({ features: 8 }, { features: 16 });
+ * // { outputAxes: { features_out: 16 }, primed: ["features_out"], original: ["features"] }
+ */
+export function maybeRenameOutputAxes(
+  inputAxes: AxisSizes,
+  outputAxes: AxisSizes,
+): RenamedOutputAxes {
+  const renamed: Record<string, number> = {};
+  const primed: string[] = [];
+  const original: string[] = [];
+  for (const [n, size] of Object.entries(outputAxes)) {
+    if (Object.hasOwn(inputAxes, n)) {
+      const primedName = `${n}_out`;
+      if (Object.hasOwn(inputAxes, primedName)) {
+        throw new AxisConfigurationError(
+          `Tried to rename ${n} to ${primedName} to avoid a conflict, but both names are already in inputAxes. ` +
+            "Choose different axis names.",
+        );
+      }
+      renamed[primedName] = size;
+      primed.push(primedName);
+      original.push(n);
+    } else {
+      renamed[n] = size;
+    }
+  }
+  return { outputAxes: renamed, primed, original };
 }
 
 /** Options of {@link Linear.fromConfig}. */
@@ -87,6 +142,10 @@ export class Linear extends Layer.define({
   inAxisNames: field<readonly string[]>({ static: true }),
   outAxisNames: field<readonly string[]>({ static: true }),
 }) {
+  static {
+    keepClassName(Linear, "Linear");
+  }
+
   /** The weight's named shape (from its value structure, so placeholders work). */
   weightShape(): Record<string, number> {
     return namedShapeOf(this.weights.valueStructure, "Linear");
@@ -108,14 +167,19 @@ export class Linear extends Layer.define({
   get parallelAxes(): Record<string, number> {
     const shape = this.weightShape();
     return Object.fromEntries(
-      Object.entries(shape).filter(([n]) => !this.inAxisNames.includes(n) && !this.outAxisNames.includes(n)),
+      Object.entries(shape).filter(
+        ([n]) => !this.inAxisNames.includes(n) && !this.outAxisNames.includes(n),
+      ),
     );
   }
 
   /** Floating input with the weight's non-output axes. */
   inputStructure(): unknown {
     return new ArraySpec({
-      namedShape: { ...dimVar("B").unpackNamed(), ...without(this.weightShape(), this.outAxisNames) },
+      namedShape: {
+        ...dimVar("B").unpackNamed(),
+        ...without(this.weightShape(), this.outAxisNames),
+      },
       dtype: dtypes.floating,
     });
   }
@@ -123,7 +187,10 @@ export class Linear extends Layer.define({
   /** Floating output with the weight's non-input axes. */
   outputStructure(): unknown {
     return new ArraySpec({
-      namedShape: { ...dimVar("B").unpackNamed(), ...without(this.weightShape(), this.inAxisNames) },
+      namedShape: {
+        ...dimVar("B").unpackNamed(),
+        ...without(this.weightShape(), this.inAxisNames),
+      },
       dtype: dtypes.floating,
     });
   }
@@ -153,7 +220,11 @@ export class Linear extends Layer.define({
    * @example
    * Linear.fromConfig({ features: 8 }, { features: 16 }); // LinearInPlace([Linear, RenameAxes])
    */
-  static fromConfig(inputAxes: AxisSizes, outputAxes: AxisSizes, config: LinearConfig = {}): Linear | LinearInPlace {
+  static fromConfig(
+    inputAxes: AxisSizes,
+    outputAxes: AxisSizes,
+    config: LinearConfig = {},
+  ): Linear | LinearInPlace {
     const parallel = config.parallelAxes ?? {};
     const broadcast = config.parallelBroadcastAxes ?? {};
     const initializer = config.initializer ?? xavierUniformInitializer;
@@ -167,35 +238,26 @@ export class Linear extends Layer.define({
             `inputAxes=${JSON.stringify(inputAxes)}, outputAxes=${JSON.stringify(outputAxes)}. Rename an output axis.`,
         );
       }
-      const renamedOutputs: Record<string, number> = {};
-      const primed: string[] = [];
-      const original: string[] = [];
-      for (const [n, size] of Object.entries(outputAxes)) {
-        if (overlap.includes(n)) {
-          const primedName = `${n}_out`;
-          if (Object.hasOwn(inputAxes, primedName)) {
-            throw new AxisConfigurationError(
-              `Tried to rename ${n} to ${primedName} to avoid a conflict, but both names are already in inputAxes. ` +
-                "Choose different axis names.",
-            );
-          }
-          renamedOutputs[primedName] = size;
-          primed.push(primedName);
-          original.push(n);
-        } else {
-          renamedOutputs[n] = size;
-        }
-      }
+      const {
+        outputAxes: renamedOutputs,
+        primed,
+        original,
+      } = maybeRenameOutputAxes(inputAxes, outputAxes);
       return new LinearInPlace({
         sublayers: [
-          Linear.fromConfig(inputAxes, renamedOutputs, { ...config, renameOutputsIfNecessary: false }),
+          Linear.fromConfig(inputAxes, renamedOutputs, {
+            ...config,
+            renameOutputsIfNecessary: false,
+          }),
           new RenameAxes({ old: primed, new: original }),
         ],
       });
     }
     const inOut = new Set([...Object.keys(inputAxes), ...Object.keys(outputAxes)]);
     const badParallel = Object.keys(parallel).filter((n) => inOut.has(n));
-    const badBroadcast = Object.keys(broadcast).filter((n) => inOut.has(n) || Object.hasOwn(parallel, n));
+    const badBroadcast = Object.keys(broadcast).filter(
+      (n) => inOut.has(n) || Object.hasOwn(parallel, n),
+    );
     if (badParallel.length > 0 || badBroadcast.length > 0) {
       throw new AxisConfigurationError(
         `parallelAxes and parallelBroadcastAxes must not overlap with each other or with input/output axes; got ` +
@@ -206,7 +268,13 @@ export class Linear extends Layer.define({
     const allParallel = { ...parallel, ...broadcast };
     const weightShape: Record<string, number> = { ...allParallel, ...inputAxes, ...outputAxes };
     const weightInitializer = (key: any) =>
-      initializer(key, { inputAxes, outputAxes, parallelAxes: allParallel, convolutionSpatialAxes: {}, dtype });
+      initializer(key, {
+        inputAxes,
+        outputAxes,
+        parallelAxes: allParallel,
+        convolutionSpatialAxes: {},
+        dtype,
+      });
     return new Linear({
       weights: new UninitializedParameter({
         initializer: weightInitializer,
@@ -230,6 +298,10 @@ export class RenameAxes extends Layer.define({
   old: field<string | readonly string[]>({ static: true }),
   new: field<string | readonly string[]>({ static: true }),
 }) {
+  static {
+    keepClassName(RenameAxes, "RenameAxes");
+  }
+
   private lists(): [string[], string[]] {
     const oldNames = typeof this.old === "string" ? [this.old] : [...this.old];
     const newNames = typeof this.new === "string" ? [this.new] : [...this.new];
@@ -239,7 +311,9 @@ export class RenameAxes extends Layer.define({
   /** The old names, with any other axes. */
   inputStructure(): unknown {
     const [oldNames] = this.lists();
-    return new ArraySpec({ namedShape: { ...varsForAxes("renaming", oldNames), ...dimVar("others").unpackNamed() } });
+    return new ArraySpec({
+      namedShape: { ...varsForAxes("renaming", oldNames), ...dimVar("others").unpackNamed() },
+    });
   }
 
   /** The new names carry the old names' sizes. */
@@ -304,6 +378,10 @@ export class AddBias extends Layer.define({
   bias: field<ParameterLike<NamedArray>>(),
   newAxisNames: field<readonly string[]>({ static: true }),
 }) {
+  static {
+    keepClassName(AddBias, "AddBias");
+  }
+
   private biasShape(): Record<string, number> {
     return namedShapeOf(this.bias.valueStructure, "AddBias");
   }
@@ -327,7 +405,10 @@ export class AddBias extends Layer.define({
         );
       }
     }
-    return new ArraySpec({ namedShape: { ...shape, ...dimVar("B").unpackNamed() }, dtype: dtypes.floating });
+    return new ArraySpec({
+      namedShape: { ...shape, ...dimVar("B").unpackNamed() },
+      dtype: dtypes.floating,
+    });
   }
 
   /** Returns `x + bias`. */
@@ -354,7 +435,9 @@ export class AddBias extends Layer.define({
     const newAxes = config.newOutputAxes ?? {};
     for (const n of Object.keys(newAxes)) {
       if (Object.hasOwn(biasedAxes, n)) {
-        throw new AxisConfigurationError(`Duplicate axis name in bias: ${n}. List each axis in one place only.`);
+        throw new AxisConfigurationError(
+          `Duplicate axis name in bias: ${n}. List each axis in one place only.`,
+        );
       }
     }
     const shape = { ...biasedAxes, ...newAxes };
@@ -395,7 +478,11 @@ export class Affine extends Sequential {
    * @example
    * Affine.fromConfig({ features: 8 }, { features: 16 }); // Linear, RenameAxes, AddBias
    */
-  static fromConfig(inputAxes: AxisSizes, outputAxes: AxisSizes, config: AffineConfig = {}): Affine {
+  static fromConfig(
+    inputAxes: AxisSizes,
+    outputAxes: AxisSizes,
+    config: AffineConfig = {},
+  ): Affine {
     const linear = addParameterPrefix(
       "Linear",
       Linear.fromConfig(inputAxes, outputAxes, {
@@ -431,6 +518,10 @@ export class Affine extends Sequential {
  * new ConstantRescale({ by: 0.5 }).call(x);
  */
 export class ConstantRescale extends Layer.define({ by: field<number | tf.Tensor>() }) {
+  static {
+    keepClassName(ConstantRescale, "ConstantRescale");
+  }
+
   /** Floating arrays of any shape. */
   inputStructure(): unknown {
     return new ArraySpec({ shape: dimVar("P"), namedShape: dimVar("N"), dtype: dtypes.floating });
@@ -482,11 +573,16 @@ export class NamedEinsum extends Layer.define({
   inputAxes: field<readonly EinsumAxes[]>({ static: true }),
   outputAxes: field<EinsumAxes>({ static: true }),
 }) {
+  static {
+    keepClassName(NamedEinsum, "NamedEinsum");
+  }
+
   /** One floating array per operand, all with the same batch axes; equal indices have equal sizes. */
   inputStructure(): unknown {
     return this.inputAxes.map((spec) => {
       const named: Record<string, unknown> = { ...dimVar("B").unpackNamed() };
-      for (const [axis, index] of Object.entries(specMap(spec))) named[axis] = new DimVar(["I", index]);
+      for (const [axis, index] of Object.entries(specMap(spec)))
+        named[axis] = new DimVar(["I", index]);
       return new ArraySpec({ namedShape: named as any, dtype: dtypes.floating });
     });
   }
@@ -494,7 +590,8 @@ export class NamedEinsum extends Layer.define({
   /** The batch axes and the output axes. */
   outputStructure(): unknown {
     const named: Record<string, unknown> = { ...dimVar("B").unpackNamed() };
-    for (const [axis, index] of Object.entries(specMap(this.outputAxes))) named[axis] = new DimVar(["I", index]);
+    for (const [axis, index] of Object.entries(specMap(this.outputAxes)))
+      named[axis] = new DimVar(["I", index]);
     return new ArraySpec({ namedShape: named as any, dtype: dtypes.floating });
   }
 
@@ -507,7 +604,11 @@ export class NamedEinsum extends Layer.define({
 
 const INDEX_PREFIX = "\u0000einsum:";
 
-function namedEinsum(inputSpecs: readonly EinsumAxes[], outputSpec: EinsumAxes, operands: readonly NamedArray[]): NamedArray {
+function namedEinsum(
+  inputSpecs: readonly EinsumAxes[],
+  outputSpec: EinsumAxes,
+  operands: readonly NamedArray[],
+): NamedArray {
   if (operands.length !== inputSpecs.length) {
     throw new AxisMismatchError(
       `NamedEinsum has ${inputSpecs.length} operand specs but was called with ${operands.length} operands; ` +
@@ -539,11 +640,14 @@ function namedEinsum(inputSpecs: readonly EinsumAxes[], outputSpec: EinsumAxes, 
       .map((n) => n.slice(INDEX_PREFIX.length));
   const neededLater = (from: number) => {
     const needed = new Set(outIndices);
-    for (let j = from; j < renamed.length; j++) for (const ix of indicesOf(renamed[j]!)) needed.add(ix);
+    for (let j = from; j < renamed.length; j++)
+      for (const ix of indicesOf(renamed[j]!)) needed.add(ix);
     return needed;
   };
   const sumOut = (x: NamedArray, keep: Set<string>, other: NamedArray | undefined) => {
-    const drop = indicesOf(x).filter((ix) => !keep.has(ix) && (other === undefined || !indicesOf(other).includes(ix)));
+    const drop = indicesOf(x).filter(
+      (ix) => !keep.has(ix) && (other === undefined || !indicesOf(other).includes(ix)),
+    );
     if (drop.length === 0) return x;
     return (x as any).sum(drop.map((ix) => INDEX_PREFIX + ix)) as NamedArray;
   };
@@ -566,7 +670,9 @@ function namedEinsum(inputSpecs: readonly EinsumAxes[], outputSpec: EinsumAxes, 
   const { names } = dataOf(acc);
   for (const n of names) {
     if (n.startsWith(INDEX_PREFIX) && !Object.hasOwn(back, n)) {
-      throw new AxisMismatchError(`NamedEinsum: index "${n.slice(INDEX_PREFIX.length)}" is left over; this is a bug in saikei.`);
+      throw new AxisMismatchError(
+        `NamedEinsum: index "${n.slice(INDEX_PREFIX.length)}" is left over; this is a bug in saikei.`,
+      );
     }
   }
   return renameAxes(acc, back);

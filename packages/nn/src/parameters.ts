@@ -13,9 +13,9 @@ import {
   SideInputRequest,
   WithConstantSideInputs,
 } from "@saikei/effects";
-import { random, type RandomKey } from "@saikei/named";
+import { type RandomKey, random } from "@saikei/named";
 import { asArrayStructure, checkStructure } from "@saikei/shapecheck";
-import { field, map, options, Struct, leaves, treeEquals } from "@saikei/struct";
+import { field, leaves, map, options, Struct, treeEquals } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import {
   DuplicateParameterError,
@@ -134,7 +134,9 @@ export class UninitializedParameter<T = any> extends Struct.define({
 }) {
   constructor(props: UninitializedParameterProps<T>) {
     const valueStructure =
-      props?.valueStructure !== undefined ? props.valueStructure : inferValueStructure(props?.initializer, props?.name);
+      props?.valueStructure !== undefined
+        ? props.valueStructure
+        : inferValueStructure(props?.initializer, props?.name);
     super({ initializer: props.initializer, name: props.name, valueStructure });
   }
 
@@ -197,7 +199,9 @@ export class UninitializedParameter<T = any> extends Struct.define({
  */
 export class ShareableUninitializedParameter<T = any> extends UninitializedParameter<T> {
   /** Converts an `UninitializedParameter` (same initializer, name and structure). */
-  static fromUninitialized<T>(uninit: UninitializedParameter<T>): ShareableUninitializedParameter<T> {
+  static fromUninitialized<T>(
+    uninit: UninitializedParameter<T>,
+  ): ShareableUninitializedParameter<T> {
     return new ShareableUninitializedParameter<T>({
       initializer: uninit.initializer,
       name: uninit.name,
@@ -246,7 +250,10 @@ export class SharedParameterLookup<T = any> extends Struct.define({
   }
 }
 
-function inferValueStructure(initializer: ParameterInitializer | undefined, name: string | undefined): unknown {
+function inferValueStructure(
+  initializer: ParameterInitializer | undefined,
+  name: string | undefined,
+): unknown {
   if (typeof initializer !== "function") return undefined; // the constructor reports the missing field
   let structure: unknown;
   tf.tidy(() => {
@@ -264,19 +271,37 @@ function inferValueStructure(initializer: ParameterInitializer | undefined, name
 function disposeTensors(value: unknown): void {
   for (const leaf of leaves(value)) {
     if (leaf instanceof tf.Tensor) leaf.dispose();
-    else if (leaf !== null && typeof leaf === "object" && (leaf as any).dataArray instanceof tf.Tensor) {
+    else if (
+      leaf !== null &&
+      typeof leaf === "object" &&
+      (leaf as any).dataArray instanceof tf.Tensor
+    ) {
       (leaf as any).dataArray.dispose();
     }
   }
 }
 
 /** Applies `fn` to the outermost nodes of `tree` matching `predicate`; other nodes are rebuilt. */
-function mapOutermost<T>(tree: T, predicate: (node: unknown) => boolean, fn: (node: any) => unknown): T {
-  return map((node: unknown) => (predicate(node) ? fn(node) : node), tree, options({ isLeaf: predicate })) as T;
+function mapOutermost<T>(
+  tree: T,
+  predicate: (node: unknown) => boolean,
+  fn: (node: any) => unknown,
+): T {
+  return map(
+    (node: unknown) => (predicate(node) ? fn(node) : node),
+    tree,
+    options({ isLeaf: predicate }),
+  ) as T;
 }
 
-function isAnyParameter(node: unknown): node is Parameter | FrozenParameter | UninitializedParameter {
-  return node instanceof Parameter || node instanceof FrozenParameter || node instanceof UninitializedParameter;
+function isAnyParameter(
+  node: unknown,
+): node is Parameter | FrozenParameter | UninitializedParameter {
+  return (
+    node instanceof Parameter ||
+    node instanceof FrozenParameter ||
+    node instanceof UninitializedParameter
+  );
 }
 
 function isRenamable(node: unknown): boolean {
@@ -300,7 +325,9 @@ export function addParameterPrefix<T>(prefix: string, tree: T, delimiter = "."):
   return mapOutermost(tree, isRenamable, (node) => {
     if (isInitialLocalStateRequest(node)) {
       const req = node as any;
-      return req.name === undefined || req.name === null ? req : req.replace({ name: rename(req.name) });
+      return req.name === undefined || req.name === null
+        ? req
+        : req.replace({ name: rename(req.name) });
     }
     return node.withRenamedParameters(rename);
   });
@@ -384,7 +411,9 @@ export function markShareable<T>(submodel: T): T {
     submodel,
     (node) => node instanceof UninitializedParameter,
     (node: UninitializedParameter) =>
-      node instanceof ShareableUninitializedParameter ? node : ShareableUninitializedParameter.fromUninitialized(node),
+      node instanceof ShareableUninitializedParameter
+        ? node
+        : ShareableUninitializedParameter.fromUninitialized(node),
   );
 }
 
@@ -399,7 +428,10 @@ export function markShareable<T>(submodel: T): T {
  * @example
  * const tied = attachSharedParameters(new Sequential({ sublayers: [lookup, decode] }));
  */
-export function attachSharedParameters<T>(submodel: T, opts: { strict?: boolean } = {}): WithConstantSideInputs {
+export function attachSharedParameters<T>(
+  submodel: T,
+  opts: { strict?: boolean } = {},
+): WithConstantSideInputs {
   const strict = opts.strict ?? true;
   const shared = new Map<string, ShareableUninitializedParameter>();
   const rewritten = mapOutermost(
@@ -431,11 +463,14 @@ export function attachSharedParameters<T>(submodel: T, opts: { strict?: boolean 
   );
   const sideInputs = new Map<SharedParamTag, unknown>();
   for (const [name, param] of shared) {
-    sideInputs.set(new SharedParamTag(name), new UninitializedParameter({
-      initializer: param.initializer,
-      name,
-      valueStructure: param.valueStructure,
-    }));
+    sideInputs.set(
+      new SharedParamTag(name),
+      new UninitializedParameter({
+        initializer: param.initializer,
+        name,
+        valueStructure: param.valueStructure,
+      }),
+    );
   }
   const handlerId = inferOrCheckHandlerId("shared_params", rewritten);
   return WithConstantSideInputs.handling(rewritten as any, sideInputs, { handlerId });
@@ -463,7 +498,10 @@ export function freezeParameters<T>(tree: T, predicate: (name: string) => boolea
  * @example
  * const trainable = unfreezeParameters(frozen);
  */
-export function unfreezeParameters<T>(tree: T, predicate: (name: string) => boolean = () => true): T {
+export function unfreezeParameters<T>(
+  tree: T,
+  predicate: (name: string) => boolean = () => true,
+): T {
   return mapOutermost(
     tree,
     (node) => node instanceof FrozenParameter && predicate(node.name),

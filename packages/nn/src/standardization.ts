@@ -14,6 +14,7 @@ import { axesList } from "./basicOps.js";
 import { Sequential } from "./grouping.js";
 import { type AxisSizes, constantInitializer } from "./initializers.js";
 import { dataOf, requireNamed } from "./internal/named.js";
+import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
 import { AddBias, Linear } from "./linearAndAffine.js";
 import { addParameterPrefix } from "./parameters.js";
@@ -28,7 +29,10 @@ function acrossSpec(across: string | readonly string[]): ArraySpec {
   });
 }
 
-function reduceAxes(x: NamedArray, across: string | readonly string[]): { data: tf.Tensor; axes: number[] } {
+function reduceAxes(
+  x: NamedArray,
+  across: string | readonly string[],
+): { data: tf.Tensor; axes: number[] } {
   const { data, names } = dataOf(x);
   return { data, axes: axesList(across).map((n) => names.indexOf(n)) };
 }
@@ -48,6 +52,10 @@ export class Standardize extends Layer.define({
   across: field<string | readonly string[]>({ static: true }),
   epsilon: field<number | tf.Tensor>({ default: DEFAULT_EPSILON }),
 }) {
+  static {
+    keepClassName(Standardize, "Standardize");
+  }
+
   /** Floating, with the `across` axes. */
   inputStructure(): unknown {
     return acrossSpec(this.across);
@@ -67,7 +75,10 @@ export class Standardize extends Layer.define({
       const mean = tf.mean(data, axes, true);
       const meanSquare = tf.mean(tf.square(data), axes, true);
       const variance = tf.sub(meanSquare, tf.square(mean));
-      const out = tf.mul(tf.sub(data, mean), tf.rsqrt(tf.add(variance, epsilonValue(this.epsilon))));
+      const out = tf.mul(
+        tf.sub(data, mean),
+        tf.rsqrt(tf.add(variance, epsilonValue(this.epsilon))),
+      );
       return (named as any).replace({ dataArray: out });
     });
   }
@@ -84,6 +95,10 @@ export class RMSStandardize extends Layer.define({
   across: field<string | readonly string[]>({ static: true }),
   epsilon: field<number | tf.Tensor>({ default: DEFAULT_EPSILON }),
 }) {
+  static {
+    keepClassName(RMSStandardize, "RMSStandardize");
+  }
+
   /** Floating, with the `across` axes. */
   inputStructure(): unknown {
     return acrossSpec(this.across);
@@ -101,7 +116,10 @@ export class RMSStandardize extends Layer.define({
       const named = requireNamed(x, "RMSStandardize");
       const { data, axes } = reduceAxes(named, this.across);
       const meanSquare = tf.mean(tf.square(data), axes, true);
-      const out = tf.mul(data, tf.reciprocal(tf.sqrt(tf.add(meanSquare, epsilonValue(this.epsilon)))));
+      const out = tf.mul(
+        data,
+        tf.reciprocal(tf.sqrt(tf.add(meanSquare, epsilonValue(this.epsilon)))),
+      );
       return (named as any).replace({ dataArray: out });
     });
   }
@@ -133,10 +151,17 @@ export class LayerNorm extends Sequential {
     const dtype = config.dtype ?? "float32";
     return new LayerNorm({
       sublayers: [
-        new Standardize({ across: Object.keys(acrossAxes), epsilon: config.epsilon ?? DEFAULT_EPSILON }),
+        new Standardize({
+          across: Object.keys(acrossAxes),
+          epsilon: config.epsilon ?? DEFAULT_EPSILON,
+        }),
         addParameterPrefix(
           "scale",
-          Linear.fromConfig({}, {}, { parallelAxes: acrossAxes, initializer: constantInitializer(1), dtype }),
+          Linear.fromConfig(
+            {},
+            {},
+            { parallelAxes: acrossAxes, initializer: constantInitializer(1), dtype },
+          ),
         ),
         addParameterPrefix("shift", AddBias.fromConfig(acrossAxes, { dtype })),
       ],
@@ -167,10 +192,17 @@ export class RMSLayerNorm extends Sequential {
     const dtype = config.dtype ?? "float32";
     return new RMSLayerNorm({
       sublayers: [
-        new RMSStandardize({ across: Object.keys(acrossAxes), epsilon: config.epsilon ?? DEFAULT_EPSILON }),
+        new RMSStandardize({
+          across: Object.keys(acrossAxes),
+          epsilon: config.epsilon ?? DEFAULT_EPSILON,
+        }),
         addParameterPrefix(
           "scale",
-          Linear.fromConfig({}, {}, { parallelAxes: acrossAxes, initializer: constantInitializer(1), dtype }),
+          Linear.fromConfig(
+            {},
+            {},
+            { parallelAxes: acrossAxes, initializer: constantInitializer(1), dtype },
+          ),
         ),
       ],
     });

@@ -21,7 +21,14 @@ export const fixtures: Record<string, Record<string, any>> = JSON.parse(
 /** Builds a NamedArray from a fixture array (float32, int32 for integers, bool for booleans). */
 export function named(fixture: FixtureArray, dtype?: "float32" | "int32" | "bool"): NamedArray {
   const kind =
-    dtype ?? (typeof fixture.data[0] === "boolean" ? "bool" : Number.isInteger(fixture.data[0]) && fixture.names.length > 0 && !fixture.data.some((v) => !Number.isInteger(v as number)) ? "int32" : "float32");
+    dtype ??
+    (typeof fixture.data[0] === "boolean"
+      ? "bool"
+      : Number.isInteger(fixture.data[0]) &&
+          fixture.names.length > 0 &&
+          !fixture.data.some((v) => !Number.isInteger(v as number))
+        ? "int32"
+        : "float32");
   const values = fixture.data.map((v) => (typeof v === "boolean" ? (v ? 1 : 0) : v));
   return nx.wrap(tf.tensor(values, fixture.shape, kind), ...fixture.names);
 }
@@ -30,9 +37,15 @@ export function named(fixture: FixtureArray, dtype?: "float32" | "int32" | "bool
  * Expects `actual` to equal the fixture elementwise within 1e-5 relative (plus 1e-6 absolute for
  * values near zero), after ordering its axes like the fixture.
  */
-export function expectClose(actual: NamedArray, expected: FixtureArray, rtol = 1e-5, atol = 1e-6): void {
+export function expectClose(
+  actual: NamedArray,
+  expected: FixtureArray,
+  rtol = 1e-5,
+  atol = 1e-6,
+): void {
   expect(Object.keys(actual.namedShape).sort()).toEqual([...expected.names].sort());
-  for (const [i, n] of expected.names.entries()) expect(actual.namedShape[n]).toBe(expected.shape[i]);
+  for (const [i, n] of expected.names.entries())
+    expect(actual.namedShape[n]).toBe(expected.shape[i]);
   const values = tf.tidy(() => Array.from(actual.orderAs(...expected.names).dataArray.dataSync()));
   const want = expected.data as number[];
   expect(values.length).toBe(want.length);
@@ -46,11 +59,15 @@ export function expectClose(actual: NamedArray, expected: FixtureArray, rtol = 1
     }
   }
   if (worstAt >= 0) {
-    expect.fail(`element ${worstAt}: got ${values[worstAt]}, expected ${want[worstAt]} (rtol ${rtol}, atol ${atol})`);
+    expect.fail(
+      `element ${worstAt}: got ${values[worstAt]}, expected ${want[worstAt]} (rtol ${rtol}, atol ${atol})`,
+    );
   }
 }
 
 /** Flat values of `x` with axes in the given order. */
 export function values(x: NamedArray, ...order: string[]): number[] {
-  return tf.tidy(() => Array.from((order.length > 0 ? x.orderAs(...order) : x).dataArray.dataSync()));
+  return tf.tidy(() =>
+    Array.from((order.length > 0 ? x.orderAs(...order) : x).dataArray.dataSync()),
+  );
 }

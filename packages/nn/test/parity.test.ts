@@ -109,7 +109,10 @@ describe("parity with PyTorch reference outputs (float32, rtol 1e-5)", () => {
 
   it("ApplyAttentionMask replaces logits where a causal mask is false with -2.3819763e38", () => {
     const f = fixtures.apply_attention_mask!;
-    const layer = WithSideInputsFromInputTuple.handling(ApplyAttentionMask.fromConfig("attn_mask"), ["attn_mask"]);
+    const layer = WithSideInputsFromInputTuple.handling(
+      ApplyAttentionMask.fromConfig("attn_mask"),
+      ["attn_mask"],
+    );
     const x = named(f.x, "float32");
     const mask = named(f.mask, "bool");
     const y = layer.call([x, mask]) as NamedArray;
@@ -128,12 +131,24 @@ describe("parity with PyTorch reference outputs (float32, rtol 1e-5)", () => {
     const attention = new Attention({
       inputToQuery: new Sequential({
         sublayers: [
-          new Linear({ weights: wq, inAxisNames: ["embedding"], outAxisNames: ["heads", "projection"] }),
+          new Linear({
+            weights: wq,
+            inAxisNames: ["embedding"],
+            outAxisNames: ["heads", "projection"],
+          }),
           new ConstantRescale({ by: f.query_scale }),
         ],
       }),
-      inputToKey: new Linear({ weights: wk, inAxisNames: ["embedding"], outAxisNames: ["heads", "projection"] }),
-      inputToValue: new Linear({ weights: wv, inAxisNames: ["embedding"], outAxisNames: ["heads", "projection"] }),
+      inputToKey: new Linear({
+        weights: wk,
+        inAxisNames: ["embedding"],
+        outAxisNames: ["heads", "projection"],
+      }),
+      inputToValue: new Linear({
+        weights: wv,
+        inAxisNames: ["embedding"],
+        outAxisNames: ["heads", "projection"],
+      }),
       queryKeyToAttn: new Sequential({
         sublayers: [
           new NamedEinsum({
@@ -156,7 +171,11 @@ describe("parity with PyTorch reference outputs (float32, rtol 1e-5)", () => {
             ],
             outputAxes: { seq: "tq", heads: "h", projection: "p" },
           }),
-          new Linear({ weights: wo, inAxisNames: ["heads", "projection"], outAxisNames: ["embedding"] }),
+          new Linear({
+            weights: wo,
+            inAxisNames: ["heads", "projection"],
+            outAxisNames: ["embedding"],
+          }),
         ],
       }),
     });
@@ -188,7 +207,10 @@ describe("parity with PyTorch reference outputs (float32, rtol 1e-5)", () => {
 
   it("EmbeddingLookup gathers rows and EmbeddingDecode contracts with the table", () => {
     const f = fixtures.embedding!;
-    const table = new EmbeddingTable({ embeddings: param(f.table, "embeddings"), vocabularyAxis: "vocabulary" });
+    const table = new EmbeddingTable({
+      embeddings: param(f.table, "embeddings"),
+      vocabularyAxis: "vocabulary",
+    });
     const tokens = named(f.tokens, "int32");
     const looked = new EmbeddingLookup({ table }).call(tokens);
     expectClose(looked, f.lookup, 0, 0);

@@ -26,7 +26,9 @@ function combine(a: unknown, b: unknown, op: "add" | "mul"): unknown {
     return (b as any)[op](a);
   }
   if (a instanceof tf.Tensor || b instanceof tf.Tensor) {
-    return op === "add" ? tf.add(a as tf.Tensor, b as tf.Tensor) : tf.mul(a as tf.Tensor, b as tf.Tensor);
+    return op === "add"
+      ? tf.add(a as tf.Tensor, b as tf.Tensor)
+      : tf.mul(a as tf.Tensor, b as tf.Tensor);
   }
   if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
     return a.map((x, i) => combine(x, b[i], op));

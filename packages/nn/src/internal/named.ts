@@ -104,7 +104,12 @@ function product(sizes: readonly number[]): number {
  * Lowering: without batch axes one 2-D `tf.matMul` of `[rows, k] x [k, cols]`; with batch axes see
  * {@link batchedMatMul}.
  */
-export function contractNamed(names: readonly string[], left: AnyNamed, right: AnyNamed, where = "contract"): NamedArray {
+export function contractNamed(
+  names: readonly string[],
+  left: AnyNamed,
+  right: AnyNamed,
+  where = "contract",
+): NamedArray {
   const l = dataOf(left);
   const r = dataOf(right);
   const lShape = left.namedShape;
@@ -177,7 +182,8 @@ export function batchedMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   const [n, m, k] = a.shape;
   const p = b.shape[2];
   const backend = tf.getBackend();
-  if (n === 1) return tf.reshape(tf.matMul(tf.reshape(a, [m, k]), tf.reshape(b, [k, p])), [1, m, p]);
+  if (n === 1)
+    return tf.reshape(tf.matMul(tf.reshape(a, [m, k]), tf.reshape(b, [k, p])), [1, m, p]);
   if ((backend !== "wasm" && backend !== "cpu") || a.dtype !== "float32" || b.dtype !== "float32") {
     return tf.matMul(a, b);
   }
