@@ -696,7 +696,7 @@ export class Selection<T = unknown, R = unknown> {
     const kp: PathKey[] = [];
     const ip: number[] = [];
     const visit = (node: unknown, trie: Trie | undefined): void => {
-      if (trie === undefined) {
+      if (trie === undefined || (trie.selected < 0 && trie.children === undefined)) {
         out.push(entry(kp, ip.slice(), node));
         return;
       }
