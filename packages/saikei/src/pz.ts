@@ -1,8 +1,10 @@
 /**
  * The `pz` namespace: the whole toolkit in one import (`import { pz } from "saikei"`).
  *
- * Core names live at the top (`pz.Struct`, `pz.field`, `pz.select`, `pz.ready`); each package adds
- * a sub-namespace (`pz.tree`, `pz.nx`, `pz.chk`, `pz.de`, `pz.nn`, `pz.ts`).
+ * Core names live at the top (`pz.Struct`, `pz.field`, `pz.select`, `pz.ready`, `pz.Layer`);
+ * each package adds a sub-namespace: `pz.tree` (tree utilities), `pz.nx` (named axes),
+ * `pz.random` (splittable keys), `pz.chk` (shape checking), `pz.de` (data effects), `pz.nn`
+ * (layers), `pz.ts` (treescope), `pz.toolshed` (training and tools), `pz.models`.
  *
  * @module
  */
@@ -18,5 +20,19 @@ export {
   tree,
 } from "@saikei/struct";
 export type { Field, KeyPath, PathKey } from "@saikei/struct";
-export { ready } from "@saikei/named";
-export { callLayer, Layer, type LayerLike } from "@saikei/layer";
+export { combine, NotInThisPartition, Selection, select } from "@saikei/select";
+export { NamedArray, NamedArrayView, nx, random, ready } from "@saikei/named";
+export {
+  callLayer,
+  checkedLayerCall,
+  Layer,
+  type LayerLike,
+  MisconfiguredLayerError,
+  RandomStream,
+  uncheckedLayerCall,
+} from "@saikei/layer";
+export * as chk from "@saikei/shapecheck";
+export * as de from "@saikei/effects";
+export { nn } from "@saikei/nn";
+export * as ts from "@saikei/treescope";
+export * as toolshed from "@saikei/toolshed";
