@@ -19,6 +19,7 @@ import {
   REMAINING,
   showVarName,
 } from "./dims.js";
+import type { MatchResult } from "./matchResult.js";
 
 /** Raised when a substitution is missing a variable or would give an axis name twice. */
 export class SubstitutionError extends Error {
@@ -62,6 +63,41 @@ export class DimensionVariableSubstitution {
     this.sequenceVariables = Object.freeze({ ...parts.sequenceVariables });
     this.mappingVariables = Object.freeze({ ...parts.mappingVariables });
     Object.freeze(this);
+  }
+
+  /**
+   * The substitution that puts a match's solutions back into a pattern: sizes become
+   * `sizeVariables`, positional runs `sequenceVariables` (and their items the sub-variables
+   * `x[0]`, ...), named sets `mappingVariables` (and their entries the sub-variables `x["axis"]`).
+   *
+   * @example
+   * const match = checkStructure(value, pattern);
+   * fullSubstituteDimensionVariables(pattern, DimensionVariableSubstitution.fromMatchResult(match));
+   */
+  static fromMatchResult(match: MatchResult): DimensionVariableSubstitution {
+    const sizeVariables: Record<string, number> = {};
+    const sequenceVariables: Record<string, readonly number[]> = {};
+    const mappingVariables: Record<string, Readonly<Record<string, number>>> = {};
+    for (const [name, value] of match) {
+      if (typeof value === "number") {
+        sizeVariables[name] = value;
+      } else if (Array.isArray(value)) {
+        sequenceVariables[name] = value;
+        value.forEach((size, i) => {
+          sizeVariables[sizeVariableKey([name, i])] = size;
+        });
+      } else {
+        const record = value as Readonly<Record<string, number>>;
+        mappingVariables[name] = record;
+        for (const [axis, size] of Object.entries(record))
+          sizeVariables[sizeVariableKey([name, axis])] = size;
+      }
+    }
+    return new DimensionVariableSubstitution({
+      sizeVariables,
+      sequenceVariables,
+      mappingVariables,
+    });
   }
 
   /** Whether there are no variables at all. */
