@@ -1,0 +1,200 @@
+import { handleLocalStates, WithSideInputsFromInputTuple } from "@saikei/effects";
+import { type NamedArray, nx, random, ready } from "@saikei/named";
+import { tree } from "@saikei/struct";
+import * as tf from "@tensorflow/tfjs-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  ApplyAttentionMask,
+  Attention,
+  ConstantRescale,
+  initializeParameters,
+  KVCachingAttention,
+  Linear,
+  NamedEinsum,
+  Sequential,
+  Softmax,
+} from "../src/index.js";
+import { values } from "./helpers.js";
+
+beforeAll(async () => {
+  await ready();
+});
+
+const EMBEDDING = 8;
+const HEADS = 2;
+const PROJECTION = 4;
+
+function attentionBlock(): Attention {
+  const qkv = (name: string) =>
+    addPrefix(name, Linear.fromConfig({ embedding: EMBEDDING }, { heads: HEADS, projection: PROJECTION }) as Linear);
+  return new Attention({
+    inputToQuery: new Sequential({ sublayers: [qkv("query"), new ConstantRescale({ by: PROJECTION ** -0.5 })] }),
+    inputToKey: qkv("key"),
+    inputToValue: qkv("value"),
+    queryKeyToAttn: new Sequential({
+      sublayers: [
+        new NamedEinsum({
+          inputAxes: [
+            { seq: "tq", heads: "h", projection: "p" },
+            { seq: "tkv", heads: "h", projection: "p" },
+          ],
+          outputAxes: { seq: "tq", heads: "h", kv_seq: "tkv" },
+        }),
+        ApplyAttentionMask.fromConfig("attn_mask"),
+        new Softmax({ axes: "kv_seq" }),
+      ],
+    }),
+    attnValueToOutput: new Sequential({
+      sublayers: [
+        new NamedEinsum({
+          inputAxes: [
+            { seq: "tq", heads: "h", kv_seq: "tkv" },
+            { seq: "tkv", heads: "h", projection: "p" },
+          ],
+          outputAxes: { seq: "tq", heads: "h", projection: "p" },
+        }),
+        addPrefix("output", Linear.fromConfig({ heads: HEADS, projection: PROJECTION }, { embedding: EMBEDDING }) as Linear),
+      ],
+    }),
+  });
+}
+
+function addPrefix<T>(prefix: string, layer: T): T {
+  return tree.map(
+    (node: any) => (node?.withRenamedParameters ? node.withRenamedParameters((n: string) => `${prefix}.${n}`) : node),
+    layer,
+    tree.options({ isLeaf: (node: any) => typeof node?.withRenamedParameters === "function" }),
+  ) as T;
+}
+
+function causalMask(queries: number, keys: number, offset = 0): NamedArray {
+  return tf.tidy(() => {
+    const q = tf.reshape(tf.add(tf.range(0, queries, 1, "int32"), offset), [queries, 1]);
+    const k = tf.reshape(tf.range(0, keys, 1, "int32"), [1, keys]);
+    return nx.wrap(tf.greaterEqual(q, k), "seq", "kv_seq");
+  });
+}
+
+function disposeTree(value: unknown): void {
+  for (const leaf of tree.leaves(value)) if (leaf instanceof tf.Tensor) leaf.dispose();
+}
+
+describe("Attention", () => {
+  it("is causal: changing a later token leaves earlier outputs unchanged", () => {
+    const model = initializeParameters(attentionBlock(), random.key(0));
+    const handled = WithSideInputsFromInputTuple.handling(model, ["attn_mask"]);
+    const x = nx.wrap(random.normal(random.key(1), [2, 5, EMBEDDING]), "batch", "seq", "embedding");
+    const changed = tf.tidy(() => {
+      const data = x.dataArray.arraySync() as number[][][];
+      data[0]![4]![0] = 100;
+      return nx.wrap(tf.tensor(data), "batch", "seq", "embedding");
+    });
+    const mask = causalMask(5, 5);
+    const a = handled.call([x, mask]) as NamedArray;
+    const b = handled.call([changed, mask]) as NamedArray;
+    const va = values(a, "batch", "seq", "embedding");
+    const vb = values(b, "batch", "seq", "embedding");
+    const perToken = EMBEDDING;
+    // batch 0, tokens 0..3 unchanged; token 4 changed
+    for (let i = 0; i < 4 * perToken; i++) expect(vb[i]).toBeCloseTo(va[i]!, 5);
+    expect(vb.slice(4 * perToken, 5 * perToken)).not.toEqual(va.slice(4 * perToken, 5 * perToken));
+    disposeTree([model, x, changed, mask, a, b]);
+  });
+
+  it("leaks no tensors over 1,000 calls of an attention block", () => {
+    const model = initializeParameters(attentionBlock(), random.key(0));
+    const handled = WithSideInputsFromInputTuple.handling(model, ["attn_mask"]);
+    const x = nx.wrap(random.normal(random.key(1), [1, 4, EMBEDDING]), "batch", "seq", "embedding");
+    const mask = causalMask(4, 4);
+    const first = handled.call([x, mask]) as NamedArray;
+    first.dataArray.dispose();
+    const baseline = tf.memory().numTensors;
+    for (let i = 0; i < 1000; i++) {
+      const y = handled.call([x, mask]) as NamedArray;
+      y.dataArray.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(baseline);
+    disposeTree([model, x, mask]);
+  });
+});
+
+describe("KVCachingAttention", () => {
+  it("fromUncached keeps the five sublayers and requests the end index and an unnamed cache", () => {
+    const attention = attentionBlock();
+    const cached = KVCachingAttention.fromUncached(attention, {
+      sequenceAxis: "seq",
+      cacheLen: 8,
+      cachedAxes: { batch: 2, heads: HEADS, projection: PROJECTION },
+    });
+    expect(cached.inputToQuery).toBe(attention.inputToQuery);
+    expect(cached.attnValueToOutput).toBe(attention.attnValueToOutput);
+    expect(cached.kvCacheEndIndex.tag).toBe("cache_end_index");
+    expect(cached.kvCache.category).toBe("kv_cache");
+  });
+
+  it("gives the same outputs as uncached Attention, token by token", () => {
+    const batch = 2;
+    const length = 5;
+    const cacheLen = 8;
+    const model = initializeParameters(attentionBlock(), random.key(4));
+    const uncached = WithSideInputsFromInputTuple.handling(model, ["attn_mask"]);
+    const x = nx.wrap(random.normal(random.key(5), [batch, length, EMBEDDING]), "batch", "seq", "embedding");
+    const fullMask = causalMask(length, length);
+    const full = uncached.call([x, fullMask]) as NamedArray;
+    const expected = values(full, "batch", "seq", "embedding");
+
+    const cachedAttention = KVCachingAttention.fromUncached(model, {
+      sequenceAxis: "seq",
+      cacheLen,
+      cachedAxes: { batch, heads: HEADS, projection: PROJECTION },
+    });
+    const body = WithSideInputsFromInputTuple.handling(
+      WithSideInputsFromInputTuple.handling(cachedAttention, ["attn_mask"]),
+      ["cache_end_index"],
+    );
+    const [stateful, initialStates] = handleLocalStates(body, "kv_cache");
+    let states: Record<string, unknown> = initialStates;
+    for (let t = 0; t < length; t++) {
+      const token = tf.tidy(() => nx.wrap(tf.slice(x.dataArray, [0, t, 0], [batch, 1, EMBEDDING]), "batch", "seq", "embedding"));
+      const mask = causalMask(1, cacheLen, t);
+      const [out, next] = stateful.call([[[token, mask], t], states]) as [NamedArray, Record<string, unknown>];
+      const got = values(out, "batch", "seq", "embedding");
+      for (let b = 0; b < batch; b++) {
+        for (let e = 0; e < EMBEDDING; e++) {
+          expect(got[b * EMBEDDING + e]).toBeCloseTo(expected[(b * length + t) * EMBEDDING + e]!, 5);
+        }
+      }
+      disposeTree([token, mask, out, states]);
+      states = next;
+    }
+    const [keys] = Object.values(states)[0] as [NamedArray, NamedArray];
+    expect(keys.namedShape).toMatchObject({ batch, heads: HEADS, projection: PROJECTION, seq: cacheLen });
+    disposeTree([model, x, fullMask, full, states]);
+  });
+
+  it("leaks nothing but the new cache state per step", () => {
+    const model = initializeParameters(attentionBlock(), random.key(4));
+    const cachedAttention = KVCachingAttention.fromUncached(model, {
+      sequenceAxis: "seq",
+      cacheLen: 4,
+      cachedAxes: { batch: 1, heads: HEADS, projection: PROJECTION },
+    });
+    const body = WithSideInputsFromInputTuple.handling(
+      WithSideInputsFromInputTuple.handling(cachedAttention, ["attn_mask"]),
+      ["cache_end_index"],
+    );
+    const [stateful, initialStates] = handleLocalStates(body, "kv_cache");
+    const token = nx.wrap(random.normal(random.key(5), [1, 1, EMBEDDING]), "batch", "seq", "embedding");
+    const mask = causalMask(1, 4, 0);
+    let states: Record<string, unknown> = initialStates;
+    const baseline = tf.memory().numTensors;
+    for (let i = 0; i < 50; i++) {
+      const [out, next] = stateful.call([[[token, mask], i % 4], states]) as [NamedArray, Record<string, unknown>];
+      out.dataArray.dispose();
+      disposeTree(states);
+      states = next;
+    }
+    expect(tf.memory().numTensors).toBe(baseline);
+    disposeTree([model, token, mask, states]);
+  });
+});
