@@ -109,7 +109,7 @@ export type DefinedStruct<C extends AnyStructClass, S extends FieldSpec> = Pick<
 
 /** All field values of a struct instance type, static ones included. */
 export type AttributesOf<T> = T extends { readonly [STRUCT_FIELDS]?: infer F }
-  ? { [K in keyof F]: F[K] }
+  ? { -readonly [K in keyof F]: F[K] }
   : Record<string, unknown>;
 
 /** Raised for a wrong struct declaration: a reserved or repeated field name. */

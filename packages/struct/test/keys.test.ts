@@ -22,7 +22,12 @@ describe("key path entries", () => {
   });
 
   it("are frozen", () => {
-    for (const key of [new GetAttrKey("a"), new SequenceKey(0), new DictKey("a"), new FlattenedIndexKey(0)]) {
+    for (const key of [
+      new GetAttrKey("a"),
+      new SequenceKey(0),
+      new DictKey("a"),
+      new FlattenedIndexKey(0),
+    ]) {
       expect(Object.isFrozen(key)).toBe(true);
     }
   });
@@ -40,13 +45,22 @@ describe("key path entries", () => {
   });
 
   it("keyPathEquals compares step by step", () => {
-    expect(keyPathEquals([new GetAttrKey("a"), new SequenceKey(0)], [new GetAttrKey("a"), new SequenceKey(0)])).toBe(true);
-    expect(keyPathEquals([new GetAttrKey("a")], [new GetAttrKey("a"), new SequenceKey(0)])).toBe(false);
+    expect(
+      keyPathEquals(
+        [new GetAttrKey("a"), new SequenceKey(0)],
+        [new GetAttrKey("a"), new SequenceKey(0)],
+      ),
+    ).toBe(true);
+    expect(keyPathEquals([new GetAttrKey("a")], [new GetAttrKey("a"), new SequenceKey(0)])).toBe(
+      false,
+    );
     expect(keyPathEquals([], [])).toBe(true);
   });
 
   it("keystr concatenates the steps; the root path is empty", () => {
-    expect(keystr([new GetAttrKey("body"), new SequenceKey(2), new DictKey("w")])).toBe(".body[2]['w']");
+    expect(keystr([new GetAttrKey("body"), new SequenceKey(2), new DictKey("w")])).toBe(
+      ".body[2]['w']",
+    );
     expect(keystr([])).toBe("");
     expect(keystr(["foo", new SequenceKey(0)])).toBe("foo[0]");
   });

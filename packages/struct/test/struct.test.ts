@@ -12,10 +12,10 @@ import {
   type PathKey,
   reprValue,
   SequenceKey,
-  setStructReprHook,
   Struct,
   StructConstructionError,
   StructDefinitionError,
+  setStructReprHook,
   structFields,
   structure,
   unflatten,
@@ -162,7 +162,10 @@ describe("Struct.define errors", () => {
 describe("fromAttributes", () => {
   it("builds an instance without calling the constructor", () => {
     let calls = 0;
-    class Counted extends Struct.define({ a: field<number>(), b: field<string>({ static: true }) }) {
+    class Counted extends Struct.define({
+      a: field<number>(),
+      b: field<string>({ static: true }),
+    }) {
       constructor(props: { a: number; b: string }) {
         super(props);
         calls++;
@@ -220,7 +223,10 @@ describe("treeFlatten / treeFlattenWithKeys / treeUnflatten", () => {
   it("treeUnflatten rebuilds without the constructor", () => {
     const l = new Labeled({ value: 2, label: "w" });
     const [children, aux] = l.treeFlatten();
-    const back = Labeled.treeUnflatten(aux, children.map((c) => (c as number) * 10));
+    const back = Labeled.treeUnflatten(
+      aux,
+      children.map((c) => (c as number) * 10),
+    );
     expect(back.attributesDict()).toEqual({ value: 20, label: "w", scale: 10 });
     expect(Object.isFrozen(back)).toBe(true);
   });
@@ -296,10 +302,14 @@ describe("equals", () => {
 
 describe("toString", () => {
   it("renders every field in declaration order", () => {
-    expect(String(new Labeled({ value: 2, label: "w" }))).toBe("Labeled(value=2, label='w', scale=1)");
+    expect(String(new Labeled({ value: 2, label: "w" }))).toBe(
+      "Labeled(value=2, label='w', scale=1)",
+    );
     class Nest extends Struct.define({ inner: field<unknown>() }) {}
     expect(
-      new Nest({ inner: [new Point({ x: 1, y: 2 }), { b: null, a: "s" }, new Float32Array(3)] }).toString(),
+      new Nest({
+        inner: [new Point({ x: 1, y: 2 }), { b: null, a: "s" }, new Float32Array(3)],
+      }).toString(),
     ).toBe(`Nest(inner=[Point(x=1, y=2), {"b": null, "a": 's'}, Float32Array(3)])`);
   });
 
@@ -363,14 +373,46 @@ describe("structs in trees", () => {
     expect(a.equals(structure(new Axes({ axes: { b: 2, a: 1 } })))).toBe(true);
     expect(a.equals(structure(new Axes({ axes: { a: 1, b: 3 } })))).toBe(false);
     class Ordered extends Struct.define({ axes: field<Map<string, number>>({ static: true }) }) {}
-    const m = structure(new Ordered({ axes: new Map([["a", 1], ["b", 2]]) }));
-    expect(m.equals(structure(new Ordered({ axes: new Map([["a", 1], ["b", 2]]) })))).toBe(true);
-    expect(m.equals(structure(new Ordered({ axes: new Map([["b", 2], ["a", 1]]) })))).toBe(false);
+    const m = structure(
+      new Ordered({
+        axes: new Map([
+          ["a", 1],
+          ["b", 2],
+        ]),
+      }),
+    );
+    expect(
+      m.equals(
+        structure(
+          new Ordered({
+            axes: new Map([
+              ["a", 1],
+              ["b", 2],
+            ]),
+          }),
+        ),
+      ),
+    ).toBe(true);
+    expect(
+      m.equals(
+        structure(
+          new Ordered({
+            axes: new Map([
+              ["b", 2],
+              ["a", 1],
+            ]),
+          }),
+        ),
+      ),
+    ).toBe(false);
   });
 
   it("unflatten rebuilds frozen instances of the same class without the constructor", () => {
     let calls = 0;
-    class Tracked extends Struct.define({ a: field<number>(), tag: field<string>({ static: true }) }) {
+    class Tracked extends Struct.define({
+      a: field<number>(),
+      tag: field<string>({ static: true }),
+    }) {
       constructor(props: { a: number; tag: string }) {
         super(props);
         calls++;
@@ -379,7 +421,10 @@ describe("structs in trees", () => {
     const t = new Tracked({ a: 1, tag: "t" });
     expect(calls).toBe(1);
     const [leaves, def] = flatten([t]);
-    const [back] = unflatten<[Tracked]>(def, leaves.map((x) => (x as number) + 1));
+    const [back] = unflatten<[Tracked]>(
+      def,
+      leaves.map((x) => (x as number) + 1),
+    );
     expect(calls).toBe(1);
     expect(back).toBeInstanceOf(Tracked);
     expect(Object.isFrozen(back)).toBe(true);
@@ -409,7 +454,9 @@ describe("immer", () => {
     expect(next.inner.norm()).toBeCloseTo(Math.hypot(10, 2));
     expect(m.weights).toEqual([1, 2]);
     expect(m.inner.x).toBe(1);
-    expect(structure(next).toString()).toBe("Model(weights=[*, *, *], inner=Point(x=*, y=*), name='m')");
+    expect(structure(next).toString()).toBe(
+      "Model(weights=[*, *, *], inner=Point(x=*, y=*), name='m')",
+    );
   });
 
   it("produce without changes returns the same instance", () => {

@@ -68,7 +68,7 @@ describe("node kinds", () => {
       ["['a']", 2],
       ["[3]", 3],
     ]);
-    const reordered = new Map([
+    const reordered = new Map<unknown, number>([
       ["a", 2],
       ["z", 1],
       [3, 3],
@@ -149,7 +149,10 @@ describe("node kinds", () => {
   });
 
   it("childKeys gives the keys of each child", () => {
-    expect(childKeys(ARRAY_NODE, [5, 6], null, 2)).toEqual([new SequenceKey(0), new SequenceKey(1)]);
+    expect(childKeys(ARRAY_NODE, [5, 6], null, 2)).toEqual([
+      new SequenceKey(0),
+      new SequenceKey(1),
+    ]);
     const [children, aux] = OBJECT_NODE.flatten({ b: 1, a: 2 });
     expect(childKeys(OBJECT_NODE, { b: 1, a: 2 }, aux, children.length)).toEqual([
       new DictKey("a"),
@@ -172,11 +175,17 @@ describe("flatten / flattenWithPath / leaves / structure", () => {
   });
 
   it("structure renders node kinds with * for leaves", () => {
-    expect(structure(sample).toString()).toBe('{"a": Map{"k" => *}, "b": [*, Point(x=*, y=*)], "c": null}');
+    expect(structure(sample).toString()).toBe(
+      '{"a": Map{"k" => *}, "b": [*, Point(x=*, y=*)], "c": null}',
+    );
   });
 
   it("isLeaf stops the walk, and may look at the key path", () => {
-    expect(flatten([[1, 2], [3]], (x) => Array.isArray(x) && x.length === 1)[0]).toEqual([1, 2, [3]]);
+    expect(flatten([[1, 2], [3]], (x) => Array.isArray(x) && x.length === 1)[0]).toEqual([
+      1,
+      2,
+      [3],
+    ]);
     const seen: string[] = [];
     const [ls] = flatten({ a: { deep: 1 }, b: { deep: 2 } }, (_x, path) => {
       seen.push(keystr(path));
@@ -186,7 +195,9 @@ describe("flatten / flattenWithPath / leaves / structure", () => {
     expect(seen).toEqual(["", "['a']", "['b']", "['b']['deep']"]);
     const [pairs] = flattenWithPath([new Point({ x: 1, y: 2 })], (x) => x instanceof Point);
     expect(pairs).toEqual([[[new SequenceKey(0)], new Point({ x: 1, y: 2 })]]);
-    expect(structure([[1], 2], (x) => Array.isArray(x) && x.length === 1).toString()).toBe("[*, *]");
+    expect(structure([[1], 2], (x) => Array.isArray(x) && x.length === 1).toString()).toBe(
+      "[*, *]",
+    );
     expect(leaves({ a: [1] }, (x) => Array.isArray(x))).toEqual([[1]]);
   });
 
@@ -247,7 +258,9 @@ describe("TreeDef", () => {
     expect(structure([1, 2]).equals(structure({ 0: 1, 1: 2 }))).toBe(false);
     expect(structure({ a: 1 }).equals(structure({ b: 1 }))).toBe(false);
     expect(structure([1, [2]]).equals(structure([[1], 2]))).toBe(false);
-    expect(structure(new Tagged({ v: 1, tag: "a" })).equals(structure(new Tagged({ v: 1, tag: "b" })))).toBe(false);
+    expect(
+      structure(new Tagged({ v: 1, tag: "a" })).equals(structure(new Tagged({ v: 1, tag: "b" }))),
+    ).toBe(false);
   });
 
   it("unflatten throws LeafCountError with the structure and how to fix it", () => {
@@ -261,7 +274,12 @@ describe("TreeDef", () => {
   });
 
   it("unflatten rebuilds every node kind", () => {
-    const t = { a: [1, null], b: new Map([["m", 2]]), c: new Tagged({ v: 3, tag: "t" }), d: undefined };
+    const t = {
+      a: [1, null],
+      b: new Map([["m", 2]]),
+      c: new Tagged({ v: 3, tag: "t" }),
+      d: undefined,
+    };
     const [ls, d] = flatten(t);
     expect(ls).toEqual([1, 2, 3]);
     const back = unflatten<typeof t>(d, ["x", "y", "z"]);
@@ -283,7 +301,10 @@ describe("map / mapWithPath", () => {
   });
 
   it("maps several trees of the same structure", () => {
-    expect(map((a: number, b: number) => a + b, [1, { x: 2 }], [10, { x: 20 }])).toEqual([11, { x: 22 }]);
+    expect(map((a: number, b: number) => a + b, [1, { x: 2 }], [10, { x: 20 }])).toEqual([
+      11,
+      { x: 22 },
+    ]);
     expect(map((a: number, b: number, c: number) => a + b + c, [1], [2], [3])).toEqual([6]);
   });
 
@@ -321,7 +342,9 @@ describe("map / mapWithPath", () => {
       expect.unreachable();
     } catch (e) {
       expect((e as TreeStructureMismatchError).path).toEqual([new SequenceKey(0)]);
-      expect((e as Error).message).toContain("tree 0 has a node Tagged(v=…, tag='a') there, tree 1 has a node Tagged(v=…, tag='b')");
+      expect((e as Error).message).toContain(
+        "tree 0 has a node Tagged(v=…, tag='a') there, tree 1 has a node Tagged(v=…, tag='b')",
+      );
     }
     try {
       map((a: unknown) => a, { x: { p: 1, q: 2 } }, { x: { p: 1, r: 2 } });
@@ -333,20 +356,35 @@ describe("map / mapWithPath", () => {
 
   it("accepts an isLeaf option as the final argument", () => {
     const isLeaf = (x: unknown) => Array.isArray(x);
-    expect(map((x: number[]) => x.length, { a: [1, 2], b: [3] }, options({ isLeaf }))).toEqual({ a: 2, b: 1 });
+    expect(map((x: number[]) => x.length, { a: [1, 2], b: [3] }, options({ isLeaf }))).toEqual({
+      a: 2,
+      b: 1,
+    });
     expect(
-      map((x: number[], y: number[]) => x.length + y.length, { a: [1, 2] }, { a: [1] }, options({ isLeaf })),
+      map(
+        (x: number[], y: number[]) => x.length + y.length,
+        { a: [1, 2] },
+        { a: [1] },
+        options({ isLeaf }),
+      ),
     ).toEqual({ a: 3 });
     const byPath = options({ isLeaf: (_x, path) => keystr(path) === "['a']" });
-    expect(map((x: unknown) => JSON.stringify(x), { a: [1], b: [2] }, byPath)).toEqual({ a: "[1]", b: ["2"] });
+    expect(map((x: unknown) => JSON.stringify(x), { a: [1], b: [2] }, byPath)).toEqual({
+      a: "[1]",
+      b: ["2"],
+    });
   });
 
   it("mapWithPath passes each leaf's key path first", () => {
-    expect(mapWithPath((path: KeyPath, x: number) => `${keystr(path)}=${x}`, { a: 1, b: [2] })).toEqual({
+    expect(
+      mapWithPath((path: KeyPath, x: number) => `${keystr(path)}=${x}`, { a: 1, b: [2] }),
+    ).toEqual({
       a: "['a']=1",
       b: ["['b'][0]=2"],
     });
-    expect(mapWithPath((_p: KeyPath, a: number, b: number) => a * b, [2, 3], [4, 5])).toEqual([8, 15]);
+    expect(mapWithPath((_p: KeyPath, a: number, b: number) => a * b, [2, 3], [4, 5])).toEqual([
+      8, 15,
+    ]);
     expect(() => mapWithPath((_p: KeyPath, a: number) => a, [1], [1, 2])).toThrow(
       /^tree\.mapWithPath: tree 1 does not have tree 0's structure at the root/,
     );
@@ -390,7 +428,8 @@ describe("flattenOneLevel", () => {
   it("returns undefined for a leaf and an empty list for childless nodes", () => {
     expect(flattenOneLevel(42)).toBeUndefined();
     expect(flattenOneLevel(new Float32Array(2))).toBeUndefined();
-    for (const empty of [null, undefined, [], {}, new Map()]) expect(flattenOneLevel(empty)![0]).toEqual([]);
+    for (const empty of [null, undefined, [], {}, new Map()])
+      expect(flattenOneLevel(empty)![0]).toEqual([]);
     class NoFields extends Struct.define({}) {}
     expect(flattenOneLevel(new NoFields())![0]).toEqual([]);
   });
@@ -443,13 +482,17 @@ describe("prettyKeystr", () => {
   it("inserts the type of each struct before attribute steps (penzai's examples)", () => {
     expect(
       pretty(
-        new Sequential({ sublayers: [new MyStatefulLayer({ some_unnamed_state: { baz: { qux: 1 } } })] }),
+        new Sequential({
+          sublayers: [new MyStatefulLayer({ some_unnamed_state: { baz: { qux: 1 } } })],
+        }),
       ),
     ).toEqual(["Sequential.sublayers[0]/MyStatefulLayer.some_unnamed_state['baz']['qux']"]);
     expect(pretty({ a: new WithConstantSideInputs({ body: { y: 1 } }) })).toEqual([
       "['a']/WithConstantSideInputs.body['y']",
     ]);
-    expect(pretty(new WithStatefulRandomKey({ random_state: 0 }))).toEqual(["WithStatefulRandomKey.random_state"]);
+    expect(pretty(new WithStatefulRandomKey({ random_state: 0 }))).toEqual([
+      "WithStatefulRandomKey.random_state",
+    ]);
     expect(pretty(new IdentityWithExtraPayload({ payload: { baz: 1 } }))).toEqual([
       "IdentityWithExtraPayload.payload['baz']",
     ]);
@@ -467,9 +510,9 @@ describe("prettyKeystr", () => {
   });
 
   it("throws KeyPathError for a path the tree does not have", () => {
-    expect(() => prettyKeystr([new GetAttrKey("nope")], new WithStatefulRandomKey({ random_state: 0 }))).toThrow(
-      KeyPathError,
-    );
+    expect(() =>
+      prettyKeystr([new GetAttrKey("nope")], new WithStatefulRandomKey({ random_state: 0 })),
+    ).toThrow(KeyPathError);
   });
 });
 
@@ -478,13 +521,17 @@ describe("treeEquals", () => {
     expect(treeEquals({ a: [1, 2] }, { a: [1, 2] })).toBe(true);
     expect(treeEquals({ a: [1, 2] }, { a: [1, 3] })).toBe(false);
     expect(treeEquals({ a: [1, 2] }, { a: [1, [2]] })).toBe(false);
-    expect(treeEquals([new Float32Array([1, Number.NaN])], [new Float32Array([1, Number.NaN])])).toBe(true);
+    expect(
+      treeEquals([new Float32Array([1, Number.NaN])], [new Float32Array([1, Number.NaN])]),
+    ).toBe(true);
     expect(treeEquals([new Float32Array([1])], [new Float64Array([1])])).toBe(false);
     expect(treeEquals([new Float32Array([1])], [new Float32Array([1, 2])])).toBe(false);
   });
 
   it("takes a leaf comparison", () => {
-    expect(treeEquals([1.0001], [1], (a, b) => Math.abs((a as number) - (b as number)) < 1e-3)).toBe(true);
+    expect(
+      treeEquals([1.0001], [1], (a, b) => Math.abs((a as number) - (b as number)) < 1e-3),
+    ).toBe(true);
   });
 });
 
@@ -497,7 +544,18 @@ describe("deepEqualStatic", () => {
     expect(deepEqualStatic(new Int32Array([1, 2]), new Int32Array([1, 2]))).toBe(true);
     expect(deepEqualStatic(new Int32Array([1, 2]), new Int32Array([1, 3]))).toBe(false);
     expect(deepEqualStatic(new Map([["a", 1]]), new Map([["a", 1]]))).toBe(true);
-    expect(deepEqualStatic(new Map([["a", 1], ["b", 2]]), new Map([["b", 2], ["a", 1]]))).toBe(false);
+    expect(
+      deepEqualStatic(
+        new Map([
+          ["a", 1],
+          ["b", 2],
+        ]),
+        new Map([
+          ["b", 2],
+          ["a", 1],
+        ]),
+      ),
+    ).toBe(false);
     expect(deepEqualStatic(new Point({ x: 1, y: 2 }), new Point({ x: 1, y: 2 }))).toBe(true);
     expect(deepEqualStatic(1, "1")).toBe(false);
     expect(deepEqualStatic(Number.NaN, Number.NaN)).toBe(true);
