@@ -1,3 +1,4 @@
+// biome-ignore-all lint/complexity/noThisInStatic: the static methods of Struct act on the subclass they are called on.
 /**
  * Frozen, typed tree nodes: `Struct.define({...})` declares fields, instances are frozen and every
  * struct is a pytree node whose children are its non-static fields in declaration order.

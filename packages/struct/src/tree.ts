@@ -279,7 +279,7 @@ function flattenRec(
   leaves: unknown[],
   isLeaf: IsLeaf | undefined,
 ): void {
-  if (isLeaf !== undefined && isLeaf(node, NO_PATH)) {
+  if (isLeaf?.(node, NO_PATH)) {
     pushLeaf(flat, leaves, node);
     return;
   }
@@ -343,7 +343,7 @@ function flattenRecWithPath(
   out: [KeyPath, unknown][],
   isLeaf: IsLeaf | undefined,
 ): void {
-  if (isLeaf !== undefined && isLeaf(node, path)) {
+  if (isLeaf?.(node, path)) {
     pushLeafWithPath(flat, out, path, node);
     return;
   }

@@ -155,7 +155,7 @@ describe("tree laws (fast-check)", () => {
         const [pairs, defWithPath] = flattenWithPath(t);
         const [ls, def] = flatten(t);
         expect(pairs.length).toBe(ls.length);
-        pairs.forEach(([, leaf], i) => expect(Object.is(leaf, ls[i])).toBe(true));
+        for (let i = 0; i < ls.length; i++) expect(Object.is(pairs[i]![1], ls[i])).toBe(true);
         expect(defWithPath.equals(def)).toBe(true);
         expect(defWithPath.toString()).toBe(def.toString());
       }),
@@ -239,7 +239,7 @@ describe("tree laws (fast-check)", () => {
         const ls = leaves(t);
         const upTo = flattenUpTo(structure(t), t);
         expect(upTo.length).toBe(ls.length);
-        upTo.forEach((x, i) => expect(Object.is(x, ls[i])).toBe(true));
+        for (let i = 0; i < ls.length; i++) expect(Object.is(upTo[i], ls[i])).toBe(true);
       }),
       runs,
     );
