@@ -74,6 +74,7 @@ export function renderSelectionText(input: SelectionRenderInput): string {
 }
 
 function render(node: unknown, trie: Trie | undefined, indent: string, visible: boolean): string {
+  if (trie !== undefined && trie.selected < 0 && trie.children === undefined) trie = undefined;
   if (trie !== undefined && trie.selected >= 0) {
     const inner = render(node, undefined, indent, visible);
     return visible ? `«${inner}»` : inner;
