@@ -3,6 +3,8 @@
  *
  * @module
  */
+
+export * from "./gradients.js";
 export * from "./optimizers.js";
 export * from "./parameterAccess.js";
 export * from "./safetensors.js";

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { Parameter } from "@saikei/nn";
 import { NotInThisPartition } from "@saikei/select";
 import {
   flattenWithPath,
@@ -27,14 +28,8 @@ export interface ParameterEntry {
 }
 
 /** Whether a node is an `@saikei/nn` `Parameter` (the only kind of parameter that is trained). */
-export function isParameterNode(node: unknown): node is ParameterNode {
-  return isStruct(node) && node.constructor.name === "Parameter";
-}
-
-interface ParameterNode {
-  readonly name: string;
-  readonly value: unknown;
-  replace(changes: { value: unknown }): ParameterNode;
+export function isParameterNode(node: unknown): node is Parameter {
+  return node instanceof Parameter;
 }
 
 /**
@@ -52,7 +47,7 @@ export function findParameters(model: unknown): [ParameterEntry[], unknown] {
   const parameters = nodes.filter(([, node]) => isParameterNode(node));
   if (parameters.length > 0) {
     const entries = parameters.map(([path, node]) => {
-      const p = node as ParameterNode;
+      const p = node as Parameter;
       return { name: p.name, path, value: p.value };
     });
     const without = mapWithPath(

@@ -14,9 +14,7 @@ import { type RandomKey, random } from "@saikei/named";
 import { NotInThisPartition } from "@saikei/select";
 import { field, flatten, keystr, mapWithPath, options, Struct, unflatten } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-// tfjs-core registers no gradient functions by itself (the tfjs union package does); training
-// needs them all.
-import "@tensorflow/tfjs-core/dist/register_all_gradients.js";
+import "./gradients.js";
 import { isTrainableTensor, type Optimizer } from "./optimizers.js";
 import { findParameters, isParameterNode } from "./parameterAccess.js";
 
