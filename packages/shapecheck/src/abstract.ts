@@ -5,6 +5,7 @@
  * @module
  */
 
+import { RandomKey } from "@saikei/named";
 import { map, options } from "@saikei/struct";
 import { ANY, ArraySpec, ShapeDtypeStruct, type Wildcard } from "./arraySpec.js";
 import { type ConcreteDType, isConcreteDType } from "./dtypes.js";
@@ -56,6 +57,7 @@ function isShapeArray(shape: unknown): shape is readonly number[] {
  * - An `ArraySpec` given as a value: itself.
  * - A tfjs tensor, a {@link ShapeDtypeStruct}, or any object with a `shape` array and a concrete
  *   `dtype` name: its positional shape and dtype.
+ * - A `RandomKey` from `@saikei/named`: a scalar of dtype `key<fry>` (matches `dtypes.prngKey`).
  * - A typed array: one axis of its length, its element dtype (`Float32Array` is `float32`).
  * - A number: a scalar, `int32` if it is an integer and `float32` otherwise (JavaScript has no
  *   separate integer type, so `2.0` counts as `int32`); a boolean: a `bool` scalar.
@@ -83,6 +85,7 @@ export function abstractLeaf(value: unknown): ArraySpec | Wildcard {
     }
     return ANY;
   }
+  if (value instanceof RandomKey) return new ArraySpec({ shape: [], dtype: "key<fry>" });
   if (value instanceof ShapeDtypeStruct)
     return new ArraySpec({ shape: value.shape, dtype: value.dtype });
   if (ArrayBuffer.isView(value)) {

@@ -541,7 +541,9 @@ function finish(
   if (errors.length > 0) {
     return E.left(
       new StructureMismatchError(
-        `${prefix}Unexpected conflicts between variable assignments:\n${errors.join("\n")}`,
+        `${prefix}Unexpected conflicts between variable assignments:\n${errors.join("\n")}\n` +
+          "A variable unpacked with var(name).unpackNamed() and also given per axis with varsForAxes(name, ...) " +
+          "or var(name).at(axis) must describe the same axes with the same sizes.",
         [],
         solvedList(solutions),
       ),
@@ -633,6 +635,8 @@ export function checkStructureEither(
         `${prefix}Could not solve for all variable constraints. This usually means the variable assignment is ambiguous ` +
           "because multiple unpack patterns (*var(...) or **var(...)) appeared in the same positional or named shape.\n" +
           `Unsolvable variables: ${vars.join(", ")}\nUnsolvable constraints:${described.join("")}` +
+          "\nTo fix it, pin down all but one unpack pattern per shape: use the variable alone in another " +
+          "pattern, or pass its value in knownVars." +
           solvedSection(solutions),
         unsolved.map(([path, c]) => ({
           keyPath: rootPath(path),

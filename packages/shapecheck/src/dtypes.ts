@@ -10,6 +10,7 @@
  * A concrete dtype name. tfjs stores only `float32`, `int32`, `bool`, `complex64` and `string`; the
  * other NumPy names may appear in specs and are canonicalised the way JAX does without x64
  * (`float64` to `float32`, `int64` to `int32`, `uint64` to `uint32`, `complex128` to `complex64`).
+ * `key<fry>` is the dtype of a `RandomKey` from `@saikei/named` (JAX's threefry key dtype).
  */
 export type ConcreteDType =
   | "bool"
@@ -27,7 +28,8 @@ export type ConcreteDType =
   | "float64"
   | "complex64"
   | "complex128"
-  | "string";
+  | "string"
+  | "key<fry>";
 
 /**
  * An abstract dtype: a node of NumPy's scalar-type hierarchy (`generic`, `number`, `integer`,
@@ -84,10 +86,12 @@ const floating = new AbstractDType("floating", inexact);
 const complexfloating = new AbstractDType("complexfloating", inexact);
 const bool = new AbstractDType("bool", generic);
 const character = new AbstractDType("character", generic);
+const prngKey = new AbstractDType("prngKey", generic);
 
 /**
  * The abstract dtypes, named as in NumPy (`np.floating` is `dtypes.floating`). `bool` and
- * `character` are the abstract parents of the concrete `"bool"` and `"string"` dtypes.
+ * `character` are the abstract parents of the concrete `"bool"` and `"string"` dtypes, and
+ * `prngKey` (JAX's `jax.dtypes.prng_key`) the parent of `"key<fry>"`, the dtype of random keys.
  *
  * @example
  * new ArraySpec({ shape: [3], dtype: dtypes.floating });
@@ -103,6 +107,7 @@ export const dtypes = Object.freeze({
   complexfloating,
   bool,
   character,
+  prngKey,
 });
 
 const PARENT: Readonly<Record<ConcreteDType, AbstractDType>> = Object.freeze({
@@ -122,6 +127,7 @@ const PARENT: Readonly<Record<ConcreteDType, AbstractDType>> = Object.freeze({
   complex64: complexfloating,
   complex128: complexfloating,
   string: character,
+  "key<fry>": prngKey,
 });
 
 const CANONICAL: Partial<Record<ConcreteDType, ConcreteDType>> = Object.freeze({

@@ -267,6 +267,7 @@ describe("positional dimension variables", () => {
         "Unsolvable constraints:",
         "  (1, 2, 3, 4) == (*var('x'), *var('y')) from root['a']",
         "  (5, 6, 7, 3, 4, 5, 6, 7) == (*var('z'), *var('y'), *var('z')) from root['b']",
+        "To fix it, pin down all but one unpack pattern per shape: use the variable alone in another pattern, or pass its value in knownVars.",
       ),
     );
   });
@@ -475,6 +476,7 @@ describe("named dimension variables", () => {
         "Unsolvable constraints:",
         "  {'a': 1, 'b': 2, 'c': 3, 'd': 4} == {**var('x'), **var('y')} from root['a']",
         "  {'a': 1, 'b': 2, 'e': 5, 'f': 6} == {**var('z'), **var('y')} from root['b']",
+        "To fix it, pin down all but one unpack pattern per shape: use the variable alone in another pattern, or pass its value in knownVars.",
       ),
     );
   });
@@ -574,6 +576,7 @@ describe("varsForAxes", () => {
         "  var('x'): Solved as {'e': 2, 'f': 3, 'g': 4} from root['b'] but separately solved var('x')['b'] as 2 from root['a']",
         "  var('x'): Solved as {'e': 2, 'f': 3, 'g': 4} from root['b'] but separately solved var('x')['c'] as 3 from root['a']",
         "  var('x'): Solved as {'e': 2, 'f': 3, 'g': 4} from root['b'] but separately solved var('x')['d'] as 4 from root['a']",
+        "A variable unpacked with var(name).unpackNamed() and also given per axis with varsForAxes(name, ...) or var(name).at(axis) must describe the same axes with the same sizes.",
       ),
     );
   });
