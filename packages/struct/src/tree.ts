@@ -22,8 +22,18 @@ import {
   nodeTypeOf,
   registeredNodeTypeOf,
   type StructLayout,
-  structAux,
 } from "./registry.js";
+import {
+  describeRecord,
+  LEAF,
+  type Ops,
+  pushRecord,
+  recordAux,
+  recordChildCount,
+  recordWidth,
+  TreeDef,
+  truncate,
+} from "./treedef.js";
 
 /** A predicate that stops the walk at a node and treats it as a leaf. May look at the key path. */
 export type IsLeaf = (value: unknown, path: KeyPath) => boolean;
@@ -40,387 +50,139 @@ export class TreeStructureMismatchError extends Error {
   }
 }
 
-/** Raised when `unflatten` receives a number of leaves that does not fit the structure. */
-export class LeafCountError extends Error {
-  override name = "LeafCountError";
-}
-
-/**
- * The pre-order encoding of a structure, as JAX's C++ `PyTreeDef` keeps it: one entry per node
- * (leaves included) in three parallel arrays. Flattening only appends to these arrays, which keeps
- * it close to the cost of a hand-written walk; the tree-shaped view of {@link TreeDef} is built on
- * demand.
- */
-interface FlatDef {
-  /** Node kind of each node, `undefined` for a leaf. */
-  readonly kinds: (NodeType | undefined)[];
-  /** Static data of each node. */
-  readonly auxes: unknown[];
-  /** Number of children of each node. */
-  readonly counts: number[];
-  /** Lazily computed: nodes in the subtree at each index. */
-  sizes?: Int32Array;
-  /** Lazily computed: leaves in the subtree at each index. */
-  leafCounts?: Int32Array;
-  /** Lazily built child views, by node index. */
-  childViews?: (readonly TreeDef[] | undefined)[];
-}
-
-const FROM_FLAT: unique symbol = Symbol("fromFlat");
-
-function newFlat(): FlatDef {
-  return { kinds: [], auxes: [], counts: [] };
-}
-
-function computeSizes(flat: FlatDef): void {
-  const n = flat.kinds.length;
-  const sizes = new Int32Array(n);
-  const leafCounts = new Int32Array(n);
-  const stack: number[] = [];
-  for (let i = n - 1; i >= 0; i--) {
-    let size = 1;
-    let leafCount = 0;
-    if (flat.kinds[i] === undefined) {
-      leafCount = 1;
-    } else {
-      for (let c = flat.counts[i]!; c > 0; c--) {
-        const child = stack.pop();
-        if (child === undefined) {
-          throw new Error(
-            `Bug in saikei: corrupt structure encoding at node ${i}. Please report it.`,
-          );
-        }
-        size += sizes[child]!;
-        leafCount += leafCounts[child]!;
-      }
-    }
-    sizes[i] = size;
-    leafCounts[i] = leafCount;
-    stack.push(i);
-  }
-  flat.sizes = sizes;
-  flat.leafCounts = leafCounts;
-}
-
-/**
- * The structure of a tree without its leaves (JAX's `PyTreeDef`). Two trees have equal structures
- * when they have the same node kinds, static data and child counts everywhere.
- *
- * @example
- * const def = structure({ a: 1, b: [2, null] });
- * def.toString(); // '{"a": *, "b": [*, null]}'
- * def.numLeaves; // 2
- * def.equals(structure({ b: [5, null], a: 6 })); // true
- */
-export class TreeDef {
-  /** Number of leaves a tree of this structure has. */
-  readonly numLeaves: number;
-  /** Number of nodes, leaves included. */
-  readonly numNodes: number;
-  /** @internal The shared pre-order encoding this structure is a view of. */
-  readonly flat: FlatDef;
-  /** @internal Index of this structure's root in {@link flat}. */
-  readonly start: number;
-
-  /**
-   * Builds a structure from a node kind, its static data and the structures of its children.
-   * Usually structures come from {@link structure} or {@link flatten}.
-   *
-   * @param nodeType the node kind, or `undefined` for a leaf.
-   * @param aux the node's static data.
-   * @param children the structures of the children.
-   */
-  constructor(nodeType: NodeType | undefined, aux: unknown, children: readonly TreeDef[]);
-  constructor(...args: unknown[]) {
-    if (args[0] === FROM_FLAT) {
-      this.flat = args[1] as FlatDef;
-      this.start = args[2] as number;
-      this.numNodes = args[3] as number;
-      this.numLeaves = args[4] as number;
-    } else {
-      const [nodeType, aux, children] = args as [NodeType | undefined, unknown, readonly TreeDef[]];
-      const flat = newFlat();
-      flat.kinds.push(nodeType);
-      flat.auxes.push(nodeType === undefined ? undefined : aux);
-      flat.counts.push(nodeType === undefined ? 0 : children.length);
-      let leaves = nodeType === undefined ? 1 : 0;
-      if (nodeType !== undefined) {
-        for (const c of children) {
-          const end = c.start + c.numNodes;
-          for (let i = c.start; i < end; i++) {
-            flat.kinds.push(c.flat.kinds[i]);
-            flat.auxes.push(c.flat.auxes[i]);
-            flat.counts.push(c.flat.counts[i]!);
-          }
-          leaves += c.numLeaves;
-        }
-      }
-      this.flat = flat;
-      this.start = 0;
-      this.numNodes = flat.kinds.length;
-      this.numLeaves = leaves;
-    }
-    Object.freeze(this);
-  }
-
-  /** The node kind at the root of this structure, `undefined` for a leaf. */
-  get nodeType(): NodeType | undefined {
-    return this.flat.kinds[this.start];
-  }
-
-  /** The static data of the root node. */
-  get aux(): unknown {
-    return this.flat.auxes[this.start];
-  }
-
-  /** The structures of the root's children. */
-  get children(): readonly TreeDef[] {
-    const flat = this.flat;
-    const cached = flat.childViews?.[this.start];
-    if (cached !== undefined) return cached;
-    if (flat.sizes === undefined) computeSizes(flat);
-    const count = flat.counts[this.start]!;
-    const out = new Array<TreeDef>(count);
-    let index = this.start + 1;
-    for (let i = 0; i < count; i++) {
-      const size = flat.sizes![index]!;
-      out[i] =
-        flat.kinds[index] === undefined
-          ? LEAF
-          : new (TreeDef as any)(FROM_FLAT, flat, index, size, flat.leafCounts![index]!);
-      index += size;
-    }
-    Object.freeze(out);
-    flat.childViews ??= [];
-    flat.childViews[this.start] = out;
-    return out;
-  }
-
-  /** Whether this is the structure of a single leaf. */
-  get isLeaf(): boolean {
-    return this.flat.kinds[this.start] === undefined;
-  }
-
-  /**
-   * Structural equality: node kinds, static data and children.
-   *
-   * @example
-   * structure([1, 2]).equals(structure([3, 4])); // true
-   * structure([1, 2]).equals(structure([1, [2]])); // false
-   */
-  equals(other: TreeDef): boolean {
-    return firstDifference(this, other) === -1;
-  }
-
-  /**
-   * Rebuilds a tree of this structure from leaves in flatten order.
-   *
-   * @throws LeafCountError when `leaves.length` is not `numLeaves`.
-   * @example
-   * structure([1, { a: 2 }]).unflatten(["x", "y"]); // ["x", { a: "y" }]
-   */
-  unflatten<T = unknown>(leaves: readonly unknown[]): T {
-    return unflatten<T>(this, leaves);
-  }
-
-  /**
-   * A readable rendering: `*` for each leaf, node kinds around their children.
-   *
-   * @example
-   * structure([1, { a: 2 }, null]).toString(); // '[*, {"a": *}, null]'
-   */
-  toString(): string {
-    const cursor = { i: this.start };
-    return renderFrom(this.flat, cursor);
-  }
-}
-
-function renderFrom(flat: FlatDef, cursor: { i: number }): string {
-  const i = cursor.i++;
-  const kind = flat.kinds[i];
-  if (kind === undefined) return "*";
-  const count = flat.counts[i]!;
-  const children = new Array<string>(count);
-  for (let c = 0; c < count; c++) children[c] = renderFrom(flat, cursor);
-  return kind.render(flat.auxes[i], children);
-}
-
-/**
- * The offset (in nodes, pre-order) of the first node where two structures differ, or -1 when they
- * are equal.
- */
-function firstDifference(a: TreeDef, b: TreeDef): number {
-  if (a === b) return -1;
-  const n = Math.min(a.numNodes, b.numNodes);
-  const fa = a.flat;
-  const fb = b.flat;
-  for (let k = 0; k < n; k++) {
-    const ia = a.start + k;
-    const ib = b.start + k;
-    const kind = fa.kinds[ia];
-    if (kind !== fb.kinds[ib] || fa.counts[ia] !== fb.counts[ib]) return k;
-    if (kind !== undefined && fa.auxes[ia] !== fb.auxes[ib]) {
-      if (!kind.auxEquals(fa.auxes[ia], fb.auxes[ib])) return k;
-    }
-  }
-  return a.numNodes === b.numNodes ? -1 : n;
-}
-
-/** The structure of a single leaf. */
-export const LEAF: TreeDef = new TreeDef(undefined, undefined, []);
+export { LEAF, LeafCountError, TreeDef } from "./treedef.js";
 
 const OBJECT_PROTO = Object.prototype;
 const MAP_PROTO = Map.prototype;
 
-/** Flattens without key paths, appending to `flat` and `leaves`. */
-function flattenRec(
-  node: unknown,
-  flat: FlatDef,
-  leaves: unknown[],
-  isLeaf: IsLeaf | undefined,
-): void {
+/** Flattens without key paths, appending records to `ops` and leaves to `leaves`. */
+function flattenRec(node: unknown, ops: Ops, leaves: unknown[], isLeaf: IsLeaf | undefined): void {
   if (isLeaf?.(node, NO_PATH)) {
-    pushLeaf(flat, leaves, node);
+    ops.push(undefined);
+    leaves.push(node);
     return;
   }
   if (typeof node === "object" && node !== null) {
     if (Array.isArray(node)) {
       const n = node.length;
-      flat.kinds.push(ARRAY_NODE);
-      flat.auxes.push(null);
-      flat.counts.push(n);
-      for (let i = 0; i < n; i++) flattenRec(node[i], flat, leaves, isLeaf);
+      ops.push(ARRAY_NODE, null, n);
+      for (let i = 0; i < n; i++) flattenRec(node[i], ops, leaves, isLeaf);
       return;
     }
     const proto = Object.getPrototypeOf(node);
     if (proto !== OBJECT_PROTO && proto !== null) {
       const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
-      if (kind === undefined && proto !== MAP_PROTO && registeredNodeTypeOf(proto) === undefined) {
-        pushLeaf(flat, leaves, node);
-        return;
-      }
-      if (kind?.isStructNode === true) {
+      if (kind === undefined) {
+        if (proto !== MAP_PROTO && registeredNodeTypeOf(proto) === undefined) {
+          ops.push(undefined);
+          leaves.push(node);
+          return;
+        }
+      } else if (kind.isStructNode === true) {
         const layout = kind as unknown as StructLayout;
+        const staticNames = layout.staticNames;
+        ops.push(kind, proto);
+        for (let i = 0; i < staticNames.length; i++) ops.push((node as any)[staticNames[i]!]);
         const names = layout.childNames;
-        const n = names.length;
-        flat.kinds.push(layout.nodeType);
-        flat.auxes.push(structAux(proto, layout, node));
-        flat.counts.push(n);
-        for (let i = 0; i < n; i++) flattenRec((node as any)[names[i]!], flat, leaves, isLeaf);
+        for (let i = 0; i < names.length; i++)
+          flattenRec((node as any)[names[i]!], ops, leaves, isLeaf);
         return;
       }
     }
   } else if (node !== undefined && node !== null) {
-    pushLeaf(flat, leaves, node);
+    ops.push(undefined);
+    leaves.push(node);
     return;
   }
   const type = nodeTypeOf(node);
   if (type === undefined) {
-    pushLeaf(flat, leaves, node);
+    ops.push(undefined);
+    leaves.push(node);
     return;
   }
   const [children, aux] = type.flatten(node);
-  flat.kinds.push(type);
-  flat.auxes.push(aux);
-  flat.counts.push(children.length);
-  for (let i = 0; i < children.length; i++) flattenRec(children[i], flat, leaves, isLeaf);
-}
-
-function pushLeaf(flat: FlatDef, leaves: unknown[], node: unknown): void {
-  flat.kinds.push(undefined);
-  flat.auxes.push(undefined);
-  flat.counts.push(0);
-  leaves.push(node);
+  pushRecord(ops, type, aux, children.length);
+  for (let i = 0; i < children.length; i++) flattenRec(children[i], ops, leaves, isLeaf);
 }
 
 const NO_PATH: KeyPath = Object.freeze([]) as KeyPath;
 
-/** Flattens with key paths, appending `[path, leaf]` pairs to `out`. */
+/** Flattens with key paths, appending records to `ops` and `[path, leaf]` pairs to `out`. */
 function flattenRecWithPath(
   node: unknown,
   path: PathKey[],
-  flat: FlatDef,
+  ops: Ops,
   out: [KeyPath, unknown][],
   isLeaf: IsLeaf | undefined,
 ): void {
   if (isLeaf?.(node, path)) {
-    pushLeafWithPath(flat, out, path, node);
+    ops.push(undefined);
+    out.push([path, node]);
     return;
   }
   if (typeof node === "object" && node !== null) {
     if (Array.isArray(node)) {
       const n = node.length;
-      flat.kinds.push(ARRAY_NODE);
-      flat.auxes.push(null);
-      flat.counts.push(n);
+      ops.push(ARRAY_NODE, null, n);
       for (let i = 0; i < n; i++) {
         const childPath = path.slice();
         childPath.push(new SequenceKey(i));
-        flattenRecWithPath(node[i], childPath, flat, out, isLeaf);
+        flattenRecWithPath(node[i], childPath, ops, out, isLeaf);
       }
       return;
     }
     const proto = Object.getPrototypeOf(node);
     if (proto !== OBJECT_PROTO && proto !== null) {
       const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
-      if (kind === undefined && proto !== MAP_PROTO && registeredNodeTypeOf(proto) === undefined) {
-        pushLeafWithPath(flat, out, path, node);
-        return;
-      }
-      if (kind?.isStructNode === true) {
+      if (kind === undefined) {
+        if (proto !== MAP_PROTO && registeredNodeTypeOf(proto) === undefined) {
+          ops.push(undefined);
+          out.push([path, node]);
+          return;
+        }
+      } else if (kind.isStructNode === true) {
         const layout = kind as unknown as StructLayout;
+        const staticNames = layout.staticNames;
+        ops.push(kind, proto);
+        for (let i = 0; i < staticNames.length; i++) ops.push((node as any)[staticNames[i]!]);
         const names = layout.childNames;
         const n = names.length;
-        flat.kinds.push(layout.nodeType);
-        flat.auxes.push(structAux(proto, layout, node));
-        flat.counts.push(n);
-        const keys = n === 0 ? layout.childKeys : layout.nodeType.keys(node, undefined, n);
+        if (n === 0) return;
+        const keys = kind.keys(node, undefined, n);
         for (let i = 0; i < n; i++) {
           const childPath = path.slice();
           childPath.push(keys[i]!);
-          flattenRecWithPath((node as any)[names[i]!], childPath, flat, out, isLeaf);
+          flattenRecWithPath((node as any)[names[i]!], childPath, ops, out, isLeaf);
         }
         return;
       }
     }
   } else if (node !== undefined && node !== null) {
-    pushLeafWithPath(flat, out, path, node);
+    ops.push(undefined);
+    out.push([path, node]);
     return;
   }
   const type = nodeTypeOf(node);
   if (type === undefined) {
-    pushLeafWithPath(flat, out, path, node);
+    ops.push(undefined);
+    out.push([path, node]);
     return;
   }
   const [children, aux] = type.flatten(node);
   const n = children.length;
-  flat.kinds.push(type);
-  flat.auxes.push(aux);
-  flat.counts.push(n);
+  pushRecord(ops, type, aux, n);
   if (n === 0) return;
   const keys = childKeys(type, node, aux, n);
   for (let i = 0; i < n; i++) {
     const childPath = path.slice();
     childPath.push(keys[i]!);
-    flattenRecWithPath(children[i], childPath, flat, out, isLeaf);
+    flattenRecWithPath(children[i], childPath, ops, out, isLeaf);
   }
 }
 
-function pushLeafWithPath(
-  flat: FlatDef,
-  out: [KeyPath, unknown][],
-  path: KeyPath,
-  node: unknown,
-): void {
-  flat.kinds.push(undefined);
-  flat.auxes.push(undefined);
-  flat.counts.push(0);
-  out.push([path, node]);
-}
-
-function rootDef(flat: FlatDef, numLeaves: number): TreeDef {
-  if (flat.kinds.length === 1 && flat.kinds[0] === undefined) return LEAF;
-  return new (TreeDef as any)(FROM_FLAT, flat, 0, flat.kinds.length, numLeaves);
+function rootDef(ops: Ops, numLeaves: number): TreeDef {
+  if (ops.length === 1 && ops[0] === undefined) return LEAF;
+  return TreeDef.fromOps(ops, 0, numLeaves);
 }
 
 /**
@@ -443,9 +205,9 @@ export function flatten(tree: unknown, isLeaf?: IsLeaf): [unknown[], TreeDef] {
     return [leaves, def];
   }
   const leaves: unknown[] = [];
-  const flat = newFlat();
-  flattenRec(tree, flat, leaves, isLeaf);
-  return [leaves, rootDef(flat, leaves.length)];
+  const ops: Ops = [];
+  flattenRec(tree, ops, leaves, isLeaf);
+  return [leaves, rootDef(ops, leaves.length)];
 }
 
 /**
@@ -460,9 +222,9 @@ export function flatten(tree: unknown, isLeaf?: IsLeaf): [unknown[], TreeDef] {
  */
 export function flattenWithPath(tree: unknown, isLeaf?: IsLeaf): [[KeyPath, unknown][], TreeDef] {
   const out: [KeyPath, unknown][] = [];
-  const flat = newFlat();
-  flattenRecWithPath(tree, [], flat, out, isLeaf);
-  return [out, rootDef(flat, out.length)];
+  const ops: Ops = [];
+  flattenRecWithPath(tree, [], ops, out, isLeaf);
+  return [out, rootDef(ops, out.length)];
 }
 
 /**
@@ -502,68 +264,7 @@ export function unflatten<T = unknown>(treedef: TreeDef, leaves: readonly unknow
       `unflatten expects a TreeDef (from flatten or structure) as its first argument, but got ${leafKind(treedef)}.`,
     );
   }
-  if (!Array.isArray(leaves) || leaves.length !== treedef.numLeaves) {
-    const got = Array.isArray(leaves)
-      ? `${leaves.length}`
-      : `a ${leafKind(leaves)} instead of an array`;
-    throw new LeafCountError(
-      `unflatten expected ${treedef.numLeaves} leaves for the structure ${truncate(treedef.toString())}, ` +
-        `but got ${got}. Pass exactly one leaf per '*' in the structure, in flatten order.`,
-    );
-  }
-  const state: UnflattenState = {
-    kinds: treedef.flat.kinds,
-    auxes: treedef.flat.auxes,
-    counts: treedef.flat.counts,
-    leaves,
-    node: treedef.start,
-    leaf: 0,
-  };
-  return unflattenRec(state) as T;
-}
-
-interface UnflattenState {
-  readonly kinds: readonly (NodeType | undefined)[];
-  readonly auxes: readonly unknown[];
-  readonly counts: readonly number[];
-  readonly leaves: readonly unknown[];
-  node: number;
-  leaf: number;
-}
-
-function unflattenRec(s: UnflattenState): unknown {
-  const i = s.node++;
-  const kind = s.kinds[i];
-  if (kind === undefined) return s.leaves[s.leaf++];
-  const count = s.counts[i]!;
-  if (kind === ARRAY_NODE) {
-    const out = new Array(count);
-    for (let c = 0; c < count; c++) out[c] = unflattenRec(s);
-    return out;
-  }
-  const aux = s.auxes[i];
-  if (kind.isStructNode === true) {
-    // Rebuild the frozen instance directly: same result as `kind.unflatten`, without the
-    // intermediate children array.
-    const isPlain = !Array.isArray(aux);
-    const proto = (isPlain ? aux : (aux as unknown[])[0]) as object;
-    const layout = kind as unknown as StructLayout;
-    const obj: any = Object.create(proto);
-    const names = layout.childNames;
-    for (let c = 0; c < count; c++) obj[names[c]!] = unflattenRec(s);
-    if (!isPlain) {
-      const staticNames = layout.staticNames;
-      for (let k = 0; k < staticNames.length; k++) obj[staticNames[k]!] = (aux as unknown[])[k + 1];
-    }
-    return Object.freeze(obj);
-  }
-  const children = new Array(count);
-  for (let c = 0; c < count; c++) children[c] = unflattenRec(s);
-  return kind.unflatten(aux, children);
-}
-
-function truncate(s: string, max = 300): string {
-  return s.length <= max ? s : `${s.slice(0, max)}…`;
+  return treedef.unflatten<T>(leaves);
 }
 
 /**
@@ -613,22 +314,22 @@ function leafKind(value: unknown): string {
   return (value as object).constructor?.name ?? "object";
 }
 
-/** Where {@link flattenUpToRec} found a mismatch: the keys from the mismatch up to the root. */
+/** State of {@link flattenUpToRec}; on a mismatch it records where, and the path back up. */
 interface UpToState {
-  readonly flat: FlatDef;
-  node: number;
+  readonly ops: Ops;
+  p: number;
   readonly out: unknown[];
   /** Keys of the mismatch path, innermost first. */
   readonly reversedPath: PathKey[];
-  /** The def node index and the tree node where the first difference was found. */
-  failedAt?: { readonly index: number; readonly value: unknown };
+  /** The record position and the tree node where the first difference was found. */
+  failedAt?: { readonly p: number; readonly value: unknown };
 }
 
 function flattenUpToRec(s: UpToState, value: unknown): boolean {
-  const i = s.node;
-  const kind = s.flat.kinds[i];
+  const p = s.p;
+  const kind = s.ops[p] as NodeType | undefined;
   if (kind === undefined) {
-    s.node++;
+    s.p++;
     s.out.push(value);
     return true;
   }
@@ -637,19 +338,19 @@ function flattenUpToRec(s: UpToState, value: unknown): boolean {
   let aux: unknown;
   if (type === kind) {
     [children, aux] = type.flatten(value);
-    const expectedAux = s.flat.auxes[i];
+    const expectedAux = recordAux(s.ops, p);
     if (
-      children.length !== s.flat.counts[i] ||
+      children.length !== recordChildCount(s.ops, p) ||
       (aux !== expectedAux && !kind.auxEquals(expectedAux, aux))
     ) {
       children = undefined;
     }
   }
   if (children === undefined) {
-    s.failedAt = { index: i, value };
+    s.failedAt = { p, value };
     return false;
   }
-  s.node++;
+  s.p += recordWidth(s.ops, p);
   for (let c = 0; c < children.length; c++) {
     if (!flattenUpToRec(s, children[c])) {
       s.reversedPath.push(childKeys(type!, value, aux, children.length)[c]!);
@@ -682,11 +383,11 @@ function flattenUpToOrThrow(
   tree: unknown,
   message: (path: KeyPath, expected: string, got: string) => string,
 ): unknown[] {
-  const state: UpToState = { flat: treedef.flat, node: treedef.start, out: [], reversedPath: [] };
+  const state: UpToState = { ops: treedef.ops, p: treedef.start, out: [], reversedPath: [] };
   if (flattenUpToRec(state, tree)) return state.out;
   const path = state.reversedPath.reverse();
   const failed = state.failedAt!;
-  const expected = describeDefNode(treedef.flat, failed.index);
+  const expected = describeRecord(treedef.ops, failed.p);
   const got = describeNode(failed.value);
   throw new TreeStructureMismatchError(message(path, expected, got), path);
 }
@@ -715,19 +416,6 @@ function mismatchMessage(
     `Make ${secondName} match ${firstName} at ${keystr(path) || "the root"} (same node kinds, keys, ` +
     "static fields and child counts), or extend it only where the first has leaves."
   );
-}
-
-function describeDefNode(flat: FlatDef, index: number): string {
-  const kind = flat.kinds[index];
-  if (kind === undefined) return "a leaf";
-  const count = flat.counts[index]!;
-  return `a node ${truncate(
-    kind.render(
-      flat.auxes[index],
-      Array.from({ length: count }, () => "…"),
-    ),
-    120,
-  )}`;
 }
 
 /**

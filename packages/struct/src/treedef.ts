@@ -1,0 +1,398 @@
+/**
+ * Tree structures (JAX's `PyTreeDef`): the shape of a tree without its leaves, kept as one flat
+ * pre-order array so that flattening only appends to it and rebuilding only reads it.
+ *
+ * @module
+ */
+
+import {
+  ARRAY_NODE,
+  deepEqualStatic,
+  type NodeType,
+  type StructLayout,
+  safeString,
+} from "./registry.js";
+
+/**
+ * Raised when `unflatten` receives a number of leaves that does not fit the structure.
+ *
+ * @example
+ * structure([1, 2]).unflatten([1]); // throws LeafCountError
+ */
+export class LeafCountError extends Error {
+  override name = "LeafCountError";
+}
+
+/**
+ * The pre-order encoding of a structure, one variable-width record per node:
+ *
+ * - a leaf: `undefined` (width 1);
+ * - a struct: `kind, prototype, ...staticValues` (width 2 + number of static fields; the child count
+ *   is the layout's);
+ * - any other node: `kind, aux, childCount` (width 3).
+ *
+ * Writing a record is a few `push`es and allocates nothing, which keeps `flatten` close to the
+ * cost of a hand-written walk (see `bench/tree.bench.ts`).
+ *
+ * @internal
+ */
+export type Ops = unknown[];
+
+/** @internal Whether `kind` is a struct node type (its records have no count and inline statics). */
+export function isStructKind(kind: NodeType): boolean {
+  return kind.isStructNode === true;
+}
+
+/** @internal Width of the record at `p`. */
+export function recordWidth(ops: Ops, p: number): number {
+  const kind = ops[p] as NodeType | undefined;
+  if (kind === undefined) return 1;
+  if (kind.isStructNode === true) return 2 + (kind as unknown as StructLayout).staticNames.length;
+  return 3;
+}
+
+/** @internal Number of children of the node whose record is at `p`. */
+export function recordChildCount(ops: Ops, p: number): number {
+  const kind = ops[p] as NodeType | undefined;
+  if (kind === undefined) return 0;
+  if (kind.isStructNode === true) return (kind as unknown as StructLayout).childNames.length;
+  return ops[p + 2] as number;
+}
+
+/**
+ * @internal The static data of the node whose record is at `p`, as its node type's `flatten`
+ * returns it.
+ */
+export function recordAux(ops: Ops, p: number): unknown {
+  const kind = ops[p] as NodeType | undefined;
+  if (kind === undefined) return undefined;
+  if (kind.isStructNode === true) {
+    const n = (kind as unknown as StructLayout).staticNames.length;
+    if (n === 0) return ops[p + 1];
+    return ops.slice(p + 1, p + 2 + n);
+  }
+  return ops[p + 1];
+}
+
+/** @internal Appends the record of a node of kind `kind` with static data `aux`. */
+export function pushRecord(ops: Ops, kind: NodeType, aux: unknown, childCount: number): void {
+  if (kind.isStructNode === true) {
+    const layout = kind as unknown as StructLayout;
+    if (childCount !== layout.childNames.length) {
+      throw new Error(
+        `Bug in saikei or a wrong TreeDef: a struct node with ${layout.childNames.length} children ` +
+          `was given ${childCount}. Please report it with the code that built the structure.`,
+      );
+    }
+    if (!Array.isArray(aux)) {
+      ops.push(kind, aux);
+      return;
+    }
+    if (aux.length !== 1 + layout.staticNames.length) {
+      throw new Error(
+        `Bug in saikei or a wrong TreeDef: struct static data must be [prototype, ...${layout.staticNames.length} ` +
+          `static values], got ${aux.length} values. Please report it with the code that built the structure.`,
+      );
+    }
+    ops.push(kind);
+    for (let i = 0; i < aux.length; i++) ops.push(aux[i]);
+    return;
+  }
+  ops.push(kind, aux, childCount);
+}
+
+/** Skips the subtree starting at `p`; returns the position after it and adds its leaves to `acc`. */
+function skip(ops: Ops, p: number, acc: { leaves: number; nodes: number }): number {
+  let pending = 1;
+  while (pending > 0) {
+    pending--;
+    acc.nodes++;
+    if (ops[p] === undefined) {
+      acc.leaves++;
+      p++;
+    } else {
+      pending += recordChildCount(ops, p);
+      p += recordWidth(ops, p);
+    }
+  }
+  return p;
+}
+
+const FROM_OPS: unique symbol = Symbol("fromOps");
+
+/**
+ * The structure of a tree without its leaves (JAX's `PyTreeDef`). Two trees have equal structures
+ * when they have the same node kinds, static data and child counts everywhere.
+ *
+ * @example
+ * const def = structure({ a: 1, b: [2, null] });
+ * def.toString(); // '{"a": *, "b": [*, null]}'
+ * def.numLeaves; // 2
+ * def.equals(structure({ b: [5, null], a: 6 })); // true
+ */
+export class TreeDef {
+  /** Number of leaves a tree of this structure has. */
+  readonly numLeaves: number;
+  /** @internal The shared pre-order encoding this structure is a view of. */
+  readonly ops: Ops;
+  /** @internal Position of this structure's root record in {@link ops}. */
+  readonly start: number;
+  #numNodes: number | undefined;
+  #children: readonly TreeDef[] | undefined;
+
+  /**
+   * Builds a structure from a node kind, its static data and the structures of its children.
+   * Usually structures come from {@link structure} or {@link flatten}.
+   *
+   * @param nodeType the node kind, or `undefined` for a leaf.
+   * @param aux the node's static data (as the kind's `flatten` returns it).
+   * @param children the structures of the children.
+   * @example
+   * new TreeDef(ARRAY_NODE, null, [LEAF, LEAF]).toString(); // "[*, *]"
+   */
+  constructor(nodeType: NodeType | undefined, aux: unknown, children: readonly TreeDef[]);
+  constructor(...args: unknown[]) {
+    if (args[0] === FROM_OPS) {
+      this.ops = args[1] as Ops;
+      this.start = args[2] as number;
+      this.numLeaves = args[3] as number;
+      this.#numNodes = args[4] as number | undefined;
+    } else {
+      const [nodeType, aux, children] = args as [NodeType | undefined, unknown, readonly TreeDef[]];
+      const ops: Ops = [];
+      if (nodeType === undefined) {
+        ops.push(undefined);
+        this.numLeaves = 1;
+        this.#numNodes = 1;
+      } else {
+        pushRecord(ops, nodeType, aux, children.length);
+        let leaves = 0;
+        let nodes = 1;
+        for (const c of children) {
+          const end = c.start + c.encodedLength;
+          for (let i = c.start; i < end; i++) ops.push(c.ops[i]);
+          leaves += c.numLeaves;
+          nodes += c.numNodes;
+        }
+        this.numLeaves = leaves;
+        this.#numNodes = nodes;
+      }
+      this.ops = ops;
+      this.start = 0;
+    }
+    Object.freeze(this);
+  }
+
+  /** @internal A view of the subtree recorded at `start` in `ops`. */
+  static fromOps(ops: Ops, start: number, numLeaves: number, numNodes?: number): TreeDef {
+    return new (TreeDef as any)(FROM_OPS, ops, start, numLeaves, numNodes);
+  }
+
+  /** @internal Number of `ops` entries this structure spans. */
+  get encodedLength(): number {
+    const acc = { leaves: 0, nodes: 0 };
+    return skip(this.ops, this.start, acc) - this.start;
+  }
+
+  /** Number of nodes, leaves included. */
+  get numNodes(): number {
+    if (this.#numNodes === undefined) {
+      const acc = { leaves: 0, nodes: 0 };
+      skip(this.ops, this.start, acc);
+      this.#numNodes = acc.nodes;
+    }
+    return this.#numNodes;
+  }
+
+  /** The node kind at the root of this structure, `undefined` for a leaf. */
+  get nodeType(): NodeType | undefined {
+    return this.ops[this.start] as NodeType | undefined;
+  }
+
+  /** The static data of the root node, as its node type's `flatten` returns it. */
+  get aux(): unknown {
+    return recordAux(this.ops, this.start);
+  }
+
+  /** The structures of the root's children. */
+  get children(): readonly TreeDef[] {
+    if (this.#children !== undefined) return this.#children;
+    const ops = this.ops;
+    const count = recordChildCount(ops, this.start);
+    const out = new Array<TreeDef>(count);
+    let p = this.start + recordWidth(ops, this.start);
+    for (let i = 0; i < count; i++) {
+      if (ops[p] === undefined) {
+        out[i] = LEAF;
+        p++;
+      } else {
+        const acc = { leaves: 0, nodes: 0 };
+        const end = skip(ops, p, acc);
+        out[i] = TreeDef.fromOps(ops, p, acc.leaves, acc.nodes);
+        p = end;
+      }
+    }
+    this.#children = Object.freeze(out);
+    return this.#children;
+  }
+
+  /** Whether this is the structure of a single leaf. */
+  get isLeaf(): boolean {
+    return this.ops[this.start] === undefined;
+  }
+
+  /**
+   * Structural equality: node kinds, static data and children.
+   *
+   * @example
+   * structure([1, 2]).equals(structure([3, 4])); // true
+   * structure([1, 2]).equals(structure([1, [2]])); // false
+   */
+  equals(other: TreeDef): boolean {
+    if (this === other) return true;
+    if (!(other instanceof TreeDef) || this.numLeaves !== other.numLeaves) return false;
+    return opsEqual(this.ops, this.start, other.ops, other.start);
+  }
+
+  /**
+   * Rebuilds a tree of this structure from leaves in flatten order. Never calls a user
+   * constructor: structs come back as frozen instances of their classes.
+   *
+   * @throws LeafCountError when `leaves.length` is not `numLeaves`.
+   * @example
+   * structure([1, { a: 2 }]).unflatten(["x", "y"]); // ["x", { a: "y" }]
+   */
+  unflatten<T = unknown>(leaves: readonly unknown[]): T {
+    if (!Array.isArray(leaves) || leaves.length !== this.numLeaves) {
+      const got = Array.isArray(leaves)
+        ? `${leaves.length}`
+        : `${leaves === null ? "null" : `a ${typeof leaves}`} instead of an array`;
+      throw new LeafCountError(
+        `unflatten expected ${this.numLeaves} leaves for the structure ${truncate(this.toString())}, ` +
+          `but got ${got}. Pass exactly one leaf per '*' in the structure, in flatten order.`,
+      );
+    }
+    const state: BuildState = { ops: this.ops, p: this.start, leaves, leaf: 0 };
+    return build(state) as T;
+  }
+
+  /**
+   * A readable rendering: `*` for each leaf, node kinds around their children.
+   *
+   * @example
+   * structure([1, { a: 2 }, null]).toString(); // '[*, {"a": *}, null]'
+   */
+  toString(): string {
+    return renderRecord(this.ops, { p: this.start });
+  }
+}
+
+/** @internal Truncates long renderings in error messages. */
+export function truncate(s: string, max = 300): string {
+  return s.length <= max ? s : `${s.slice(0, max)}…`;
+}
+
+function renderRecord(ops: Ops, cursor: { p: number }): string {
+  const p = cursor.p;
+  const kind = ops[p] as NodeType | undefined;
+  if (kind === undefined) {
+    cursor.p++;
+    return "*";
+  }
+  const aux = recordAux(ops, p);
+  const count = recordChildCount(ops, p);
+  cursor.p += recordWidth(ops, p);
+  const children = new Array<string>(count);
+  for (let c = 0; c < count; c++) children[c] = renderRecord(ops, cursor);
+  try {
+    return kind.render(aux, children);
+  } catch {
+    return `${kind.name}(${safeString(aux)}, [${children.join(", ")}])`;
+  }
+}
+
+/** @internal One-level rendering of the record at `p`, children shown as `…`. */
+export function describeRecord(ops: Ops, p: number): string {
+  const kind = ops[p] as NodeType | undefined;
+  if (kind === undefined) return "a leaf";
+  const count = recordChildCount(ops, p);
+  return `a node ${truncate(
+    kind.render(
+      recordAux(ops, p),
+      Array.from({ length: count }, () => "…"),
+    ),
+    120,
+  )}`;
+}
+
+function opsEqual(a: Ops, pa: number, b: Ops, pb: number): boolean {
+  let pending = 1;
+  while (pending > 0) {
+    pending--;
+    const kind = a[pa] as NodeType | undefined;
+    if (kind !== b[pb]) return false;
+    if (kind === undefined) {
+      pa++;
+      pb++;
+      continue;
+    }
+    if (kind.isStructNode === true) {
+      const width = 2 + (kind as unknown as StructLayout).staticNames.length;
+      if (a[pa + 1] !== b[pb + 1]) return false;
+      for (let i = 2; i < width; i++) {
+        if (!deepEqualStatic(a[pa + i], b[pb + i])) return false;
+      }
+      pending += (kind as unknown as StructLayout).childNames.length;
+      pa += width;
+      pb += width;
+    } else {
+      const count = a[pa + 2] as number;
+      if (count !== b[pb + 2]) return false;
+      const auxA = a[pa + 1];
+      const auxB = b[pb + 1];
+      if (auxA !== auxB && !kind.auxEquals(auxA, auxB)) return false;
+      pending += count;
+      pa += 3;
+      pb += 3;
+    }
+  }
+  return true;
+}
+
+interface BuildState {
+  readonly ops: Ops;
+  p: number;
+  readonly leaves: readonly unknown[];
+  leaf: number;
+}
+
+function build(s: BuildState): unknown {
+  const ops = s.ops;
+  const p = s.p;
+  const kind = ops[p] as NodeType | undefined;
+  if (kind === undefined) {
+    s.p = p + 1;
+    return s.leaves[s.leaf++];
+  }
+  if (kind.isStructNode === true) {
+    // Rebuild the frozen instance directly: the result of `kind.unflatten`, without the
+    // intermediate arrays.
+    const layout = kind as unknown as StructLayout;
+    const obj: any = Object.create(ops[p + 1] as object);
+    const staticNames = layout.staticNames;
+    const nStatic = staticNames.length;
+    s.p = p + 2 + nStatic;
+    const names = layout.childNames;
+    for (let c = 0; c < names.length; c++) obj[names[c]!] = build(s);
+    for (let k = 0; k < nStatic; k++) obj[staticNames[k]!] = ops[p + 2 + k];
+    return Object.freeze(obj);
+  }
+  const count = ops[p + 2] as number;
+  s.p = p + 3;
+  const children = new Array(count);
+  for (let c = 0; c < count; c++) children[c] = build(s);
+  return kind === ARRAY_NODE ? children : kind.unflatten(ops[p + 1], children);
+}
+
+/** The structure of a single leaf. */
+export const LEAF: TreeDef = new TreeDef(undefined, undefined, []);
