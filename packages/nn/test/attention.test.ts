@@ -1,11 +1,12 @@
 import { handleLocalStates, WithSideInputsFromInputTuple } from "@saikei/effects";
-import { type NamedArray, nx, random, ready } from "@saikei/named";
+import { type NamedArray, nx, random, ready, tidy } from "@saikei/named";
 import { tree } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   ApplyAttentionMask,
   Attention,
+  addParameterPrefix,
   ConstantRescale,
   initializeParameters,
   KVCachingAttention,
@@ -26,9 +27,17 @@ const PROJECTION = 4;
 
 function attentionBlock(): Attention {
   const qkv = (name: string) =>
-    addPrefix(name, Linear.fromConfig({ embedding: EMBEDDING }, { heads: HEADS, projection: PROJECTION }) as Linear);
+    addParameterPrefix(
+      name,
+      Linear.fromConfig(
+        { embedding: EMBEDDING },
+        { heads: HEADS, projection: PROJECTION },
+      ) as Linear,
+    );
   return new Attention({
-    inputToQuery: new Sequential({ sublayers: [qkv("query"), new ConstantRescale({ by: PROJECTION ** -0.5 })] }),
+    inputToQuery: new Sequential({
+      sublayers: [qkv("query"), new ConstantRescale({ by: PROJECTION ** -0.5 })],
+    }),
     inputToKey: qkv("key"),
     inputToValue: qkv("value"),
     queryKeyToAttn: new Sequential({
@@ -53,22 +62,20 @@ function attentionBlock(): Attention {
           ],
           outputAxes: { seq: "tq", heads: "h", projection: "p" },
         }),
-        addPrefix("output", Linear.fromConfig({ heads: HEADS, projection: PROJECTION }, { embedding: EMBEDDING }) as Linear),
+        addParameterPrefix(
+          "output",
+          Linear.fromConfig(
+            { heads: HEADS, projection: PROJECTION },
+            { embedding: EMBEDDING },
+          ) as Linear,
+        ),
       ],
     }),
   });
 }
 
-function addPrefix<T>(prefix: string, layer: T): T {
-  return tree.map(
-    (node: any) => (node?.withRenamedParameters ? node.withRenamedParameters((n: string) => `${prefix}.${n}`) : node),
-    layer,
-    tree.options({ isLeaf: (node: any) => typeof node?.withRenamedParameters === "function" }),
-  ) as T;
-}
-
 function causalMask(queries: number, keys: number, offset = 0): NamedArray {
-  return tf.tidy(() => {
+  return tidy(() => {
     const q = tf.reshape(tf.add(tf.range(0, queries, 1, "int32"), offset), [queries, 1]);
     const k = tf.reshape(tf.range(0, keys, 1, "int32"), [1, keys]);
     return nx.wrap(tf.greaterEqual(q, k), "seq", "kv_seq");
@@ -84,7 +91,7 @@ describe("Attention", () => {
     const model = initializeParameters(attentionBlock(), random.key(0));
     const handled = WithSideInputsFromInputTuple.handling(model, ["attn_mask"]);
     const x = nx.wrap(random.normal(random.key(1), [2, 5, EMBEDDING]), "batch", "seq", "embedding");
-    const changed = tf.tidy(() => {
+    const changed = tidy(() => {
       const data = x.dataArray.arraySync() as number[][][];
       data[0]![4]![0] = 100;
       return nx.wrap(tf.tensor(data), "batch", "seq", "embedding");
@@ -138,7 +145,12 @@ describe("KVCachingAttention", () => {
     const cacheLen = 8;
     const model = initializeParameters(attentionBlock(), random.key(4));
     const uncached = WithSideInputsFromInputTuple.handling(model, ["attn_mask"]);
-    const x = nx.wrap(random.normal(random.key(5), [batch, length, EMBEDDING]), "batch", "seq", "embedding");
+    const x = nx.wrap(
+      random.normal(random.key(5), [batch, length, EMBEDDING]),
+      "batch",
+      "seq",
+      "embedding",
+    );
     const fullMask = causalMask(length, length);
     const full = uncached.call([x, fullMask]) as NamedArray;
     const expected = values(full, "batch", "seq", "embedding");
@@ -155,20 +167,38 @@ describe("KVCachingAttention", () => {
     const [stateful, initialStates] = handleLocalStates(body, "kv_cache");
     let states: Record<string, unknown> = initialStates;
     for (let t = 0; t < length; t++) {
-      const token = tf.tidy(() => nx.wrap(tf.slice(x.dataArray, [0, t, 0], [batch, 1, EMBEDDING]), "batch", "seq", "embedding"));
+      const token = tidy(() =>
+        nx.wrap(
+          tf.slice(x.dataArray, [0, t, 0], [batch, 1, EMBEDDING]),
+          "batch",
+          "seq",
+          "embedding",
+        ),
+      );
       const mask = causalMask(1, cacheLen, t);
-      const [out, next] = stateful.call([[[token, mask], t], states]) as [NamedArray, Record<string, unknown>];
+      const [out, next] = stateful.call([[[token, mask], t], states]) as [
+        NamedArray,
+        Record<string, unknown>,
+      ];
       const got = values(out, "batch", "seq", "embedding");
       for (let b = 0; b < batch; b++) {
         for (let e = 0; e < EMBEDDING; e++) {
-          expect(got[b * EMBEDDING + e]).toBeCloseTo(expected[(b * length + t) * EMBEDDING + e]!, 5);
+          expect(got[b * EMBEDDING + e]).toBeCloseTo(
+            expected[(b * length + t) * EMBEDDING + e]!,
+            5,
+          );
         }
       }
       disposeTree([token, mask, out, states]);
       states = next;
     }
     const [keys] = Object.values(states)[0] as [NamedArray, NamedArray];
-    expect(keys.namedShape).toMatchObject({ batch, heads: HEADS, projection: PROJECTION, seq: cacheLen });
+    expect(keys.namedShape).toMatchObject({
+      batch,
+      heads: HEADS,
+      projection: PROJECTION,
+      seq: cacheLen,
+    });
     disposeTree([model, x, fullMask, full, states]);
   });
 
@@ -184,12 +214,20 @@ describe("KVCachingAttention", () => {
       ["cache_end_index"],
     );
     const [stateful, initialStates] = handleLocalStates(body, "kv_cache");
-    const token = nx.wrap(random.normal(random.key(5), [1, 1, EMBEDDING]), "batch", "seq", "embedding");
+    const token = nx.wrap(
+      random.normal(random.key(5), [1, 1, EMBEDDING]),
+      "batch",
+      "seq",
+      "embedding",
+    );
     const mask = causalMask(1, 4, 0);
     let states: Record<string, unknown> = initialStates;
     const baseline = tf.memory().numTensors;
     for (let i = 0; i < 50; i++) {
-      const [out, next] = stateful.call([[[token, mask], i % 4], states]) as [NamedArray, Record<string, unknown>];
+      const [out, next] = stateful.call([[[token, mask], i % 4], states]) as [
+        NamedArray,
+        Record<string, unknown>,
+      ];
       out.dataArray.dispose();
       disposeTree(states);
       states = next;
