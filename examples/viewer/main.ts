@@ -2,8 +2,9 @@
  * The viewer page: builds the model with the tfjs cpu backend, runs it once, and renders it, a
  * selection of its Linear layers and its text form with `@saikei/treescope`.
  */
-import { display, renderToText } from "@saikei/treescope";
+
 import { flattenWithPath, isStruct } from "@saikei/struct";
+import { display, renderToText } from "@saikei/treescope";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { buildModel, Linear } from "./model.js";
@@ -23,9 +24,16 @@ async function main(): Promise<void> {
   const linearPaths = flattenWithPath(model, (node) => node instanceof Linear)[0]
     .filter(([, node]) => node instanceof Linear)
     .map(([path]) => path);
-  display(model, { target: document.getElementById("selection")!, highlight: linearPaths, expandDepth: 1 });
+  display(model, {
+    target: document.getElementById("selection")!,
+    highlight: linearPaths,
+    expandDepth: 1,
+  });
 
-  document.getElementById("text")!.textContent = renderToText(model.body.sublayers[0], { multiline: true, color: false });
+  document.getElementById("text")!.textContent = renderToText(model.body.sublayers[0], {
+    multiline: true,
+    color: false,
+  });
   document.body.dataset.ready = String(isStruct(model));
 }
 

@@ -48,7 +48,9 @@ export class Sequential extends Layer.define({ sublayers: field<Layer[]>() }) {
 }
 
 /** An elementwise function. */
-export class Elementwise extends Layer.define({ fn: field<(x: tf.Tensor) => tf.Tensor>({ static: true }) }) {
+export class Elementwise extends Layer.define({
+  fn: field<(x: tf.Tensor) => tf.Tensor>({ static: true }),
+}) {
   call(x: tf.Tensor2D): tf.Tensor2D {
     return this.fn(x) as tf.Tensor2D;
   }
@@ -101,7 +103,10 @@ function affine(name: string, fanIn: number, fanOut: number, seed: number): Sequ
   return new Sequential({
     sublayers: [
       new Linear({
-        weights: new Parameter({ name: `${name}.weights`, value: tf.randomUniform([fanIn, fanOut], -limit, limit, "float32", seed) }),
+        weights: new Parameter({
+          name: `${name}.weights`,
+          value: tf.randomUniform([fanIn, fanOut], -limit, limit, "float32", seed),
+        }),
       }),
       new AddBias({ bias: new Parameter({ name: `${name}.bias`, value: tf.zeros([fanOut]) }) }),
     ],
@@ -134,7 +139,10 @@ export function buildModel(config = { vocabulary: 32, width: 16, blocks: 2 }): T
     );
   }
   return new TransformerLM({
-    embeddings: new Parameter({ name: "embeddings", value: tf.randomNormal([vocabulary, width], 0, 1, "float32", 7) }),
+    embeddings: new Parameter({
+      name: "embeddings",
+      value: tf.randomNormal([vocabulary, width], 0, 1, "float32", 7),
+    }),
     body: new Sequential({ sublayers: body }),
     config,
   });

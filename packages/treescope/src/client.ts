@@ -73,6 +73,7 @@ export const SCRIPT = String.raw`(function (id) {
     return b;
   }
   var SEQ = [[247, 251, 255], [8, 48, 107]];
+  var LEVELS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
   function mix(a, b, t) {
     return [0, 1, 2].map(function (i) { return Math.round(a[i] + (b[i] - a[i]) * t); });
   }
@@ -93,7 +94,8 @@ export const SCRIPT = String.raw`(function (id) {
     if (ctx) {
       var img = ctx.createImageData(h.c, h.r);
       for (var i = 0; i < h.r * h.c; i++) {
-        var rgb = heatColor(parseInt(h.d.substr(2 * i, 2), 16), h.m === "d");
+        var level = LEVELS.indexOf(h.d.charAt(i));
+        var rgb = heatColor(level === 63 ? 255 : Math.round((level * 254) / 62), h.m === "d");
         img.data[4 * i] = rgb[0];
         img.data[4 * i + 1] = rgb[1];
         img.data[4 * i + 2] = rgb[2];

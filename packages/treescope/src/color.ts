@@ -49,6 +49,19 @@ function toByte(x: number): number {
  * colorFromString("Linear") === colorFromString("Linear"); // true
  */
 export function colorFromString(name: string): string {
+  let color = colorCache.get(name);
+  if (color === undefined) {
+    color = hashColor(name);
+    // Class names are few; the cache only bounds itself against pathological callers.
+    if (colorCache.size > 4096) colorCache.clear();
+    colorCache.set(name, color);
+  }
+  return color;
+}
+
+const colorCache = new Map<string, string>();
+
+function hashColor(name: string): string {
   // FNV-1a: cheap, stable across runs and platforms.
   let hash = 0x811c9dc5;
   for (let i = 0; i < name.length; i++) {

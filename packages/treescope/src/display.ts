@@ -11,7 +11,8 @@ import { renderToText } from "./text.js";
 export type DisplayTarget = "tslab" | "deno-jupyter" | "dom" | "text";
 
 /** Options for {@link display}. */
-export interface DisplayOptions extends Pick<HTMLOptions, "theme" | "expandDepth" | "highlight"> {
+export interface DisplayOptions
+  extends Pick<HTMLOptions, "theme" | "expandDepth" | "highlight" | "reveal"> {
   /** Browser only: the element to append the view to. Default `document.body`. */
   target?: { appendChild(node: unknown): unknown };
   /** Text fallback only: where the text goes. Default `console.log`. */
@@ -97,6 +98,7 @@ export function display(value: unknown, options: DisplayOptions = {}): DisplayTa
   if (options.theme !== undefined) htmlOptions.theme = options.theme;
   if (options.expandDepth !== undefined) htmlOptions.expandDepth = options.expandDepth;
   if (options.highlight !== undefined) htmlOptions.highlight = options.highlight;
+  if (options.reveal !== undefined) htmlOptions.reveal = options.reveal;
   const tslab = tslabDisplay();
   if (tslab !== undefined) {
     tslab.html(renderToHTML(value, htmlOptions));
@@ -135,7 +137,7 @@ function displayBundle(value: unknown, options: HTMLOptions): Record<string, str
  */
 export function displayable(
   value: unknown,
-  options: Pick<HTMLOptions, "theme" | "expandDepth" | "highlight"> = {},
+  options: Pick<HTMLOptions, "theme" | "expandDepth" | "highlight" | "reveal"> = {},
 ): { [JUPYTER_DISPLAY](): Record<string, string> } {
   return { [JUPYTER_DISPLAY]: () => displayBundle(value, options) };
 }

@@ -13,7 +13,7 @@ import { SCRIPT, STYLE } from "./client.js";
 import { treescopeColorOf } from "./color.js";
 import { asSelectionView, type Described, describe } from "./inspect.js";
 import { statsText, summarizeArray } from "./summary.js";
-import { arrayText, oneLine, smallArrayValues } from "./text.js";
+import { arrayText, leafText, oneLine, smallArrayValues } from "./text.js";
 
 /** Options for {@link renderToHTML}. */
 export interface HTMLOptions {
@@ -32,6 +32,8 @@ export interface HTMLOptions {
   expandDepth?: number;
   /** Key paths (from the rendered root) of nodes to highlight, as a selection does. */
   highlight?: readonly KeyPath[];
+  /** Key paths of nodes to show without highlighting them: their ancestors start expanded. */
+  reveal?: readonly KeyPath[];
   /** The id of the root element. Default: a fresh random id, so renderings never collide. */
   id?: string;
   /** The page title of a complete page. Default `"treescope"`. */
@@ -66,7 +68,7 @@ interface NodeData {
   s?: 1;
   /** static field */
   z?: 1;
-  /** array summary: statistics text, NaN count, infinity count, heat map */
+  /** array summary: statistics text, NaN count, infinity count, heat map (one char per cell) */
   a?: { t?: string; n?: number; f?: number; h?: { r: number; c: number; m: "s" | "d"; d: string } };
   /** layer input / output structure */
   i?: string;
@@ -76,32 +78,45 @@ interface NodeData {
 class HTMLBuilder {
   /** colour variable name → colour */
   readonly colorVars = new Map<string, string>();
-  private readonly varByTypeAndColor = new Map<string, string>();
+  private readonly varByTypeAndColor = new Map<string, Map<string, string>>();
   private readonly ancestors = new Set<unknown>();
+  private readonly tracking: boolean;
 
   constructor(
     private readonly expandDepth: number,
     private readonly selected: ReadonlySet<string>,
     private readonly openPaths: ReadonlySet<string>,
-  ) {}
+  ) {
+    this.tracking = selected.size > 0 || openPaths.size > 0;
+  }
 
   private colorVar(typeName: string, color: string): string {
-    const key = `${typeName}\u0000${color}`;
-    let name = this.varByTypeAndColor.get(key);
+    let byColor = this.varByTypeAndColor.get(typeName);
+    if (byColor === undefined) {
+      byColor = new Map();
+      this.varByTypeAndColor.set(typeName, byColor);
+    }
+    let name = byColor.get(color);
     if (name === undefined) {
       const base = typeName.replace(/[^A-Za-z0-9_-]/g, "_") || "node";
       name = base;
       for (let i = 2; this.colorVars.has(name); i++) name = `${base}-${i}`;
       this.colorVars.set(name, color);
-      this.varByTypeAndColor.set(key, name);
+      byColor.set(color, name);
     }
     return name;
   }
 
+  /** `keyPath` is the keystr of the node's path, tracked only when something is highlighted. */
   node(value: unknown, keyPath: string, depth: number): NodeData {
-    const d = describe(value);
     const out: NodeData = {};
-    if (this.selected.has(keyPath)) out.s = 1;
+    if (this.tracking && this.selected.has(keyPath)) out.s = 1;
+    if (value === null || (typeof value !== "object" && typeof value !== "function")) {
+      out.x = leafText(value);
+      out.k = leafKind(value);
+      return out;
+    }
+    const d = describe(value);
     if (d.kind === "tensor" || d.kind === "namedArray") return this.arrayLeaf(value, out);
     if (d.kind === "leaf" || d.kind === "none") {
       out.x = oneLine(value);
@@ -121,12 +136,16 @@ class HTMLBuilder {
     out.o = d.open;
     out.e = d.close;
     out.n = countText(d);
-    if (depth < this.expandDepth || this.openPaths.has(keyPath)) out.f = 1;
+    if (depth < this.expandDepth || (this.tracking && this.openPaths.has(keyPath))) out.f = 1;
     this.layerStructures(value, out);
     this.ancestors.add(value);
     try {
       out.c = d.entries.map((entry) => {
-        const child = this.node(entry.value, keyPath + String(entry.key), depth + 1);
+        const child = this.node(
+          entry.value,
+          this.tracking ? keyPath + String(entry.key) : "",
+          depth + 1,
+        );
         if (entry.label !== "") child.l = entry.label;
         child.p = entry.code;
         if (entry.isStatic) child.z = 1;
@@ -151,9 +170,9 @@ class HTMLBuilder {
     }
     if (summary.heatMap !== undefined) {
       const h = summary.heatMap;
-      let hex = "";
-      for (let i = 0; i < h.cells.length; i++) hex += HEX[h.cells[i]!];
-      a.h = { r: h.rows, c: h.cols, m: h.scale === "diverging" ? "d" : "s", d: hex };
+      let cells = "";
+      for (let i = 0; i < h.cells.length; i++) cells += CELL[h.cells[i]!];
+      a.h = { r: h.rows, c: h.cols, m: h.scale === "diverging" ? "d" : "s", d: cells };
     }
     if (Object.keys(a).length > 0) out.a = a;
     return out;
@@ -173,6 +192,16 @@ class HTMLBuilder {
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/**
+ * Heat map cells travel as one character each: 63 levels (0..62, from the 0..254 byte) and `_`
+ * (level 63) for NaN or infinity. The client maps level `l` back to `l * 254 / 62`.
+ */
+const LEVELS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_";
+const CELL = Array.from(
+  { length: 256 },
+  (_, v) => LEVELS[v === 255 ? 63 : Math.round((v * 62) / 254)]!,
+);
 
 /** The text of a declared structure; `undefined` for the default "anything" wildcard. */
 function structureText(get: () => unknown): string | undefined {
@@ -227,10 +256,10 @@ function escapeHTML(text: string): string {
 
 /** JSON safe inside `<script>`: no `</script>`, no `<!--`, no line separators. */
 function scriptJSON(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/</g, "\\u003c")
-    .replace(/\u2028/g, "\\u2028")
-    .replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(value).replace(
+    /[<\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 function freshId(): string {

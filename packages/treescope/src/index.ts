@@ -36,6 +36,6 @@ export {
   type SelectionView,
   type TensorLike,
 } from "./inspect.js";
-export { installTreescopeHooks } from "./install.js";
+export { installTreescopeHooks, renderSelectionHTML } from "./install.js";
 export { type ArraySummary, formatNumber, type HeatMap, summarizeArray } from "./summary.js";
 export { defaultColor, oneLine, quoteString, renderToText, type TextOptions } from "./text.js";

@@ -5,14 +5,34 @@
  * @module
  */
 
-import * as selectModule from "@saikei/select";
-import { setStructReprHook } from "@saikei/struct";
+import { type SelectionRenderInput, setSelectionRenderer } from "@saikei/select";
+import { type KeyPath, setStructReprHook } from "@saikei/struct";
 import { renderToHTML } from "./html.js";
 import { oneLine } from "./text.js";
 
 /**
- * Installs treescope's renderers into `@saikei/struct` (struct `toString`) and, when it offers the
- * hook, `@saikei/select` (selection HTML). Runs once on import; calling it again is harmless.
+ * Renders what `Selection.showSelection()` / `showValue()` pass to their renderer as an HTML
+ * fragment: the whole tree, opened along the paths to the selected nodes, which are highlighted
+ * for `showSelection` and only revealed for `showValue`.
+ *
+ * @param input the tree and the selected nodes (from `@saikei/select`).
+ * @returns an HTML fragment.
+ * @example
+ * setSelectionRenderer(renderSelectionHTML); // what importing treescope does
+ */
+export function renderSelectionHTML(input: SelectionRenderInput): string {
+  const paths = input.selected.map((s) => s.keyPath as KeyPath);
+  return renderToHTML(
+    input.tree,
+    input.visibleSelection
+      ? { fragment: true, highlight: paths }
+      : { fragment: true, reveal: paths },
+  );
+}
+
+/**
+ * Installs treescope's renderers into `@saikei/struct` (struct `toString`) and `@saikei/select`
+ * (`showSelection` / `showValue` return HTML). Runs once on import; calling it again is harmless.
  *
  * @example
  * installTreescopeHooks();
@@ -20,10 +40,7 @@ import { oneLine } from "./text.js";
  */
 export function installTreescopeHooks(): void {
   setStructReprHook(oneLine);
-  const setSelectionRenderer = (selectModule as Record<string, unknown>).setSelectionRenderer;
-  if (typeof setSelectionRenderer === "function") {
-    setSelectionRenderer((selection: unknown) => renderToHTML(selection, { fragment: true }));
-  }
+  setSelectionRenderer(renderSelectionHTML);
 }
 
 installTreescopeHooks();

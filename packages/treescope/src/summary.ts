@@ -99,16 +99,17 @@ export function summarizeArray(
   let nanCount = 0;
   let infCount = 0;
   let finiteCount = 0;
-  for (let i = 0; i < data.length; i++) {
+  const n = data.length;
+  for (let i = 0; i < n; i++) {
     const x = +data[i]!;
-    if (Number.isNaN(x)) nanCount++;
-    else if (x === Number.POSITIVE_INFINITY || x === Number.NEGATIVE_INFINITY) infCount++;
-    else {
+    // x - x is 0 exactly for finite x, NaN for NaN and infinities.
+    if (x - x === 0) {
       if (x < min) min = x;
       if (x > max) max = x;
       sum += x;
       finiteCount++;
-    }
+    } else if (Number.isNaN(x)) nanCount++;
+    else infCount++;
   }
   const stats =
     finiteCount > 0
@@ -152,7 +153,7 @@ function buildHeatMap(
       for (let i = r0; i < r1; i++) {
         for (let j = c0; j < c1; j++) {
           const x = +data[i * width + j]!;
-          if (!Number.isFinite(x)) bad = true;
+          if (x - x !== 0) bad = true;
           else {
             sum += x;
             n++;

@@ -112,8 +112,19 @@ export function quoteString(text: string): string {
   return `${out}'`;
 }
 
+/**
+ * The uncoloured text of a leaf that is neither an array nor a tree node (numbers, strings,
+ * functions, typed arrays, class instances).
+ *
+ * @example
+ * leafText("a"); // "'a'"
+ */
+export function leafText(value: unknown): string {
+  return styledLeafText(value, PLAIN);
+}
+
 /** Renders a leaf that is not an array. */
-function leafText(value: unknown, st: Style): string {
+function styledLeafText(value: unknown, st: Style): string {
   switch (typeof value) {
     case "string":
       return st.string(quoteString(value));
@@ -201,7 +212,7 @@ class TextRenderer {
   line(value: unknown, st: Style): string {
     const d = describe(value);
     if (d.kind === "tensor" || d.kind === "namedArray") return this.array(value, st);
-    if (d.kind === "leaf" || d.kind === "none") return leafText(value, st);
+    if (d.kind === "leaf" || d.kind === "none") return styledLeafText(value, st);
     if (this.ancestors.has(value)) return st.dim("<cycle>");
     this.ancestors.add(value);
     try {

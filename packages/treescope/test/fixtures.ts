@@ -39,10 +39,14 @@ export class Linear extends Struct.define({ weights: field<Parameter>() }) {
   inputStructure(): unknown {
     return { input: "ArraySpec(features=4)" };
   }
+  /** Throws for a parameter named "broken", as a misconfigured layer would. */
   outputStructure(): unknown {
-    throw Object.assign(new Error("weights and bias disagree on 'features'"), {
-      name: "MisconfiguredLayerError",
-    });
+    if (this.weights.name === "broken") {
+      throw Object.assign(new Error("weights and bias disagree on 'features'"), {
+        name: "MisconfiguredLayerError",
+      });
+    }
+    return { output: "ArraySpec(features=8)" };
   }
 }
 

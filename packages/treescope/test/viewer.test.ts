@@ -8,7 +8,11 @@ import { launchChromium } from "./chromium.js";
 
 const viewer = fileURLToPath(new URL("../../../examples/viewer/", import.meta.url));
 const screenshots = fileURLToPath(new URL("../../../screenshots/", import.meta.url));
-const TYPES: Record<string, string> = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css" };
+const TYPES: Record<string, string> = {
+  ".html": "text/html",
+  ".js": "text/javascript",
+  ".css": "text/css",
+};
 
 let outDir: string;
 let server: Server;
@@ -53,7 +57,9 @@ describe("examples/viewer", () => {
     expect(existsSync(join(outDir, "index.html"))).toBe(true);
   });
 
-  it("builds and renders the model in Chromium with no console errors", { timeout: 120_000 }, async () => {
+  it("builds and renders the model in Chromium with no console errors", {
+    timeout: 120_000,
+  }, async () => {
     const browser = await launchChromium();
     try {
       const page = await browser.context.newPage();
@@ -72,8 +78,14 @@ describe("examples/viewer", () => {
       expect(await page.locator(".skts-root[data-skts-ready]").count()).toBe(2);
       // 2 blocks x (4 attention projections + 2 MLP projections) Linear layers are highlighted
       expect(await page.locator("#selection .skts-selected").count()).toBe(12);
-      expect(await page.locator("#model .skts-node[data-path=\"['model'].embeddings.value\"] canvas").count()).toBe(1);
-      expect(await page.locator("#text").textContent()).toMatch(/^Residual\(\n {2}delta=Attention\(\n/);
+      expect(
+        await page
+          .locator("#model .skts-node[data-path=\"['model'].embeddings.value\"] canvas")
+          .count(),
+      ).toBe(1);
+      expect(await page.locator("#text").textContent()).toMatch(
+        /^Residual\(\n {2}delta=Attention\(\n/,
+      );
       mkdirSync(screenshots, { recursive: true });
       await page.screenshot({ path: join(screenshots, "viewer.png"), fullPage: true });
       expect(errors).toEqual([]);
