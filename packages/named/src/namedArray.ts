@@ -15,6 +15,7 @@ import {
   PositionalAxesError,
 } from "./errors.js";
 import { type IndexSpec, indexArray } from "./indexing.js";
+import { broadcastFast } from "./lowering.js";
 import { astype, binaryOp, type NamedOperand, notOp, reduceOp, unaryOp } from "./ops.js";
 import { tidy } from "./tidy.js";
 
@@ -462,7 +463,7 @@ export abstract class NamedArrayBase extends Struct {
         ...added.map(() => 1),
       ];
       const target = [...positionalShape, ...Object.values(namedAxes)];
-      return tf.broadcastTo(tf.reshape(base.dataArray, padded), target);
+      return broadcastFast(tf.reshape(base.dataArray, padded), target);
     });
     return new NamedArray({ namedAxes, dataArray: out });
   }

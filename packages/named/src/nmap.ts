@@ -14,6 +14,7 @@
 import { flattenWithPath, keystr, unflatten } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { NamedInternalError, NamedShapeMismatchError } from "./errors.js";
+import { broadcastFast } from "./lowering.js";
 import {
   type Layout,
   NamedArray,
@@ -150,7 +151,7 @@ export function nmap<A extends unknown[], R>(
           if (t.rank < names.length)
             t = tf.reshape(t, [...new Array(names.length - t.rank).fill(1), ...t.shape]);
           const target = [...full, ...t.shape.slice(names.length)];
-          if (t.shape.some((s, i) => s !== target[i])) t = tf.broadcastTo(t, target);
+          t = broadcastFast(t, target);
           return wrapOutput(t, names);
         });
         return unflatten(outDef, wrapped);

@@ -11,6 +11,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import { AxisNameError, NamedShapeMismatchError, PositionalAxesError } from "./errors.js";
+import { batchedMatMul2d, broadcastFast } from "./lowering.js";
 import {
   type AxisName,
   describeNamedShape,
@@ -407,8 +408,17 @@ export function where(cond: NamedOperand, a: NamedOperand, b: NamedOperand): Nam
   const ref = [a, b].find((o): o is NamedArrayBase | tf.Tensor => typeof o === "object")?.dtype;
   return elementwise(
     (c, x, y) => {
+      // tf.where would broadcast with the slow Tile kernel on wasm; broadcast natively first.
       const [xx, yy] = sameDtype(x!, y!);
-      return tf.where(toBool(c!), xx, yy);
+      const shape = tf.broadcast_util.assertAndGetBroadcastShape(
+        tf.broadcast_util.assertAndGetBroadcastShape(c!.shape, xx.shape),
+        yy.shape,
+      );
+      return tf.where(
+        broadcastFast(toBool(c!), shape),
+        broadcastFast(xx, shape),
+        broadcastFast(yy, shape),
+      );
     },
     [cond, a, b],
     "where",
@@ -512,10 +522,7 @@ export function dot(a: NamedArrayBase, b: NamedArrayBase, options: DotOptions): 
         tf.reshape(Bt, [B, K, N]) as tf.Tensor3D,
       );
     } else {
-      const as = tf.split(tf.reshape(A, [B * M, K]), B, 0) as tf.Tensor2D[];
-      const bs = tf.unstack(tf.reshape(Bt, [B, K, N])) as tf.Tensor2D[];
-      const parts = as.map((x, i) => tf.matMul(x, bs[i]!));
-      out = tf.concat(parts, 0);
+      out = batchedMatMul2d(tf.reshape(A, [B * M, K]), tf.reshape(Bt, [B, K, N]), B);
     }
     out = tf.reshape(
       out,
