@@ -14,7 +14,7 @@ export class MatchResultKeyError extends Error {
 
 function describeBound(value: BoundValue): string {
   if (typeof value === "number") return "a single size";
-  if (Array.isArray(value)) return "a positional run of sizes (from ...var(name))";
+  if (Array.isArray(value)) return "a positional run of sizes (from var(name).unpack())";
   return "a set of named sizes (from ...var(name).unpackNamed() or varsForAxes)";
 }
 
