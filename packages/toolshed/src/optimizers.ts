@@ -301,13 +301,14 @@ function adamLike(name: string, options: AdamWOptions, decoupled: boolean): Opti
       const gi = g[i] as tf.Tensor;
       const m = tf.add(tf.mul(mu[i] as tf.Tensor, b1), tf.mul(gi, 1 - b1));
       const v = tf.add(tf.mul(nu[i] as tf.Tensor, b2), tf.mul(tf.square(gi), 1 - b2));
-      let direction = tf.div(tf.mul(m, 1 / c1), tf.add(tf.sqrt(tf.mul(v, 1 / c2)), eps));
+      // -lr * (m / c1) / (sqrt(v / c2) + eps), with 1 / c1 folded into the final scale.
+      let update = tf.mul(tf.div(m, tf.add(tf.sqrt(tf.mul(v, 1 / c2)), eps)), -lr / c1);
       if (weightDecay > 0 && (options.mask === undefined || options.mask(leaf))) {
-        direction = tf.add(direction, tf.mul(leaf, weightDecay));
+        update = tf.add(update, tf.mul(leaf, -lr * weightDecay));
       }
       newMu.push(m);
       newNu.push(v);
-      updates.push(tf.mul(direction, -lr));
+      updates.push(update);
     }
     return {
       updates: unflatten(def, updates),
