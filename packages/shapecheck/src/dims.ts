@@ -227,7 +227,7 @@ export class KnownDim {
  * @example
  * checkStructure(tensor, new ArraySpec({ shape: [var("batch"), 3] })).get("batch");
  */
-export function var_(name: string): DimVar {
+function var_(name: string): DimVar {
   if (typeof name !== "string") {
     throw new DimensionVariableError(
       `Variable names must be strings. Got ${pyRepr(name)}; write var("name").`,
