@@ -1,6 +1,11 @@
 /**
- * `@saikei/models`: Example models: simple MLP and a decoder-only transformer LM with sampling.
+ * `@saikei/models`: example models built from `@saikei/nn`: a simple MLP and a decoder-only
+ * transformer LM with a KV-cached sampling mode and a decoding loop.
  *
  * @module
  */
-export {};
+export * from "./mlp.js";
+export * from "./transformer.js";
+export * from "./decoding.js";
+export * from "./sampling.js";
+export * from "./weights.js";

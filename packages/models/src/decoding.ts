@@ -1,0 +1,246 @@
+/**
+ * A simple decoding loop (penzai's `example_models/gemma/simple_decoding_loop.py`): prefill a
+ * padded prompt, then sample one token at a time with a temperature, reusing the KV caches.
+ *
+ * @module
+ */
+
+import {
+  arange,
+  concatenate,
+  full,
+  logSoftmax,
+  type NamedArrayBase,
+  random,
+  slice,
+  tidy,
+  where,
+  wrap,
+} from "@saikei/named";
+import { field, Struct } from "@saikei/struct";
+import * as tf from "@tensorflow/tfjs-core";
+import { ModelConfigError } from "./mlp.js";
+import { KVCachingInputs, type KVCachingState, type KVCachingTransformerLM } from "./sampling.js";
+import { TransformerInputs, type TransformerLM } from "./transformer.js";
+
+/**
+ * What the decoding loop carries between tokens (penzai's `SamplingState`): the KV-cache state,
+ * every token so far padded to the cache length along `seq`, and the padding id.
+ */
+export class SamplingState extends Struct.define({
+  kvCacheState: field<KVCachingState>(),
+  previousTokens: field<NamedArrayBase>(),
+  padId: field<number>(),
+}) {
+  /** Disposes the caches and the token record. */
+  dispose(): void {
+    this.kvCacheState.dispose();
+    this.previousTokens.dataArray.dispose();
+  }
+}
+
+function batchNamesOf(x: NamedArrayBase, state: KVCachingState): string[] {
+  const names = Object.keys(state.batchAxes);
+  for (const n of names) {
+    if (x.namedShape[n] !== state.batchAxes[n]) {
+      throw new ModelConfigError(
+        `Decoding: the tokens have named shape ${JSON.stringify(x.namedShape)}, but the cache was built for batch axes ` +
+          `${JSON.stringify(state.batchAxes)}. Build the sampler with the prompt's batch axes.`,
+      );
+    }
+  }
+  return names;
+}
+
+/**
+ * Runs the prompt through the model and returns the log-probabilities of the next token
+ * (`{...batch, vocabulary}`) and the sampling state. Prompts are padded at the end with `padId`;
+ * each batch element's next token follows its last non-padding token.
+ *
+ * @example
+ * const [logProbs, state] = prefill(sampler, initialState, prompt, 0);
+ */
+export function prefill(
+  model: KVCachingTransformerLM,
+  initialState: KVCachingState,
+  prompt: NamedArrayBase,
+  padId = 0,
+): [NamedArrayBase, SamplingState] {
+  const S = prompt.namedShape.seq;
+  if (S === undefined) {
+    throw new ModelConfigError(`prefill: the prompt needs a "seq" axis, but has ${JSON.stringify(prompt.namedShape)}.`);
+  }
+  if (S > initialState.cacheLen) {
+    throw new ModelConfigError(
+      `prefill: the prompt has ${S} tokens but the cache holds ${initialState.cacheLen}. Build the sampler with a longer cacheLen.`,
+    );
+  }
+  const batchNames = batchNamesOf(prompt, initialState);
+  const positions = tidy(() => arange("seq", initialState.cacheEndIndex, initialState.cacheEndIndex + S));
+  const mask = tidy(() => positions.ge(arange("kv_seq", initialState.cacheLen)));
+  const [logits, kvCacheState] = model.call(
+    new KVCachingInputs({ tokens: prompt, positions, attentionMask: mask, samplingState: initialState }),
+  );
+  const logProbs = tidy(() => {
+    const last = prompt.ne(padId).astype("int32").sum("seq").sub(1);
+    const atLast = arange("seq", S).eq(last);
+    return logSoftmax(where(atLast, logits, 0).sum("seq"), "vocabulary");
+  });
+  const previousTokens = tidy(() => {
+    const padding = full({ ...initialState.batchAxes, seq: initialState.cacheLen - S }, padId, "int32");
+    return concatenate([prompt.astype("int32"), padding], "seq").orderAs(...batchNames, "seq");
+  });
+  for (const t of [positions, mask, logits]) t.dataArray.dispose();
+  return [logProbs, new SamplingState({ kvCacheState, previousTokens, padId })];
+}
+
+/**
+ * Feeds one sampled token per batch element (`{...batch}`) and returns the next log-probabilities
+ * and the new state. Positions count only non-padding tokens, and padding slots are masked out.
+ * The old state is left as it was.
+ */
+export function advanceOneToken(
+  model: KVCachingTransformerLM,
+  state: SamplingState,
+  nextToken: NamedArrayBase,
+): [NamedArrayBase, SamplingState] {
+  const kv = state.kvCacheState;
+  const index = kv.cacheEndIndex;
+  if (index >= kv.cacheLen) {
+    throw new ModelConfigError(`advanceOneToken: the cache is full (${kv.cacheLen} positions).`);
+  }
+  const batchNames = batchNamesOf(nextToken, kv);
+  const { tokens, positions, mask, previousTokens } = tidy(() => {
+    const slot = arange("seq", kv.cacheLen).eq(index);
+    const previousTokens = where(slot, nextToken.astype("int32"), state.previousTokens).orderAs(...batchNames, "seq");
+    const data = previousTokens.unwrap(...batchNames, "seq");
+    const nonpad = tf.notEqual(data, state.padId);
+    // Positive axes only: tfjs-backend-wasm 4.22's cumsum reads out of bounds for axis -1.
+    const exclusive = tf.cumsum(tf.cast(nonpad, "int32"), data.rank - 1, true);
+    const queryPosition = wrap(tf.gather(exclusive, [index], exclusive.rank - 1), ...batchNames, "seq");
+    const keyPositions = wrap(exclusive, ...batchNames, "kv_seq");
+    const keyIsToken = wrap(nonpad, ...batchNames, "kv_seq");
+    const mask = queryPosition.ge(keyPositions).and(keyIsToken);
+    const tokens = wrap(tf.expandDims(nextToken.astype("int32").unwrap(...batchNames), batchNames.length), ...batchNames, "seq");
+    return { tokens, positions: queryPosition, mask, previousTokens };
+  });
+  const [logits, kvCacheState] = model.call(
+    new KVCachingInputs({ tokens, positions, attentionMask: mask, samplingState: kv }),
+  );
+  const logProbs = tidy(() => logSoftmax(logits.sum("seq"), "vocabulary"));
+  for (const t of [tokens, positions, mask, logits]) t.dataArray.dispose();
+  return [logProbs, new SamplingState({ kvCacheState, previousTokens, padId: state.padId })];
+}
+
+/** Options of {@link temperatureSample}. */
+export interface SampleOptions {
+  /** Padding id of the prompt; default 0. */
+  padId?: number;
+  /** Softmax temperature; 0 picks the most likely token. Default 1. */
+  temperature?: number;
+  /** At most this many tokens are sampled; default the cache length. */
+  maxSamplingSteps?: number;
+}
+
+function sampleToken(
+  key: random.RandomKey,
+  logProbs: NamedArrayBase,
+  batchNames: string[],
+  temperature: number,
+): NamedArrayBase {
+  return tidy(() => {
+    const logits = logProbs.unwrap(...batchNames, "vocabulary");
+    const token =
+      temperature === 0
+        ? tf.cast(tf.argMax(logits, logits.rank - 1), "int32")
+        : random.categorical(key, tf.div(logits, temperature), logits.rank - 1);
+    return wrap(token, ...batchNames);
+  });
+}
+
+/**
+ * Samples a continuation of `prompt` (penzai's `temperature_sample_pyloop`): prefill, then draw
+ * one token at a time from `softmax(logProbs / temperature)` with a key split from `key`, until
+ * `maxSamplingSteps` tokens are drawn or the cache is full. Returns the sampled tokens
+ * `{...batch, seq}`. The initial state is not disposed; every intermediate state is.
+ *
+ * @example
+ * const tokens = temperatureSample(sampler, state0, prompt, random.key(1), { maxSamplingSteps: 12 });
+ */
+export function temperatureSample(
+  model: KVCachingTransformerLM,
+  initialState: KVCachingState,
+  prompt: NamedArrayBase,
+  key: random.RandomKey,
+  options: SampleOptions = {},
+): NamedArrayBase {
+  const padId = options.padId ?? 0;
+  const temperature = options.temperature ?? 1;
+  const maxSteps = options.maxSamplingSteps ?? initialState.cacheLen;
+  const batchNames = batchNamesOf(prompt, initialState);
+  let [logProbs, state] = prefill(model, initialState, prompt, padId);
+  const sampled: NamedArrayBase[] = [];
+  let rng = key;
+  for (;;) {
+    const [nextRng, stepKey] = random.split(rng);
+    rng = nextRng!;
+    const next = sampleToken(stepKey!, logProbs, batchNames, temperature);
+    logProbs.dataArray.dispose();
+    sampled.push(next);
+    if (sampled.length >= maxSteps || state.kvCacheState.cacheEndIndex >= state.kvCacheState.cacheLen) break;
+    const [nextLogProbs, nextState] = advanceOneToken(model, state, next);
+    state.previousTokens.dataArray.dispose();
+    if (state.kvCacheState !== initialState) state.kvCacheState.dispose();
+    logProbs = nextLogProbs;
+    state = nextState;
+  }
+  const result = tidy(() =>
+    concatenate(
+      sampled.map((t) => wrap(tf.expandDims(t.unwrap(...batchNames), batchNames.length), ...batchNames, "seq")),
+      "seq",
+    ).orderAs(...batchNames, "seq"),
+  );
+  for (const t of sampled) t.dataArray.dispose();
+  state.previousTokens.dataArray.dispose();
+  if (state.kvCacheState !== initialState) state.kvCacheState.dispose();
+  return result;
+}
+
+/**
+ * Samples like {@link temperatureSample} but recomputes the whole sequence with the uncached model
+ * at every step (no KV cache). Used to check the cached loop and as the benchmark baseline; the
+ * prompt must not contain padding.
+ */
+export function temperatureSampleUncached(
+  model: TransformerLM,
+  prompt: NamedArrayBase,
+  key: random.RandomKey,
+  options: { temperature?: number; maxSamplingSteps: number },
+): NamedArrayBase {
+  const temperature = options.temperature ?? 1;
+  const batchNames = Object.keys(prompt.namedShape).filter((n) => n !== "seq");
+  let tokens = tidy(() => prompt.astype("int32").orderAs(...batchNames, "seq"));
+  const S = prompt.namedShape.seq!;
+  let rng = key;
+  for (let step = 0; step < options.maxSamplingSteps; step++) {
+    const inputs = TransformerInputs.fromBasicSegments(tokens);
+    const logits = model.call(inputs);
+    const n = tokens.namedShape.seq!;
+    const logProbs = tidy(() => logSoftmax(logits.index({ seq: n - 1 }), "vocabulary"));
+    const [nextRng, stepKey] = random.split(rng);
+    rng = nextRng!;
+    const next = sampleToken(stepKey!, logProbs, batchNames, temperature);
+    const grown = tidy(() =>
+      concatenate([tokens, wrap(tf.expandDims(next.unwrap(...batchNames), batchNames.length), ...batchNames, "seq")], "seq"),
+    );
+    for (const t of [inputs.positions, inputs.attentionMask, logits, logProbs, next]) {
+      t.dataArray.dispose();
+    }
+    // The first `tokens` may share the prompt's tensor (astype/orderAs can return their input).
+    if (tokens.dataArray !== prompt.dataArray) tokens.dataArray.dispose();
+    tokens = grown;
+  }
+  const result = tidy(() => tokens.index({ seq: slice(S, null) }).orderAs(...batchNames, "seq"));
+  if (tokens.dataArray !== prompt.dataArray) tokens.dataArray.dispose();
+  return result;
+}

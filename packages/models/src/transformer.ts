@@ -1,0 +1,335 @@
+/**
+ * A decoder-only transformer language model with the structure of penzai's Gemma v1 model
+ * (`example_models/gemma/model_core.py`): token embedding, RoPE, RMS layer norms, multi-head,
+ * multi-query or grouped key-value attention with a causal mask side input, a gated GELU MLP, and
+ * tied embedding decoding.
+ *
+ * @module
+ */
+
+import { WithSideInputsFromInputTuple } from "@saikei/effects";
+import { checkedLayerCall, Layer } from "@saikei/layer";
+import { arange, type NamedArrayBase } from "@saikei/named";
+import {
+  ApplyAttentionMask,
+  ApplyRoPE,
+  Attention,
+  addParameterPrefix,
+  attachSharedParameters,
+  BranchAndMultiplyTogether,
+  ConstantRescale,
+  CastToDType,
+  EmbeddingDecode,
+  EmbeddingLookup,
+  EmbeddingTable,
+  type EinsumAxes,
+  Elementwise,
+  gelu,
+  Linear,
+  markShareable,
+  NamedEinsum,
+  NamedGroup,
+  Residual,
+  RMSLayerNorm,
+  Sequential,
+  Softmax,
+} from "@saikei/nn";
+import { Wildcard } from "@saikei/shapecheck";
+import { field, Struct } from "@saikei/struct";
+import type * as tf from "@tensorflow/tfjs-core";
+import { ModelConfigError } from "./mlp.js";
+
+/** The configuration of a {@link TransformerLM} (penzai's `GemmaTransformerConfig`). */
+export interface TransformerConfig {
+  /** Number of query heads. */
+  readonly numHeads: number;
+  /**
+   * Number of key/value heads: equal to `numHeads` for multi-head attention (the default), 1 for
+   * multi-query attention (penzai's `single_kv_head`), or a divisor of `numHeads` for grouped
+   * key-value attention.
+   */
+  readonly numKvHeads?: number;
+  /** Size of the residual stream (`embedding` axis). */
+  readonly embeddingDim: number;
+  /** Size of each head (`projection` axis). */
+  readonly projectionDim: number;
+  /** Hidden size of the gated MLP (`neurons` axis). */
+  readonly mlpHiddenDim: number;
+  /** Number of decoder blocks. */
+  readonly numDecoderBlocks: number;
+  /** Vocabulary size (`vocabulary` axis). */
+  readonly vocabSize: number;
+  /** Parameter dtype; default float32. */
+  readonly parameterDtype?: tf.DataType;
+  /** Activation dtype; default float32 (a `CastToDType` is inserted when it differs). */
+  readonly activationDtype?: tf.DataType;
+}
+
+/** How keys and values are laid out for a configuration. */
+export type KvLayout = "multi_head" | "single_kv_head" | "grouped";
+
+/** The key/value layout a configuration implies. */
+export function kvLayout(config: TransformerConfig): KvLayout {
+  const kv = config.numKvHeads ?? config.numHeads;
+  if (kv === config.numHeads) return "multi_head";
+  if (kv === 1) return "single_kv_head";
+  return "grouped";
+}
+
+/**
+ * The named axes of cached keys and values (besides batch and `seq`): `{heads, projection}`,
+ * `{projection}` for a single kv head, or `{kv_heads, projection}` when grouped.
+ */
+export function kvAxes(config: TransformerConfig): Record<string, number> {
+  const layout = kvLayout(config);
+  if (layout === "multi_head") return { heads: config.numHeads, projection: config.projectionDim };
+  if (layout === "single_kv_head") return { projection: config.projectionDim };
+  return { kv_heads: config.numKvHeads!, projection: config.projectionDim };
+}
+
+function queryAxes(config: TransformerConfig): Record<string, number> {
+  if (kvLayout(config) !== "grouped") {
+    return { heads: config.numHeads, projection: config.projectionDim };
+  }
+  const kv = config.numKvHeads!;
+  return { kv_heads: kv, q_rep: config.numHeads / kv, projection: config.projectionDim };
+}
+
+function validate(config: TransformerConfig): void {
+  const positive = [
+    "numHeads",
+    "embeddingDim",
+    "projectionDim",
+    "mlpHiddenDim",
+    "numDecoderBlocks",
+    "vocabSize",
+  ] as const;
+  for (const name of positive) {
+    const v = config[name];
+    if (!Number.isInteger(v) || v <= 0) {
+      throw new ModelConfigError(`TransformerConfig.${name} must be a positive integer, got ${v}.`);
+    }
+  }
+  const kv = config.numKvHeads ?? config.numHeads;
+  if (!Number.isInteger(kv) || kv <= 0 || config.numHeads % kv !== 0) {
+    throw new ModelConfigError(
+      `TransformerConfig.numKvHeads must be a positive divisor of numHeads (${config.numHeads}), got ${kv}.`,
+    );
+  }
+}
+
+/**
+ * The attention block of a {@link TransformerLM} (penzai's `GemmaAttention`): an `Attention`
+ * whose sublayers are named Sequentials, so that selections can find it by type.
+ */
+export class TransformerAttention extends Attention {
+  /**
+   * Builds the attention sublayers for `config`, with parameters named `query`, `key`, `value`
+   * and `output` (prefix with `addParameterPrefix`).
+   */
+  static fromConfig(config: TransformerConfig): TransformerAttention {
+    const D = config.embeddingDim;
+    const P = config.projectionDim;
+    const layout = kvLayout(config);
+    const qAxes = queryAxes(config);
+    const kAxes = kvAxes(config);
+    const dtype = config.parameterDtype ?? "float32";
+    const linear = (name: string, inputs: Record<string, number>, outputs: Record<string, number>) =>
+      addParameterPrefix(name, Linear.fromConfig(inputs, outputs, { dtype }));
+    const headIndex: Record<string, string> =
+      layout === "multi_head"
+        ? { heads: "h" }
+        : layout === "grouped"
+          ? { kv_heads: "k", q_rep: "g" }
+          : { heads: "h" };
+    const kvHeadIndex: Record<string, string> =
+      layout === "multi_head" ? { heads: "h" } : layout === "grouped" ? { kv_heads: "k" } : {};
+    const qSpec: EinsumAxes = { seq: "tq", ...headIndex, projection: "p" };
+    const kSpec: EinsumAxes = { seq: "tkv", ...kvHeadIndex, projection: "p" };
+    const logitsSpec: EinsumAxes = { seq: "tq", ...headIndex, kv_seq: "tkv" };
+    const outHeads: Record<string, number> =
+      layout === "grouped"
+        ? { kv_heads: qAxes.kv_heads!, q_rep: qAxes.q_rep! }
+        : { heads: config.numHeads };
+    return new TransformerAttention({
+      inputToQuery: new Sequential({
+        sublayers: [
+          linear("query", { embedding: D }, qAxes),
+          ApplyRoPE.fromConfig("token_positions", "projection"),
+          new ConstantRescale({ by: P ** -0.5 }),
+        ],
+      }),
+      inputToKey: new Sequential({
+        sublayers: [
+          linear("key", { embedding: D }, kAxes),
+          ApplyRoPE.fromConfig("token_positions", "projection"),
+        ],
+      }),
+      inputToValue: new Sequential({ sublayers: [linear("value", { embedding: D }, kAxes)] }),
+      queryKeyToAttn: new Sequential({
+        sublayers: [
+          new NamedEinsum({ inputAxes: [qSpec, kSpec], outputAxes: logitsSpec }),
+          ApplyAttentionMask.fromConfig("attn_mask"),
+          new Softmax({ axes: "kv_seq" }),
+        ],
+      }),
+      attnValueToOutput: new Sequential({
+        sublayers: [
+          new NamedEinsum({ inputAxes: [logitsSpec, kSpec], outputAxes: qSpec }),
+          linear("output", { ...outHeads, projection: P }, { embedding: D }),
+        ],
+      }),
+    });
+  }
+}
+
+/** The gated GELU MLP of a {@link TransformerLM} (penzai's `GemmaFeedForward`). */
+export class TransformerFeedForward extends Sequential {
+  /** Builds `out_linear(gelu(gating_linear(x)) * value_linear(x))`. */
+  static fromConfig(config: TransformerConfig): TransformerFeedForward {
+    const D = config.embeddingDim;
+    const F = config.mlpHiddenDim;
+    const dtype = config.parameterDtype ?? "float32";
+    const linear = (name: string, inputs: Record<string, number>, outputs: Record<string, number>) =>
+      addParameterPrefix(name, Linear.fromConfig(inputs, outputs, { dtype }));
+    return new TransformerFeedForward({
+      sublayers: [
+        new BranchAndMultiplyTogether({
+          branches: [
+            new NamedGroup({
+              name: "gate",
+              sublayers: [linear("gating_linear", { embedding: D }, { neurons: F }), new Elementwise({ fn: gelu })],
+            }),
+            linear("value_linear", { embedding: D }, { neurons: F }),
+          ],
+        }),
+        linear("out_linear", { neurons: F }, { embedding: D }),
+      ],
+    });
+  }
+}
+
+/** One decoder block (penzai's `GemmaTransformerBlock`): attention and MLP, each pre-normed and residual. */
+export class TransformerBlock extends Sequential {
+  /** Builds a block whose parameters are named `pre_attention_norm.*`, `attn.*`, `pre_ffw_norm.*`, `mlp.*`. */
+  static fromConfig(config: TransformerConfig): TransformerBlock {
+    const D = config.embeddingDim;
+    const dtype = config.parameterDtype ?? "float32";
+    return new TransformerBlock({
+      sublayers: [
+        new Residual({
+          delta: new Sequential({
+            sublayers: [
+              addParameterPrefix("pre_attention_norm", RMSLayerNorm.fromConfig({ embedding: D }, { dtype })),
+              addParameterPrefix("attn", TransformerAttention.fromConfig(config)),
+            ],
+          }),
+        }),
+        new Residual({
+          delta: new Sequential({
+            sublayers: [
+              addParameterPrefix("pre_ffw_norm", RMSLayerNorm.fromConfig({ embedding: D }, { dtype })),
+              addParameterPrefix("mlp", TransformerFeedForward.fromConfig(config)),
+            ],
+          }),
+        }),
+      ],
+    });
+  }
+}
+
+/**
+ * The inputs of a {@link TransformerLM} (penzai's `GemmaInputs`): integer tokens with a `seq`
+ * axis (and any batch axes), their positions, and a boolean attention mask `{seq, kv_seq}`.
+ */
+export class TransformerInputs extends Struct.define({
+  tokens: field<NamedArrayBase>(),
+  positions: field<NamedArrayBase>(),
+  attentionMask: field<NamedArrayBase>(),
+}) {
+  /**
+   * Inputs for one unpadded segment per batch element: positions `0..S-1` and a causal mask.
+   * The caller owns the returned tensors.
+   *
+   * @example
+   * const inputs = TransformerInputs.fromBasicSegments(nx.wrap(ids, "int32").tag("batch", "seq"));
+   */
+  static fromBasicSegments(tokens: NamedArrayBase): TransformerInputs {
+    const S = tokens.namedShape.seq;
+    if (S === undefined) {
+      throw new ModelConfigError(
+        `TransformerInputs.fromBasicSegments: tokens need a "seq" axis, but have ${JSON.stringify(tokens.namedShape)}.`,
+      );
+    }
+    const positions = arange("seq", S);
+    const keyPositions = arange("kv_seq", S);
+    const attentionMask = positions.ge(keyPositions);
+    keyPositions.dataArray.dispose();
+    return new TransformerInputs({ tokens, positions, attentionMask });
+  }
+}
+
+/**
+ * A decoder-only transformer LM (penzai's `GemmaTransformer`). `body` takes
+ * `[tokens, positions, attentionMask]` and returns logits `{...batch, seq, vocabulary}`.
+ *
+ * @example
+ * const model = initializeParameters(TransformerLM.fromConfig(config), random.key(0));
+ * const logits = model.call(TransformerInputs.fromBasicSegments(tokens));
+ */
+export class TransformerLM extends Layer.define({
+  config: field<TransformerConfig>({ static: true }),
+  body: field<WithSideInputsFromInputTuple>(),
+}) {
+  /**
+   * Builds the uninitialized model. Parameters are named `embedder.embeddings`,
+   * `block_{i}.attn.query.weights`, `block_{i}.mlp.gating_linear.weights`, `final_norm.scale.weights`, ...
+   *
+   * @throws ModelConfigError for an inconsistent configuration.
+   */
+  static fromConfig(config: TransformerConfig): TransformerLM {
+    validate(config);
+    const frozenConfig = Object.freeze({ ...config });
+    const paramDtype = config.parameterDtype ?? "float32";
+    const activationDtype = config.activationDtype ?? "float32";
+    const table = markShareable(
+      addParameterPrefix(
+        "embedder",
+        EmbeddingTable.fromConfig(config.vocabSize, { embedding: config.embeddingDim }, { dtype: paramDtype }),
+      ),
+    );
+    const sublayers: unknown[] = [new EmbeddingLookup({ table })];
+    if (activationDtype !== paramDtype) sublayers.push(new CastToDType({ dtype: activationDtype }));
+    sublayers.push(new ConstantRescale({ by: Math.sqrt(config.embeddingDim) }));
+    for (let i = 0; i < config.numDecoderBlocks; i++) {
+      sublayers.push(addParameterPrefix(`block_${i}`, TransformerBlock.fromConfig(config)));
+    }
+    sublayers.push(
+      addParameterPrefix("final_norm", RMSLayerNorm.fromConfig({ embedding: config.embeddingDim }, { dtype: paramDtype })),
+    );
+    sublayers.push(new EmbeddingDecode({ table }));
+    const shared = attachSharedParameters(new Sequential({ sublayers: sublayers as any }));
+    const body = WithSideInputsFromInputTuple.handling(shared, ["token_positions", "attn_mask"]);
+    return new TransformerLM({ config: frozenConfig, body });
+  }
+
+  /** Inputs must be {@link TransformerInputs}. */
+  inputStructure(): unknown {
+    return new TransformerInputs({
+      tokens: new Wildcard({ description: "tokens" }) as any,
+      positions: new Wildcard({ description: "positions" }) as any,
+      attentionMask: new Wildcard({ description: "attention mask" }) as any,
+    });
+  }
+
+  /** Unnormalized logits. */
+  outputStructure(): unknown {
+    return new Wildcard({ description: "unnormalized logits" });
+  }
+
+  /** Returns the logits `{...batch, seq, vocabulary}` for `inputs`. */
+  @checkedLayerCall
+  call(inputs: TransformerInputs): NamedArrayBase {
+    return this.body.call([inputs.tokens, inputs.positions, inputs.attentionMask]);
+  }
+}
