@@ -142,7 +142,9 @@ function handWritten(x: tf.Tensor3D, mask: tf.Tensor2D, w: Weights): tf.Tensor3D
     const kT = tf.reshape(heads(tf.matMul(h1, w.wk), [0, 2, 3, 1]), [BATCH * H, P, SEQ]);
     const v = tf.reshape(heads(tf.matMul(h1, w.wv), [0, 2, 1, 3]), [BATCH * H, SEQ, P]);
     const logits = tf.reshape(batchedMatMul(q as tf.Tensor3D, kT as tf.Tensor3D), [BATCH, H, SEQ, SEQ]);
-    const masked = tf.where(tf.reshape(mask, [1, 1, SEQ, SEQ]), logits, tf.scalar(MASKED));
+    // tfjs's broadcasting `where` is very slow on wasm: expand the mask through a float add instead.
+    const fullMask = tf.greater(tf.add(tf.zeros([BATCH, H, SEQ, SEQ]), tf.cast(tf.reshape(mask, [1, 1, SEQ, SEQ]), "float32")), 0.5);
+    const masked = tf.where(fullMask, logits, tf.fill([BATCH, H, SEQ, SEQ], MASKED));
     const probs = tf.reshape(tf.softmax(masked), [BATCH * H, SEQ, SEQ]);
     const attn = tf.reshape(batchedMatMul(probs as tf.Tensor3D, v as tf.Tensor3D), [BATCH, H, SEQ, P]);
     const merged = tf.reshape(tf.transpose(attn, [0, 2, 1, 3]), [BATCH * SEQ, H * P]) as tf.Tensor2D;

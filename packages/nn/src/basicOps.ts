@@ -64,7 +64,10 @@ export class Elementwise extends Layer.define({ fn: field<ElementwiseFn>({ stati
  */
 export function gelu(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
-    const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+    const inner = tf.mul(
+      Math.sqrt(2 / Math.PI),
+      tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x)))),
+    );
     return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
   });
 }
