@@ -10,3 +10,4 @@ export * from "./parameterAccess.js";
 export * from "./safetensors.js";
 export * from "./safetensorsFormat.js";
 export * from "./training.js";
+export * from "./lora.js";
