@@ -270,7 +270,7 @@ export abstract class EffectHandler extends Layer.define({
   substituteRefs(
     replace: (ref: HandledEffectRef, path: KeyPath, ordinal: number) => unknown,
   ): LayerLike {
-    return rewriteAtPaths(this.body, refIndex(this).trie, replace) as LayerLike;
+    return rewriteAtPaths(this.body, refIndex(this).trie, replace, inheritRefIndex) as LayerLike;
   }
 
   /**
@@ -290,9 +290,33 @@ export abstract class EffectHandler extends Layer.define({
 interface RefIndex {
   readonly trie: PathTrie<HandledEffectRef> | undefined;
   readonly targets: readonly { ref: HandledEffectRef; path: KeyPath }[];
+  /** Further data derived from the references only (see {@link handlerMemo}). */
+  readonly memo: Map<string, unknown>;
 }
 
 const refIndexCache = new WeakMap<EffectHandler, RefIndex>();
+
+/**
+ * A handler rebuilt while an enclosing handler substitutes its own references keeps the positions
+ * of its references (those are childless nodes left in place, and the outer references become
+ * leaves), so it shares the index of the handler it copies instead of walking its body again.
+ */
+function inheritRefIndex(original: unknown, rebuilt: unknown): void {
+  if (original instanceof EffectHandler)
+    refIndexCache.set(rebuilt as EffectHandler, refIndex(original));
+}
+
+/**
+ * @internal Memoizes `compute(handler)` with the handler's reference index: the value must depend
+ * only on the handler's references (their order, tags, names), not on other parts of the body.
+ */
+export function handlerMemo<T>(handler: EffectHandler, key: string, compute: () => T): T {
+  const memo = refIndex(handler).memo;
+  if (memo.has(key)) return memo.get(key) as T;
+  const value = compute();
+  memo.set(key, value);
+  return value;
+}
 
 function refIndex(handler: EffectHandler): RefIndex {
   let index = refIndexCache.get(handler);
@@ -307,6 +331,7 @@ function refIndex(handler: EffectHandler): RefIndex {
       targets: Object.freeze(
         found.targets.map((t) => Object.freeze({ ref: t.node, path: t.path })),
       ),
+      memo: new Map(),
     };
     refIndexCache.set(handler, index);
   }

@@ -47,6 +47,19 @@ export {
   WithFunctionalLocalState,
 } from "./localState.js";
 export {
+  HandledRandomRef,
+  type HolePredicate,
+  InvalidRandomKeyError,
+  RandomEffect,
+  RandomEffectImpl,
+  type RandomHandlingOptions,
+  RandomRequest,
+  TaggedRandomRequest,
+  WithFrozenRandomState,
+  WithRandomKeyFromArg,
+  WithStatefulRandomKey,
+} from "./random.js";
+export {
   HandledSideInputRef,
   type HandlingOptions,
   HoistedTag,
@@ -62,3 +75,14 @@ export {
   WithConstantSideInputs,
   WithSideInputsFromInputTuple,
 } from "./sideInput.js";
+export {
+  type CollectingOptions,
+  CollectingSideOutputs,
+  HandledSideOutputRef,
+  SideOutputEffect,
+  SideOutputEffectImpl,
+  SideOutputHandlingError,
+  SideOutputRequest,
+  SideOutputValue,
+  TellIntermediate,
+} from "./sideOutput.js";

@@ -15,6 +15,7 @@ import {
   EffectRuntimeImpl,
   HandledEffectRef,
   type HandlerId,
+  handlerMemo,
   inferOrCheckHandlerId,
   LOCAL_STATE_EFFECT_COLOR,
   registerEffectColor,
@@ -258,11 +259,8 @@ interface StateLayout {
   readonly nameIndexOf: Int32Array;
 }
 
-const layouts = new WeakMap<WithFunctionalLocalState, StateLayout>();
-
 function layoutOf(handler: WithFunctionalLocalState): StateLayout {
-  let layout = layouts.get(handler);
-  if (layout === undefined) {
+  return handlerMemo(handler, "stateLayout", () => {
     const names: string[] = [];
     const refs = handler.handledRefs();
     const nameIndexOf = new Int32Array(refs.length);
@@ -272,10 +270,8 @@ function layoutOf(handler: WithFunctionalLocalState): StateLayout {
       if (index < 0) index = names.push(name) - 1;
       nameIndexOf[i] = index;
     });
-    layout = { names: Object.freeze(names), nameIndexOf };
-    layouts.set(handler, layout);
-  }
-  return layout;
+    return { names: Object.freeze(names), nameIndexOf };
+  });
 }
 
 /** States by name, as passed to and returned from a {@link WithFunctionalLocalState}. */

@@ -22,6 +22,7 @@ import {
   EffectRuntimeImpl,
   HandledEffectRef,
   type HandlerId,
+  handlerMemo,
   inferOrCheckHandlerId,
   registerEffectColor,
   SIDE_INPUT_EFFECT_COLOR,
@@ -172,8 +173,6 @@ function handleRequests(
   return [handled, used];
 }
 
-const tupleTagIndices = new WeakMap<WithSideInputsFromInputTuple, Int32Array>();
-
 /**
  * A handler that takes side inputs as extra elements of its argument (penzai's
  * `WithSideInputsFromInputTuple`): called with `[input, ...values]` where `values[i]` is the side
@@ -210,15 +209,14 @@ export class WithSideInputsFromInputTuple extends EffectHandler.define({
   /** Calls the body on `argument[0]` with `argument[1 + i]` as the side input `sideInputTags[i]`. */
   @checkedLayerCall
   call(argument: readonly unknown[]): any {
-    let indices = tupleTagIndices.get(this);
-    if (indices === undefined) {
+    const indices = handlerMemo(this, "tagIndices", () => {
       const refs = this.handledRefs();
-      indices = new Int32Array(refs.length);
+      const out = new Int32Array(refs.length);
       for (let i = 0; i < refs.length; i++) {
-        indices[i] = tagIndex(this.sideInputTags, (refs[i]!.ref as HandledSideInputRef).tag);
+        out[i] = tagIndex(this.sideInputTags, (refs[i]!.ref as HandledSideInputRef).tag);
       }
-      tupleTagIndices.set(this, indices);
-    }
+      return out;
+    });
     const impls = new Array<SideInputEffectImpl>(this.sideInputTags.length);
     for (let i = 0; i < impls.length; i++)
       impls[i] = new SideInputEffectImpl(argument[i + 1], this.handlerId);

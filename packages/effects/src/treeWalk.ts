@@ -109,12 +109,14 @@ export function findPaths<T>(
 
 /**
  * Rebuilds `tree` with every target position of `trie` replaced by `replace(target)`. Only the
- * ancestors of targets are rebuilt; `tree` must be the tree the trie was computed from.
+ * ancestors of targets are rebuilt (each reported to `onRebuild`); `tree` must be the tree the trie
+ * was computed from.
  */
 export function rewriteAtPaths<T>(
   tree: unknown,
   trie: PathTrie<T> | undefined,
   replace: (node: T, path: KeyPath, ordinal: number) => unknown,
+  onRebuild?: (original: unknown, rebuilt: unknown) => void,
 ): unknown {
   if (trie === undefined) return tree;
   const rec = (node: unknown, t: PathTrie<T>): unknown => {
@@ -128,7 +130,9 @@ export function rewriteAtPaths<T>(
       const idx = indices[i]!;
       out[idx] = rec(children[idx], subtries[i]!);
     }
-    return type.unflatten(aux, out);
+    const rebuilt = type.unflatten(aux, out);
+    if (onRebuild !== undefined) onRebuild(node, rebuilt);
+    return rebuilt;
   };
   return rec(tree, trie);
 }

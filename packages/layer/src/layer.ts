@@ -127,6 +127,8 @@ export type LayerLike<In = any, Out = any> = Layer<In, Out> | ((argument: In) =>
  * @example
  * callLayer((x: number) => x + 1, 1); // 2
  */
+export function callLayer<In, Out>(layer: (argument: In) => Out, argument: In): Out;
+export function callLayer<In, Out>(layer: LayerLike<In, Out>, argument: In): Out;
 export function callLayer<In, Out>(layer: LayerLike<In, Out>, argument: In): Out {
   return typeof layer === "function" ? layer(argument) : layer.call(argument);
 }

@@ -121,7 +121,7 @@ describe("checkedLayerCall", () => {
         return ANY;
       }
       @checkedLayerCall
-      call(): never {
+      call(_x: unknown): never {
         throw new ContextError("boom");
       }
     }
@@ -148,7 +148,6 @@ describe("checkedLayerCall", () => {
   it("refuses to decorate anything but call", () => {
     expect(() => {
       class Wrong extends Layer {
-        // @ts-expect-error the decorator is typed for `call(argument)` of a layer
         @checkedLayerCall
         helper(x: number) {
           return x;

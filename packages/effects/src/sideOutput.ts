@@ -1,0 +1,260 @@
+/**
+ * The side-output effect (a Writer): layers `tell(value)` intermediate values, which a
+ * {@link CollectingSideOutputs} handler returns next to the output.
+ *
+ * @module
+ */
+
+import { checkedLayerCall, Layer, type LayerLike } from "@saikei/layer";
+import { Wildcard } from "@saikei/shapecheck";
+import { field, type KeyPath, reprValue, Struct } from "@saikei/struct";
+import {
+  defineEffectProtocol,
+  EffectHandler,
+  EffectRequest,
+  EffectRuntimeImpl,
+  HandledEffectRef,
+  type HandlerId,
+  inferOrCheckHandlerId,
+  registerEffectColor,
+  SIDE_OUTPUT_EFFECT_COLOR,
+} from "./effectBase.js";
+import { type Tag, tagEquals } from "./sideInput.js";
+import { KEEP, replaceNodes } from "./treeWalk.js";
+
+/**
+ * The side-output effect protocol (penzai's `SideOutputEffect`): `tell(value)` records a value.
+ * A layer declares `out: field<SideOutputEffect<tf.Tensor>>()`.
+ */
+export const SideOutputEffect = defineEffectProtocol("SideOutputEffect", ["tell"]);
+/** The interface layers use to emit side outputs. */
+export interface SideOutputEffect<T = unknown> {
+  /** Records `value`. */
+  tell(value: T): void;
+}
+registerEffectColor(SideOutputEffect, SIDE_OUTPUT_EFFECT_COLOR);
+
+/**
+ * A request to emit side outputs with a tag (penzai's `SideOutputRequest`). Unhandled, `tell` does
+ * nothing, so a model with side-output layers runs unchanged without a collector.
+ *
+ * @example
+ * new SideOutputRequest({ tag: "intermediate" }).tell(x); // no effect
+ */
+export class SideOutputRequest<T = unknown>
+  extends EffectRequest.define({ tag: field<Tag>({ static: true }) })
+  implements SideOutputEffect<T>
+{
+  /** The side-output protocol. */
+  effectProtocol() {
+    return SideOutputEffect;
+  }
+
+  /** Does nothing: values told without a collector are dropped. */
+  tell(_value: T): void {}
+
+  /** Explains how to collect this tag. */
+  override handlingHint(): string {
+    return `Collect it with CollectingSideOutputs.handling(model, ${reprValue(this.tag)}).`;
+  }
+}
+
+/** A side-output request handled by a collector (penzai's `HandledSideOutputRef`). */
+export class HandledSideOutputRef<T = unknown>
+  extends HandledEffectRef.define({ tag: field<Tag>({ static: true }) })
+  implements SideOutputEffect<T>
+{
+  /** The side-output protocol. */
+  effectProtocol() {
+    return SideOutputEffect;
+  }
+
+  /** Throws {@link UnhandledEffectError}: only the running collector records values. */
+  tell(_value: T): void {
+    this.unbound("tell");
+  }
+}
+
+/**
+ * One collected side output (penzai's `SideOutputValue`): the key path of the reference relative
+ * to the collector's body, its tag (both static) and the value (a child).
+ *
+ * @example
+ * const [, [first]] = collector.call(x);
+ * keystr(first.keypath); // ".sublayers[0].sideOut"
+ */
+export class SideOutputValue extends Struct.define({
+  keypath: field<KeyPath>({ static: true }),
+  tag: field<Tag>({ static: true }),
+  value: field<unknown>(),
+}) {}
+
+/** What a running collector gives each reference: appends to the collector's list. */
+export class SideOutputEffectImpl<T = unknown>
+  extends EffectRuntimeImpl
+  implements SideOutputEffect<T>
+{
+  readonly #keypath: KeyPath;
+  readonly #tag: Tag;
+  readonly #destination: SideOutputValue[];
+  readonly #handlerId: HandlerId;
+
+  /**
+   * @param keypath the reference's path in the collector's body.
+   * @param tag the reference's tag.
+   * @param destination the list values are appended to.
+   * @param handlerId the collector's id.
+   */
+  constructor(keypath: KeyPath, tag: Tag, destination: SideOutputValue[], handlerId: HandlerId) {
+    super();
+    this.#keypath = keypath;
+    this.#tag = tag;
+    this.#destination = destination;
+    this.#handlerId = handlerId;
+    Object.freeze(this);
+  }
+
+  /** Appends a {@link SideOutputValue}. */
+  tell(value: T): void {
+    this.#destination.push(new SideOutputValue({ keypath: this.#keypath, tag: this.#tag, value }));
+  }
+
+  /** The side-output protocol. */
+  effectProtocol() {
+    return SideOutputEffect;
+  }
+
+  /** The collector's id. */
+  handlerId(): HandlerId {
+    return this.#handlerId;
+  }
+}
+
+/** Raised for contradictory options to {@link CollectingSideOutputs.handling}. */
+export class SideOutputHandlingError extends Error {
+  override name = "SideOutputHandlingError";
+}
+
+/** Options of {@link CollectingSideOutputs.handling}. */
+export interface CollectingOptions {
+  /** Collect only this tag. */
+  tag?: Tag;
+  /** Collect the tags satisfying this predicate. */
+  tagPredicate?: (tag: Tag) => boolean;
+  /** Use this handler id instead of inferring one. */
+  handlerId?: HandlerId;
+}
+
+function isOptions(value: unknown): value is CollectingOptions {
+  return (
+    value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype
+  );
+}
+
+/**
+ * A handler that collects side outputs (penzai's `CollectingSideOutputs`): `call(x)` returns
+ * `[output, values]` where `values` are the {@link SideOutputValue}s told during the call, in order.
+ *
+ * @example
+ * const collector = CollectingSideOutputs.handling(model, "intermediate");
+ * const [out, values] = collector.call(x);
+ */
+export class CollectingSideOutputs extends EffectHandler.define({}) {
+  /** The side-output protocol. */
+  effectProtocol() {
+    return SideOutputEffect;
+  }
+
+  /** Any input. */
+  override inputStructure(): unknown {
+    return new Wildcard({ description: "input to body" });
+  }
+
+  /** `[output from body, list of side outputs]`. */
+  override outputStructure(): unknown {
+    return [
+      new Wildcard({ description: "output from body" }),
+      new Wildcard({ description: "list of side outputs" }),
+    ];
+  }
+
+  /** Runs the body and returns its output with the values told during the call. */
+  @checkedLayerCall
+  call(argument: unknown): [any, SideOutputValue[]] {
+    const collected: SideOutputValue[] = [];
+    const body = this.substituteRefs(
+      (ref, path) =>
+        new SideOutputEffectImpl(
+          path,
+          (ref as HandledSideOutputRef).tag,
+          collected,
+          this.handlerId,
+        ),
+    );
+    const output = this.runBody(body, argument);
+    return [output, collected];
+  }
+
+  /**
+   * Collects the side outputs of `body` with a given tag, with tags satisfying a predicate, or all.
+   *
+   * @param tagOrOptions a tag, or `{ tag?, tagPredicate?, handlerId? }`; omitted: every tag.
+   * @throws SideOutputHandlingError when both `tag` and `tagPredicate` are given.
+   * @example
+   * CollectingSideOutputs.handling(model, "intermediate");
+   * CollectingSideOutputs.handling(model, { tagPredicate: (t) => String(t).startsWith("attn") });
+   */
+  static handling(body: LayerLike, options?: CollectingOptions): CollectingSideOutputs;
+  static handling(body: LayerLike, tag: Tag): CollectingSideOutputs;
+  static handling(body: LayerLike, tagOrOptions?: Tag | CollectingOptions): CollectingSideOutputs {
+    const options: CollectingOptions = isOptions(tagOrOptions)
+      ? tagOrOptions
+      : tagOrOptions === undefined
+        ? {}
+        : { tag: tagOrOptions };
+    if (options.tag !== undefined && options.tagPredicate !== undefined) {
+      throw new SideOutputHandlingError(
+        "Only one of `tag` and `tagPredicate` may be specified in CollectingSideOutputs.handling options.",
+      );
+    }
+    const wanted =
+      options.tagPredicate ??
+      (options.tag === undefined ? () => true : (tag: Tag) => tagEquals(tag, options.tag));
+    const handlerId = inferOrCheckHandlerId("CollectingSideOutputs", body, {
+      explicitId: options.handlerId,
+    });
+    const handled = replaceNodes(body, (node) =>
+      node instanceof SideOutputRequest && wanted(node.tag)
+        ? new HandledSideOutputRef({ handlerId, tag: node.tag })
+        : KEEP,
+    ) as LayerLike;
+    return new CollectingSideOutputs({ handlerId, body: handled });
+  }
+}
+
+/**
+ * An identity layer that tells its input as a side output (penzai's `TellIntermediate`).
+ *
+ * @example
+ * const probe = TellIntermediate.fromConfig("after_block_0");
+ * CollectingSideOutputs.handling(new Chain({ sublayers: [block0, probe, block1] }), "after_block_0");
+ */
+export class TellIntermediate extends Layer.define({
+  sideOut: field<SideOutputEffect>({ default: new SideOutputRequest({ tag: "intermediate" }) }),
+}) {
+  /**
+   * Builds the layer with a request for `tag` (default `"intermediate"`).
+   *
+   * @example
+   * TellIntermediate.fromConfig("probe");
+   */
+  static fromConfig(tag: Tag = "intermediate"): TellIntermediate {
+    return new TellIntermediate({ sideOut: new SideOutputRequest({ tag }) });
+  }
+
+  /** Tells `x` and returns it unchanged. */
+  call<T>(x: T): T {
+    this.sideOut.tell(x);
+    return x;
+  }
+}
