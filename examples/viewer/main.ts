@@ -1,40 +1,43 @@
 /**
- * The viewer page: builds the model with the tfjs cpu backend, runs it once, and renders it, a
- * selection of its Linear layers and its text form with `@saikei/treescope`.
+ * The viewer page: builds a small decoder-only transformer LM with saikei (`@saikei/models`) on
+ * the tfjs cpu backend, runs it once, and renders it, a selection of its Linear layers and the
+ * text form of one block with `@saikei/treescope`. Everything happens in the browser.
  */
-
-import { flattenWithPath, isStruct } from "@saikei/struct";
+import { TransformerInputs, TransformerLM } from "@saikei/models";
+import { NamedArray, random, ready } from "@saikei/named";
+import { initializeParameters, Linear } from "@saikei/nn";
+import { select } from "@saikei/select";
 import { display, renderToText } from "@saikei/treescope";
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
-import { buildModel, Linear } from "./model.js";
+
+const CONFIG = {
+  numHeads: 2,
+  embeddingDim: 16,
+  projectionDim: 4,
+  mlpHiddenDim: 32,
+  numDecoderBlocks: 2,
+  vocabSize: 11,
+};
 
 async function main(): Promise<void> {
   const status = document.getElementById("status")!;
-  await tf.setBackend("cpu");
-  await tf.ready();
-  const model = buildModel();
-  const logits = tf.tidy(() => model.call(tf.tensor1d([1, 5, 9, 2], "int32")));
-  status.textContent = `Built on the ${tf.getBackend()} backend; logits for 4 tokens: [${logits.shape.join(", ")}].`;
-  logits.dispose();
+  const backend = await ready({ backends: ["cpu"] });
+  const model = initializeParameters(TransformerLM.fromConfig(CONFIG), random.key(2));
 
-  display({ model }, { target: document.getElementById("model")!, expandDepth: 3 });
+  const tokens = NamedArray.wrap(tf.tensor2d([[1, 5, 9, 2]], [1, 4], "int32")).tag("batch", "seq");
+  const inputs = TransformerInputs.fromBasicSegments(tokens);
+  const logits = model.call(inputs);
+  status.textContent =
+    `Built and ran on the ${backend} backend; logits have named shape ` +
+    `${JSON.stringify(logits.namedShape)}.`;
+  tf.dispose([tokens.dataArray, inputs.positions.dataArray, inputs.attentionMask.dataArray, logits.dataArray]);
 
-  // Highlight every Linear layer: the paths of the nodes that are Linear instances.
-  const linearPaths = flattenWithPath(model, (node) => node instanceof Linear)[0]
-    .filter(([, node]) => node instanceof Linear)
-    .map(([path]) => path);
-  display(model, {
-    target: document.getElementById("selection")!,
-    highlight: linearPaths,
-    expandDepth: 1,
-  });
-
-  document.getElementById("text")!.textContent = renderToText(model.body.sublayers[0], {
-    multiline: true,
-    color: false,
-  });
-  document.body.dataset.ready = String(isStruct(model));
+  display(model, { target: document.getElementById("model")!, expandDepth: 3 });
+  const linears = select(model).atInstancesOf(Linear);
+  display(linears, { target: document.getElementById("selection")! });
+  document.body.dataset.linears = String(linears.count());
+  document.getElementById("text")!.textContent = renderToText(model, { multiline: true, color: false });
+  document.body.dataset.ready = "true";
 }
 
 main().catch((error) => {
