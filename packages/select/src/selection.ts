@@ -10,6 +10,7 @@ import {
   ARRAY_NODE,
   childKeys,
   GetAttrKey,
+  isRegisteredPytreeNode,
   type KeyPath,
   keyPathEquals,
   keystr,
@@ -573,14 +574,17 @@ export class Selection<T = unknown, R = unknown> {
       else if (c === (String as unknown)) primitive.add("string");
       else if (c === (Boolean as unknown)) primitive.add("boolean");
       else if (c === (BigInt as unknown)) primitive.add("bigint");
-      objects.push(c);
+      else objects.push(c);
     }
     const test = (v: unknown): boolean => {
       if (primitive.size > 0 && primitive.has(typeof v)) return true;
-      for (const c of objects) if (v instanceof c) return true;
+      for (let i = 0; i < objects.length; i++) if (v instanceof objects[i]!) return true;
       return false;
     };
     if (options.innermost) return this.atSubtreesWhere(test, { innermost: true }) as never;
+    if (objects.length === 1 && primitive.size === 0) {
+      return this.collect(objects[0]!, { isClass: true }) as never;
+    }
     return this.collect(test) as never;
   }
 
@@ -655,7 +659,9 @@ export class Selection<T = unknown, R = unknown> {
   ): Selection<unknown, R> {
     const withKeypath = options.withKeypath === true;
     if (!withKeypath && !options.innermost) {
-      return this.collect((v, path) => checkBoolean(filter(v), path!, "atSubtreesWhere"), true);
+      return this.collect((v, path) => checkBoolean(filter(v), path!, "atSubtreesWhere"), {
+        wantPath: true,
+      });
     }
     const out: Entry[] = [];
     for (const e of this.entries) {
@@ -677,11 +683,14 @@ export class Selection<T = unknown, R = unknown> {
 
   /** Outermost matches of `test` in every selected subtree, in tree order. */
   private collect(
-    test: (value: unknown, path: (() => KeyPath) | undefined) => boolean,
-    wantPath = false,
+    test: ((value: unknown, path: (() => KeyPath) | undefined) => boolean) | AnyClass,
+    options: { wantPath?: boolean; isClass?: boolean } = {},
   ): Selection<unknown, R> {
     const out: Entry[] = [];
-    for (const e of this.entries) collectOutermost(e, test, wantPath, out);
+    const match: Matcher = options.isClass
+      ? { test: undefined, cls: test as AnyClass, wantPath: false }
+      : { test: test as Matcher["test"], cls: undefined, wantPath: options.wantPath === true };
+    for (const e of this.entries) collectOutermost(e, match, out);
     return this.derive(out);
   }
 
@@ -994,72 +1003,92 @@ function structChildNames(cls: Function): readonly string[] {
   return names;
 }
 
+/** What an outermost walk looks for: instances of `cls`, or nodes where `test` is true. */
+interface Matcher {
+  readonly test: ((value: unknown, path: (() => KeyPath) | undefined) => boolean) | undefined;
+  readonly cls: AnyClass | undefined;
+  readonly wantPath: boolean;
+}
+
+interface WalkState {
+  readonly base: Entry;
+  /** The filter, or `undefined` when `cls` is the filter (`atInstancesOf` of one class). */
+  readonly test: ((value: unknown, path: (() => KeyPath) | undefined) => boolean) | undefined;
+  readonly cls: AnyClass | undefined;
+  readonly wantPath: boolean;
+  readonly indices: number[];
+  readonly found: { indexPath: number[]; value: unknown }[];
+}
+
 /**
  * Pre-order walk of `base.value` that records the outermost nodes matching `test`. Arrays and
- * structs are read directly (no child arrays are allocated); key paths are computed only for
- * matches, from the stack of visited ancestors.
+ * structs are read directly (no child arrays are allocated) and only child indices are tracked;
+ * key paths are computed afterwards, for the matches only.
  */
-function collectOutermost(
-  base: Entry,
-  test: (value: unknown, path: (() => KeyPath) | undefined) => boolean,
-  wantPath: boolean,
-  out: Entry[],
-): void {
-  const nodes: unknown[] = [];
-  const indices: number[] = [];
-  let depth = 0;
-  const relKeys = (): PathKey[] => {
-    const kp: PathKey[] = [];
-    for (let d = 0; d < depth; d++) {
-      const node = nodes[d];
-      const type = nodeTypeOf(node)!;
-      const [children, aux] = type.flatten(node);
-      kp.push(keyOfChild(type, node, aux, indices[d]!, children.length));
-    }
-    return kp;
-  };
-  const pathFn = wantPath ? () => Object.freeze([...base.keyPath, ...relKeys()]) : undefined;
-  const visit = (node: unknown): void => {
-    if (test(node, pathFn)) {
-      out.push({
-        keyPath: Object.freeze([...base.keyPath, ...relKeys()]),
-        indexPath: depth === 0 ? base.indexPath : base.indexPath.concat(indices.slice(0, depth)),
-        value: node,
-      });
+function collectOutermost(base: Entry, match: Matcher, out: Entry[]): void {
+  const state: WalkState = { base, ...match, indices: [], found: [] };
+  visitOutermost(state, base.value, 0);
+  for (const f of state.found) {
+    out.push({
+      keyPath: Object.freeze([...base.keyPath, ...keyPathOfIndexPath(base.value, f.indexPath)]),
+      indexPath: f.indexPath.length === 0 ? base.indexPath : base.indexPath.concat(f.indexPath),
+      value: f.value,
+    });
+  }
+}
+
+function visitOutermost(state: WalkState, node: unknown, depth: number): void {
+  const cls = state.cls;
+  if (cls !== undefined) {
+    if (node instanceof cls) {
+      state.found.push({ indexPath: state.indices.slice(0, depth), value: node });
       return;
     }
-    if (node === null || typeof node !== "object") return;
-    nodes[depth] = node;
-    if (Array.isArray(node)) {
-      depth++;
-      for (let i = 0; i < node.length; i++) {
-        indices[depth - 1] = i;
-        visit(node[i]);
-      }
-      depth--;
-      return;
+  } else if (visitTest(state, node, depth)) {
+    return;
+  }
+  if (node === null || typeof node !== "object") return;
+  const indices = state.indices;
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      indices[depth] = i;
+      visitOutermost(state, node[i], depth + 1);
     }
-    if (node instanceof Struct) {
-      const names = structChildNames(node.constructor);
-      depth++;
-      for (let i = 0; i < names.length; i++) {
-        indices[depth - 1] = i;
-        visit((node as any)[names[i]!]);
-      }
-      depth--;
-      return;
+    return;
+  }
+  if (node instanceof Struct) {
+    const names = structChildNames(node.constructor);
+    for (let i = 0; i < names.length; i++) {
+      indices[depth] = i;
+      visitOutermost(state, (node as any)[names[i]!], depth + 1);
     }
-    const type = nodeTypeOf(node);
-    if (type === undefined) return;
-    const children = type.flatten(node)[0];
-    depth++;
-    for (let i = 0; i < children.length; i++) {
-      indices[depth - 1] = i;
-      visit(children[i]);
-    }
-    depth--;
-  };
-  visit(base.value);
+    return;
+  }
+  // Typed arrays are the common leaves of model trees; skip the registry unless one was registered.
+  if (ArrayBuffer.isView(node) && !isRegisteredPytreeNode(node.constructor)) return;
+  const type = nodeTypeOf(node);
+  if (type === undefined) return;
+  const children = type.flatten(node)[0];
+  for (let i = 0; i < children.length; i++) {
+    indices[depth] = i;
+    visitOutermost(state, children[i], depth + 1);
+  }
+}
+
+/** Runs the filter; records and returns `true` on a match. */
+function visitTest(state: WalkState, node: unknown, depth: number): boolean {
+  const path = state.wantPath
+    ? () =>
+        Object.freeze([
+          ...state.base.keyPath,
+          ...keyPathOfIndexPath(state.base.value, state.indices.slice(0, depth)),
+        ])
+    : undefined;
+  if (state.test!(node, path)) {
+    state.found.push({ indexPath: state.indices.slice(0, depth), value: node });
+    return true;
+  }
+  return false;
 }
 
 function walkGeneral(
