@@ -8,7 +8,8 @@
 import { RandomKey } from "@saikei/named";
 import { map, options } from "@saikei/struct";
 import { ANY, ArraySpec, ShapeDtypeStruct, type Wildcard } from "./arraySpec.js";
-import { type ConcreteDType, isConcreteDType } from "./dtypes.js";
+import type { NamedDim, PositionalDim } from "./dims.js";
+import { type ConcreteDType, type DType, isConcreteDType } from "./dtypes.js";
 
 /** The parts of a `NamedArray` / `NamedArrayView` that shapecheck reads. */
 export interface NamedArrayLike {
@@ -49,6 +50,61 @@ function isShapeArray(shape: unknown): shape is readonly number[] {
   return Array.isArray(shape) && shape.every((d) => Number.isInteger(d) && d >= 0);
 }
 
+/** @internal The shape, named shape and dtype of an array-like value, without building an ArraySpec. */
+export interface AbstractParts {
+  readonly shape: readonly PositionalDim[];
+  readonly namedShape: Readonly<Record<string, NamedDim>>;
+  readonly dtype: DType;
+}
+
+const NO_NAMES: Readonly<Record<string, number>> = Object.freeze({});
+const SCALAR: readonly number[] = Object.freeze([]);
+
+/** @internal The parts {@link abstractLeaf} describes, or `undefined` for a non-array-like value. */
+export function abstractParts(value: unknown): AbstractParts | undefined {
+  if (value instanceof ArraySpec) return value;
+  if (typeof value === "number") {
+    return {
+      shape: SCALAR,
+      namedShape: NO_NAMES,
+      dtype: Number.isInteger(value) ? "int32" : "float32",
+    };
+  }
+  if (typeof value === "boolean") return { shape: SCALAR, namedShape: NO_NAMES, dtype: "bool" };
+  if (value === null || typeof value !== "object") return undefined;
+  if (isNamedArrayLike(value)) {
+    if (typeof value.checkValid === "function") value.checkValid();
+    const { positionalShape, namedShape, dtype } = value;
+    if (
+      isConcreteDType(dtype) &&
+      isShapeArray(positionalShape) &&
+      namedShape !== null &&
+      typeof namedShape === "object"
+    ) {
+      return { shape: positionalShape, namedShape, dtype };
+    }
+    return undefined;
+  }
+  if (value instanceof RandomKey) return { shape: SCALAR, namedShape: NO_NAMES, dtype: "key<fry>" };
+  if (value instanceof ShapeDtypeStruct)
+    return { shape: value.shape, namedShape: NO_NAMES, dtype: value.dtype };
+  if (ArrayBuffer.isView(value)) {
+    for (const [ctor, dtype] of TYPED_ARRAY_DTYPES) {
+      if (value instanceof ctor)
+        return {
+          shape: [(value as unknown as ArrayLike<number>).length],
+          namedShape: NO_NAMES,
+          dtype,
+        };
+    }
+    return undefined;
+  }
+  const v = value as { shape?: unknown; dtype?: unknown };
+  if (isShapeArray(v.shape) && isConcreteDType(v.dtype))
+    return { shape: v.shape, namedShape: NO_NAMES, dtype: v.dtype };
+  return undefined;
+}
+
 /**
  * The `ArraySpec` that describes one value, or `ANY` when it is not array-like (penzai's
  * `_abstract_leaf`).
@@ -68,37 +124,13 @@ function isShapeArray(shape: unknown): shape is readonly number[] {
  */
 export function abstractLeaf(value: unknown): ArraySpec | Wildcard {
   if (value instanceof ArraySpec) return value;
-  if (typeof value === "number")
-    return new ArraySpec({ shape: [], dtype: Number.isInteger(value) ? "int32" : "float32" });
-  if (typeof value === "boolean") return new ArraySpec({ shape: [], dtype: "bool" });
-  if (value === null || typeof value !== "object") return ANY;
-  if (isNamedArrayLike(value)) {
-    if (typeof value.checkValid === "function") value.checkValid();
-    const { positionalShape, namedShape, dtype } = value;
-    if (
-      isConcreteDType(dtype) &&
-      isShapeArray(positionalShape) &&
-      namedShape !== null &&
-      typeof namedShape === "object"
-    ) {
-      return new ArraySpec({ shape: positionalShape, namedShape: { ...namedShape }, dtype });
-    }
-    return ANY;
-  }
-  if (value instanceof RandomKey) return new ArraySpec({ shape: [], dtype: "key<fry>" });
-  if (value instanceof ShapeDtypeStruct)
-    return new ArraySpec({ shape: value.shape, dtype: value.dtype });
-  if (ArrayBuffer.isView(value)) {
-    for (const [ctor, dtype] of TYPED_ARRAY_DTYPES) {
-      if (value instanceof ctor)
-        return new ArraySpec({ shape: [(value as unknown as ArrayLike<number>).length], dtype });
-    }
-    return ANY;
-  }
-  const v = value as { shape?: unknown; dtype?: unknown };
-  if (isShapeArray(v.shape) && isConcreteDType(v.dtype))
-    return new ArraySpec({ shape: v.shape, dtype: v.dtype });
-  return ANY;
+  const parts = abstractParts(value);
+  if (parts === undefined) return ANY;
+  return new ArraySpec({
+    shape: parts.shape,
+    namedShape: { ...parts.namedShape },
+    dtype: parts.dtype,
+  });
 }
 
 /**

@@ -9,7 +9,7 @@
 
 import { flattenOneLevel, type KeyPath, keystr, type PathKey } from "@saikei/struct";
 import * as E from "fp-ts/lib/Either.js";
-import { abstractLeaf } from "./abstract.js";
+import { abstractParts } from "./abstract.js";
 import { ArraySpec, Wildcard } from "./arraySpec.js";
 import {
   DimVar,
@@ -165,13 +165,21 @@ function dtypeFailure(expected: DType, actual: DType): string | undefined {
   return undefined;
 }
 
+function isEmpty(record: object): boolean {
+  for (const _ in record) return false;
+  return true;
+}
+
 function concreteShape(shape: readonly PositionalDim[]): readonly number[] {
+  if (shape.every((d) => typeof d === "number")) return shape as readonly number[];
   return shape.map((d) => (d instanceof KnownDim ? d.size : d)) as readonly number[];
 }
 
 function concreteNamed(
   named: Readonly<Record<string, NamedDim>>,
 ): Readonly<Record<string, number>> {
+  if (Object.values(named).every((d) => typeof d === "number"))
+    return named as Readonly<Record<string, number>>;
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(named))
     out[k] = (v instanceof KnownDim ? v.size : v) as number;
@@ -186,8 +194,8 @@ function collect(
   constraints: [KeyPath, VariableConstraint][],
 ): void {
   if (pattern instanceof ArraySpec) {
-    const actual = abstractLeaf(value);
-    if (actual instanceof Wildcard) {
+    const actual = abstractParts(value);
+    if (actual === undefined) {
       failures.push({
         path: path.slice(),
         message: `Couldn't match an ArraySpec with a non-arraylike value ${pyRepr(value)}`,
@@ -197,14 +205,18 @@ function collect(
     const dtypeError = dtypeFailure(pattern.dtype, actual.dtype);
     if (dtypeError !== undefined) failures.push({ path: path.slice(), message: dtypeError });
     // An ArraySpec given as a value is taken as concrete; its KnownDims count as their sizes.
+    const at = path.slice();
     constraints.push([
-      path.slice(),
+      at,
       { kind: "positional", value: concreteShape(actual.shape), pattern: pattern.shape },
     ]);
-    constraints.push([
-      path.slice(),
-      { kind: "named", value: concreteNamed(actual.namedShape), pattern: pattern.namedShape },
-    ]);
+    // Two empty named shapes always match and bind nothing.
+    if (!isEmpty(actual.namedShape) || !isEmpty(pattern.namedShape)) {
+      constraints.push([
+        at,
+        { kind: "named", value: concreteNamed(actual.namedShape), pattern: pattern.namedShape },
+      ]);
+    }
     return;
   }
   if (pattern instanceof Wildcard) return;
