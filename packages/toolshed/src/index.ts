@@ -5,9 +5,10 @@
  */
 
 export * from "./gradients.js";
+export * from "./lora.js";
+export * from "./modelRewiring.js";
 export * from "./optimizers.js";
 export * from "./parameterAccess.js";
 export * from "./safetensors.js";
 export * from "./safetensorsFormat.js";
 export * from "./training.js";
-export * from "./lora.js";

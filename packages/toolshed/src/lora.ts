@@ -67,7 +67,9 @@ export class LowRankAdapter extends Sequential {
       );
     }
     if (!Number.isInteger(rank) || rank <= 0) {
-      throw new LoraConfigError(`LowRankAdapter.fromLinear(${JSON.stringify(name)}): rank must be a positive integer, got ${rank}.`);
+      throw new LoraConfigError(
+        `LowRankAdapter.fromLinear(${JSON.stringify(name)}): rank must be a positive integer, got ${rank}.`,
+      );
     }
     const inputAxes = linear.inputAxes;
     const outputAxes = linear.outputAxes;
@@ -84,7 +86,10 @@ export class LowRankAdapter extends Sequential {
     );
     const b = addParameterPrefix(
       `${name}/LoRA_B`,
-      Linear.fromConfig({ [lowrankAxis]: rank }, outputAxes, { parallelAxes, initializer: zeroInitializer }),
+      Linear.fromConfig({ [lowrankAxis]: rank }, outputAxes, {
+        parallelAxes,
+        initializer: zeroInitializer,
+      }),
     );
     return new LowRankAdapter({
       sublayers: [
@@ -128,15 +133,13 @@ export function loraifyLinearsInSelection<R>(
   options: { lowrankAxis?: string } = {},
 ): R {
   const model = selection.deselect();
-  return selection
-    .atInstancesOf(Linear)
-    .apply(
-      (keyPath, linear) =>
-        LowRankAdapter.fromLinear(linear as Linear, {
-          rank,
-          name: prettyKeystr(keyPath, model),
-          lowrankAxis: options.lowrankAxis,
-        }),
-      { withKeypath: true },
-    );
+  return selection.atInstancesOf(Linear).apply(
+    (keyPath, linear) =>
+      LowRankAdapter.fromLinear(linear as Linear, {
+        rank,
+        name: prettyKeystr(keyPath, model),
+        lowrankAxis: options.lowrankAxis,
+      }),
+    { withKeypath: true },
+  );
 }
