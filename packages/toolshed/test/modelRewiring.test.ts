@@ -37,7 +37,7 @@ describe("KnockOutAttentionHeads", () => {
     const out = new KnockOutAttentionHeads({ headMask }).call(attn);
     const got = valuesOf(out, "heads", "kv_seq");
     const expected = [0.2, 0.3, 0.5, 1, 0, 0, 0.55, 0.05, 0.4];
-    got.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
+    for (const [i, v] of got.entries()) expect(v).toBeCloseTo(expected[i]!, 6);
     for (const x of [attn, headMask, out]) x.dataArray.dispose();
   });
 
