@@ -233,6 +233,12 @@ export function randomSplit(k: random.RandomKey, namedShape: NamedShapeLike): Na
  * keyFromArray(nx.randomSplit(random.key(0), { b: 2 }).index({ b: 1 }))
  */
 export function keyFromArray(array: NamedArrayBase | tf.Tensor): random.RandomKey {
+  if (!(array instanceof tf.Tensor) && Object.keys(array.namedShape).length > 0) {
+    throw new PositionalAxesError(
+      `keyFromArray expects exactly 2 elements (one key), but the array still has named axes ` +
+        `${describeNamedShape(array.namedShape)}. Index them away first, e.g. keys.index({ batch: 0 }).`,
+    );
+  }
   const t = array instanceof tf.Tensor ? array : array.unwrap();
   if (t.size !== 2 || t.dtype !== "int32") {
     throw new PositionalAxesError(

@@ -11,7 +11,7 @@
  *
  * @module
  */
-export { type BackendName, type ReadyOptions, ready } from "./backend.js";
+export * from "./backend.js";
 export * from "./creation.js";
 export * from "./errors.js";
 export * from "./indexing.js";

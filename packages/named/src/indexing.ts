@@ -141,7 +141,11 @@ function indexTensor(values: IndexEntry, size: number): tf.Tensor {
     values instanceof tf.Tensor ? values : tf.tensor(values as tf.TensorLike, undefined, "int32");
   // JAX gathers wrap negative indices once and clamp out-of-range ones.
   const wrapped = tf.where(tf.less(t, 0), tf.add(t, tf.scalar(size, "int32")), t);
-  return tf.clipByValue(wrapped, 0, Math.max(0, size - 1));
+  // tf.clipByValue is float-only on wasm; clamp with integer minimum/maximum.
+  return tf.minimum(
+    tf.maximum(wrapped, tf.scalar(0, "int32")),
+    tf.scalar(Math.max(0, size - 1), "int32"),
+  );
 }
 
 interface Gathered {

@@ -13,6 +13,7 @@
 
 import { flattenWithPath, keystr, unflatten } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
+import { stack as stackAlong } from "./creation.js";
 import { NamedInternalError, NamedShapeMismatchError } from "./errors.js";
 import { broadcastFast } from "./lowering.js";
 import {
@@ -231,4 +232,98 @@ function perSlice(
     return wrapOutput(tf.reshape(stacked, [...full, ...outShapes[j]!]), names);
   });
   return unflatten(outDef, outputs);
+}
+
+/**
+ * Applies `orderLike` to every named-array leaf of `value`, using the leaf at the same position
+ * in `reference` (penzai's module-level `order_like`); other leaves are kept.
+ *
+ * @example
+ * nx.orderLike({ a: nx.zeros({ x: 2, y: 3 }) }, { a: nx.zeros({ y: 3, x: 2 }) }).a.namedShape // { y: 3, x: 2 }
+ */
+export function orderLike<T>(value: T, reference: unknown): T {
+  const [valueLeaves, def] = flattenWithPath(value, isNamedLeaf);
+  const [refLeaves] = flattenWithPath(reference, isNamedLeaf);
+  if (refLeaves.length !== valueLeaves.length) {
+    throw new NamedShapeMismatchError(
+      `orderLike: the value tree has ${valueLeaves.length} leaves but the reference tree has ${refLeaves.length}; ` +
+        "both trees must have the same structure.",
+    );
+  }
+  return unflatten(
+    def,
+    valueLeaves.map(([, v], i) => {
+      const r = refLeaves[i]![1];
+      return v instanceof NamedArrayBase && r instanceof NamedArrayBase ? v.orderLike(r) : v;
+    }),
+  );
+}
+
+/**
+ * Scans `f(carry, x) => [carry, y]` over the named axis `axis` of every leaf of `xs` (penzai's
+ * `nx.scan`): `f` sees slices without `axis`; each new carry is reordered like the previous one;
+ * the `y` outputs are stacked along `axis` (named-array outputs get `axis` as a new named axis,
+ * tensors and numbers are wrapped first).
+ *
+ * @returns `[finalCarry, stackedOutputs]`.
+ * @throws NamedShapeMismatchError if a leaf of `xs` is not a named array or lacks `axis`.
+ * @example
+ * const [sum, prefix] = nx.scan((c, x) => [c.add(x), c.add(x)], "t", nx.zeros({}), nx.arange("t", 0, 4));
+ */
+export function scan<C, Y>(
+  f: (carry: C, x: any) => readonly [C, Y],
+  axis: string,
+  init: C,
+  xs: unknown,
+): [C, unknown] {
+  const [leaves, def] = flattenWithPath(xs, isNamedLeaf);
+  if (leaves.some(([, v]) => !(v instanceof NamedArrayBase))) {
+    throw new NamedShapeMismatchError(
+      "nx.scan: All leaves of `xs` must be named arrays; wrap tensors with nx.wrap(tensor, ...names) first.",
+    );
+  }
+  const sizes = new Set(
+    leaves.map(([path, v]) => {
+      const size = (v as NamedArrayBase).namedShape[axis];
+      if (size === undefined) {
+        throw new NamedShapeMismatchError(
+          `nx.scan: xs${keystr(path)} has no axis "${axis}" (named shape ${JSON.stringify((v as NamedArrayBase).namedShape)}).`,
+        );
+      }
+      return size;
+    }),
+  );
+  if (sizes.size !== 1) {
+    throw new NamedShapeMismatchError(
+      `nx.scan: the leaves of xs disagree on the size of "${axis}": [${[...sizes].join(", ")}].`,
+    );
+  }
+  const length = [...sizes][0]!;
+  let carry = init;
+  const outputs: unknown[][] = [];
+  let outDef: Parameters<typeof unflatten>[0] | undefined;
+  for (let i = 0; i < length; i++) {
+    const x = unflatten(
+      def,
+      leaves.map(([, v]) => (v as NamedArrayBase).index({ [axis]: i })),
+    );
+    const [next, y] = f(carry, x);
+    carry = orderLike(next, carry);
+    const [yLeaves, yDef] = flattenWithPath(y, isNamedLeaf);
+    outDef ??= yDef;
+    yLeaves.forEach(([, leaf], j) => {
+      if (outputs[j] === undefined) outputs[j] = [];
+      outputs[j]!.push(leaf);
+    });
+  }
+  if (outDef === undefined) return [carry, []];
+  const stacked = outputs.map((list) => {
+    const named = list.map((leaf) =>
+      leaf instanceof NamedArrayBase
+        ? leaf
+        : NamedArray.wrap(leaf instanceof tf.Tensor ? leaf : tf.scalar(leaf as number)),
+    );
+    return stackAlong(named, axis);
+  });
+  return [carry, unflatten(outDef, stacked)];
 }
