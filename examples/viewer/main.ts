@@ -30,13 +30,21 @@ async function main(): Promise<void> {
   status.textContent =
     `Built and ran on the ${backend} backend; logits have named shape ` +
     `${JSON.stringify(logits.namedShape)}.`;
-  tf.dispose([tokens.dataArray, inputs.positions.dataArray, inputs.attentionMask.dataArray, logits.dataArray]);
+  tf.dispose([
+    tokens.dataArray,
+    inputs.positions.dataArray,
+    inputs.attentionMask.dataArray,
+    logits.dataArray,
+  ]);
 
   display(model, { target: document.getElementById("model")!, expandDepth: 3 });
   const linears = select(model).atInstancesOf(Linear);
   display(linears, { target: document.getElementById("selection")! });
   document.body.dataset.linears = String(linears.count());
-  document.getElementById("text")!.textContent = renderToText(model, { multiline: true, color: false });
+  document.getElementById("text")!.textContent = renderToText(model, {
+    multiline: true,
+    color: false,
+  });
   document.body.dataset.ready = "true";
 }
 

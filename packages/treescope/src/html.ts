@@ -300,8 +300,9 @@ export function renderToHTML(value: unknown, options: HTMLOptions = {}): string 
   }
   const selected = new Set(highlight.map((p) => keystr(p)));
   const openPaths = new Set<string>();
-  for (const path of highlight)
+  for (const path of [...highlight, ...(options.reveal ?? [])]) {
     for (let i = 0; i < path.length; i++) openPaths.add(keystr(path.slice(0, i)));
+  }
   const builder = new HTMLBuilder(options.expandDepth ?? 2, selected, openPaths);
   const data = builder.node(tree, "", 0);
   const id = options.id ?? freshId();

@@ -83,7 +83,9 @@ describe("examples/viewer", () => {
       expect(await highlighted.count()).toBe(linears);
       for (const el of await highlighted.all()) expect(await el.isVisible()).toBe(true);
       expect(await highlighted.first().locator(".skts-type").first().textContent()).toBe("Linear");
-      expect(await page.locator("#text").textContent()).toMatch(/^TransformerLM\(\n {2}config=\{\n/);
+      expect(await page.locator("#text").textContent()).toMatch(
+        /^TransformerLM\(\n {2}config=\{\n/,
+      );
       mkdirSync(screenshots, { recursive: true });
       await page.screenshot({ path: join(screenshots, "viewer.png"), fullPage: true });
       expect(errors).toEqual([]);
