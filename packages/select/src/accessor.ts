@@ -252,7 +252,10 @@ export function resolveAccessor(
         "values computed from the tree, or taken from a variable instead of the argument, cannot be " +
         (multiple === false
           ? "located. To select several nodes, return them in an array and pass { multiple: true }."
-          : "located."),
+          : "located.") +
+        (result === null || (typeof result !== "object" && typeof result !== "function")
+          ? " (Static struct fields are part of the tree's structure, not children, so they cannot be selected.)"
+          : ""),
     );
   }
   const items = [...(result as Iterable<unknown>)];

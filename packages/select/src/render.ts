@@ -9,6 +9,7 @@ import {
   ARRAY_NODE,
   GetAttrKey,
   isStruct,
+  type KeyPath,
   keystr,
   nodeTypeOf,
   OBJECT_NODE,
@@ -22,7 +23,7 @@ export interface SelectionRenderInput {
   /** The tree the selection points into (what `deselect()` returns). */
   readonly tree: unknown;
   /** The selected nodes, in tree order. */
-  readonly selected: readonly { readonly keyPath: readonly unknown[]; readonly value: unknown }[];
+  readonly selected: readonly { readonly keyPath: KeyPath; readonly value: unknown }[];
   /** Prefix trie of the selected nodes' child indices (internal layout, for fast walks). */
   readonly trie: Trie;
   /** `true` for `showSelection` (mark the selected nodes), `false` for `showValue`. */
@@ -68,7 +69,7 @@ const WIDTH = 80;
  */
 export function renderSelectionText(input: SelectionRenderInput): string {
   const header = input.visibleSelection
-    ? `Selection of ${input.selected.length} node(s)${input.selected.length > 0 ? `: ${input.selected.map((s) => keystr(s.keyPath as never) || "<root>").join(", ")}` : ""}\n`
+    ? `Selection of ${input.selected.length} node(s)${input.selected.length > 0 ? `: ${input.selected.map((s) => keystr(s.keyPath) || "<root>").join(", ")}` : ""}\n`
     : "";
   return header + render(input.tree, input.trie, "", input.visibleSelection);
 }

@@ -1,4 +1,4 @@
-import { DictKey, GetAttrKey, type KeyPath, keystr, SequenceKey, tree } from "@saikei/struct";
+import { DictKey, field, GetAttrKey, type KeyPath, keystr, SequenceKey, tree } from "@saikei/struct";
 import * as O from "fp-ts/lib/Option.js";
 import { describe, expect, it, vi } from "vitest";
 import {
@@ -183,6 +183,14 @@ describe("at", () => {
       expect((e as Error).name).toBe("SelectionAccessorError");
       expect((e as Error).message).toContain("selected at ['a']");
     }
+  });
+
+  it("explains that static fields cannot be selected", () => {
+    class Named extends Foo.define({ label: field<string>({ static: true }) }) {}
+    const n = new Named({ a: 1, b: 2, label: "x" });
+    expect(() => n.select().at((x) => x.label)).toThrow(
+      /returned 'x'.*Static struct fields are part of the tree's structure/,
+    );
   });
 
   it("rejects repeated and nested results", () => {
