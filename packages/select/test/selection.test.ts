@@ -1,4 +1,12 @@
-import { DictKey, field, GetAttrKey, type KeyPath, keystr, SequenceKey, tree } from "@saikei/struct";
+import {
+  DictKey,
+  field,
+  GetAttrKey,
+  type KeyPath,
+  keystr,
+  SequenceKey,
+  tree,
+} from "@saikei/struct";
 import * as O from "fp-ts/lib/Option.js";
 import { describe, expect, it, vi } from "vitest";
 import {
