@@ -13,9 +13,13 @@ import { type ConcreteDType, type DType, isConcreteDType } from "./dtypes.js";
 
 /** The parts of a `NamedArray` / `NamedArrayView` that shapecheck reads. */
 export interface NamedArrayLike {
+  /** Named axis sizes. */
   readonly namedShape: Readonly<Record<string, number>>;
+  /** Positional axis sizes. */
   readonly positionalShape: readonly number[];
+  /** The tfjs dtype name. */
   readonly dtype: string;
+  /** Throws when the array's parts are inconsistent; called before its shape is read. */
   checkValid?(): void;
 }
 

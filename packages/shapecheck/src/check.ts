@@ -202,6 +202,15 @@ function collect(
       });
       return;
     }
+    if (value instanceof ArraySpec && value.hasVariables()) {
+      failures.push({
+        path: path.slice(),
+        message:
+          `The value ${value.toString()} is an ArraySpec with dimension variables, which cannot be matched as a value. ` +
+          "Check a concrete value, or substitute its variables first with fullSubstituteDimensionVariables.",
+      });
+      return;
+    }
     const dtypeError = dtypeFailure(pattern.dtype, actual.dtype);
     if (dtypeError !== undefined) failures.push({ path: path.slice(), message: dtypeError });
     // An ArraySpec given as a value is taken as concrete; its KnownDims count as their sizes.

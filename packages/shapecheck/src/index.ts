@@ -15,3 +15,9 @@ export * from "./dtypes.js";
 export { pyRepr, showShape } from "./format.js";
 export * from "./matchResult.js";
 export * from "./substitution.js";
+
+/**
+ * The type of a structure pattern (penzai's `StructureAnnotation`): any tree, usually with
+ * `ArraySpec` and `Wildcard` leaves.
+ */
+export type StructureAnnotation = unknown;

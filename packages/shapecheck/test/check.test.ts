@@ -1,4 +1,6 @@
 // Ports of penzai's tests/core/shapecheck_test.py, with the expected texts of its solver.
+
+import { field, Struct } from "@saikei/struct";
 import * as E from "fp-ts/lib/Either.js";
 import { describe, expect, it } from "vitest";
 import * as chk from "../src/index.js";
@@ -670,5 +672,71 @@ describe("error data", () => {
     );
     const ok = chk.checkStructureEither(sds([2]), new ArraySpec({ shape: [v("n")] }));
     expect(E.isRight(ok) && ok.right.get("n")).toBe(2);
+  });
+});
+
+describe("ArraySpec values", () => {
+  it("an ArraySpec value with variables is reported, not matched", () => {
+    expect(
+      failure({ x: new ArraySpec({ shape: [v("n")] }) }, { x: new ArraySpec({ shape: [3] }) }),
+    ).toBe(
+      lines(
+        "Mismatch while checking structures:",
+        "At root['x']: The value ArraySpec(shape=(var('n'),), dtype=dtypes.generic, namedShape={}) is an ArraySpec with dimension variables, " +
+          "which cannot be matched as a value. Check a concrete value, or substitute its variables first with fullSubstituteDimensionVariables.",
+      ),
+    );
+  });
+
+  it("an ArraySpec value with an abstract dtype fails a concrete dtype", () => {
+    expect(
+      failure(
+        new ArraySpec({ shape: [2], dtype: dtypes.floating }),
+        new ArraySpec({ shape: [2], dtype: "float32" }),
+      ),
+    ).toBe(
+      lines(
+        "Mismatch while checking structures:",
+        "At root: Value has the wrong dtype: expected dtype float32 but got dtype dtypes.floating.",
+      ),
+    );
+    expect(
+      checkStructure(
+        new ArraySpec({ dtype: dtypes.floating }),
+        new ArraySpec({ dtype: dtypes.inexact }),
+      ).size,
+    ).toBe(0);
+  });
+});
+
+describe("key paths through structs", () => {
+  class Pair extends Struct.define({
+    b: field<unknown>(),
+    c: field<unknown>(),
+    tag: field<string>({ static: true }),
+  }) {}
+
+  it("names struct fields with .field in the key path", () => {
+    expect(
+      failure(
+        { a: new Pair({ b: sds([2, 3]), c: "x", tag: "t" }) },
+        { a: new Pair({ b: new ArraySpec({ shape: [v("n"), 4] }), c: "x", tag: "t" }) },
+      ),
+    ).toBe(
+      lines(
+        "Mismatch while checking structures:",
+        "At root['a'].b: Positional shape mismatch between value (2, 3) and pattern (var('n'), 4):",
+        "  Dim 1: Actual size 3 does not match expected 4",
+        "Variables solved so far:",
+        "  var('n') = 2 from root['a'].b",
+      ),
+    );
+  });
+
+  it("a struct with different static fields is a structure mismatch", () => {
+    const message = failure(new Pair({ b: 1, c: 2, tag: "t" }), new Pair({ b: 1, c: 2, tag: "u" }));
+    expect(message).toMatch(
+      /^Mismatch while checking structures:\nAt root: Tree structure mismatch: the pattern has a node .*tag='u'.* here but the value has a node .*tag='t'/,
+    );
   });
 });
