@@ -6,10 +6,11 @@
  */
 
 import { checkedLayerCall, Layer } from "@saikei/layer";
-import { isNamedArray, type NamedArray } from "@saikei/named";
+import { isNamedArray, NamedArray } from "@saikei/named";
 import { ArraySpec, var as dimVar, dtypes, varsForAxes } from "@saikei/shapecheck";
 import { field, map, options } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
+import { memo } from "./internal/memo.js";
 import { dataAs, dataOf, requireNamed, wrapAs } from "./internal/named.js";
 import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
@@ -32,17 +33,24 @@ export class Elementwise extends Layer.define({ fn: field<ElementwiseFn>({ stati
 
   /** Any shape, any dtype. */
   inputStructure(): unknown {
-    return new ArraySpec({ shape: dimVar("pos"), namedShape: dimVar("named") });
+    return memo(this, "inputStructure", () => {
+      return new ArraySpec({ shape: dimVar("pos"), namedShape: dimVar("named") });
+    });
   }
 
   /** The input's shape. */
   outputStructure(): unknown {
-    return new ArraySpec({ shape: dimVar("pos"), namedShape: dimVar("named") });
+    return memo(this, "outputStructure", () => {
+      return new ArraySpec({ shape: dimVar("pos"), namedShape: dimVar("named") });
+    });
   }
 
   /** Applies `fn`. */
   @checkedLayerCall
   call(x: any): any {
+    if (x instanceof NamedArray && x.dataArray.rank === Object.keys(x.namedAxes).length) {
+      return tidyCall(() => wrapAs(this.fn(x.dataArray), Object.keys(x.namedAxes)));
+    }
     if (isNamedArray(x)) {
       return tidyCall(() => (x as any).replace({ dataArray: this.fn((x as any).dataArray) }));
     }
@@ -92,15 +100,19 @@ export class Softmax extends Layer.define({
 
   /** Floating, with the softmax axes present. */
   inputStructure(): unknown {
-    return new ArraySpec({
-      namedShape: { ...dimVar("B").unpackNamed(), ...varsForAxes("across", axesList(this.axes)) },
-      dtype: dtypes.floating,
+    return memo(this, "inputStructure", () => {
+      return new ArraySpec({
+        namedShape: { ...dimVar("B").unpackNamed(), ...varsForAxes("across", axesList(this.axes)) },
+        dtype: dtypes.floating,
+      });
     });
   }
 
   /** Same as the input. */
   outputStructure(): unknown {
-    return this.inputStructure();
+    return memo(this, "outputStructure", () => {
+      return this.inputStructure();
+    });
   }
 
   /** Softmax of `x` over `axes`. */

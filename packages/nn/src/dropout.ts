@@ -11,6 +11,7 @@ import { ArraySpec, var as dimVar, varsForAxes } from "@saikei/shapecheck";
 import { field } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { Identity } from "./grouping.js";
+import { memo } from "./internal/memo.js";
 import { dataOf, requireNamed, wrapAs } from "./internal/named.js";
 import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
@@ -38,17 +39,21 @@ export class StochasticDropout extends Layer.define({
 
   /** Any named array with the shared axes. */
   inputStructure(): unknown {
-    return new ArraySpec({
-      namedShape: {
-        ...varsForAxes("across", this.shareAcrossAxes),
-        ...dimVar("others").unpackNamed(),
-      },
+    return memo(this, "inputStructure", () => {
+      return new ArraySpec({
+        namedShape: {
+          ...varsForAxes("across", this.shareAcrossAxes),
+          ...dimVar("others").unpackNamed(),
+        },
+      });
     });
   }
 
   /** Same as the input. */
   outputStructure(): unknown {
-    return this.inputStructure();
+    return memo(this, "outputStructure", () => {
+      return this.inputStructure();
+    });
   }
 
   /** Applies a fresh dropout mask. */

@@ -17,6 +17,7 @@ import {
   type LinearOperatorWeightInitializer,
   varianceScalingInitializer,
 } from "./initializers.js";
+import { memo } from "./internal/memo.js";
 import { contractNamed, dataAs, dataOf, requireNamed, wrapAs } from "./internal/named.js";
 import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
@@ -118,15 +119,19 @@ export class EmbeddingLookup extends Layer.define({ table: field<EmbeddingTable>
 
   /** Integer token ids with named axes only. */
   inputStructure(): unknown {
-    return new ArraySpec({ namedShape: dimVar("B"), dtype: dtypes.integer });
+    return memo(this, "inputStructure", () => {
+      return new ArraySpec({ namedShape: dimVar("B"), dtype: dtypes.integer });
+    });
   }
 
   /** The input's axes plus the embedding axes. */
   outputStructure(): unknown {
-    const spec = this.table.embeddings.valueStructure as ArraySpec;
-    return new ArraySpec({
-      namedShape: { ...dimVar("B").unpackNamed(), ...this.table.embeddingAxes() },
-      dtype: spec.dtype,
+    return memo(this, "outputStructure", () => {
+      const spec = this.table.embeddings.valueStructure as ArraySpec;
+      return new ArraySpec({
+        namedShape: { ...dimVar("B").unpackNamed(), ...this.table.embeddingAxes() },
+        dtype: spec.dtype,
+      });
     });
   }
 
@@ -162,18 +167,22 @@ export class EmbeddingDecode extends Layer.define({ table: field<EmbeddingTable>
 
   /** Floating with the embedding axes. */
   inputStructure(): unknown {
-    return new ArraySpec({
-      namedShape: { ...dimVar("B").unpackNamed(), ...this.table.embeddingAxes() },
-      dtype: dtypes.floating,
+    return memo(this, "inputStructure", () => {
+      return new ArraySpec({
+        namedShape: { ...dimVar("B").unpackNamed(), ...this.table.embeddingAxes() },
+        dtype: dtypes.floating,
+      });
     });
   }
 
   /** Floating with the vocabulary axis. */
   outputStructure(): unknown {
-    const vocab = this.table.vocabularyAxis;
-    return new ArraySpec({
-      namedShape: { ...dimVar("B").unpackNamed(), [vocab]: this.table.tableShape()[vocab]! },
-      dtype: dtypes.floating,
+    return memo(this, "outputStructure", () => {
+      const vocab = this.table.vocabularyAxis;
+      return new ArraySpec({
+        namedShape: { ...dimVar("B").unpackNamed(), [vocab]: this.table.tableShape()[vocab]! },
+        dtype: dtypes.floating,
+      });
     });
   }
 
@@ -230,15 +239,19 @@ export class ApplyRoPE extends Layer.define({
 
   /** Floating with the embedding axis. */
   inputStructure(): unknown {
-    return new ArraySpec({
-      namedShape: { ...dimVar("B").unpackNamed(), [this.embeddingAxis]: dimVar("F") },
-      dtype: dtypes.floating,
+    return memo(this, "inputStructure", () => {
+      return new ArraySpec({
+        namedShape: { ...dimVar("B").unpackNamed(), [this.embeddingAxis]: dimVar("F") },
+        dtype: dtypes.floating,
+      });
     });
   }
 
   /** Same as the input. */
   outputStructure(): unknown {
-    return this.inputStructure();
+    return memo(this, "outputStructure", () => {
+      return this.inputStructure();
+    });
   }
 
   /** Rotates `x` by the positions. */

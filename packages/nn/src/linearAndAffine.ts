@@ -20,6 +20,7 @@ import {
   xavierUniformInitializer,
   zerosBiasInitializer,
 } from "./initializers.js";
+import { memo } from "./internal/memo.js";
 import { contractNamed, dataOf, renameAxes, requireNamed, wrapAs } from "./internal/named.js";
 import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
@@ -175,23 +176,27 @@ export class Linear extends Layer.define({
 
   /** Floating input with the weight's non-output axes. */
   inputStructure(): unknown {
-    return new ArraySpec({
-      namedShape: {
-        ...dimVar("B").unpackNamed(),
-        ...without(this.weightShape(), this.outAxisNames),
-      },
-      dtype: dtypes.floating,
+    return memo(this, "inputStructure", () => {
+      return new ArraySpec({
+        namedShape: {
+          ...dimVar("B").unpackNamed(),
+          ...without(this.weightShape(), this.outAxisNames),
+        },
+        dtype: dtypes.floating,
+      });
     });
   }
 
   /** Floating output with the weight's non-input axes. */
   outputStructure(): unknown {
-    return new ArraySpec({
-      namedShape: {
-        ...dimVar("B").unpackNamed(),
-        ...without(this.weightShape(), this.inAxisNames),
-      },
-      dtype: dtypes.floating,
+    return memo(this, "outputStructure", () => {
+      return new ArraySpec({
+        namedShape: {
+          ...dimVar("B").unpackNamed(),
+          ...without(this.weightShape(), this.inAxisNames),
+        },
+        dtype: dtypes.floating,
+      });
     });
   }
 
@@ -310,26 +315,30 @@ export class RenameAxes extends Layer.define({
 
   /** The old names, with any other axes. */
   inputStructure(): unknown {
-    const [oldNames] = this.lists();
-    return new ArraySpec({
-      namedShape: { ...varsForAxes("renaming", oldNames), ...dimVar("others").unpackNamed() },
+    return memo(this, "inputStructure", () => {
+      const [oldNames] = this.lists();
+      return new ArraySpec({
+        namedShape: { ...varsForAxes("renaming", oldNames), ...dimVar("others").unpackNamed() },
+      });
     });
   }
 
   /** The new names carry the old names' sizes. */
   outputStructure(): unknown {
-    const [oldNames, newNames] = this.lists();
-    if (oldNames.length !== newNames.length) {
-      throw new MisconfiguredLayerError(
-        `RenameAxes: length of new names ${JSON.stringify(newNames)} does not match length of old names ` +
-          `${JSON.stringify(oldNames)}. Give one new name per old name.`,
-      );
-    }
-    const named: Record<string, unknown> = { ...dimVar("others").unpackNamed() };
-    newNames.forEach((n, i) => {
-      named[n] = new DimVar(["renaming", oldNames[i]!]);
+    return memo(this, "outputStructure", () => {
+      const [oldNames, newNames] = this.lists();
+      if (oldNames.length !== newNames.length) {
+        throw new MisconfiguredLayerError(
+          `RenameAxes: length of new names ${JSON.stringify(newNames)} does not match length of old names ` +
+            `${JSON.stringify(oldNames)}. Give one new name per old name.`,
+        );
+      }
+      const named: Record<string, unknown> = { ...dimVar("others").unpackNamed() };
+      newNames.forEach((n, i) => {
+        named[n] = new DimVar(["renaming", oldNames[i]!]);
+      });
+      return new ArraySpec({ namedShape: named as any });
     });
-    return new ArraySpec({ namedShape: named as any });
   }
 
   /** Renames the axes. */
@@ -388,26 +397,33 @@ export class AddBias extends Layer.define({
 
   /** Floating input with the bias's axes except the new ones. */
   inputStructure(): unknown {
-    return new ArraySpec({
-      namedShape: { ...dimVar("B").unpackNamed(), ...without(this.biasShape(), this.newAxisNames) },
-      dtype: dtypes.floating,
+    return memo(this, "inputStructure", () => {
+      return new ArraySpec({
+        namedShape: {
+          ...dimVar("B").unpackNamed(),
+          ...without(this.biasShape(), this.newAxisNames),
+        },
+        dtype: dtypes.floating,
+      });
     });
   }
 
   /** Floating output with all the bias's axes. */
   outputStructure(): unknown {
-    const shape = this.biasShape();
-    for (const n of this.newAxisNames) {
-      if (!Object.hasOwn(shape, n)) {
-        throw new MisconfiguredLayerError(
-          `AddBias: expected out axis ${n} was missing in bias parameter (bias axes ${JSON.stringify(shape)}). ` +
-            "Give the bias every axis listed in newAxisNames.",
-        );
+    return memo(this, "outputStructure", () => {
+      const shape = this.biasShape();
+      for (const n of this.newAxisNames) {
+        if (!Object.hasOwn(shape, n)) {
+          throw new MisconfiguredLayerError(
+            `AddBias: expected out axis ${n} was missing in bias parameter (bias axes ${JSON.stringify(shape)}). ` +
+              "Give the bias every axis listed in newAxisNames.",
+          );
+        }
       }
-    }
-    return new ArraySpec({
-      namedShape: { ...shape, ...dimVar("B").unpackNamed() },
-      dtype: dtypes.floating,
+      return new ArraySpec({
+        namedShape: { ...shape, ...dimVar("B").unpackNamed() },
+        dtype: dtypes.floating,
+      });
     });
   }
 
@@ -524,12 +540,16 @@ export class ConstantRescale extends Layer.define({ by: field<number | tf.Tensor
 
   /** Floating arrays of any shape. */
   inputStructure(): unknown {
-    return new ArraySpec({ shape: dimVar("P"), namedShape: dimVar("N"), dtype: dtypes.floating });
+    return memo(this, "inputStructure", () => {
+      return new ArraySpec({ shape: dimVar("P"), namedShape: dimVar("N"), dtype: dtypes.floating });
+    });
   }
 
   /** Same as the input. */
   outputStructure(): unknown {
-    return this.inputStructure();
+    return memo(this, "outputStructure", () => {
+      return this.inputStructure();
+    });
   }
 
   /** Returns `x * by`. */
@@ -579,20 +599,24 @@ export class NamedEinsum extends Layer.define({
 
   /** One floating array per operand, all with the same batch axes; equal indices have equal sizes. */
   inputStructure(): unknown {
-    return this.inputAxes.map((spec) => {
-      const named: Record<string, unknown> = { ...dimVar("B").unpackNamed() };
-      for (const [axis, index] of Object.entries(specMap(spec)))
-        named[axis] = new DimVar(["I", index]);
-      return new ArraySpec({ namedShape: named as any, dtype: dtypes.floating });
+    return memo(this, "inputStructure", () => {
+      return this.inputAxes.map((spec) => {
+        const named: Record<string, unknown> = { ...dimVar("B").unpackNamed() };
+        for (const [axis, index] of Object.entries(specMap(spec)))
+          named[axis] = new DimVar(["I", index]);
+        return new ArraySpec({ namedShape: named as any, dtype: dtypes.floating });
+      });
     });
   }
 
   /** The batch axes and the output axes. */
   outputStructure(): unknown {
-    const named: Record<string, unknown> = { ...dimVar("B").unpackNamed() };
-    for (const [axis, index] of Object.entries(specMap(this.outputAxes)))
-      named[axis] = new DimVar(["I", index]);
-    return new ArraySpec({ namedShape: named as any, dtype: dtypes.floating });
+    return memo(this, "outputStructure", () => {
+      const named: Record<string, unknown> = { ...dimVar("B").unpackNamed() };
+      for (const [axis, index] of Object.entries(specMap(this.outputAxes)))
+        named[axis] = new DimVar(["I", index]);
+      return new ArraySpec({ namedShape: named as any, dtype: dtypes.floating });
+    });
   }
 
   /** Computes the einsum of the operands. */

@@ -23,6 +23,7 @@ import {
   SharedParameterConflictError,
   UninitializedParameterError,
 } from "./errors.js";
+import { memo } from "./internal/memo.js";
 
 /** Treescope colours penzai gives parameters. */
 export const PARAMETER_COLORS = Object.freeze({
@@ -67,7 +68,7 @@ export class Parameter<T = any> extends Struct.define({
 
   /** The structure of the value (see `asArrayStructure` in `@saikei/shapecheck`). */
   get valueStructure(): unknown {
-    return asArrayStructure(this.value);
+    return memo(this, "valueStructure", () => asArrayStructure(this.value));
   }
 
   /** Returns a copy named `renameFn(name)`. */
@@ -96,7 +97,7 @@ export class FrozenParameter<T = any> extends Struct.define({
 
   /** The structure of the value. */
   get valueStructure(): unknown {
-    return asArrayStructure(this.value);
+    return memo(this, "valueStructure", () => asArrayStructure(this.value));
   }
 
   /** Returns a copy named `renameFn(name)`. */

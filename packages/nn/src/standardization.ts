@@ -13,7 +13,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { axesList } from "./basicOps.js";
 import { Sequential } from "./grouping.js";
 import { type AxisSizes, constantInitializer } from "./initializers.js";
-import { dataOf, requireNamed } from "./internal/named.js";
+import { memo } from "./internal/memo.js";
+import { dataOf, requireNamed, wrapAs } from "./internal/named.js";
 import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
 import { AddBias, Linear } from "./linearAndAffine.js";
@@ -32,9 +33,9 @@ function acrossSpec(across: string | readonly string[]): ArraySpec {
 function reduceAxes(
   x: NamedArray,
   across: string | readonly string[],
-): { data: tf.Tensor; axes: number[] } {
+): { data: tf.Tensor; names: string[]; axes: number[] } {
   const { data, names } = dataOf(x);
-  return { data, axes: axesList(across).map((n) => names.indexOf(n)) };
+  return { data, names, axes: axesList(across).map((n) => names.indexOf(n)) };
 }
 
 function epsilonValue(epsilon: number | tf.Tensor): number | tf.Tensor {
@@ -58,12 +59,16 @@ export class Standardize extends Layer.define({
 
   /** Floating, with the `across` axes. */
   inputStructure(): unknown {
-    return acrossSpec(this.across);
+    return memo(this, "inputStructure", () => {
+      return acrossSpec(this.across);
+    });
   }
 
   /** Same as the input. */
   outputStructure(): unknown {
-    return acrossSpec(this.across);
+    return memo(this, "outputStructure", () => {
+      return acrossSpec(this.across);
+    });
   }
 
   /** Standardizes `x`. */
@@ -71,7 +76,7 @@ export class Standardize extends Layer.define({
   call(x: NamedArray): NamedArray {
     return tidyCall(() => {
       const named = requireNamed(x, "Standardize");
-      const { data, axes } = reduceAxes(named, this.across);
+      const { data, names, axes } = reduceAxes(named, this.across);
       const mean = tf.mean(data, axes, true);
       const meanSquare = tf.mean(tf.square(data), axes, true);
       const variance = tf.sub(meanSquare, tf.square(mean));
@@ -79,7 +84,7 @@ export class Standardize extends Layer.define({
         tf.sub(data, mean),
         tf.rsqrt(tf.add(variance, epsilonValue(this.epsilon))),
       );
-      return (named as any).replace({ dataArray: out });
+      return wrapAs(out, names);
     });
   }
 }
@@ -101,12 +106,16 @@ export class RMSStandardize extends Layer.define({
 
   /** Floating, with the `across` axes. */
   inputStructure(): unknown {
-    return acrossSpec(this.across);
+    return memo(this, "inputStructure", () => {
+      return acrossSpec(this.across);
+    });
   }
 
   /** Same as the input. */
   outputStructure(): unknown {
-    return acrossSpec(this.across);
+    return memo(this, "outputStructure", () => {
+      return acrossSpec(this.across);
+    });
   }
 
   /** Normalizes `x`. */
@@ -114,13 +123,13 @@ export class RMSStandardize extends Layer.define({
   call(x: NamedArray): NamedArray {
     return tidyCall(() => {
       const named = requireNamed(x, "RMSStandardize");
-      const { data, axes } = reduceAxes(named, this.across);
+      const { data, names, axes } = reduceAxes(named, this.across);
       const meanSquare = tf.mean(tf.square(data), axes, true);
       const out = tf.mul(
         data,
         tf.reciprocal(tf.sqrt(tf.add(meanSquare, epsilonValue(this.epsilon)))),
       );
-      return (named as any).replace({ dataArray: out });
+      return wrapAs(out, names);
     });
   }
 }

@@ -15,7 +15,7 @@ import {
   initializeParameters,
   LayerNorm,
   Linear,
-  LinearInPlace,
+  type LinearInPlace,
   NamedGroup,
   Parameter,
   parameterNames,
@@ -52,13 +52,17 @@ describe("the guide (docs/nn.md)", () => {
   });
 
   it("masks with a causal mask built from nx.arange", () => {
-    const handled = WithSideInputsFromInputTuple.handling(ApplyAttentionMask.fromConfig("attn_mask"), ["attn_mask"]);
+    const handled = WithSideInputsFromInputTuple.handling(
+      ApplyAttentionMask.fromConfig("attn_mask"),
+      ["attn_mask"],
+    );
     const mask = nx.arange("seq", 3).ge(nx.arange("kv_seq", 3));
     const logits = nx.zeros({ seq: 3, kv_seq: 3 });
     const out = handled.call([logits, mask]) as NamedArray;
     const v = Array.from(out.orderAs("seq", "kv_seq").dataArray.dataSync());
     expect(v.map((e) => (e === 0 ? 0 : 1))).toEqual([0, 1, 1, 0, 0, 1, 0, 0, 0]);
-    for (const leaf of tree.leaves([mask, logits, out])) if (leaf instanceof tf.Tensor) leaf.dispose();
+    for (const leaf of tree.leaves([mask, logits, out]))
+      if (leaf instanceof tf.Tensor) leaf.dispose();
   });
 
   it("gives penzai's treescope colours", () => {
@@ -66,13 +70,20 @@ describe("the guide (docs/nn.md)", () => {
     expect(new Parameter({ value, name: "p" }).treescopeColor()).toBe("#93cce1");
     expect(new FrozenParameter({ value, name: "p" }).treescopeColor()).toBe("#a0b0c9");
     expect(
-      new UninitializedParameter({ initializer: () => nx.zeros({ a: 1 }), name: "u" }).treescopeColor(),
+      new UninitializedParameter({
+        initializer: () => nx.zeros({ a: 1 }),
+        name: "u",
+      }).treescopeColor(),
     ).toBe("#cea03c");
     expect((Linear.fromConfig({ a: 1 }, { b: 1 }) as Linear).treescopeColor()).toBe("#eba875");
-    expect((Linear.fromConfig({ a: 1 }, { a: 1 }) as LinearInPlace).treescopeColor()).toBe("#eba875");
+    expect((Linear.fromConfig({ a: 1 }, { a: 1 }) as LinearInPlace).treescopeColor()).toBe(
+      "#eba875",
+    );
     expect(AddBias.fromConfig({ a: 1 }).treescopeColor()).toBe("#65cfbc");
     expect(new NamedGroup({ name: "g", sublayers: [] }).treescopeColor()).toBe("#cdcdcd");
-    expect(new Elementwise({ fn: gelu }).treescopeColor()).toBe(new Elementwise({ fn: gelu }).treescopeColor());
+    expect(new Elementwise({ fn: gelu }).treescopeColor()).toBe(
+      new Elementwise({ fn: gelu }).treescopeColor(),
+    );
     expect(EmbeddingDecode.name).toBe("EmbeddingDecode");
     value.dataArray.dispose();
   });
