@@ -4,6 +4,7 @@
  * @module
  */
 
+export * from "./checkLayers.js";
 export * from "./gradients.js";
 export * from "./lora.js";
 export * from "./modelRewiring.js";

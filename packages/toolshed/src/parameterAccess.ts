@@ -7,14 +7,7 @@
 
 import { Parameter } from "@saikei/nn";
 import { NotInThisPartition } from "@saikei/select";
-import {
-  flattenWithPath,
-  isStruct,
-  type KeyPath,
-  keystr,
-  mapWithPath,
-  options,
-} from "@saikei/struct";
+import { flattenWithPath, type KeyPath, keystr, mapWithPath, options } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 
 /** One trainable value found in a model. */
