@@ -165,7 +165,7 @@ export class AccessorSession {
         if (view.indexOf(prop) >= 0) return true;
         return type === OBJECT_NODE ? Reflect.has(target, prop) : Reflect.has(original, prop);
       },
-      ownKeys(target) {
+      ownKeys() {
         if (type === ARRAY_NODE) return [...view.children.map((_, i) => String(i)), "length"];
         if (type === OBJECT_NODE) return [...(view.aux as ObjectAux).keys];
         return Reflect.ownKeys(original);

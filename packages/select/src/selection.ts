@@ -14,7 +14,6 @@ import {
   type KeyPath,
   keyPathEquals,
   keystr,
-  type NodeType,
   nodeTypeOf,
   type PathKey,
   registerPytreeNode,
