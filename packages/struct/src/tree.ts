@@ -55,18 +55,59 @@ export { LEAF, LeafCountError, TreeDef } from "./treedef.js";
 const OBJECT_PROTO = Object.prototype;
 const MAP_PROTO = Map.prototype;
 
-/** Flattens without key paths, appending records to `ops` and leaves to `leaves`. */
-function flattenRec(node: unknown, ops: Ops, leaves: unknown[], isLeaf: IsLeaf | undefined): void {
+/**
+ * The records of the structure being flattened are written to `scratch[0..top)`, a buffer reused
+ * across calls: growing a fresh array per call costs more than the walk itself. {@link withScratch}
+ * copies the records out, clears the buffer and makes nested calls (from an `isLeaf` or a
+ * registered node's `flattenWithKeys`) use a buffer of their own.
+ */
+let scratch: unknown[] = [];
+let top = 0;
+let scratchInUse = false;
+
+function withScratch(walk: () => void): Ops {
+  const outerScratch = scratch;
+  const outerTop = top;
+  const nested = scratchInUse;
+  if (nested) scratch = [];
+  scratchInUse = true;
+  top = 0;
+  try {
+    walk();
+    return scratch.slice(0, top);
+  } finally {
+    if (top > 65_536) scratch = [];
+    else scratch.fill(undefined, 0, top);
+    if (nested) {
+      scratch = outerScratch;
+      top = outerTop;
+    } else {
+      top = 0;
+      scratchInUse = false;
+    }
+  }
+}
+
+function writeRecord(kind: NodeType, aux: unknown, childCount: number): void {
+  const record: Ops = [];
+  pushRecord(record, kind, aux, childCount);
+  for (let i = 0; i < record.length; i++) scratch[top++] = record[i];
+}
+
+/** Flattens without key paths, writing records to `scratch` and leaves to `leaves`. */
+function flattenRec(node: unknown, leaves: unknown[], isLeaf: IsLeaf | undefined): void {
   if (isLeaf?.(node, NO_PATH)) {
-    ops.push(undefined);
+    scratch[top++] = undefined;
     leaves.push(node);
     return;
   }
   if (typeof node === "object" && node !== null) {
     if (Array.isArray(node)) {
       const n = node.length;
-      ops.push(ARRAY_NODE, null, n);
-      for (let i = 0; i < n; i++) flattenRec(node[i], ops, leaves, isLeaf);
+      scratch[top++] = ARRAY_NODE;
+      scratch[top++] = null;
+      scratch[top++] = n;
+      for (let i = 0; i < n; i++) flattenRec(node[i], leaves, isLeaf);
       return;
     }
     const proto = Object.getPrototypeOf(node);
@@ -74,60 +115,62 @@ function flattenRec(node: unknown, ops: Ops, leaves: unknown[], isLeaf: IsLeaf |
       const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
       if (kind === undefined) {
         if (proto !== MAP_PROTO && registeredNodeTypeOf(proto) === undefined) {
-          ops.push(undefined);
+          scratch[top++] = undefined;
           leaves.push(node);
           return;
         }
       } else if (kind.isStructNode === true) {
         const layout = kind as unknown as StructLayout;
         const staticNames = layout.staticNames;
-        ops.push(kind, proto);
-        for (let i = 0; i < staticNames.length; i++) ops.push((node as any)[staticNames[i]!]);
+        scratch[top++] = kind;
+        scratch[top++] = proto;
+        for (let i = 0; i < staticNames.length; i++)
+          scratch[top++] = (node as any)[staticNames[i]!];
         const names = layout.childNames;
-        for (let i = 0; i < names.length; i++)
-          flattenRec((node as any)[names[i]!], ops, leaves, isLeaf);
+        for (let i = 0; i < names.length; i++) flattenRec((node as any)[names[i]!], leaves, isLeaf);
         return;
       }
     }
   } else if (node !== undefined && node !== null) {
-    ops.push(undefined);
+    scratch[top++] = undefined;
     leaves.push(node);
     return;
   }
   const type = nodeTypeOf(node);
   if (type === undefined) {
-    ops.push(undefined);
+    scratch[top++] = undefined;
     leaves.push(node);
     return;
   }
   const [children, aux] = type.flatten(node);
-  pushRecord(ops, type, aux, children.length);
-  for (let i = 0; i < children.length; i++) flattenRec(children[i], ops, leaves, isLeaf);
+  writeRecord(type, aux, children.length);
+  for (let i = 0; i < children.length; i++) flattenRec(children[i], leaves, isLeaf);
 }
 
 const NO_PATH: KeyPath = Object.freeze([]) as KeyPath;
 
-/** Flattens with key paths, appending records to `ops` and `[path, leaf]` pairs to `out`. */
+/** Flattens with key paths, writing records to `scratch` and `[path, leaf]` pairs to `out`. */
 function flattenRecWithPath(
   node: unknown,
   path: PathKey[],
-  ops: Ops,
   out: [KeyPath, unknown][],
   isLeaf: IsLeaf | undefined,
 ): void {
   if (isLeaf?.(node, path)) {
-    ops.push(undefined);
+    scratch[top++] = undefined;
     out.push([path, node]);
     return;
   }
   if (typeof node === "object" && node !== null) {
     if (Array.isArray(node)) {
       const n = node.length;
-      ops.push(ARRAY_NODE, null, n);
+      scratch[top++] = ARRAY_NODE;
+      scratch[top++] = null;
+      scratch[top++] = n;
       for (let i = 0; i < n; i++) {
         const childPath = path.slice();
         childPath.push(new SequenceKey(i));
-        flattenRecWithPath(node[i], childPath, ops, out, isLeaf);
+        flattenRecWithPath(node[i], childPath, out, isLeaf);
       }
       return;
     }
@@ -136,15 +179,17 @@ function flattenRecWithPath(
       const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
       if (kind === undefined) {
         if (proto !== MAP_PROTO && registeredNodeTypeOf(proto) === undefined) {
-          ops.push(undefined);
+          scratch[top++] = undefined;
           out.push([path, node]);
           return;
         }
       } else if (kind.isStructNode === true) {
         const layout = kind as unknown as StructLayout;
         const staticNames = layout.staticNames;
-        ops.push(kind, proto);
-        for (let i = 0; i < staticNames.length; i++) ops.push((node as any)[staticNames[i]!]);
+        scratch[top++] = kind;
+        scratch[top++] = proto;
+        for (let i = 0; i < staticNames.length; i++)
+          scratch[top++] = (node as any)[staticNames[i]!];
         const names = layout.childNames;
         const n = names.length;
         if (n === 0) return;
@@ -152,31 +197,31 @@ function flattenRecWithPath(
         for (let i = 0; i < n; i++) {
           const childPath = path.slice();
           childPath.push(keys[i]!);
-          flattenRecWithPath((node as any)[names[i]!], childPath, ops, out, isLeaf);
+          flattenRecWithPath((node as any)[names[i]!], childPath, out, isLeaf);
         }
         return;
       }
     }
   } else if (node !== undefined && node !== null) {
-    ops.push(undefined);
+    scratch[top++] = undefined;
     out.push([path, node]);
     return;
   }
   const type = nodeTypeOf(node);
   if (type === undefined) {
-    ops.push(undefined);
+    scratch[top++] = undefined;
     out.push([path, node]);
     return;
   }
   const [children, aux] = type.flatten(node);
   const n = children.length;
-  pushRecord(ops, type, aux, n);
+  writeRecord(type, aux, n);
   if (n === 0) return;
   const keys = childKeys(type, node, aux, n);
   for (let i = 0; i < n; i++) {
     const childPath = path.slice();
     childPath.push(keys[i]!);
-    flattenRecWithPath(children[i], childPath, ops, out, isLeaf);
+    flattenRecWithPath(children[i], childPath, out, isLeaf);
   }
 }
 
@@ -205,8 +250,7 @@ export function flatten(tree: unknown, isLeaf?: IsLeaf): [unknown[], TreeDef] {
     return [leaves, def];
   }
   const leaves: unknown[] = [];
-  const ops: Ops = [];
-  flattenRec(tree, ops, leaves, isLeaf);
+  const ops = withScratch(() => flattenRec(tree, leaves, isLeaf));
   return [leaves, rootDef(ops, leaves.length)];
 }
 
@@ -222,8 +266,7 @@ export function flatten(tree: unknown, isLeaf?: IsLeaf): [unknown[], TreeDef] {
  */
 export function flattenWithPath(tree: unknown, isLeaf?: IsLeaf): [[KeyPath, unknown][], TreeDef] {
   const out: [KeyPath, unknown][] = [];
-  const ops: Ops = [];
-  flattenRecWithPath(tree, [], ops, out, isLeaf);
+  const ops = withScratch(() => flattenRecWithPath(tree, [], out, isLeaf));
   return [out, rootDef(ops, out.length)];
 }
 

@@ -585,3 +585,31 @@ describe("the tree namespace", () => {
     expect(tree.flattenOneLevel).toBe(flattenOneLevel);
   });
 });
+
+describe("reentrancy", () => {
+  it("flatten can be called from inside an isLeaf predicate", () => {
+    const inner: number[] = [];
+    const [ls, def] = flatten({ a: [1, 2], b: { c: 3 } }, (x) => {
+      if (Array.isArray(x)) inner.push(flatten({ z: x })[0].length);
+      return false;
+    });
+    expect(ls).toEqual([1, 2, 3]);
+    expect(inner).toEqual([2]);
+    expect(def.toString()).toBe('{"a": [*, *], "b": {"c": *}}');
+    const [pairs, def2] = flattenWithPath([{ q: 1 }], (x) => structure(x).numLeaves === 0);
+    expect(pairs.map(([p]) => keystr(p))).toEqual(["[0]['q']"]);
+    expect(def2.toString()).toBe('[{"q": *}]');
+  });
+
+  it("a throwing isLeaf leaves the next flatten unaffected", () => {
+    expect(() =>
+      flatten([1, [2]], (x) => {
+        if (Array.isArray(x) && x.length === 1) throw new Error("boom");
+        return false;
+      }),
+    ).toThrow("boom");
+    const [ls, def] = flatten([5, [6]]);
+    expect(ls).toEqual([5, 6]);
+    expect(def.toString()).toBe("[*, [*]]");
+  });
+});
