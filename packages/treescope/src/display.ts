@@ -31,8 +31,11 @@ interface DenoJupyter {
 }
 
 function tslabDisplay(): TslabDisplay | undefined {
-  const g = globalThis as { $$?: { html?: unknown } };
-  return typeof g.$$?.html === "function" ? (g.$$ as TslabDisplay) : undefined;
+  // tslab exposes `$$` in notebook cells; some set-ups expose the module's `display` as `tslab`.
+  const g = globalThis as { $$?: { html?: unknown }; tslab?: { display?: { html?: unknown } } };
+  if (typeof g.$$?.html === "function") return g.$$ as TslabDisplay;
+  if (typeof g.tslab?.display?.html === "function") return g.tslab.display as TslabDisplay;
+  return undefined;
 }
 
 function denoJupyter(): DenoJupyter | undefined {
