@@ -1,3 +1,4 @@
+import { WithRandomKeyFromArg } from "@saikei/effects";
 import { MisconfiguredLayerError } from "@saikei/layer";
 import { type NamedArray, nx, random, ready } from "@saikei/named";
 import { StructureMismatchError } from "@saikei/shapecheck";
@@ -306,6 +307,18 @@ describe("dropout and casting", () => {
     expect(kept).toBeGreaterThan(0.25);
     expect(kept).toBeLessThan(0.75);
     dispose(x, y);
+  });
+
+  it("StochasticDropout under WithRandomKeyFromArg is deterministic in the key", () => {
+    const model = WithRandomKeyFromArg.handling(new StochasticDropout({ dropRate: 0.3 }));
+    const x = nx.ones({ a: 32 });
+    const y1 = model.call([x, random.key(1)]) as NamedArray;
+    const y2 = model.call([x, random.key(1)]) as NamedArray;
+    const y3 = model.call([x, random.key(2)]) as NamedArray;
+    expect(values(y1)).toEqual(values(y2));
+    expect(values(y1)).not.toEqual(values(y3));
+    expect(values(y1).every((e) => e === 0 || Math.abs(e - 1 / 0.7) < 1e-6)).toBe(true);
+    dispose(x, y1, y2, y3);
   });
 
   it("CastToDType casts every array in a tree", () => {
