@@ -97,10 +97,18 @@ export class FlattenedIndexKey {
 /**
  * One step of a key path. Struct subclasses may return other values from `keyForField` (penzai's
  * tests use plain strings); anything that renders with `String(key)` is accepted.
+ *
+ * @example
+ * const key: PathKey = new GetAttrKey("weights");
  */
 export type PathKey = GetAttrKey | SequenceKey | DictKey | FlattenedIndexKey | string | number;
 
-/** A key path: the steps from a root to one of its descendants. The root's path is `[]`. */
+/**
+ * A key path: the steps from a root to one of its descendants. The root's path is `[]`.
+ *
+ * @example
+ * const path: KeyPath = [new GetAttrKey("layers"), new SequenceKey(0)];
+ */
 export type KeyPath = readonly PathKey[];
 
 /**

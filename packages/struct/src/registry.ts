@@ -14,6 +14,9 @@ import { DictKey, FlattenedIndexKey, type PathKey, SequenceKey } from "./keys.js
 /**
  * How one kind of node is taken apart and rebuilt. `aux` is the node's static data: it is kept in
  * the tree structure and compared with `auxEquals`.
+ *
+ * @example
+ * const [children, aux] = ARRAY_NODE.flatten([1, 2]); // [[1, 2], null]
  */
 export interface NodeType<N = any, Aux = any> {
   /** A short name used when a structure is rendered, for example `"Array"` or `"Linear"`. */
@@ -36,6 +39,9 @@ export interface NodeType<N = any, Aux = any> {
  * The field layout of a struct class. The node type of a struct (found under {@link NODE_TYPE} on
  * its prototype) has `isStructNode` set and is also its layout: the tree walks read it to take
  * structs apart and rebuild them without going through {@link NodeType.flatten}.
+ *
+ * @example
+ * (nodeTypeOf(point) as unknown as StructLayout).childNames; // ["x", "y"]
  */
 export interface StructLayout {
   /** The node type of the struct class (the layout itself). */
@@ -66,12 +72,22 @@ export function structAux(proto: object, layout: StructLayout, node: object): un
   return aux;
 }
 
-/** Attached to a prototype to make every instance of that class (and its subclasses) a node. */
+/**
+ * Attached to a prototype to make every instance of that class (and its subclasses) a node.
+ *
+ * @example
+ * Object.defineProperty(Bag.prototype, NODE_TYPE, { value: bagNodeType });
+ */
 export const NODE_TYPE: unique symbol = Symbol.for("saikei.nodeType");
 
 const registered = new Map<Function, NodeType>();
 
-/** Raised when a node type is registered twice or registered wrongly. */
+/**
+ * Raised when a node type is registered twice or registered wrongly.
+ *
+ * @example
+ * registerPytreeNode(Map, def); // throws RegistrationError: Map is built in
+ */
 export class RegistrationError extends Error {
   override name = "RegistrationError";
 }
@@ -79,6 +95,12 @@ export class RegistrationError extends Error {
 /**
  * The definition a class gives to become a pytree node: how to list its children with keys and
  * how to rebuild it. `unflatten` receives the `aux` that `flattenWithKeys` returned.
+ *
+ * @example
+ * const def: PytreeNodeDefinition<Pair, null> = {
+ *   flattenWithKeys: (p) => ({ children: [[new GetAttrKey("a"), p.a]], aux: null }),
+ *   unflatten: (_aux, [a]) => new Pair(a),
+ * };
  */
 export interface PytreeNodeDefinition<N, Aux> {
   /** The node's children with their keys, in order, and its static data. */
@@ -243,7 +265,12 @@ function assignKey(target: Record<string, unknown>, key: string, value: unknown)
   }
 }
 
-/** Arrays: children keyed by `SequenceKey(i)`. */
+/**
+ * Arrays: children keyed by `SequenceKey(i)`.
+ *
+ * @example
+ * ARRAY_NODE.unflatten(null, [1, 2]); // [1, 2]
+ */
 export const ARRAY_NODE: NodeType<unknown[], null> = {
   name: "Array",
   flatten: (node) => [node.slice(), null],
@@ -253,13 +280,23 @@ export const ARRAY_NODE: NodeType<unknown[], null> = {
   render: (_aux, children) => `[${children.join(", ")}]`,
 };
 
-/** Static data of a plain object: its sorted keys and whether it had a null prototype. */
+/**
+ * Static data of a plain object: its sorted keys and whether it had a null prototype.
+ *
+ * @example
+ * OBJECT_NODE.flatten({ b: 1, a: 2 })[1]; // { keys: ["a", "b"], nullPrototype: false }
+ */
 export interface ObjectAux {
   readonly keys: readonly string[];
   readonly nullPrototype: boolean;
 }
 
-/** Plain objects: children keyed by `DictKey(k)` in sorted key order, as JAX sorts dict keys. */
+/**
+ * Plain objects: children keyed by `DictKey(k)` in sorted key order, as JAX sorts dict keys.
+ *
+ * @example
+ * OBJECT_NODE.flatten({ b: 1, a: 2 }); // [[2, 1], { keys: ["a", "b"], nullPrototype: false }]
+ */
 export const OBJECT_NODE: NodeType<Record<string, unknown>, ObjectAux> = {
   name: "Object",
   flatten(node) {
@@ -283,7 +320,12 @@ export const OBJECT_NODE: NodeType<Record<string, unknown>, ObjectAux> = {
     `{${aux.keys.map((k, i) => `${JSON.stringify(k)}: ${children[i]}`).join(", ")}}`,
 };
 
-/** Maps: children keyed by `DictKey(k)` in insertion order (JAX's `OrderedDict`). */
+/**
+ * Maps: children keyed by `DictKey(k)` in insertion order (JAX's `OrderedDict`).
+ *
+ * @example
+ * MAP_NODE.flatten(new Map([["z", 1], ["a", 2]])); // [[1, 2], ["z", "a"]]
+ */
 export const MAP_NODE: NodeType<Map<unknown, unknown>, unknown[]> = {
   name: "Map",
   flatten: (node) => [[...node.values()], [...node.keys()]],
@@ -302,7 +344,12 @@ export const MAP_NODE: NodeType<Map<unknown, unknown>, unknown[]> = {
     `Map{${aux.map((k, i) => `${safeString(k)} => ${children[i]}`).join(", ")}}`,
 };
 
-/** `null` and `undefined`: nodes with no children (JAX's `None`). */
+/**
+ * `null` and `undefined`: nodes with no children (JAX's `None`).
+ *
+ * @example
+ * NONE_NODE.flatten(null); // [[], null]
+ */
 export const NONE_NODE: NodeType<null | undefined, null | undefined> = {
   name: "None",
   flatten: (node) => [[], node],

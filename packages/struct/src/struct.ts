@@ -17,7 +17,12 @@ import {
 } from "./registry.js";
 import { treeEquals } from "./tree.js";
 
-/** Declared shape of one struct field. `T` is its value type. */
+/**
+ * Declared shape of one struct field. `T` is its value type.
+ *
+ * @example
+ * const x: Field<number, false, true> = field<number>({ default: 0 });
+ */
 export interface Field<T, Static extends boolean = boolean, HasDefault extends boolean = boolean> {
   /** Phantom: the field's value type. */
   readonly __type?: T;
@@ -29,7 +34,12 @@ export interface Field<T, Static extends boolean = boolean, HasDefault extends b
   readonly defaultValue?: T;
 }
 
-/** Field options: `static` keeps the value in the structure, `default` makes the prop optional. */
+/**
+ * Field options: `static` keeps the value in the structure, `default` makes the prop optional.
+ *
+ * @example
+ * field<string>({ static: true, default: "relu" });
+ */
 export interface FieldOptions<T> {
   static?: boolean;
   default?: T;
@@ -56,7 +66,12 @@ export function field<T>(options: FieldOptions<T> = {}): Field<T> {
   }) as Field<T>;
 }
 
-/** A record of field declarations, as passed to `define`. */
+/**
+ * A record of field declarations, as passed to `define`.
+ *
+ * @example
+ * const spec = { x: field<number>(), name: field<string>({ static: true }) } satisfies FieldSpec;
+ */
 export type FieldSpec = Record<string, Field<any, boolean, boolean>>;
 
 type FieldType<F> = F extends Field<infer T, any, any> ? T : never;
@@ -65,17 +80,32 @@ type RequiredNames<S> = {
 }[keyof S];
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
-/** The constructor props of a field spec: required fields, and optional ones with defaults. */
+/**
+ * The constructor props of a field spec: required fields, and optional ones with defaults.
+ *
+ * @example
+ * type P = PropsOf<{ x: Field<number, false, false>; y: Field<number, false, true> }>; // { x: number; y?: number }
+ */
 export type PropsOf<S> = Simplify<
   { [K in RequiredNames<S>]: FieldType<S[K]> } & {
     [K in Exclude<keyof S, RequiredNames<S>>]?: FieldType<S[K]>;
   }
 >;
 
-/** The readonly instance fields of a field spec. */
+/**
+ * The readonly instance fields of a field spec.
+ *
+ * @example
+ * type F = FieldsOf<{ x: Field<number, false, false> }>; // { readonly x: number }
+ */
 export type FieldsOf<S> = { readonly [K in keyof S]: FieldType<S[K]> };
 
-/** Phantom key carrying the field record of a struct type; used by `fromAttributes` typing. */
+/**
+ * Phantom key carrying the field record of a struct type; used by `fromAttributes` typing.
+ *
+ * @example
+ * type Fields = NonNullable<Point[typeof STRUCT_FIELDS]>; // { readonly x: number; readonly y: number }
+ */
 export declare const STRUCT_FIELDS: unique symbol;
 
 type AnyStructClass = abstract new (...args: any[]) => Struct;
@@ -88,7 +118,12 @@ type BaseProps<C> = C extends abstract new (
     : NonNullable<P>
   : {};
 
-/** The class `define` returns: typed props, instances with the new fields, statics kept. */
+/**
+ * The class `define` returns: typed props, instances with the new fields, statics kept.
+ *
+ * @example
+ * const Base: DefinedStruct<typeof Struct, { x: Field<number, false, false> }> = Struct.define({ x: field<number>() });
+ */
 export type DefinedStruct<C extends AnyStructClass, S extends FieldSpec> = Pick<C, keyof C> &
   (C extends new (
     ...args: any[]
@@ -108,17 +143,32 @@ export type DefinedStruct<C extends AnyStructClass, S extends FieldSpec> = Pick<
           props: Simplify<BaseProps<C> & PropsOf<S>>,
         ) => InstanceType<C> & FieldsOf<S> & { readonly [STRUCT_FIELDS]?: FieldsOf<S> });
 
-/** All field values of a struct instance type, static ones included. */
+/**
+ * All field values of a struct instance type, static ones included.
+ *
+ * @example
+ * type A = AttributesOf<Point>; // { x: number; y: number }
+ */
 export type AttributesOf<T> = T extends { readonly [STRUCT_FIELDS]?: infer F }
   ? { -readonly [K in keyof F]: F[K] }
   : Record<string, unknown>;
 
-/** Raised for a wrong struct declaration: a reserved or repeated field name. */
+/**
+ * Raised for a wrong struct declaration: a reserved or repeated field name.
+ *
+ * @example
+ * Struct.define({ replace: field<number>() }); // throws StructDefinitionError
+ */
 export class StructDefinitionError extends Error {
   override name = "StructDefinitionError";
 }
 
-/** Raised for wrong constructor props or `fromAttributes` values: missing, extra or not an object. */
+/**
+ * Raised for wrong constructor props or `fromAttributes` values: missing, extra or not an object.
+ *
+ * @example
+ * new Point({ x: 1 } as never); // throws StructConstructionError: missing required field(s) y
+ */
 export class StructConstructionError extends Error {
   override name = "StructConstructionError";
 }
@@ -238,7 +288,12 @@ const RESERVED = new Set([
   "select",
 ]);
 
-/** The static data `treeFlatten` returns: child field names and static field values. */
+/**
+ * The static data `treeFlatten` returns: child field names and static field values.
+ *
+ * @example
+ * new Labeled({ v: 1, label: "a" }).treeFlatten()[1]; // { childFieldNames: ["v"], staticFields: { label: "a" } }
+ */
 export interface StructStaticMetadata {
   readonly childFieldNames: readonly string[];
   readonly staticFields: Readonly<Record<string, unknown>>;
@@ -250,12 +305,23 @@ let reprHook: ((value: unknown) => string) | undefined;
 /**
  * Replaces the renderer used by `Struct#toString` (treescope installs its one-line form).
  * Pass `undefined` to restore the built-in renderer.
+ *
+ * @example
+ * setStructReprHook((v) => "<struct>");
+ * String(new Point({ x: 1, y: 2 })); // "<struct>"
+ * setStructReprHook(undefined);
  */
 export function setStructReprHook(hook: ((value: unknown) => string) | undefined): void {
   reprHook = hook;
 }
 
-/** The built-in one-line rendering of a value: `Point(x=3, y=4, label='p')`. */
+/**
+ * The built-in one-line rendering of a value: `Point(x=3, y=4, label='p')`.
+ *
+ * @example
+ * reprValue(new Point({ x: 3, y: 4 })); // "Point(x=3, y=4)"
+ * reprValue({ a: "s" }); // `{"a": 's'}`
+ */
 export function reprValue(value: unknown, depth = 0): string {
   if (depth > 6) return "…";
   if (typeof value === "string") return `'${value}'`;
@@ -563,7 +629,12 @@ export function isStruct(value: unknown): value is Struct {
   return value instanceof Struct;
 }
 
-/** The declared fields of a struct class, in order, with their kinds. */
+/**
+ * The declared fields of a struct class, in order, with their kinds.
+ *
+ * @example
+ * structFields(Point).map((f) => f.name); // ["x", "y"]
+ */
 export function structFields(
   cls: AnyStructClass,
 ): readonly { name: string; isStatic: boolean; hasDefault: boolean }[] {

@@ -35,10 +35,20 @@ import {
   truncate,
 } from "./treedef.js";
 
-/** A predicate that stops the walk at a node and treats it as a leaf. May look at the key path. */
+/**
+ * A predicate that stops the walk at a node and treats it as a leaf. May look at the key path.
+ *
+ * @example
+ * const isLeaf: IsLeaf = (x, path) => Array.isArray(x) || path.length > 3;
+ */
 export type IsLeaf = (value: unknown, path: KeyPath) => boolean;
 
-/** Raised when trees that should have the same structure do not. */
+/**
+ * Raised when trees that should have the same structure do not.
+ *
+ * @example
+ * map((a, b) => a + b, [1, 2], [1]); // throws TreeStructureMismatchError (path: [])
+ */
 export class TreeStructureMismatchError extends Error {
   override name = "TreeStructureMismatchError";
   constructor(
@@ -313,6 +323,9 @@ export function unflatten<T = unknown>(treedef: TreeDef, leaves: readonly unknow
 /**
  * Options for {@link map} and {@link mapWithPath}, passed as the final argument. Build them with
  * {@link options} so they cannot be mistaken for a tree.
+ *
+ * @example
+ * map(fn, tree, new TreeOptions((x) => Array.isArray(x))); // same as options({ isLeaf })
  */
 export class TreeOptions {
   constructor(readonly isLeaf?: IsLeaf) {
@@ -557,7 +570,12 @@ export function flattenOneLevel(tree: unknown): [[PathKey, unknown][], TreeDef] 
   ];
 }
 
-/** Raised when a key path cannot be followed from a root. */
+/**
+ * Raised when a key path cannot be followed from a root.
+ *
+ * @example
+ * getAtPath([1], [new SequenceKey(3)]); // throws KeyPathError
+ */
 export class KeyPathError extends Error {
   override name = "KeyPathError";
 }

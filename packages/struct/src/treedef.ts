@@ -35,6 +35,9 @@ export class LeafCountError extends Error {
  * cost of a hand-written walk (see `bench/tree.bench.ts`).
  *
  * @internal
+ *
+ * @example
+ * structure([1]).ops; // [ARRAY_NODE, null, 1, undefined]
  */
 export type Ops = unknown[];
 
@@ -43,7 +46,12 @@ export function isStructKind(kind: NodeType): boolean {
   return kind.isStructNode === true;
 }
 
-/** @internal Width of the record at `p`. */
+/**
+ * @internal Width of the record at `p`.
+ *
+ * @example
+ * recordWidth([undefined], 0); // 1
+ */
 export function recordWidth(ops: Ops, p: number): number {
   const kind = ops[p] as NodeType | undefined;
   if (kind === undefined) return 1;
@@ -51,7 +59,12 @@ export function recordWidth(ops: Ops, p: number): number {
   return 3;
 }
 
-/** @internal Number of children of the node whose record is at `p`. */
+/**
+ * @internal Number of children of the node whose record is at `p`.
+ *
+ * @example
+ * recordChildCount([ARRAY_NODE, null, 2, undefined, undefined], 0); // 2
+ */
 export function recordChildCount(ops: Ops, p: number): number {
   const kind = ops[p] as NodeType | undefined;
   if (kind === undefined) return 0;
@@ -62,6 +75,9 @@ export function recordChildCount(ops: Ops, p: number): number {
 /**
  * @internal The static data of the node whose record is at `p`, as its node type's `flatten`
  * returns it.
+ *
+ * @example
+ * recordAux(structure({ a: 1 }).ops, 0); // { keys: ["a"], nullPrototype: false }
  */
 export function recordAux(ops: Ops, p: number): unknown {
   const kind = ops[p] as NodeType | undefined;
@@ -74,7 +90,12 @@ export function recordAux(ops: Ops, p: number): unknown {
   return ops[p + 1];
 }
 
-/** @internal Appends the record of a node of kind `kind` with static data `aux`. */
+/**
+ * @internal Appends the record of a node of kind `kind` with static data `aux`.
+ *
+ * @example
+ * pushRecord(ops, ARRAY_NODE, null, 2);
+ */
 export function pushRecord(ops: Ops, kind: NodeType, aux: unknown, childCount: number): void {
   if (kind.isStructNode === true) {
     const layout = kind as unknown as StructLayout;
@@ -287,7 +308,12 @@ export class TreeDef {
   }
 }
 
-/** @internal Truncates long renderings in error messages. */
+/**
+ * @internal Truncates long renderings in error messages.
+ *
+ * @example
+ * truncate("abc", 2); // "ab…"
+ */
 export function truncate(s: string, max = 300): string {
   return s.length <= max ? s : `${s.slice(0, max)}…`;
 }
@@ -311,7 +337,12 @@ function renderRecord(ops: Ops, cursor: { p: number }): string {
   }
 }
 
-/** @internal One-level rendering of the record at `p`, children shown as `…`. */
+/**
+ * @internal One-level rendering of the record at `p`, children shown as `…`.
+ *
+ * @example
+ * describeRecord(structure([1, 2]).ops, 0); // "a node […, …]"
+ */
 export function describeRecord(ops: Ops, p: number): string {
   const kind = ops[p] as NodeType | undefined;
   if (kind === undefined) return "a leaf";
@@ -394,5 +425,10 @@ function build(s: BuildState): unknown {
   return kind === ARRAY_NODE ? children : kind.unflatten(ops[p + 1], children);
 }
 
-/** The structure of a single leaf. */
+/**
+ * The structure of a single leaf.
+ *
+ * @example
+ * structure(5) === LEAF; // true
+ */
 export const LEAF: TreeDef = new TreeDef(undefined, undefined, []);
