@@ -300,20 +300,24 @@ export class WithFunctionalLocalState extends EffectHandler.define({}) {
 
   /** `[input to body, { name: old state i, ... }]`. */
   override inputStructure(): unknown {
-    const states: Record<string, Wildcard> = {};
-    this.stateNames().forEach((name, i) => {
-      states[name] = new Wildcard({ description: `old state ${i}: ${name}` });
+    return handlerMemo(this, "inputStructure", () => {
+      const states: Record<string, Wildcard> = {};
+      this.stateNames().forEach((name, i) => {
+        states[name] = new Wildcard({ description: `old state ${i}: ${name}` });
+      });
+      return [new Wildcard({ description: "input to body" }), states];
     });
-    return [new Wildcard({ description: "input to body" }), states];
   }
 
   /** `[output from body, { name: new state i, ... }]`. */
   override outputStructure(): unknown {
-    const states: Record<string, Wildcard> = {};
-    this.stateNames().forEach((name, i) => {
-      states[name] = new Wildcard({ description: `new state ${i}: ${name}` });
+    return handlerMemo(this, "outputStructure", () => {
+      const states: Record<string, Wildcard> = {};
+      this.stateNames().forEach((name, i) => {
+        states[name] = new Wildcard({ description: `new state ${i}: ${name}` });
+      });
+      return [new Wildcard({ description: "output from body" }), states];
     });
-    return [new Wildcard({ description: "output from body" }), states];
   }
 
   /** Runs the body with the given states and returns its output with the final states. */

@@ -173,6 +173,8 @@ function handleRequests(
   return [handled, used];
 }
 
+const OUTPUT_FROM_BODY = new Wildcard({ description: "output from body" });
+
 /**
  * A handler that takes side inputs as extra elements of its argument (penzai's
  * `WithSideInputsFromInputTuple`): called with `[input, ...values]` where `values[i]` is the side
@@ -193,17 +195,17 @@ export class WithSideInputsFromInputTuple extends EffectHandler.define({
 
   /** `[input to body, side input: tag, ...]`: an array of exactly `1 + sideInputTags.length` values. */
   override inputStructure(): unknown {
-    return [
+    return handlerMemo(this, "inputStructure", () => [
       new Wildcard({ description: "input to body" }),
       ...this.sideInputTags.map(
         (tag) => new Wildcard({ description: `side input: ${renderTag(tag)}` }),
       ),
-    ];
+    ]);
   }
 
   /** Any output from the body. */
   override outputStructure(): unknown {
-    return new Wildcard({ description: "output from body" });
+    return OUTPUT_FROM_BODY;
   }
 
   /** Calls the body on `argument[0]` with `argument[1 + i]` as the side input `sideInputTags[i]`. */

@@ -4,8 +4,8 @@
  * @module
  */
 
-import { checkStructure, type MatchResult } from "@saikei/shapecheck";
-import { reprValue } from "@saikei/struct";
+import { ArraySpec, checkStructure, MatchResult, Wildcard } from "@saikei/shapecheck";
+import { nodeTypeOf, reprValue } from "@saikei/struct";
 import { CHECKED_LAYER_CALL, type Layer, LayerDefinitionError } from "./layer.js";
 
 /**
@@ -14,6 +14,40 @@ import { CHECKED_LAYER_CALL, type Layer, LayerDefinitionError } from "./layer.js
  * first (`@saikei/effects` uses it to say which layer asked for an unhandled effect).
  */
 export const ADD_LAYER_CONTEXT: unique symbol = Symbol.for("saikei.addLayerContext");
+
+const NO_VARIABLES = new MatchResult({});
+
+/**
+ * Whether `value` certainly matches `pattern` without binding variables: the pattern has the
+ * value's node structure down to `Wildcard`s. Returns false whenever it cannot tell (an
+ * `ArraySpec`, a leaf pattern, a structure difference), and the full `checkStructure` decides.
+ * Handler patterns (arrays and records of wildcards) are checked on every call, so this keeps
+ * the per-call cost of a checked handler to a short walk.
+ */
+function matchesWildcardsOnly(value: unknown, pattern: unknown): boolean {
+  if (pattern instanceof Wildcard) return true;
+  if (pattern instanceof ArraySpec) return false;
+  const type = nodeTypeOf(pattern);
+  if (type === undefined || nodeTypeOf(value) !== type) return false;
+  const [patternChildren, patternAux] = type.flatten(pattern);
+  const [valueChildren, valueAux] = type.flatten(value);
+  if (patternChildren.length !== valueChildren.length || !type.auxEquals(patternAux, valueAux))
+    return false;
+  for (let i = 0; i < patternChildren.length; i++) {
+    if (!matchesWildcardsOnly(valueChildren[i], patternChildren[i])) return false;
+  }
+  return true;
+}
+
+function check(
+  value: unknown,
+  pattern: unknown,
+  knownVars: MatchResult | undefined,
+  errorPrefix: string,
+): MatchResult {
+  if (matchesWildcardsOnly(value, pattern)) return knownVars ?? NO_VARIABLES;
+  return checkStructure(value, pattern, { knownVars, errorPrefix });
+}
 
 type CallMethod<This, In, Out> = (this: This, argument: In) => Out;
 
@@ -71,9 +105,12 @@ export function checkedLayerCall<This extends Layer, In, Out>(
     const inputStructure = this.inputStructure();
     let inputVars: MatchResult;
     try {
-      inputVars = checkStructure(argument, inputStructure, {
-        errorPrefix: `Error while checking the input of a layer of type ${layerType}:\n`,
-      });
+      inputVars = check(
+        argument,
+        inputStructure,
+        undefined,
+        `Error while checking the input of a layer of type ${layerType}:\n`,
+      );
     } catch (error) {
       if (error instanceof Error) {
         error.message += `\nThe input structure of ${layerType} is ${reprValue(inputStructure)}.`;
@@ -88,10 +125,12 @@ export function checkedLayerCall<This extends Layer, In, Out>(
       addLayerContext(error, this);
       throw error;
     }
-    checkStructure(result, outputStructure, {
-      knownVars: inputVars,
-      errorPrefix: `Error while checking the output of a layer of type ${layerType}:\n`,
-    });
+    check(
+      result,
+      outputStructure,
+      inputVars,
+      `Error while checking the output of a layer of type ${layerType}:\n`,
+    );
     return result;
   };
   Object.defineProperty(checked, "name", { value: method.name || "call" });
