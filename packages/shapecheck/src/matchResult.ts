@@ -4,6 +4,8 @@
  * @module
  */
 
+import { pyRepr } from "./format.js";
+
 /** The value a variable is bound to: a size, a run of positional sizes, or named sizes. */
 export type BoundValue = number | readonly number[] | Readonly<Record<string, number>>;
 
@@ -138,7 +140,7 @@ export class MatchResult implements Iterable<[string, BoundValue]> {
 
   /** Renders as `MatchResult({'batch': 8})`. */
   toString(): string {
-    const parts = Object.entries(this.#bindings).map(([k, v]) => `'${k}': ${showBound(v)}`);
+    const parts = Object.entries(this.#bindings).map(([k, v]) => `${pyRepr(k)}: ${showBound(v)}`);
     return `MatchResult({${parts.join(", ")}})`;
   }
 }
@@ -149,7 +151,9 @@ export function showBound(value: BoundValue): string {
   if (Array.isArray(value)) {
     return value.length === 1 ? `(${value[0]},)` : `(${value.join(", ")})`;
   }
-  const parts = Object.entries(value as Record<string, number>).map(([k, v]) => `'${k}': ${v}`);
+  const parts = Object.entries(value as Record<string, number>).map(
+    ([k, v]) => `${pyRepr(k)}: ${v}`,
+  );
   return `{${parts.join(", ")}}`;
 }
 
