@@ -5,9 +5,9 @@
  * @module
  */
 
-import { safeString } from "@saikei/struct";
+import { type KeyPath, keystr, safeString } from "@saikei/struct";
 import { parseColor, treescopeColorOf } from "./color.js";
-import { describe } from "./inspect.js";
+import { asSelectionView, type ChildEntry, describe } from "./inspect.js";
 import {
   type ArraySummary,
   formatNumber,
@@ -35,6 +35,8 @@ export interface TextOptions {
    * arrays of at most 5 elements).
    */
   arraySummaries?: boolean;
+  /** Key paths of nodes to mark as `«…»`, as a selection's nodes are marked. */
+  highlight?: readonly KeyPath[];
 }
 
 /**
@@ -194,11 +196,16 @@ export function smallArrayValues(value: unknown, summary: ArraySummary): unknown
 class TextRenderer {
   private readonly summaries = new Map<unknown, ArraySummary>();
   private readonly ancestors = new Set<unknown>();
+  private readonly tracking: boolean;
 
+  /** `marks`: keystr of the paths to wrap in `«…»` (a selection's nodes). */
   constructor(
     private readonly width: number,
     private readonly withStats: boolean,
-  ) {}
+    private readonly marks: ReadonlySet<string>,
+  ) {
+    this.tracking = marks.size > 0;
+  }
 
   private array(value: unknown, st: Style): string {
     let summary = this.summaries.get(value);
@@ -209,34 +216,53 @@ class TextRenderer {
     return st.array(arrayText(summary, smallArrayValues(value, summary), this.withStats));
   }
 
-  line(value: unknown, st: Style): string {
+  private mark(text: string, path: string, st: Style): string {
+    return this.tracking && this.marks.has(path)
+      ? `${st.keyword("«")}${text}${st.keyword("»")}`
+      : text;
+  }
+
+  private childPath(path: string, e: ChildEntry): string {
+    return this.tracking ? path + String(e.key) : "";
+  }
+
+  line(value: unknown, st: Style, path = ""): string {
     const d = describe(value);
-    if (d.kind === "tensor" || d.kind === "namedArray") return this.array(value, st);
-    if (d.kind === "leaf" || d.kind === "none") return styledLeafText(value, st);
+    if (d.kind === "tensor" || d.kind === "namedArray")
+      return this.mark(this.array(value, st), path, st);
+    if (d.kind === "leaf" || d.kind === "none")
+      return this.mark(styledLeafText(value, st), path, st);
     if (this.ancestors.has(value)) return st.dim("<cycle>");
     this.ancestors.add(value);
     try {
-      const parts = d.entries.map((e) => e.label + this.line(e.value, st));
-      return `${this.open(value, d.typeName, d.open, st)}${parts.join(", ")}${d.close}`;
+      const parts = d.entries.map((e) => e.label + this.line(e.value, st, this.childPath(path, e)));
+      return this.mark(
+        `${this.open(value, d.typeName, d.open, st)}${parts.join(", ")}${d.close}`,
+        path,
+        st,
+      );
     } finally {
       this.ancestors.delete(value);
     }
   }
 
   /** `extra`: columns taken on the node's first line by its label and trailing comma. */
-  block(value: unknown, indent: number, extra: number, st: Style): string {
+  block(value: unknown, indent: number, extra: number, st: Style, path = ""): string {
     const d = describe(value);
-    if (d.entries.length === 0 || this.ancestors.has(value)) return this.line(value, st);
-    const flat = this.line(value, PLAIN);
-    if (indent + extra + flat.length <= this.width)
-      return st === PLAIN ? flat : this.line(value, st);
+    if (d.entries.length === 0 || this.ancestors.has(value)) return this.line(value, st, path);
+    const flat = this.line(value, PLAIN, path);
+    if (indent + extra + flat.length <= this.width) {
+      return st === PLAIN ? flat : this.line(value, st, path);
+    }
     this.ancestors.add(value);
     try {
       const pad = " ".repeat(indent + 2);
       const lines = d.entries.map(
-        (e) => `${pad}${e.label}${this.block(e.value, indent + 2, e.label.length + 1, st)},`,
+        (e) =>
+          `${pad}${e.label}${this.block(e.value, indent + 2, e.label.length + 1, st, this.childPath(path, e))},`,
       );
-      return `${this.open(value, d.typeName, d.open, st)}\n${lines.join("\n")}\n${" ".repeat(indent)}${d.close}`;
+      const text = `${this.open(value, d.typeName, d.open, st)}\n${lines.join("\n")}\n${" ".repeat(indent)}${d.close}`;
+      return this.mark(text, path, st);
     } finally {
       this.ancestors.delete(value);
     }
@@ -256,6 +282,7 @@ class TextRenderer {
  * order of their children), arrays as `<tf.Tensor float32[2,3]>` or
  * `<NamedArray float32(3 | batch:2)>`. The multi-line form breaks nodes that do not fit in
  * `width` columns over indented lines with trailing commas, and adds array statistics.
+ * A `Selection` renders as its whole tree with the selected nodes marked `«…»`.
  *
  * @param value any value or tree.
  * @param options `multiline`, `color`, `width`, `arraySummaries` (see {@link TextOptions}).
@@ -268,8 +295,19 @@ class TextRenderer {
 export function renderToText(value: unknown, options: TextOptions = {}): string {
   const multiline = options.multiline === true;
   const st = (options.color ?? defaultColor()) ? ANSI : PLAIN;
-  const renderer = new TextRenderer(options.width ?? 80, options.arraySummaries ?? multiline);
-  return multiline ? renderer.block(value, 0, 0, st) : renderer.line(value, st);
+  let tree = value;
+  const marked: KeyPath[] = [...(options.highlight ?? [])];
+  const selection = asSelectionView(value);
+  if (selection !== undefined) {
+    tree = selection.tree;
+    marked.push(...selection.selectedPaths);
+  }
+  const renderer = new TextRenderer(
+    options.width ?? 80,
+    options.arraySummaries ?? multiline,
+    new Set(marked.map((p) => keystr(p))),
+  );
+  return multiline ? renderer.block(tree, 0, 0, st) : renderer.line(tree, st);
 }
 
 /**

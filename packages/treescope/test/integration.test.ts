@@ -6,6 +6,7 @@ import {
   oneLine,
   renderSelectionHTML,
   renderToHTML,
+  renderToText,
   summarizeArray,
 } from "@saikei/treescope";
 import * as tf from "@tensorflow/tfjs-core";
@@ -136,5 +137,43 @@ describe("@saikei/select selections", () => {
     } finally {
       installTreescopeHooks();
     }
+  });
+});
+
+describe("selections as text", () => {
+  it("marks the selected nodes of a Selection with « »", () => {
+    const tree = { a: [1, 2], b: new Parameter({ value: 3, name: "p" }) };
+    const selection = select(tree).atInstancesOf(Parameter);
+    expect(renderToText(selection, { color: false })).toBe(
+      `{"a": [1, 2], "b": «Parameter(value=3, name='p')»}`,
+    );
+    expect(
+      renderToText(
+        select(tree).at((t) => t.a[1]!),
+        { multiline: true, width: 12, color: false },
+      ),
+    ).toBe(
+      [
+        "{",
+        `  "a": [`,
+        "    1,",
+        "    «2»,",
+        "  ],",
+        `  "b": Parameter(`,
+        "    value=3,",
+        "    name='p',",
+        "  ),",
+        "}",
+      ].join("\n"),
+    );
+  });
+
+  it("marks key paths given as highlight", () => {
+    expect(
+      renderToText([1, [2, 3]], {
+        color: false,
+        highlight: [[new SequenceKey(1), new SequenceKey(0)]],
+      }),
+    ).toBe("[1, [«2», 3]]");
   });
 });
