@@ -591,17 +591,34 @@ export function getAtPath(tree: unknown, path: KeyPath): unknown {
   let node = tree;
   for (let depth = 0; depth < path.length; depth++) {
     const key = path[depth]!;
-    const level = flattenOneLevel(node);
-    const found = level?.[0].find(([k]) => stepMatches(k, key));
-    if (found === undefined) {
+    const index = childIndex(node, key);
+    if (index === -1) {
       throw new KeyPathError(
         `Cannot follow the key path ${keystr(path)}: the node at ${keystr(path.slice(0, depth)) || "the root"} ` +
-          `(${describeNode(node)}) has no child ${String(key)}.`,
+          `(${describeNode(node)}) has no child ${String(key)}. Check the path against ` +
+          "flattenWithPath(tree) of this tree.",
       );
     }
-    node = found[1];
+    node = nodeTypeOf(node)!.flatten(node)[0][index];
   }
   return node;
+}
+
+/** The index of the child of `node` reached by `key`, or -1. */
+function childIndex(node: unknown, key: PathKey): number {
+  const type = nodeTypeOf(node);
+  if (type === undefined) return -1;
+  const [children, aux] = type.flatten(node);
+  const n = children.length;
+  if (type === ARRAY_NODE) {
+    return key instanceof SequenceKey && Number.isInteger(key.idx) && key.idx >= 0 && key.idx < n
+      ? key.idx
+      : -1;
+  }
+  if (n === 0) return -1;
+  const keys = childKeys(type, node, aux, n);
+  for (let i = 0; i < n; i++) if (stepMatches(keys[i]!, key)) return i;
+  return -1;
 }
 
 function stepMatches(a: PathKey, b: PathKey): boolean {

@@ -41,11 +41,6 @@ export class LeafCountError extends Error {
  */
 export type Ops = unknown[];
 
-/** @internal Whether `kind` is a struct node type (its records have no count and inline statics). */
-export function isStructKind(kind: NodeType): boolean {
-  return kind.isStructNode === true;
-}
-
 /**
  * @internal Width of the record at `p`.
  *
