@@ -1,0 +1,12 @@
+import { ready, random, nx } from "@saikei/named";
+import { initializeParameters } from "@saikei/nn";
+import { TransformerLM, TransformerInputs } from "@saikei/models";
+import * as tf from "@tensorflow/tfjs-core";
+await ready();
+const cfg = { numHeads: 2, embeddingDim: 16, projectionDim: 4, mlpHiddenDim: 32, numDecoderBlocks: 2, vocabSize: 11 };
+const model = initializeParameters(TransformerLM.fromConfig(cfg), random.key(2));
+const inputs = TransformerInputs.fromBasicSegments(nx.wrap(tf.tensor2d([[1,2,3],[4,5,6]], undefined, "int32")).tag("batch", "seq"));
+for (let i = 0; i < 5; i++) model.call(inputs).dataArray.dispose();
+const t0 = performance.now();
+for (let i = 0; i < 20; i++) model.call(inputs).dataArray.dispose();
+console.log("ms/call", (performance.now() - t0) / 20);
