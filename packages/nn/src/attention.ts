@@ -190,12 +190,43 @@ export class KVCachingAttention extends Layer.define({
    * @example
    * KVCachingAttention.fromUncached(attention, { sequenceAxis: "seq", cacheLen: 32, cachedAxes: { batch: 1, projection: 8 } });
    */
-  static fromUncached(original: Attention, config: KVCachingConfig): KVCachingAttention {
+  static fromUncached(original: Attention, config: KVCachingConfig): KVCachingAttention;
+  /** penzai's positional form: `fromUncached(original, sequenceAxis, cacheLen, cachedAxes, cacheEndIndexTag, stateCategory, cacheDtype?)`. */
+  static fromUncached(
+    original: Attention,
+    sequenceAxis: string,
+    cacheLen: number,
+    cachedAxes: AxisSizes,
+    cacheEndIndexTag: unknown,
+    stateCategory: string,
+    cacheDtype?: tf.DataType,
+  ): KVCachingAttention;
+  static fromUncached(
+    original: Attention,
+    configOrAxis: KVCachingConfig | string,
+    cacheLen?: number,
+    cachedAxes?: AxisSizes,
+    cacheEndIndexTag?: unknown,
+    stateCategory?: string,
+    cacheDtype?: tf.DataType,
+  ): KVCachingAttention {
+    const config: KVCachingConfig =
+      typeof configOrAxis === "string"
+        ? {
+            sequenceAxis: configOrAxis,
+            cacheLen: cacheLen!,
+            cachedAxes: cachedAxes!,
+            cacheEndIndexTag,
+            stateCategory,
+            cacheDtype,
+          }
+        : configOrAxis;
     const shape = { ...config.cachedAxes, [config.sequenceAxis]: config.cacheLen };
     const names = Object.keys(shape);
     const sizes = names.map((n) => shape[n]!);
     const dtype = config.cacheDtype ?? "float32";
-    return new KVCachingAttention({
+    // `this` so that subclasses (e.g. a Gemma-specific caching attention) build their own class.
+    return new (this as typeof KVCachingAttention)({
       inputToQuery: original.inputToQuery,
       inputToKey: original.inputToKey,
       inputToValue: original.inputToValue,

@@ -137,6 +137,19 @@ describe("KVCachingAttention", () => {
     expect(cached.attnValueToOutput).toBe(attention.attnValueToOutput);
     expect(cached.kvCacheEndIndex.tag).toBe("cache_end_index");
     expect(cached.kvCache.category).toBe("kv_cache");
+    class Subclass extends KVCachingAttention {}
+    const positional = Subclass.fromUncached(
+      attention,
+      "seq",
+      8,
+      { batch: 2 },
+      "end",
+      "cache",
+      "float32",
+    );
+    expect(positional).toBeInstanceOf(Subclass);
+    expect(positional.kvCacheEndIndex.tag).toBe("end");
+    expect(positional.kvCache.category).toBe("cache");
   });
 
   it("gives the same outputs as uncached Attention, token by token", () => {
