@@ -225,7 +225,7 @@ export class KVCachingAttention extends Layer.define({
     const names = Object.keys(shape);
     const sizes = names.map((n) => shape[n]!);
     const dtype = config.cacheDtype ?? "float32";
-    // `this` so that subclasses (e.g. a Gemma-specific caching attention) build their own class.
+    // biome-ignore lint/complexity/noThisInStatic: subclasses (e.g. a Gemma caching attention) build their own class.
     return new (this as typeof KVCachingAttention)({
       inputToQuery: original.inputToQuery,
       inputToKey: original.inputToKey,
