@@ -117,6 +117,6 @@ describe("accessor stand-ins", () => {
       return undefined;
     })();
     expect(err).toBeInstanceOf(SelectionAccessorError);
-    expect(err!.message).toContain("selected at [0]");
+    expect(err!.message).toContain("selected at [1]");
   });
 });
