@@ -4,8 +4,11 @@
  * @module
  */
 
+export * from "./annotateShapes.js";
 export * from "./checkLayers.js";
 export * from "./gradients.js";
+export * from "./intercept.js";
+export * from "./interleaveIntermediates.js";
 export * from "./lora.js";
 export * from "./modelRewiring.js";
 export * from "./optimizers.js";

@@ -1,0 +1,112 @@
+/**
+ * Shared machinery of {@link annotateShapes} and {@link runAndInterleaveIntermediates}: insert
+ * interceptor layers between the sublayers of every group (and around other nested layers), run
+ * the model once under `CollectingSideOutputs`, and replace each interceptor by what it saw.
+ *
+ * @module
+ */
+
+import { CollectingSideOutputs, SideOutputRequest, type SideOutputValue } from "@saikei/effects";
+import { Layer } from "@saikei/layer";
+import { isSequentialOrNamed, Sequential } from "@saikei/nn";
+import { select } from "@saikei/select";
+import { type KeyPath, keystr, leaves, mapWithPath, options } from "@saikei/struct";
+
+/** Raised when a model cannot be instrumented: it already uses an interceptor's reserved tag. */
+export class InterceptionError extends Error {
+  override name = "InterceptionError";
+}
+
+/** Builds a fresh interceptor layer. */
+export type InterceptorFactory = () => Layer;
+
+function isGroup(node: unknown): node is Sequential {
+  return isSequentialOrNamed(node);
+}
+
+/**
+ * Inserts interceptors: in every group (`Sequential`, `NamedGroup`, `CheckedSequential`) one before
+ * each sublayer and one after the last; a layer nested in a non-group layer (e.g. an attention
+ * block's projections) is wrapped as `Sequential([interceptor, layer, interceptor])`; the root too
+ * when it is not a group.
+ */
+export function instrument(
+  root: Layer,
+  make: InterceptorFactory,
+  isInterceptor: (x: unknown) => boolean,
+): Layer {
+  const visit = (layer: unknown, wrapIfPlain: boolean): unknown => {
+    if (isGroup(layer)) {
+      const sublayers: unknown[] = [];
+      for (const sub of layer.sublayers) {
+        sublayers.push(make());
+        sublayers.push(visit(sub, false));
+      }
+      sublayers.push(make());
+      return layer.replace({ sublayers } as never);
+    }
+    if (!(layer instanceof Layer) || isInterceptor(layer)) return layer;
+    const inner = mapWithPath(
+      (path, node) => (path.length === 0 ? node : visit(node, true)),
+      layer,
+      options({ isLeaf: (node, path) => path.length > 0 && node instanceof Layer }),
+    );
+    return wrapIfPlain ? new Sequential({ sublayers: [make(), inner as Layer, make()] }) : inner;
+  };
+  return visit(root, true) as Layer;
+}
+
+/**
+ * Runs the instrumented model once and groups what each interceptor told by the interceptor's key
+ * path (`keystr`).
+ */
+export function runCollecting(
+  instrumented: Layer,
+  tag: unknown,
+  argument: unknown,
+): [unknown, Map<string, unknown[]>] {
+  const handler = CollectingSideOutputs.handling(instrumented, tag);
+  const [output, collected] = handler.call(argument) as [unknown, SideOutputValue[]];
+  const byPath = new Map<string, unknown[]>();
+  for (const told of collected) {
+    const key = keystr(told.keypath.slice(0, -1));
+    const list = byPath.get(key);
+    if (list === undefined) byPath.set(key, [told.value]);
+    else list.push(told.value);
+  }
+  return [output, byPath];
+}
+
+/**
+ * Replaces every interceptor (selected by class) by `replace(values)` where `values` is what it
+ * told (possibly nothing); `undefined` removes it from its parent's sublayers.
+ */
+export function replaceInterceptors(
+  instrumented: Layer,
+  interceptorClass: abstract new (...args: any[]) => Layer,
+  byPath: Map<string, unknown[]>,
+  replace: (values: unknown[], path: KeyPath) => unknown,
+): Layer {
+  return select(instrumented)
+    .atInstancesOf(interceptorClass as never)
+    .applyAndInline(
+      (path: KeyPath) => {
+        const replacement = replace(byPath.get(keystr(path)) ?? [], path);
+        return replacement === undefined ? [] : [replacement];
+      },
+      { withKeypath: true },
+    ) as Layer;
+}
+
+/** Throws unless no `SideOutputRequest` in `root` uses `tag`. */
+export function checkTagUnused(root: unknown, tag: unknown, what: string): void {
+  const clash = leaves(root, (x) => x instanceof SideOutputRequest).some(
+    (x) => x instanceof SideOutputRequest && x.tag === tag,
+  );
+  if (clash) {
+    throw new InterceptionError(
+      `Model has SideOutputRequests with the ${what} tag, which is reserved for ${what}'s interceptors. ` +
+        "Handle those requests before calling it, or remove them.",
+    );
+  }
+}
