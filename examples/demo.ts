@@ -4,7 +4,7 @@
  * generate text, and write its treescope HTML.
  *
  * Flags: `--steps N` (default 300; training also stops after `--seconds`, default 100),
- * `--out DIR` (default examples/out), `--seed N`.
+ * `--out DIR` (default examples/out), `--seed N`, `--backend wasm|cpu` (default: the fastest).
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -33,7 +33,9 @@ const seed = intFlag(flags, "seed", 1);
 const outDir = resolve(flags.out ?? join(here, "out"));
 mkdirSync(outDir, { recursive: true });
 
-const backend = await pz.ready();
+const backend = await pz.ready(
+  flags.backend === undefined ? {} : { backends: [flags.backend as "wasm" | "cpu"] },
+);
 const text = readFileSync(join(here, "data", "sonnets.txt"), "utf8");
 const tokenizer = new CharTokenizer(text);
 const ids = tokenizer.encode(text);
