@@ -14,7 +14,7 @@ import {
   WithConstantSideInputs,
 } from "@saikei/effects";
 import { type RandomKey, random } from "@saikei/named";
-import { asArrayStructure, checkStructure } from "@saikei/shapecheck";
+import { ArraySpec, asArrayStructure, checkStructure, dtypes } from "@saikei/shapecheck";
 import { field, leaves, map, options, Struct, treeEquals } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import {
@@ -168,12 +168,29 @@ export class UninitializedParameter<T = any> extends Struct.define({
   }
 
   /**
-   * Builds the parameter from a given value (penzai's `initialize_with_value`), checking it against
-   * `valueStructure` unless `checkStructure: false`.
+   * Builds the parameter from a given value (penzai's `initialize_with_value`), e.g. a checkpoint
+   * tensor. The value is checked against `valueStructure` unless `checkStructure: false`; with
+   * `strictDtype: false` any dtype is accepted (checkpoints in another precision).
+   *
+   * @throws StructureMismatchError when the value does not match.
+   * @example
+   * param.initializeWithValue(nx.wrap(loaded, "vocabulary", "embedding"), { strictDtype: false });
    */
-  initializeWithValue(value: T, opts: { checkStructure?: boolean } = {}): Parameter<T> {
+  initializeWithValue(
+    value: T,
+    opts: { checkStructure?: boolean; strictDtype?: boolean } = {},
+  ): Parameter<T> {
     if (opts.checkStructure !== false) {
-      checkStructure(value, this.valueStructure as any, {
+      const pattern =
+        opts.strictDtype === false
+          ? map(
+              (spec: unknown) =>
+                spec instanceof ArraySpec ? spec.replace({ dtype: dtypes.generic } as any) : spec,
+              this.valueStructure,
+              options({ isLeaf: (node: unknown) => node instanceof ArraySpec }),
+            )
+          : this.valueStructure;
+      checkStructure(value, pattern as any, {
         errorPrefix: `Error while initializing parameter "${this.name}" with a value:\n`,
       });
     }

@@ -294,6 +294,24 @@ describe("freezing", () => {
     value.dataArray.dispose();
   });
 
+  it("initializeWithValue checks shape, and dtype unless strictDtype is false", () => {
+    const p = new UninitializedParameter({
+      initializer: () => nx.zeros({ a: 2 }),
+      name: "loaded",
+      valueStructure: new ArraySpec({ namedShape: { a: 2 }, dtype: "float32" }),
+    });
+    const ints = nx.wrap(tf.tensor1d([1, 2], "int32"), "a");
+    expect(() => p.initializeWithValue(ints)).toThrow(StructureMismatchError);
+    const loaded = p.initializeWithValue(ints, { strictDtype: false });
+    expect(loaded).toBeInstanceOf(Parameter);
+    expect(loaded.name).toBe("loaded");
+    const wrongShape = nx.zeros({ a: 3 });
+    expect(() => p.initializeWithValue(wrongShape, { strictDtype: false })).toThrow(/loaded/);
+    expect(p.initializeWithValue(wrongShape, { checkStructure: false }).value).toBe(wrongShape);
+    ints.dataArray.dispose();
+    wrongShape.dataArray.dispose();
+  });
+
   it("initialize checks the value against the declared structure", () => {
     const p = new UninitializedParameter({
       initializer: () => nx.zeros({ a: 3 }),
