@@ -162,7 +162,7 @@ class HTMLBuilder {
     out.x = arrayText(summary, smallArrayValues(value, summary), false);
     out.k = "array";
     const a: NonNullable<NodeData["a"]> = {};
-    const stats = statsText(summary).replace(/ ?(nan|inf)=\d+/g, "");
+    const stats = statsText(summary, { counts: false });
     if (stats !== "") a.t = stats;
     if (summary.stats !== undefined) {
       if (summary.stats.nanCount > 0) a.n = summary.stats.nanCount;
@@ -256,10 +256,10 @@ function escapeHTML(text: string): string {
 
 /** JSON safe inside `<script>`: no `</script>`, no `<!--`, no line separators. */
 function scriptJSON(value: unknown): string {
-  return JSON.stringify(value).replace(
-    /[<\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  let json = JSON.stringify(value).replaceAll("<", "\\u003c");
+  if (json.includes("\u2028")) json = json.replaceAll("\u2028", "\\u2028");
+  if (json.includes("\u2029")) json = json.replaceAll("\u2029", "\\u2029");
+  return json;
 }
 
 function freshId(): string {

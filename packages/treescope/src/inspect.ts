@@ -14,6 +14,7 @@ import {
   type KeyPath,
   keystr,
   type PathKey,
+  Struct,
   structFields,
 } from "@saikei/struct";
 
@@ -94,6 +95,13 @@ export function namedArrayShapes(value: NamedArrayLike): {
   named: [string, number][];
 } {
   const v = value as unknown as Record<string, unknown>;
+  const shape = value.dataArray.shape;
+  if (v.namedAxes !== null && typeof v.namedAxes === "object") {
+    // NamedArray layout: positional axes first, named axes last (read directly: the getters
+    // validate the whole array each time).
+    const named = entriesOf(v.namedAxes);
+    return { positional: shape.slice(0, Math.max(0, shape.length - named.length)), named };
+  }
   try {
     const named = v.namedShape;
     const positional = v.positionalShape;
@@ -101,13 +109,9 @@ export function namedArrayShapes(value: NamedArrayLike): {
       return { positional: [...(positional as number[])], named: entriesOf(named) };
     }
   } catch {
-    // Invalid named arrays throw from their getters; fall back to the raw fields below.
+    // Invalid views throw from their getters; fall back to the raw fields below.
   }
-  const shape = value.dataArray.shape;
-  const named = entriesOf(v.namedAxes ?? v.dataAxisForName);
-  const positional =
-    "dataShape" in v ? [] : shape.slice(0, Math.max(0, shape.length - named.length));
-  return { positional: [...positional], named };
+  return { positional: [], named: entriesOf(v.dataAxisForName) };
 }
 
 function entriesOf(axes: unknown): [string, number][] {
@@ -159,6 +163,41 @@ export interface Described {
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
+/** What is the same for every instance of a struct class: names, default keys, labels, code. */
+interface StructLayout {
+  readonly name: string;
+  readonly open: string;
+  readonly fields: readonly {
+    readonly name: string;
+    readonly isStatic: boolean;
+    readonly key: GetAttrKey;
+    readonly label: string;
+    readonly code: string;
+  }[];
+}
+
+const layouts = new WeakMap<Function, StructLayout>();
+
+function structLayout(cls: Function): StructLayout {
+  let layout = layouts.get(cls);
+  if (layout === undefined) {
+    const name = cls.name || "Struct";
+    layout = {
+      name,
+      open: `${name}(`,
+      fields: structFields(cls as never).map((f) => ({
+        name: f.name,
+        isStatic: f.isStatic,
+        key: new GetAttrKey(f.name),
+        label: `${f.name}=`,
+        code: attrCode(f.name),
+      })),
+    };
+    layouts.set(cls, layout);
+  }
+  return layout;
+}
+
 function attrCode(name: string): string {
   return IDENTIFIER.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
 }
@@ -181,19 +220,24 @@ export function describe(value: unknown): Described {
   if (isNamedArrayLike(value)) return leafLike("namedArray", value.constructor.name);
   if (typeof value !== "object") return leafLike("leaf");
   if (isStruct(value)) {
-    const name = value.constructor.name || "Struct";
+    const layout = structLayout(value.constructor);
     const node = value as unknown as Record<string, unknown> & { keyForField(n: string): PathKey };
-    const entries = structFields(value.constructor as never).map((f): ChildEntry => {
-      const key = f.isStatic ? new GetAttrKey(f.name) : node.keyForField(f.name);
+    const customKeys = node.keyForField !== Struct.prototype.keyForField;
+    const entries = layout.fields.map((f): ChildEntry => {
+      if (customKeys && !f.isStatic) {
+        const key = node.keyForField(f.name);
+        const code = key instanceof GetAttrKey ? attrCode(key.name) : keyCode(key, false);
+        return { key, value: node[f.name], label: f.label, code, isStatic: false };
+      }
       return {
-        key,
+        key: f.key,
         value: node[f.name],
-        label: `${f.name}=`,
-        code: key instanceof GetAttrKey ? attrCode(key.name) : keyCode(key, false),
+        label: f.label,
+        code: f.code,
         isStatic: f.isStatic,
       };
     });
-    return { kind: "struct", typeName: name, open: `${name}(`, close: ")", entries };
+    return { kind: "struct", typeName: layout.name, open: layout.open, close: ")", entries };
   }
   const level = flattenOneLevel(value);
   if (level === undefined) return leafLike("leaf");

@@ -141,6 +141,12 @@ function buildHeatMap(
   const diverging = stats.min < 0 && stats.max > 0;
   const absMax = Math.max(Math.abs(stats.min), Math.abs(stats.max));
   const cells = new Uint8Array(rows * cols);
+  const scale = { diverging, absMax, min: stats.min, max: stats.max };
+  if (rows === height && cols === width) {
+    // Small arrays: one cell per element.
+    for (let i = 0; i < rows * cols; i++) cells[i] = cellLevel(+data[i]!, scale);
+    return { rows, cols, scale: diverging ? "diverging" : "sequential", cells };
+  }
   for (let r = 0; r < rows; r++) {
     const r0 = Math.floor((r * height) / rows);
     const r1 = Math.max(r0 + 1, Math.floor(((r + 1) * height) / rows));
@@ -160,14 +166,23 @@ function buildHeatMap(
           }
         }
       }
-      let byte: number;
-      if (diverging) byte = Math.round(127 + (127 * (sum / n)) / absMax);
-      else if (stats.max === stats.min) byte = 127;
-      else byte = Math.round((254 * (sum / n - stats.min)) / (stats.max - stats.min));
-      cells[r * cols + c] = bad || n === 0 ? 255 : Math.max(0, Math.min(254, byte));
+      cells[r * cols + c] = bad || n === 0 ? 255 : cellLevel(sum / n, scale);
     }
   }
   return { rows, cols, scale: diverging ? "diverging" : "sequential", cells };
+}
+
+/** The heat map byte of a value: see {@link HeatMap.scale}. */
+function cellLevel(
+  x: number,
+  scale: { diverging: boolean; absMax: number; min: number; max: number },
+): number {
+  if (x - x !== 0) return 255;
+  let byte: number;
+  if (scale.diverging) byte = Math.round(127 + (127 * x) / scale.absMax);
+  else if (scale.max === scale.min) byte = 127;
+  else byte = Math.round((254 * (x - scale.min)) / (scale.max - scale.min));
+  return Math.max(0, Math.min(254, byte));
 }
 
 /** Formats a statistic with 4 significant digits (`0.1235`, `1.235e+6`, `-3`). */
@@ -185,16 +200,26 @@ export function shapeText(summary: ArraySummary): string {
   return `${summary.dtype}(${positional}${positional === "" ? "" : " "}| ${named})`;
 }
 
-/** The statistics part of an array's summary: `min=0 max=1 mean=0.5 nan=1`. */
-export function statsText(summary: ArraySummary): string {
+/**
+ * The statistics part of an array's summary: `min=0 max=1 mean=0.5 nan=1`.
+ *
+ * @param summary from {@link summarizeArray}.
+ * @param options `counts: false` leaves out the NaN and infinity counts.
+ * @returns the text, `"disposed"`, or `""` when there are no statistics.
+ * @example
+ * statsText(summarizeArray(tf.tensor1d([0, 1, NaN]))!); // "min=0 max=1 mean=0.5 nan=1"
+ */
+export function statsText(summary: ArraySummary, options: { counts?: boolean } = {}): string {
   if (summary.disposed) return "disposed";
   const s = summary.stats;
   if (s === undefined || summary.size === 0) return "";
-  const parts =
+  let out =
     s.finiteCount > 0
-      ? [`min=${formatNumber(s.min)}`, `max=${formatNumber(s.max)}`, `mean=${formatNumber(s.mean)}`]
-      : [];
-  if (s.nanCount > 0) parts.push(`nan=${s.nanCount}`);
-  if (s.infCount > 0) parts.push(`inf=${s.infCount}`);
-  return parts.join(" ");
+      ? `min=${formatNumber(s.min)} max=${formatNumber(s.max)} mean=${formatNumber(s.mean)}`
+      : "";
+  if (options.counts !== false) {
+    if (s.nanCount > 0) out += `${out === "" ? "" : " "}nan=${s.nanCount}`;
+    if (s.infCount > 0) out += `${out === "" ? "" : " "}inf=${s.infCount}`;
+  }
+  return out;
 }

@@ -100,6 +100,7 @@ const ANSI: Style = {
  * quoteString("it's"); // "'it\\'s'"
  */
 export function quoteString(text: string): string {
+  if (!NEEDS_ESCAPE.test(text)) return `'${text}'`;
   let out = "'";
   for (const ch of text) {
     const code = ch.charCodeAt(0);
@@ -124,6 +125,9 @@ export function quoteString(text: string): string {
 export function leafText(value: unknown): string {
   return styledLeafText(value, PLAIN);
 }
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const NEEDS_ESCAPE = /[\\'\x00-\x1f\x7f]/;
 
 /** Renders a leaf that is not an array. */
 function styledLeafText(value: unknown, st: Style): string {

@@ -182,6 +182,12 @@ describe("renderToHTML", () => {
     expect(dataOf(html).c![0]!.x).toBe("'</script><script>alert(1)</script>'");
   });
 
+  it("escapes line and paragraph separators, which end a line in old script parsers", () => {
+    const html = renderToHTML({ text: "a\u2028b\u2029c" });
+    expect(html.includes("\u2028") || html.includes("\u2029")).toBe(false);
+    expect(dataOf(html).c![0]!.x).toBe("'a\u2028b\u2029c'");
+  });
+
   it("copy-path code reaches each node: evaluating it on the root gives the node", () => {
     const leafValue = fc.oneof(fc.integer(), fc.constantFrom("x", "y z"), fc.boolean());
     const keyName = fc.constantFrom("a", "b", "with space", "0", "__proto__x");
