@@ -32,6 +32,12 @@ const { node: arbTree } = fc.letrec<{ node: unknown }>((tie) => ({
     fc.dictionary(fc.constantFrom("a", "b", "c", "d"), tie("node"), { maxKeys: 3 }),
     fc.tuple(tie("node"), tie("node")).map(([a, b]) => new Foo({ a, b })),
     fc.tuple(tie("node"), tie("node")).map(([a, b]) => new Bar({ a, b })),
+    fc
+      .uniqueArray(fc.tuple(fc.constantFrom<unknown>("k", 1, 2), tie("node")), {
+        maxLength: 3,
+        selector: (e) => e[0],
+      })
+      .map((entries) => new Map(entries)),
   ),
 }));
 
@@ -171,7 +177,7 @@ describe("lens laws (fast-check)", () => {
     const follow = (x: any, key: PathKey): any => {
       if (key instanceof GetAttrKey) return x[key.name];
       if (key instanceof SequenceKey) return x[key.idx];
-      if (key instanceof DictKey) return x[key.key as string];
+      if (key instanceof DictKey) return x instanceof Map ? x.get(key.key) : x[key.key as string];
       throw new Error(`unexpected key ${String(key)}`);
     };
     fc.assert(
