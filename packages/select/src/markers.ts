@@ -5,7 +5,7 @@
  * @module
  */
 
-import { field, type KeyPath, Struct } from "@saikei/struct";
+import { field, type KeyPath, keyPathEquals, Struct } from "@saikei/struct";
 
 /**
  * A childless struct that stands in the remainder of a selection where a selected node was taken
@@ -15,6 +15,14 @@ import { field, type KeyPath, Struct } from "@saikei/struct";
  * select({ a: 1 }).at((r) => r.a).remainder; // { a: SelectionHole(path=['a']) }
  */
 export class SelectionHole extends Struct.define({ path: field<KeyPath>({ static: true }) }) {
+  /**
+   * Holes are equal when their key paths are equal step by step. (Tree equality of trees that
+   * contain holes compares the path arrays with `@saikei/struct`'s static-field equality instead.)
+   */
+  override equals(other: unknown): boolean {
+    return other instanceof SelectionHole && keyPathEquals(this.path, other.path);
+  }
+
   /** Renders as `SelectionHole(['a'][0])`. */
   override toString(): string {
     return `SelectionHole(${this.path.map(String).join("")})`;

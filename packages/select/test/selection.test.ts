@@ -747,6 +747,15 @@ describe("selections are trees", () => {
     expect(inner.getKeypaths().map(keystr)).toEqual([".remainder['c']"]);
   });
 
+  it("holes with equal key paths are equal", () => {
+    const a = new SelectionHole({ path: [new DictKey("a"), new SequenceKey(0)] });
+    expect(a.equals(new SelectionHole({ path: [new DictKey("a"), new SequenceKey(0)] }))).toBe(
+      true,
+    );
+    expect(a.equals(new SelectionHole({ path: [new DictKey("a")] }))).toBe(false);
+    expect(String(a)).toBe("SelectionHole(['a'][0])");
+  });
+
   it("the remainder quotes holes that were already in the tree", () => {
     const hole = new SelectionHole({ path: [new DictKey("x")] });
     const s = select({ h: hole, v: 1 }).at((r) => r.v);
