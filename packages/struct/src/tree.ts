@@ -152,8 +152,9 @@ function flattenRec(node: unknown, leaves: unknown[], isLeaf: IsLeaf | undefined
     leaves.push(node);
     return;
   }
-  const [children, aux] = type.flatten(node);
-  writeRecord(type, aux, children.length);
+  const flattened = type.flatten(node);
+  const children = flattened[0];
+  writeRecord(type, flattened[1], children.length);
   for (let i = 0; i < children.length; i++) flattenRec(children[i], leaves, isLeaf);
 }
 
@@ -223,7 +224,9 @@ function flattenRecWithPath(
     out.push([path, node]);
     return;
   }
-  const [children, aux] = type.flatten(node);
+  const flattened = type.flatten(node);
+  const children = flattened[0];
+  const aux = flattened[1];
   const n = children.length;
   writeRecord(type, aux, n);
   if (n === 0) return;
