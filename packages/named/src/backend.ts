@@ -19,8 +19,8 @@ export type BackendName = "wasm" | "cpu" | "webgl";
 /** Options for {@link ready}. */
 export interface ReadyOptions {
   /**
-   * Backends to try, in order. Defaults to the `SAIKEI_BACKEND` environment variable in Node if
-   * set, else `["wasm", "cpu"]` in Node and `["webgl", "wasm", "cpu"]` in a browser.
+   * Backends to try, in order. Defaults to `["webgl", "wasm", "cpu"]` in a browser; in Node to the
+   * `SAIKEI_BACKEND` environment variable if set, else `["wasm", "cpu"]`.
    */
   backends?: BackendName[];
   /**
@@ -38,7 +38,7 @@ export class BackendUnavailableError extends Error {
 let pending: Promise<BackendName> | undefined;
 let pendingKey = "";
 
-const isBrowser = typeof window !== "undefined" && typeof document !== "undefined";
+const isBrowser = () => typeof window !== "undefined" && typeof document !== "undefined";
 const KNOWN: readonly BackendName[] = ["wasm", "cpu", "webgl"];
 
 function envOrder(): BackendName[] | undefined {
@@ -58,10 +58,11 @@ function envOrder(): BackendName[] | undefined {
  * The default backend order for this environment (before any override by options).
  *
  * @example
- * defaultBackendOrder(); // ["wasm", "cpu"] in Node
+ * defaultBackendOrder(); // ["wasm", "cpu"] in Node, ["webgl", "wasm", "cpu"] in a browser
  */
 export function defaultBackendOrder(): BackendName[] {
-  return envOrder() ?? (isBrowser ? ["webgl", "wasm", "cpu"] : ["wasm", "cpu"]);
+  if (isBrowser()) return ["webgl", "wasm", "cpu"];
+  return envOrder() ?? ["wasm", "cpu"];
 }
 
 /**

@@ -68,11 +68,3 @@ export class NamedIndexError extends Error {
 export class RandomKeyError extends Error {
   override name = "RandomKeyError";
 }
-
-/**
- * Raised when a condition that saikei guarantees internally does not hold: this is a bug in
- * saikei, and the message shows the offending value.
- */
-export class NamedInternalError extends Error {
-  override name = "NamedInternalError";
-}

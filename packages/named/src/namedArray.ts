@@ -71,7 +71,12 @@ function formatShape(shape: NamedShape): string {
     .join(", ")}}`;
 }
 
-/** Renders a named shape like `{batch: 2, seq: 8}` for messages. */
+/**
+ * Renders a named shape for messages.
+ *
+ * @example
+ * describeNamedShape({ batch: 2, seq: 8 }) // "{batch: 2, seq: 8}"
+ */
 export function describeNamedShape(shape: NamedShape): string {
   return formatShape(shape);
 }
@@ -81,7 +86,12 @@ function isIdentity(perm: readonly number[]): boolean {
   return true;
 }
 
-/** Transposes `data` by `perm`, or returns it unchanged when `perm` is the identity. */
+/**
+ * Transposes `data` by `perm`, or returns it unchanged when `perm` is the identity.
+ *
+ * @example
+ * transposeIfNeeded(t, [0, 1]) === t // true
+ */
 export function transposeIfNeeded(data: tf.Tensor, perm: readonly number[]): tf.Tensor {
   return isIdentity(perm) ? data : tf.transpose(data, perm as number[]);
 }
@@ -123,12 +133,12 @@ export abstract class NamedArrayBase extends Struct {
    */
   abstract checkValid(): void;
 
-  /** The dtype of the data tensor. */
+  /** The dtype of the data tensor. @example nx.zeros({ a: 1 }).dtype // "float32" */
   get dtype(): tf.DataType {
     return this.dataArray.dtype;
   }
 
-  /** Number of elements. */
+  /** Number of elements. @example nx.zeros({ a: 2, b: 3 }).size // 6 */
   get size(): number {
     return this.dataArray.size;
   }
@@ -632,16 +642,19 @@ export class NamedArray extends NamedArrayBase.define({
     return names.length > 0 ? wrapped.tag(...names) : wrapped;
   }
 
+  /** Sizes of the named axes: `namedAxes` itself. @example nx.zeros({ a: 2 }).namedShape // { a: 2 } */
   get namedShape(): NamedShape {
     return this.namedAxes;
   }
 
+  /** The leading data axes not covered by `namedAxes` (checks validity first). @example nx.wrap(tf.zeros([2])).positionalShape // [2] */
   get positionalShape(): readonly number[] {
     this.checkValid();
     const count = this.dataArray.rank - Object.keys(this.namedAxes).length;
     return this.dataArray.shape.slice(0, count);
   }
 
+  /** Positional axes at `0..P-1`, names at `P..` in `namedAxes` order. @example nx.zeros({ a: 2 }).layout().nameAxis // { a: 0 } */
   layout(): Layout {
     const names = Object.keys(this.namedAxes);
     const rank = this.dataArray.rank;
@@ -658,6 +671,7 @@ export class NamedArray extends NamedArrayBase.define({
     };
   }
 
+  /** Checks the data is a tensor and `namedAxes` sizes are a suffix of its shape. @example nx.zeros({ a: 2 }).checkValid() */
   checkValid(): void {
     const data = this.dataArray as unknown;
     if (!(data instanceof tf.Tensor)) {
@@ -706,16 +720,19 @@ export class NamedArrayView extends NamedArrayBase.define({
   dataAxisForName: field<Readonly<Record<AxisName, number>>>({ static: true }),
   dataArray: field<tf.Tensor>(),
 }) {
+  /** Sizes of the named axes, in `dataAxisForName` order. @example nx.zeros({ a: 2, b: 3 }).untag("a").namedShape // { b: 3 } */
   get namedShape(): NamedShape {
     const out: Record<string, number> = {};
     for (const [n, d] of Object.entries(this.dataAxisForName)) out[n] = this.dataShape[d]!;
     return out;
   }
 
+  /** Sizes of the positional axes, read through `dataAxisForLogicalAxis`. @example nx.zeros({ a: 2 }).untag("a").positionalShape // [2] */
   get positionalShape(): readonly number[] {
     return this.dataAxisForLogicalAxis.map((d) => this.dataShape[d]!);
   }
 
+  /** The view's static fields as a {@link Layout}. @example view.layout().logical */
   layout(): Layout {
     return {
       data: this.dataArray,
@@ -725,6 +742,7 @@ export class NamedArrayView extends NamedArrayBase.define({
     };
   }
 
+  /** Checks `dataShape` matches the data and every data axis is used exactly once. @example view.checkValid() */
   checkValid(): void {
     const data = this.dataArray as unknown;
     if (!(data instanceof tf.Tensor)) {

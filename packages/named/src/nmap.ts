@@ -14,7 +14,7 @@
 import { flattenWithPath, keystr, unflatten } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { stack as stackAlong } from "./creation.js";
-import { NamedInternalError, NamedShapeMismatchError } from "./errors.js";
+import { NamedShapeMismatchError } from "./errors.js";
 import { broadcastFast } from "./lowering.js";
 import {
   type Layout,
@@ -223,8 +223,9 @@ function perSlice(
     for (let j = 0; j < tensors.length; j++) collected[j]!.push(tensors[j]!);
   }
   if (outDef === undefined) {
-    throw new NamedInternalError(
-      `${where}: no slices were computed for named shape sizes [${full.join(", ")}]; this is a bug in saikei.`,
+    throw new NamedShapeMismatchError(
+      `${where}: a named axis has size 0 (sizes [${full.join(", ")}] for [${names.join(", ")}]), so the per-slice ` +
+        "path never calls the function and cannot know the output shapes. Use nmap(fn, { vectorized: true }).",
     );
   }
   const outputs = collected.map((list, j) => {

@@ -366,10 +366,17 @@ export function randint(
   const lo = randomBits(k2!, n);
   const span = maxval - minval;
   const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    // 64 random bits modulo span, computed exactly with two 32-bit halves.
-    const r = ((hi[i]! % span) * (2 ** 32 % span) + (lo[i]! % span)) % span;
-    out[i] = minval + r;
+  if (span <= 2 ** 26) {
+    // 64 random bits modulo span, computed exactly in doubles (all products stay below 2^53).
+    const base = 2 ** 32 % span;
+    for (let i = 0; i < n; i++)
+      out[i] = minval + (((hi[i]! % span) * base + (lo[i]! % span)) % span);
+  } else {
+    const bigSpan = BigInt(span);
+    for (let i = 0; i < n; i++) {
+      const bits = (BigInt(hi[i]!) << 32n) | BigInt(lo[i]!);
+      out[i] = minval + Number(bits % bigSpan);
+    }
   }
   return tf.tensor(out, shape as number[], "int32");
 }

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { afterAll, describe, expect, expectTypeOf, it } from "vitest";
+import { afterAll, describe, expect, expectTypeOf, it, vi } from "vitest";
 import {
   type BackendName,
   BackendUnavailableError,
@@ -18,7 +18,8 @@ describe("ready", () => {
     expect(ready()).toBe(p);
     expect(await p).toBe("wasm");
     expect(tf.getBackend()).toBe("wasm");
-    expect(tf.env().getBool("PROD")).toBe(true);
+    expect(tf.env().getBool("PROD")).toBe(true); // silences tfjs's Node banner
+    expect(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")).toBe(true);
   });
 
   it("can be overridden", async () => {
@@ -39,6 +40,17 @@ describe("ready", () => {
       if (saved === undefined) delete process.env.SAIKEI_BACKEND;
       else process.env.SAIKEI_BACKEND = saved;
     }
+  });
+
+  it("prefers webgl, then wasm, in a browser", () => {
+    vi.stubGlobal("window", {});
+    vi.stubGlobal("document", {});
+    try {
+      expect(defaultBackendOrder()).toEqual(["webgl", "wasm", "cpu"]);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    expect(defaultBackendOrder()).toEqual(["wasm", "cpu"]);
   });
 
   it("explains when no backend can be initialised", async () => {

@@ -1,8 +1,10 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import {
   AxisNameError,
   NamedArray,
+  type NamedArrayBase,
+  type NamedOperand,
   NamedShapeMismatchError,
   nx,
   PositionalAxesError,
@@ -269,5 +271,16 @@ describe("softmax and logsumexp", () => {
   it("logsumexp of all -Infinity is -Infinity", () => {
     const x = nx.wrap([-Infinity, -Infinity], "i");
     expect(values(nx.logsumexp(x, "i").unwrap())).toBe(-Infinity);
+  });
+});
+
+describe("public types of the ops", () => {
+  it("dot returns a NamedArray, softmax and reductions a NamedArrayBase", () => {
+    expectTypeOf(nx.dot).returns.toEqualTypeOf<NamedArray>();
+    expectTypeOf(nx.softmax).returns.toEqualTypeOf<NamedArrayBase>();
+    expectTypeOf(nx.where).returns.toEqualTypeOf<NamedArray>();
+    expectTypeOf(grid().sum).returns.toEqualTypeOf<NamedArrayBase>();
+    expectTypeOf(grid().add).parameter(0).toEqualTypeOf<NamedOperand>();
+    expectTypeOf<NamedOperand>().toEqualTypeOf<NamedArrayBase | tf.Tensor | number | boolean>();
   });
 });
