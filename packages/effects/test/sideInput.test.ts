@@ -270,6 +270,41 @@ describe("hoistConstantSideInputs", () => {
     );
   });
 
+  it("property: hoisting and handling the hoisted values again keeps the output", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.boolean(), fc.constantFrom("a", "b"), fc.integer({ min: 0, max: 2 })),
+          {
+            minLength: 1,
+            maxLength: 6,
+          },
+        ),
+        fc.integer({ min: -20, max: 20 }),
+        fc.boolean(),
+        (spec, input, scoped) => {
+          // each layer sits in its own handler (so unscoped tags could clash) or in the shared outer one
+          const sublayers = spec.map(([isAdd, tag, own], i) => {
+            const layer = isAdd ? add(tag) : mul(tag);
+            return own === 0 ? WithConstantSideInputs.handling(layer, { [tag]: i + 2 }) : layer;
+          });
+          const model = WithConstantSideInputs.handling(new Chain({ sublayers }), { a: 3, b: -1 });
+          const expected = model.call(input);
+          let hoisted: ReturnType<typeof hoistConstantSideInputs>;
+          try {
+            hoisted = hoistConstantSideInputs(model, { scoped });
+          } catch (error) {
+            expect(scoped).toBe(false);
+            expect(error).toBeInstanceOf(SideInputHandlingError);
+            return;
+          }
+          const [bare, values] = hoisted;
+          expect(WithConstantSideInputs.handling(bare as Chain, values).call(input)).toBe(expected);
+        },
+      ),
+    );
+  });
+
   it("reports tag conflicts and clashes with unhandled requests", () => {
     const h1 = WithConstantSideInputs.handling(add("t"), { t: 1 });
     const h2 = WithConstantSideInputs.handling(mul("t"), { t: 2 });
