@@ -9,6 +9,7 @@ export * from "./checkLayers.js";
 export * from "./gradients.js";
 export * from "./intercept.js";
 export * from "./interleaveIntermediates.js";
+export * from "./isolateSubmodel.js";
 export * from "./lora.js";
 export * from "./modelRewiring.js";
 export * from "./optimizers.js";
