@@ -449,7 +449,7 @@ const SMALL_MATMUL = 16 * 1024;
  * and not contracted are batch axes (matched elementwise); names in only one operand are kept.
  * Lowered to plain 2-D `tf.matMul` calls on explicitly transposed and reshaped data (one per
  * batch element), which on the wasm backend is an order of magnitude faster than a batched or
- * transposed matMul.
+ * transposed matMul; on other backends (webgl, cpu) batch axes use one batched matMul.
  *
  * The result is a NamedArray whose axes are ordered: batch names (in `a`'s order), then `a`'s
  * other names, then `b`'s other names.
@@ -516,7 +516,8 @@ export function dot(a: NamedArrayBase, b: NamedArrayBase, options: DotOptions): 
     let out: tf.Tensor;
     if (B === 1) {
       out = tf.matMul(tf.reshape(A, [M, K]) as tf.Tensor2D, tf.reshape(Bt, [K, N]) as tf.Tensor2D);
-    } else if (M * K * N < SMALL_MATMUL) {
+    } else if (M * K * N < SMALL_MATMUL || tf.getBackend() !== "wasm") {
+      // Off wasm (webgl, cpu) the batched kernel is the fast one; on wasm only for tiny matrices.
       out = tf.matMul(
         tf.reshape(A, [B, M, K]) as tf.Tensor3D,
         tf.reshape(Bt, [B, K, N]) as tf.Tensor3D,

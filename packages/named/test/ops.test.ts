@@ -221,6 +221,46 @@ describe("dot", () => {
     expect(values(r.unwrap("h", "i", "j"))).toEqual([[[3]], [[6]]]);
   });
 
+  it("gives the same result on the cpu backend (batched lowering) as on wasm (2-D loop)", async () => {
+    const x = nx.wrap(
+      tf.tensor(
+        Array.from({ length: 2 * 3 * 40 * 50 }, (_, i) => (i % 7) - 3),
+        [2, 3, 40, 50],
+      ),
+      "b",
+      "h",
+      "s",
+      "d",
+    );
+    const y = nx.wrap(
+      tf.tensor(
+        Array.from({ length: 2 * 3 * 50 * 30 }, (_, i) => (i % 5) - 2),
+        [2, 3, 50, 30],
+      ),
+      "b",
+      "h",
+      "d",
+      "t",
+    );
+    const onWasm = nx
+      .dot(x, y, { contract: ["d"] })
+      .unwrap("b", "h", "s", "t")
+      .arraySync();
+    await ready({ backends: ["cpu"] });
+    try {
+      const xc = nx.wrap(tf.tensor(x.dataArray.arraySync() as number[]), "b", "h", "s", "d");
+      const yc = nx.wrap(tf.tensor(y.dataArray.arraySync() as number[]), "b", "h", "d", "t");
+      expect(
+        nx
+          .dot(xc, yc, { contract: ["d"] })
+          .unwrap("b", "h", "s", "t")
+          .arraySync(),
+      ).toEqual(onWasm);
+    } finally {
+      await ready();
+    }
+  });
+
   it("full contraction gives a scalar; int inputs stay int", () => {
     const r = nx.dot(nx.arange("i", 0, 4), nx.arange("i", 0, 4), { contract: ["i"] });
     expect(r.dtype).toBe("int32");
