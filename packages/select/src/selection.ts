@@ -10,10 +10,10 @@ import {
   ARRAY_NODE,
   childKeys,
   GetAttrKey,
-  isRegisteredPytreeNode,
   type KeyPath,
   keyPathEquals,
   keystr,
+  NODE_TYPE,
   nodeTypeOf,
   type PathKey,
   registerPytreeNode,
@@ -1017,6 +1017,8 @@ interface WalkState {
   readonly wantPath: boolean;
   readonly indices: number[];
   readonly found: { indexPath: number[]; value: unknown }[];
+  /** Prototype of the last leaf seen (see `visitOutermost`). */
+  leafPrototype: object | null | undefined;
 }
 
 /**
@@ -1025,15 +1027,36 @@ interface WalkState {
  * key paths are computed afterwards, for the matches only.
  */
 function collectOutermost(base: Entry, match: Matcher, out: Entry[]): void {
-  const state: WalkState = { base, ...match, indices: [], found: [] };
+  const state: WalkState = { base, ...match, indices: [], found: [], leafPrototype: undefined };
   visitOutermost(state, base.value, 0);
   for (const f of state.found) {
-    out.push({
-      keyPath: Object.freeze([...base.keyPath, ...keyPathOfIndexPath(base.value, f.indexPath)]),
-      indexPath: f.indexPath.length === 0 ? base.indexPath : base.indexPath.concat(f.indexPath),
-      value: f.value,
-    });
+    out.push(
+      lazyEntry(
+        base,
+        f.indexPath,
+        f.indexPath.length === 0 ? base.indexPath : base.indexPath.concat(f.indexPath),
+        f.value,
+      ),
+    );
   }
+}
+
+/** An entry whose key path is computed (from its index path) the first time it is read. */
+function lazyEntry(
+  base: Entry,
+  relative: readonly number[],
+  indexPath: readonly number[],
+  value: unknown,
+): Entry {
+  let keyPath: KeyPath | undefined;
+  return {
+    get keyPath(): KeyPath {
+      keyPath ??= Object.freeze([...base.keyPath, ...keyPathOfIndexPath(base.value, relative)]);
+      return keyPath;
+    },
+    indexPath,
+    value,
+  };
 }
 
 function visitOutermost(state: WalkState, node: unknown, depth: number): void {
@@ -1063,10 +1086,16 @@ function visitOutermost(state: WalkState, node: unknown, depth: number): void {
     }
     return;
   }
-  // Typed arrays are the common leaves of model trees; skip the registry unless one was registered.
-  if (ArrayBuffer.isView(node) && !isRegisteredPytreeNode(node.constructor)) return;
+  // Model trees hold thousands of leaves of one class (typed arrays, tensors): remember the
+  // prototype of the last leaf so that the registry is asked once per walk, not once per leaf.
+  // (Registrations cannot change during a walk.)
+  const proto = Object.getPrototypeOf(node);
+  if (proto === state.leafPrototype) return;
   const type = nodeTypeOf(node);
-  if (type === undefined) return;
+  if (type === undefined) {
+    if (!Object.hasOwn(node, NODE_TYPE)) state.leafPrototype = proto;
+    return;
+  }
   const children = type.flatten(node)[0];
   for (let i = 0; i < children.length; i++) {
     indices[depth] = i;
