@@ -37,5 +37,19 @@ export {
   type TensorLike,
 } from "./inspect.js";
 export { installTreescopeHooks, renderSelectionHTML } from "./install.js";
-export { type ArraySummary, formatNumber, type HeatMap, summarizeArray } from "./summary.js";
-export { defaultColor, oneLine, quoteString, renderToText, type TextOptions } from "./text.js";
+export {
+  type ArraySummary,
+  formatNumber,
+  type HeatMap,
+  shapeText,
+  statsText,
+  summarizeArray,
+} from "./summary.js";
+export {
+  defaultColor,
+  leafText,
+  oneLine,
+  quoteString,
+  renderToText,
+  type TextOptions,
+} from "./text.js";

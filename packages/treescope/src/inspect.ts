@@ -89,7 +89,16 @@ export function isNamedArrayLike(value: unknown): value is NamedArrayLike {
   return isTensorLike(v.dataArray) && ("namedAxes" in v || "dataAxisForName" in v);
 }
 
-/** Positional and named shape of a named array, read through its getters when they exist. */
+/**
+ * Positional and named shape of a named array: read from `namedAxes` for a `NamedArray`, through
+ * the `namedShape` / `positionalShape` getters for a `NamedArrayView`.
+ *
+ * @param value a named array.
+ * @returns positional sizes and `[name, size]` pairs in storage order.
+ * @example
+ * namedArrayShapes(new NamedArray({ namedAxes: { seq: 4 }, dataArray: tf.zeros([2, 4]) }));
+ * // { positional: [2], named: [["seq", 4]] }
+ */
 export function namedArrayShapes(value: NamedArrayLike): {
   positional: number[];
   named: [string, number][];

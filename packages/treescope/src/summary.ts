@@ -185,14 +185,32 @@ function cellLevel(
   return Math.max(0, Math.min(254, byte));
 }
 
-/** Formats a statistic with 4 significant digits (`0.1235`, `1.235e+6`, `-3`). */
+/**
+ * Formats a statistic: integers below a million as they are, other numbers with 4 significant
+ * digits.
+ *
+ * @param x the number.
+ * @returns its text.
+ * @example
+ * formatNumber(0.123456); // "0.1235"
+ * formatNumber(-3); // "-3"
+ */
 export function formatNumber(x: number): string {
   if (!Number.isFinite(x)) return String(x);
   if (Number.isInteger(x) && Math.abs(x) < 1e6) return String(x);
   return String(Number(x.toPrecision(4)));
 }
 
-/** The shape part of an array's one-line form: `float32[2,3]` or `float32(3 | batch:2)`. */
+/**
+ * The shape part of an array's one-line form: dtype and shape of a tensor, or dtype, positional
+ * axes and named axes of a named array.
+ *
+ * @param summary from {@link summarizeArray}.
+ * @returns the text.
+ * @example
+ * shapeText(summarizeArray(tf.zeros([2, 3]))!); // "float32[2,3]"
+ * shapeText(summarizeArray(namedArray)!); // "float32(3 | batch:2)"
+ */
 export function shapeText(summary: ArraySummary): string {
   if (summary.typeName === "tf.Tensor") return `${summary.dtype}[${summary.shape.join(",")}]`;
   const named = summary.namedShape.map(([n, s]) => `${n}:${s}`).join(", ");

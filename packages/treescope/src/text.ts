@@ -160,8 +160,15 @@ function styledLeafText(value: unknown, st: Style): string {
 const SMALL_ARRAY = 5;
 
 /**
- * The text of an array leaf: `<tf.Tensor float32[2,3]>`, with its values when it has at most 5
- * elements, or with statistics when `withStats`.
+ * The text of an array leaf: `<tf.Tensor float32[2,3]>`, with its values when they are given, or
+ * with statistics when `withStats`.
+ *
+ * @param summary from `summarizeArray`.
+ * @param values the values to show inline (from {@link smallArrayValues}), or `undefined`.
+ * @param withStats append `min=… max=… mean=…` and NaN / infinity counts.
+ * @returns the text.
+ * @example
+ * arrayText(summarizeArray(t)!, undefined, true); // "<tf.Tensor float32[2,3] min=1 max=6 mean=3.5>"
  */
 export function arrayText(
   summary: ArraySummary,
@@ -185,7 +192,15 @@ export function arrayText(
   return `<${summary.typeName} ${shapeText(summary)}${extra}>`;
 }
 
-/** The values of an array small enough to show inline, or `undefined`. */
+/**
+ * The values of an array small enough to show inline (at most 5 elements, in storage order).
+ *
+ * @param value a tensor or named array.
+ * @param summary its summary.
+ * @returns the values (booleans for `bool` arrays), or `undefined` for larger or disposed arrays.
+ * @example
+ * smallArrayValues(tf.tensor1d([7, 8], "int32"), summary); // [7, 8]
+ */
 export function smallArrayValues(value: unknown, summary: ArraySummary): unknown[] | undefined {
   if (summary.disposed || summary.size > SMALL_ARRAY || summary.dtype === "complex64")
     return undefined;
