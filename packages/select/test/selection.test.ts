@@ -90,7 +90,10 @@ describe("at", () => {
       .at((root) => [root.c[0], root.c[1]] as const as never)
       .apply(mark) as typeof t;
     expect(out.c).toStrictEqual([mark(t.c[0]), mark(t.c[1]), t.c[2]]);
-    expect(warn.mock.calls.length).toBeLessThanOrEqual(1);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]![0])).toContain("without { multiple: true }");
+    select(t).at((root) => [root.a, root.b] as never);
+    expect(warn).toHaveBeenCalledTimes(1);
     warn.mockRestore();
   });
 
