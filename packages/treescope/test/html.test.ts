@@ -66,6 +66,13 @@ describe("renderToHTML", () => {
     expect(fragment.endsWith('("t1");</script>')).toBe(true);
   });
 
+  it("starts in the dark theme on request and escapes the page title", () => {
+    const html = renderToHTML([1], { id: "d", theme: "dark", title: "<model>" });
+    expect(html).toContain('<div class="skts-root skts-dark" id="d">');
+    expect(html).toContain('aria-pressed="true">Light theme</button>');
+    expect(html).toContain("<title>&#60;model&#62;</title>");
+  });
+
   it("is self-contained: no external URL, stylesheet link or module import", () => {
     const html = renderToHTML(new Point({ x: 1, y: 2, label: "p" }));
     expect(html).not.toMatch(/https?:\/\//);
