@@ -74,7 +74,13 @@ function assertDecoratesCall(
 export function addLayerContext(error: unknown, layer: Layer): void {
   if (error !== null && typeof error === "object") {
     const hook = (error as { [ADD_LAYER_CONTEXT]?: (layer: Layer) => void })[ADD_LAYER_CONTEXT];
-    if (typeof hook === "function") hook.call(error, layer);
+    if (typeof hook === "function") {
+      try {
+        hook.call(error, layer);
+      } catch {
+        // Adding context must never replace the error being reported.
+      }
+    }
   }
 }
 
