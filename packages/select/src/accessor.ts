@@ -25,7 +25,7 @@ import {
   reprValue,
 } from "@saikei/struct";
 import { SelectionAccessorError } from "./errors.js";
-import { compareIndexPaths, isIndexPrefix, keyOfChild, where } from "./paths.js";
+import { compareIndexPaths, isIndexPrefix, keyOfChild, kindOf, where } from "./paths.js";
 
 /**
  * What an accessor sees in place of a leaf (or of `null` / `undefined`): a fresh object, so that
@@ -140,10 +140,21 @@ export class AccessorSession {
       // rebuilt one level deep with stand-in children, as penzai does for every node.
       const [children, aux] = type.flatten(value);
       const view = new NodeView(this, value, type, info);
-      const copy = type.unflatten(
-        aux,
-        children.map((_, i) => view.child(i)),
-      ) as object;
+      let copy: object;
+      try {
+        copy = type.unflatten(
+          aux,
+          children.map((_, i) => view.child(i)),
+        ) as object;
+      } catch (cause) {
+        throw new SelectionAccessorError(
+          `Selection.at could not show the ${kindOf(value)} at ${where(keyPath)} to the accessor: it is rebuilt ` +
+            "with stand-ins for its children, and its unflatten rejected them " +
+            `(${cause instanceof Error ? cause.message : String(cause)}). Select inside it with atKeypaths ` +
+            "or atChildren instead of an accessor.",
+          { cause },
+        );
+      }
       this.infos.set(copy, info);
       return copy;
     }

@@ -280,7 +280,18 @@ export class Selection<T = unknown, R = unknown> {
    */
   get remainder(): unknown {
     const c = cached(this);
-    if (!("remainder" in c)) c.remainder = quoteAndPunch(this.tree, this.trie(), this.entries);
+    if (!("remainder" in c)) {
+      try {
+        c.remainder = quoteAndPunch(this.tree, this.trie(), this.entries);
+      } catch (cause) {
+        throw new SelectionError(
+          "Selection.remainder could not put SelectionHole markers into the tree: a node's unflatten " +
+            `rejected them (${cause instanceof Error ? cause.message : String(cause)}). Nodes that check the ` +
+            "types of their children cannot hold holes; use deselect(), getByPath() or partition() instead.",
+          { cause },
+        );
+      }
+    }
     return c.remainder;
   }
 

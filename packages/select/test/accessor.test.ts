@@ -30,7 +30,33 @@ registerPytreeNode(Pair, {
 const keys = (s: { getKeypaths(): readonly (readonly unknown[])[] }) =>
   s.getKeypaths().map((p) => keystr(p as never));
 
+/** A registered node whose unflatten only accepts numbers. */
+class Strict {
+  constructor(readonly values: number[]) {}
+}
+registerPytreeNode(Strict, {
+  flattenWithKeys: (p: Strict) => ({
+    children: p.values.map((v, i) => [new FlattenedIndexKey(i), v] as [FlattenedIndexKey, unknown]),
+    aux: null,
+  }),
+  unflatten: (_aux, children) => {
+    if (!children.every((c) => typeof c === "number"))
+      throw new TypeError("Strict holds numbers only");
+    return new Strict(children as number[]);
+  },
+});
+
 describe("accessor stand-ins", () => {
+  it("explains nodes whose unflatten rejects stand-ins or holes", () => {
+    const t = { s: new Strict([1, 2]) };
+    expect(() => select(t).at((r) => r.s)).toThrow(
+      /could not show the Strict at \['s'\] to the accessor.*Strict holds numbers only.*atKeypaths/,
+    );
+    const inside = select(t).atKeypaths([[new DictKey("s"), new FlattenedIndexKey(1)]]);
+    expect(inside.set(5).s.values).toEqual([1, 5]);
+    expect(() => inside.remainder).toThrow(/could not put SelectionHole markers into the tree/);
+  });
+
   it("nodes keep their classes for instanceof, Array.isArray and find", () => {
     const t = { layers: ["relu", new Foo({ a: 1, b: 2 }), new Bar({ a: 3, b: 4 })] };
     const s = select(t).at((r) => r.layers.find((l) => l instanceof Bar)!);
