@@ -55,18 +55,18 @@ async function registerFromDirectory(): Promise<number> {
  * tf.grad((x) => tf.sum(tf.tanh(x)))(tf.tensor([1, 2]));
  */
 export function registerGradients(): Promise<boolean> {
-  if (tf.getGradient("MatMul") !== undefined && tf.getGradient("Tanh") !== undefined)
+  if (tf.getGradient("BatchMatMul") !== undefined && tf.getGradient("Tanh") !== undefined)
     return Promise.resolve(true);
   pending ??= (async () => {
     try {
       await import("@tensorflow/tfjs-core/dist/register_all_gradients.js");
-      if (tf.getGradient("MatMul") !== undefined) return 1;
+      if (tf.getGradient("BatchMatMul") !== undefined) return 1;
     } catch {
       // Node's ESM loader: fall through to the per-file registration.
     }
     return registerFromDirectory();
   })();
-  return pending.then(() => tf.getGradient("MatMul") !== undefined);
+  return pending.then(() => tf.getGradient("BatchMatMul") !== undefined);
 }
 
 await registerGradients();

@@ -1,5 +1,13 @@
 /**
- * `@saikei/toolshed`: Training, safetensors I/O, submodel isolation, rewiring, LoRA and shape annotation.
+ * `@saikei/toolshed`: training, safetensors I/O, submodel isolation, rewiring, LoRA and shape
+ * annotation (penzai v1's `toolshed`). Importing it registers tfjs's gradient functions.
+ *
+ * @example
+ * import { adam, buildTrainStepFn, TrainState, saveSafetensors } from "@saikei/toolshed";
+ * const step = buildTrainStepFn(lossFn);
+ * let state = TrainState.initialState(model, adam({ learningRate: 1e-3 }), random.key(0));
+ * [state] = step(state, { x, y });
+ * writeFileSync("model.safetensors", saveSafetensors(state.model));
  *
  * @module
  */
@@ -7,7 +15,7 @@
 export * from "./annotateShapes.js";
 export * from "./checkLayers.js";
 export * from "./gradients.js";
-export * from "./intercept.js";
+export { InterceptionError } from "./intercept.js";
 export * from "./interleaveIntermediates.js";
 export * from "./isolateSubmodel.js";
 export * from "./lora.js";

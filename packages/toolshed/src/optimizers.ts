@@ -284,7 +284,6 @@ function adamLike(name: string, options: AdamWOptions, decoupled: boolean): Opti
     const [mu] = flatten(state.mu);
     const [nu] = flatten(state.nu);
     const count = state.count + 1;
-    // Bias corrections folded into two scalars: update = -lr * mu/c1 / (sqrt(nu/c2) + eps).
     const c1 = 1 - b1 ** count;
     const c2 = 1 - b2 ** count;
     const newMu: unknown[] = [];
