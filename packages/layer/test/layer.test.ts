@@ -191,6 +191,18 @@ describe("uncheckedLayerCall and the checked-call rule", () => {
     );
   });
 
+  it("requires the decorator again when a subclass overrides a checked call", () => {
+    class Override extends Transpose {
+      override call(x: ArraySpec): ArraySpec {
+        return x;
+      }
+    }
+    expect(() => new Override({ log: [] })).toThrow(LayerDefinitionError);
+    expect(() => new Override({ log: [] })).toThrow(
+      /Override overrides inputStructure\(\) or outputStructure\(\)/,
+    );
+  });
+
   it("accepts subclasses that inherit a checked call or declare no structures", () => {
     class Sub extends Transpose {}
     expect(new Sub({ log: [] }).call(spec([1, 2])).shape).toEqual([2, 1]);
