@@ -223,7 +223,8 @@ async function main(): Promise<void> {
   );
 }
 
-if (process.env.NN_BENCH_PROFILE) await profileOps(); else await main();
+if (process.env.NN_BENCH_PROFILE) await profileOps();
+else await main();
 
 /** Prints the kernels each version runs (set NN_BENCH_PROFILE=1). */
 async function profileOps(): Promise<void> {
