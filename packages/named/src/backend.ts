@@ -12,6 +12,9 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { registerMissingWasmKernels } from "./wasmKernels.js";
+
+registerMissingWasmKernels();
 
 /** The backends saikei knows how to set up. */
 export type BackendName = "wasm" | "cpu" | "webgl";
