@@ -12,9 +12,18 @@
 
 import { type RandomKey, random } from "@saikei/named";
 import { NotInThisPartition } from "@saikei/select";
-import { field, flatten, keystr, mapWithPath, options, Struct, unflatten } from "@saikei/struct";
+import {
+  field,
+  flatten,
+  flattenWithPath,
+  keystr,
+  Struct,
+  type TreeDef,
+  unflatten,
+} from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import "./gradients.js";
+import type { Parameter } from "@saikei/nn";
 import { isTrainableTensor, type Optimizer } from "./optimizers.js";
 import { findParameters, isParameterNode } from "./parameterAccess.js";
 
@@ -136,16 +145,46 @@ export class TrainState<M = any, S = any> extends Struct.define({
 }
 
 /** Puts parameter values back into a model whose values were replaced by `NotInThisPartition`. */
-function rebuildModel(withoutParams: unknown, params: Record<string, unknown>): unknown {
-  return mapWithPath(
-    (path, node) => {
-      if (isParameterNode(node)) return node.replace({ value: params[node.name] });
-      if (node instanceof NotInThisPartition) return params[keystr(path)];
-      return node;
-    },
+interface RebuildPlan {
+  readonly def: TreeDef;
+  readonly leaves: readonly unknown[];
+  /** Leaf positions to fill: a Parameter to give a value, or the name of a plain slot. */
+  readonly slots: readonly (readonly [number, Parameter | string])[];
+}
+
+/** Rebuild plans by model-without-params (the same object for every step of a training run). */
+const rebuildPlans = new WeakMap<object, RebuildPlan>();
+
+function planFor(withoutParams: unknown): RebuildPlan {
+  const cached =
+    typeof withoutParams === "object" && withoutParams !== null
+      ? rebuildPlans.get(withoutParams)
+      : undefined;
+  if (cached !== undefined) return cached;
+  const [pairs, def] = flattenWithPath(
     withoutParams,
-    options({ isLeaf: (node) => isParameterNode(node) || node instanceof NotInThisPartition }),
+    (node) => isParameterNode(node) || node instanceof NotInThisPartition,
   );
+  const slots: (readonly [number, Parameter | string])[] = [];
+  pairs.forEach(([path, node], i) => {
+    if (isParameterNode(node)) slots.push([i, node]);
+    else if (node instanceof NotInThisPartition) slots.push([i, keystr(path)]);
+  });
+  const plan = { def, leaves: pairs.map((p) => p[1]), slots };
+  if (typeof withoutParams === "object" && withoutParams !== null)
+    rebuildPlans.set(withoutParams, plan);
+  return plan;
+}
+
+/** Puts parameter values back into a model whose values were replaced by `NotInThisPartition`. */
+function rebuildModel(withoutParams: unknown, params: Record<string, unknown>): unknown {
+  const plan = planFor(withoutParams);
+  const leaves = plan.leaves.slice();
+  for (const [index, slot] of plan.slots) {
+    leaves[index] =
+      typeof slot === "string" ? params[slot] : slot.replace({ value: params[slot.name] });
+  }
+  return unflatten(plan.def, leaves);
 }
 
 function tensorsOf(tree: unknown): tf.Tensor[] {
@@ -259,7 +298,7 @@ export function buildTrainStepFn<M, S, A, K extends object = {}>(
       for (const t of [...tensorsOf(state), ...tensorsOf(out)]) tf.keep(t);
       newLossState = state;
       aux = out;
-      return tf.reshape(loss, []) as tf.Scalar;
+      return (loss.rank === 0 ? loss : tf.reshape(loss, [])) as tf.Scalar;
     };
     // tf.valueAndGrads throws for a parameter the loss does not depend on; the engine's gradients
     // (what valueAndGrads calls) with allowNoGradients give undefined there instead: we use zeros.
