@@ -82,6 +82,9 @@ export const NODE_TYPE: unique symbol = Symbol.for("saikei.nodeType");
 
 const registered = new Map<Function, NodeType>();
 
+/** `%TypedArray%`, the common base class of `Float32Array`, `Int32Array`, ... */
+const TYPED_ARRAY: Function = Object.getPrototypeOf(Float32Array);
+
 /**
  * Raised when a node type is registered twice or registered wrongly.
  *
@@ -137,6 +140,12 @@ export function registerPytreeNode<N, Aux>(
   if (ctor === Array || ctor === Object || ctor === Map) {
     throw new RegistrationError(
       `${ctor.name} is a built-in pytree node kind and cannot be registered again.`,
+    );
+  }
+  if (ctor === DataView || ctor === TYPED_ARRAY || ctor.prototype instanceof TYPED_ARRAY) {
+    throw new RegistrationError(
+      `${ctor.name} is a typed array, and typed arrays are always leaves (trees are never walked ` +
+        "element by element). Wrap the data in a struct or a registered class instead.",
     );
   }
   if ((ctor.prototype as { [NODE_TYPE]?: unknown })[NODE_TYPE] !== undefined) {
@@ -370,6 +379,7 @@ export function nodeTypeOf(value: unknown): NodeType | undefined {
   if (value === null || value === undefined) return NONE_NODE;
   if (typeof value !== "object") return undefined;
   if (Array.isArray(value)) return ARRAY_NODE;
+  if (ArrayBuffer.isView(value)) return undefined;
   const proto = Object.getPrototypeOf(value);
   if (proto === Object.prototype || proto === null) return OBJECT_NODE;
   const attached = (value as { [NODE_TYPE]?: NodeType })[NODE_TYPE];

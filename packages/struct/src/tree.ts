@@ -26,7 +26,7 @@ import {
 import {
   describeRecord,
   LEAF,
-  type Ops,
+  Ops,
   pushRecord,
   recordAux,
   recordChildCount,
@@ -66,180 +66,222 @@ const OBJECT_PROTO = Object.prototype;
 const MAP_PROTO = Map.prototype;
 
 /**
- * The records of the structure being flattened are written to `scratch[0..top)`, a buffer reused
- * across calls: growing a fresh array per call costs more than the walk itself. {@link withScratch}
- * copies the records out, clears the buffer and makes nested calls (from an `isLeaf` or a
- * registered node's `flattenWithKeys`) use a buffer of their own.
+ * The records of the structure being flattened are written into a buffer reused across calls
+ * (growing a fresh array per call costs more than the walk itself); the walks thread the write
+ * position through their return values. {@link withScratch} copies the records out and gives
+ * nested calls (from an `isLeaf` or a registered node's `flattenWithKeys`) a buffer of their own.
+ * The buffer keeps only structure records (node kinds, prototypes, static data), never leaves.
  */
 let scratch: unknown[] = [];
-let top = 0;
 let scratchInUse = false;
 
-function withScratch(walk: () => void): Ops {
-  const outerScratch = scratch;
-  const outerTop = top;
-  const nested = scratchInUse;
-  if (nested) scratch = [];
+function withScratch(walk: (ops: unknown[]) => number): Ops {
+  if (scratchInUse) {
+    const own: unknown[] = [];
+    return Ops.from(own, walk(own));
+  }
   scratchInUse = true;
-  top = 0;
   try {
-    walk();
-    return scratch.slice(0, top);
+    const ops = scratch;
+    const end = walk(ops);
+    return Ops.from(ops, end);
   } finally {
-    if (top > 65_536) scratch = [];
-    else scratch.fill(undefined, 0, top);
-    if (nested) {
-      scratch = outerScratch;
-      top = outerTop;
-    } else {
-      top = 0;
-      scratchInUse = false;
-    }
+    // A very large buffer is released rather than kept for the next call.
+    if (scratch.length > 262_144) scratch = [];
+    scratchInUse = false;
   }
 }
 
-function writeRecord(kind: NodeType, aux: unknown, childCount: number): void {
-  const record: Ops = [];
-  pushRecord(record, kind, aux, childCount);
-  for (let i = 0; i < record.length; i++) scratch[top++] = record[i];
+function writeRecord(
+  ops: unknown[],
+  top: number,
+  kind: NodeType,
+  aux: unknown,
+  count: number,
+): number {
+  const record: unknown[] = [];
+  pushRecord(record, kind, aux, count);
+  for (let i = 0; i < record.length; i++) ops[top++] = record[i];
+  return top;
 }
 
-/** Flattens without key paths, writing records to `scratch` and leaves to `leaves`. */
-function flattenRec(node: unknown, leaves: unknown[], isLeaf: IsLeaf | undefined): void {
+/**
+ * Flattens without key paths: writes records to `ops` from `top` and leaves to `leaves`; returns
+ * the next write position.
+ */
+function flattenRec(
+  node: unknown,
+  ops: unknown[],
+  top: number,
+  leaves: unknown[],
+  isLeaf: IsLeaf | undefined,
+): number {
   if (isLeaf?.(node, NO_PATH)) {
-    scratch[top++] = undefined;
+    ops[top] = undefined;
     leaves.push(node);
-    return;
+    return top + 1;
   }
   if (typeof node === "object" && node !== null) {
     if (Array.isArray(node)) {
       const n = node.length;
-      scratch[top++] = ARRAY_NODE;
-      scratch[top++] = null;
-      scratch[top++] = n;
-      for (let i = 0; i < n; i++) flattenRec(node[i], leaves, isLeaf);
-      return;
+      ops[top] = ARRAY_NODE;
+      ops[top + 1] = null;
+      ops[top + 2] = n;
+      top += 3;
+      for (let i = 0; i < n; i++) top = flattenRec(node[i], ops, top, leaves, isLeaf);
+      return top;
+    }
+    if (ArrayBuffer.isView(node)) {
+      // Typed arrays are always leaves (registerPytreeNode refuses them): skip the lookups below.
+      ops[top] = undefined;
+      leaves.push(node);
+      return top + 1;
     }
     const proto = Object.getPrototypeOf(node);
     if (proto !== OBJECT_PROTO && proto !== null) {
       const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
       if (kind === undefined) {
         if (proto !== MAP_PROTO && registeredNodeTypeOf(proto) === undefined) {
-          scratch[top++] = undefined;
+          ops[top] = undefined;
           leaves.push(node);
-          return;
+          return top + 1;
         }
       } else if (kind.isStructNode === true) {
         const layout = kind as unknown as StructLayout;
         const staticNames = layout.staticNames;
-        scratch[top++] = kind;
-        scratch[top++] = proto;
-        for (let i = 0; i < staticNames.length; i++)
-          scratch[top++] = (node as any)[staticNames[i]!];
+        ops[top++] = kind;
+        ops[top++] = proto;
+        for (let i = 0; i < staticNames.length; i++) ops[top++] = (node as any)[staticNames[i]!];
         const names = layout.childNames;
-        for (let i = 0; i < names.length; i++) flattenRec((node as any)[names[i]!], leaves, isLeaf);
-        return;
+        for (let i = 0; i < names.length; i++) {
+          const child = (node as any)[names[i]!];
+          if (
+            isLeaf === undefined &&
+            (typeof child === "object"
+              ? child !== null && ArrayBuffer.isView(child)
+              : child !== undefined)
+          ) {
+            // A primitive or typed-array child is a leaf: record it without a call.
+            ops[top++] = undefined;
+            leaves.push(child);
+          } else {
+            top = flattenRec(child, ops, top, leaves, isLeaf);
+          }
+        }
+        return top;
       }
     }
   } else if (node !== undefined && node !== null) {
-    scratch[top++] = undefined;
+    ops[top] = undefined;
     leaves.push(node);
-    return;
+    return top + 1;
   }
   const type = nodeTypeOf(node);
   if (type === undefined) {
-    scratch[top++] = undefined;
+    ops[top] = undefined;
     leaves.push(node);
-    return;
+    return top + 1;
   }
   const flattened = type.flatten(node);
   const children = flattened[0];
-  writeRecord(type, flattened[1], children.length);
-  for (let i = 0; i < children.length; i++) flattenRec(children[i], leaves, isLeaf);
+  top = writeRecord(ops, top, type, flattened[1], children.length);
+  for (let i = 0; i < children.length; i++) top = flattenRec(children[i], ops, top, leaves, isLeaf);
+  return top;
 }
 
 const NO_PATH: KeyPath = Object.freeze([]) as KeyPath;
 
-/** Flattens with key paths, writing records to `scratch` and `[path, leaf]` pairs to `out`. */
+/**
+ * Flattens with key paths: writes records to `ops` from `top` and `[path, leaf]` pairs to `out`;
+ * returns the next write position.
+ */
 function flattenRecWithPath(
   node: unknown,
   path: PathKey[],
+  ops: unknown[],
+  top: number,
   out: [KeyPath, unknown][],
   isLeaf: IsLeaf | undefined,
-): void {
+): number {
   if (isLeaf?.(node, path)) {
-    scratch[top++] = undefined;
+    ops[top] = undefined;
     out.push([path, node]);
-    return;
+    return top + 1;
   }
   if (typeof node === "object" && node !== null) {
     if (Array.isArray(node)) {
       const n = node.length;
-      scratch[top++] = ARRAY_NODE;
-      scratch[top++] = null;
-      scratch[top++] = n;
+      ops[top] = ARRAY_NODE;
+      ops[top + 1] = null;
+      ops[top + 2] = n;
+      top += 3;
       for (let i = 0; i < n; i++) {
         const childPath = path.slice();
         childPath.push(new SequenceKey(i));
-        flattenRecWithPath(node[i], childPath, out, isLeaf);
+        top = flattenRecWithPath(node[i], childPath, ops, top, out, isLeaf);
       }
-      return;
+      return top;
+    }
+    if (ArrayBuffer.isView(node)) {
+      ops[top] = undefined;
+      out.push([path, node]);
+      return top + 1;
     }
     const proto = Object.getPrototypeOf(node);
     if (proto !== OBJECT_PROTO && proto !== null) {
       const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
       if (kind === undefined) {
         if (proto !== MAP_PROTO && registeredNodeTypeOf(proto) === undefined) {
-          scratch[top++] = undefined;
+          ops[top] = undefined;
           out.push([path, node]);
-          return;
+          return top + 1;
         }
       } else if (kind.isStructNode === true) {
         const layout = kind as unknown as StructLayout;
         const staticNames = layout.staticNames;
-        scratch[top++] = kind;
-        scratch[top++] = proto;
-        for (let i = 0; i < staticNames.length; i++)
-          scratch[top++] = (node as any)[staticNames[i]!];
+        ops[top++] = kind;
+        ops[top++] = proto;
+        for (let i = 0; i < staticNames.length; i++) ops[top++] = (node as any)[staticNames[i]!];
         const names = layout.childNames;
         const n = names.length;
-        if (n === 0) return;
+        if (n === 0) return top;
         const keys = kind.keys(node, undefined, n);
         for (let i = 0; i < n; i++) {
           const childPath = path.slice();
           childPath.push(keys[i]!);
-          flattenRecWithPath((node as any)[names[i]!], childPath, out, isLeaf);
+          top = flattenRecWithPath((node as any)[names[i]!], childPath, ops, top, out, isLeaf);
         }
-        return;
+        return top;
       }
     }
   } else if (node !== undefined && node !== null) {
-    scratch[top++] = undefined;
+    ops[top] = undefined;
     out.push([path, node]);
-    return;
+    return top + 1;
   }
   const type = nodeTypeOf(node);
   if (type === undefined) {
-    scratch[top++] = undefined;
+    ops[top] = undefined;
     out.push([path, node]);
-    return;
+    return top + 1;
   }
   const flattened = type.flatten(node);
   const children = flattened[0];
   const aux = flattened[1];
   const n = children.length;
-  writeRecord(type, aux, n);
-  if (n === 0) return;
+  top = writeRecord(ops, top, type, aux, n);
+  if (n === 0) return top;
   const keys = childKeys(type, node, aux, n);
   for (let i = 0; i < n; i++) {
     const childPath = path.slice();
     childPath.push(keys[i]!);
-    flattenRecWithPath(children[i], childPath, out, isLeaf);
+    top = flattenRecWithPath(children[i], childPath, ops, top, out, isLeaf);
   }
+  return top;
 }
 
 function rootDef(ops: Ops, numLeaves: number): TreeDef {
-  if (ops.length === 1 && ops[0] === undefined) return LEAF;
+  if (ops.length === 1 && ops.at(0) === undefined) return LEAF;
   return TreeDef.fromOps(ops, 0, numLeaves);
 }
 
@@ -263,7 +305,7 @@ export function flatten(tree: unknown, isLeaf?: IsLeaf): [unknown[], TreeDef] {
     return [leaves, def];
   }
   const leaves: unknown[] = [];
-  const ops = withScratch(() => flattenRec(tree, leaves, isLeaf));
+  const ops = withScratch((buffer) => flattenRec(tree, buffer, 0, leaves, isLeaf));
   return [leaves, rootDef(ops, leaves.length)];
 }
 
@@ -279,7 +321,7 @@ export function flatten(tree: unknown, isLeaf?: IsLeaf): [unknown[], TreeDef] {
  */
 export function flattenWithPath(tree: unknown, isLeaf?: IsLeaf): [[KeyPath, unknown][], TreeDef] {
   const out: [KeyPath, unknown][] = [];
-  const ops = withScratch(() => flattenRecWithPath(tree, [], out, isLeaf));
+  const ops = withScratch((buffer) => flattenRecWithPath(tree, [], buffer, 0, out, isLeaf));
   return [out, rootDef(ops, out.length)];
 }
 
@@ -386,7 +428,7 @@ interface UpToState {
 
 function flattenUpToRec(s: UpToState, value: unknown): boolean {
   const p = s.p;
-  const kind = s.ops[p] as NodeType | undefined;
+  const kind = s.ops.at(p) as NodeType | undefined;
   if (kind === undefined) {
     s.p++;
     s.out.push(value);

@@ -31,15 +31,45 @@ export class LeafCountError extends Error {
  *   is the layout's);
  * - any other node: `kind, aux, childCount` (width 3).
  *
- * Writing a record is a few `push`es and allocates nothing, which keeps `flatten` close to the
- * cost of a hand-written walk (see `bench/tree.bench.ts`).
+ * Writing a record is a few stores and allocates nothing, which keeps `flatten` close to the
+ * cost of a hand-written walk (see `bench/tree.bench.ts`). The records are stored in chunks of
+ * 8192 entries: one array of a large tree's size would be allocated in V8's large-object space,
+ * which costs more than the whole walk.
  *
  * @internal
  *
  * @example
  * structure([1]).ops; // [ARRAY_NODE, null, 1, undefined]
  */
-export type Ops = unknown[];
+export class Ops {
+  /** Number of entries. */
+  readonly length: number;
+
+  private constructor(
+    private readonly chunks: readonly unknown[][],
+    length: number,
+  ) {
+    this.length = length;
+    Object.freeze(this);
+  }
+
+  /** Copies `flat[0..end)` into chunks. */
+  static from(flat: readonly unknown[], end: number): Ops {
+    const chunks: unknown[][] = [];
+    for (let s = 0; s < end; s += CHUNK_SIZE)
+      chunks.push(flat.slice(s, Math.min(end, s + CHUNK_SIZE)));
+    return new Ops(chunks, end);
+  }
+
+  /** The entry at position `p`. */
+  at(p: number): unknown {
+    return this.chunks[p >>> CHUNK_BITS]![p & CHUNK_MASK];
+  }
+}
+
+const CHUNK_BITS = 13;
+const CHUNK_SIZE = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK_SIZE - 1;
 
 /**
  * @internal Width of the record at `p`.
@@ -48,7 +78,7 @@ export type Ops = unknown[];
  * recordWidth([undefined], 0); // 1
  */
 export function recordWidth(ops: Ops, p: number): number {
-  const kind = ops[p] as NodeType | undefined;
+  const kind = ops.at(p) as NodeType | undefined;
   if (kind === undefined) return 1;
   if (kind.isStructNode === true) return 2 + (kind as unknown as StructLayout).staticNames.length;
   return 3;
@@ -61,10 +91,10 @@ export function recordWidth(ops: Ops, p: number): number {
  * recordChildCount([ARRAY_NODE, null, 2, undefined, undefined], 0); // 2
  */
 export function recordChildCount(ops: Ops, p: number): number {
-  const kind = ops[p] as NodeType | undefined;
+  const kind = ops.at(p) as NodeType | undefined;
   if (kind === undefined) return 0;
   if (kind.isStructNode === true) return (kind as unknown as StructLayout).childNames.length;
-  return ops[p + 2] as number;
+  return ops.at(p + 2) as number;
 }
 
 /**
@@ -75,23 +105,26 @@ export function recordChildCount(ops: Ops, p: number): number {
  * recordAux(structure({ a: 1 }).ops, 0); // { keys: ["a"], nullPrototype: false }
  */
 export function recordAux(ops: Ops, p: number): unknown {
-  const kind = ops[p] as NodeType | undefined;
+  const kind = ops.at(p) as NodeType | undefined;
   if (kind === undefined) return undefined;
   if (kind.isStructNode === true) {
     const n = (kind as unknown as StructLayout).staticNames.length;
-    if (n === 0) return ops[p + 1];
-    return ops.slice(p + 1, p + 2 + n);
+    if (n === 0) return ops.at(p + 1);
+    const aux = new Array(n + 1);
+    for (let i = 0; i <= n; i++) aux[i] = ops.at(p + 1 + i);
+    return aux;
   }
-  return ops[p + 1];
+  return ops.at(p + 1);
 }
 
 /**
  * @internal Appends the record of a node of kind `kind` with static data `aux`.
  *
  * @example
- * pushRecord(ops, ARRAY_NODE, null, 2);
+ * const records: unknown[] = [];
+ * pushRecord(records, ARRAY_NODE, null, 2); // records: [ARRAY_NODE, null, 2]
  */
-export function pushRecord(ops: Ops, kind: NodeType, aux: unknown, childCount: number): void {
+export function pushRecord(ops: unknown[], kind: NodeType, aux: unknown, childCount: number): void {
   if (kind.isStructNode === true) {
     const layout = kind as unknown as StructLayout;
     if (childCount !== layout.childNames.length) {
@@ -123,7 +156,7 @@ function skip(ops: Ops, p: number, acc: { leaves: number; nodes: number }): numb
   while (pending > 0) {
     pending--;
     acc.nodes++;
-    if (ops[p] === undefined) {
+    if (ops.at(p) === undefined) {
       acc.leaves++;
       p++;
     } else {
@@ -175,7 +208,7 @@ export class TreeDef {
       this.#numNodes = args[4] as number | undefined;
     } else {
       const [nodeType, aux, children] = args as [NodeType | undefined, unknown, readonly TreeDef[]];
-      const ops: Ops = [];
+      const ops: unknown[] = [];
       if (nodeType === undefined) {
         ops.push(undefined);
         this.numLeaves = 1;
@@ -186,14 +219,14 @@ export class TreeDef {
         let nodes = 1;
         for (const c of children) {
           const end = c.start + c.encodedLength;
-          for (let i = c.start; i < end; i++) ops.push(c.ops[i]);
+          for (let i = c.start; i < end; i++) ops.push(c.ops.at(i));
           leaves += c.numLeaves;
           nodes += c.numNodes;
         }
         this.numLeaves = leaves;
         this.#numNodes = nodes;
       }
-      this.ops = ops;
+      this.ops = Ops.from(ops, ops.length);
       this.start = 0;
     }
     Object.freeze(this);
@@ -222,7 +255,7 @@ export class TreeDef {
 
   /** The node kind at the root of this structure, `undefined` for a leaf. */
   get nodeType(): NodeType | undefined {
-    return this.ops[this.start] as NodeType | undefined;
+    return this.ops.at(this.start) as NodeType | undefined;
   }
 
   /** The static data of the root node, as its node type's `flatten` returns it. */
@@ -238,7 +271,7 @@ export class TreeDef {
     const out = new Array<TreeDef>(count);
     let p = this.start + recordWidth(ops, this.start);
     for (let i = 0; i < count; i++) {
-      if (ops[p] === undefined) {
+      if (ops.at(p) === undefined) {
         out[i] = LEAF;
         p++;
       } else {
@@ -254,7 +287,7 @@ export class TreeDef {
 
   /** Whether this is the structure of a single leaf. */
   get isLeaf(): boolean {
-    return this.ops[this.start] === undefined;
+    return this.ops.at(this.start) === undefined;
   }
 
   /**
@@ -315,7 +348,7 @@ export function truncate(s: string, max = 300): string {
 
 function renderRecord(ops: Ops, cursor: { p: number }): string {
   const p = cursor.p;
-  const kind = ops[p] as NodeType | undefined;
+  const kind = ops.at(p) as NodeType | undefined;
   if (kind === undefined) {
     cursor.p++;
     return "*";
@@ -339,7 +372,7 @@ function renderRecord(ops: Ops, cursor: { p: number }): string {
  * describeRecord(structure([1, 2]).ops, 0); // "a node […, …]"
  */
 export function describeRecord(ops: Ops, p: number): string {
-  const kind = ops[p] as NodeType | undefined;
+  const kind = ops.at(p) as NodeType | undefined;
   if (kind === undefined) return "a leaf";
   const count = recordChildCount(ops, p);
   return `a node ${truncate(
@@ -355,8 +388,8 @@ function opsEqual(a: Ops, pa: number, b: Ops, pb: number): boolean {
   let pending = 1;
   while (pending > 0) {
     pending--;
-    const kind = a[pa] as NodeType | undefined;
-    if (kind !== b[pb]) return false;
+    const kind = a.at(pa) as NodeType | undefined;
+    if (kind !== b.at(pb)) return false;
     if (kind === undefined) {
       pa++;
       pb++;
@@ -364,18 +397,18 @@ function opsEqual(a: Ops, pa: number, b: Ops, pb: number): boolean {
     }
     if (kind.isStructNode === true) {
       const width = 2 + (kind as unknown as StructLayout).staticNames.length;
-      if (a[pa + 1] !== b[pb + 1]) return false;
+      if (a.at(pa + 1) !== b.at(pb + 1)) return false;
       for (let i = 2; i < width; i++) {
-        if (!deepEqualStatic(a[pa + i], b[pb + i])) return false;
+        if (!deepEqualStatic(a.at(pa + i), b.at(pb + i))) return false;
       }
       pending += (kind as unknown as StructLayout).childNames.length;
       pa += width;
       pb += width;
     } else {
-      const count = a[pa + 2] as number;
-      if (count !== b[pb + 2]) return false;
-      const auxA = a[pa + 1];
-      const auxB = b[pb + 1];
+      const count = a.at(pa + 2) as number;
+      if (count !== b.at(pb + 2)) return false;
+      const auxA = a.at(pa + 1);
+      const auxB = b.at(pb + 1);
       if (auxA !== auxB && !kind.auxEquals(auxA, auxB)) return false;
       pending += count;
       pa += 3;
@@ -395,7 +428,7 @@ interface BuildState {
 function build(s: BuildState): unknown {
   const ops = s.ops;
   const p = s.p;
-  const kind = ops[p] as NodeType | undefined;
+  const kind = ops.at(p) as NodeType | undefined;
   if (kind === undefined) {
     s.p = p + 1;
     return s.leaves[s.leaf++];
@@ -404,20 +437,20 @@ function build(s: BuildState): unknown {
     // Rebuild the frozen instance directly: the result of `kind.unflatten`, without the
     // intermediate arrays.
     const layout = kind as unknown as StructLayout;
-    const obj: any = Object.create(ops[p + 1] as object);
+    const obj: any = Object.create(ops.at(p + 1) as object);
     const staticNames = layout.staticNames;
     const nStatic = staticNames.length;
     s.p = p + 2 + nStatic;
     const names = layout.childNames;
     for (let c = 0; c < names.length; c++) obj[names[c]!] = build(s);
-    for (let k = 0; k < nStatic; k++) obj[staticNames[k]!] = ops[p + 2 + k];
+    for (let k = 0; k < nStatic; k++) obj[staticNames[k]!] = ops.at(p + 2 + k);
     return Object.freeze(obj);
   }
-  const count = ops[p + 2] as number;
+  const count = ops.at(p + 2) as number;
   s.p = p + 3;
   const children = new Array(count);
   for (let c = 0; c < count; c++) children[c] = build(s);
-  return kind === ARRAY_NODE ? children : kind.unflatten(ops[p + 1], children);
+  return kind === ARRAY_NODE ? children : kind.unflatten(ops.at(p + 1), children);
 }
 
 /**

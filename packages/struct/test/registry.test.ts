@@ -84,6 +84,11 @@ describe("registerPytreeNode", () => {
       "Map is a built-in pytree node kind and cannot be registered again.",
     );
     expect(() => registerPytreeNode(Array, noop as never)).toThrow(RegistrationError);
+    expect(() => registerPytreeNode(Float32Array, noop as never)).toThrow(
+      "Float32Array is a typed array, and typed arrays are always leaves (trees are never walked element by element). " +
+        "Wrap the data in a struct or a registered class instead.",
+    );
+    expect(() => registerPytreeNode(DataView, noop as never)).toThrow(RegistrationError);
     class S extends Struct.define({}) {}
     expect(() => registerPytreeNode(S, noop as never)).toThrow(/S is already a pytree node/);
     expect(() => registerPytreeNode(5 as never, noop as never)).toThrow(
