@@ -11,13 +11,15 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   KVCachingTransformerLM,
+  loadParametersByName,
+  saveParametersByName,
   type TransformerConfig,
   TransformerInputs,
   TransformerLM,
   temperatureSample,
 } from "@saikei/models";
 import { initializeParameters } from "@saikei/nn";
-import { adam, buildTrainStepFn, saveSafetensors, TrainState } from "@saikei/toolshed";
+import { adam, buildTrainStepFn, parseSafetensors, TrainState } from "@saikei/toolshed";
 import * as tf from "@tensorflow/tfjs-core";
 import { pz } from "saikei";
 import { intFlag, parseFlags } from "./lib/args.js";
@@ -78,20 +80,27 @@ function batch(): { x: tf.Tensor2D; y: tf.Tensor2D } {
 const positions = pz.nx.arange("seq", seqLen);
 const mask = positions.ge(pz.nx.arange("kv_seq", seqLen));
 
-const trainStep = buildTrainStepFn<TransformerLM, null, { loss: number }, { x: tf.Tensor2D; y: tf.Tensor2D }>(
-  ({ model, state, x, y }) => {
-    const tokens = pz.nx.wrap(x, "batch", "seq");
-    const logits = model
-      .call(new TransformerInputs({ tokens, positions, attentionMask: mask }))
-      .unwrap("batch", "seq", "vocabulary");
-    const logProbs = tf.logSoftmax(logits);
-    const targets = tf.oneHot(y, config.vocabSize);
-    const loss = tf.neg(tf.mean(tf.sum(tf.mul(targets, logProbs), 2)));
-    return [loss, state, { loss: loss.dataSync()[0]! }];
-  },
-);
+const trainStep = buildTrainStepFn<
+  TransformerLM,
+  null,
+  { loss: number },
+  { x: tf.Tensor2D; y: tf.Tensor2D }
+>(({ model, state, x, y }) => {
+  const tokens = pz.nx.wrap(x, "batch", "seq");
+  const logits = model
+    .call(new TransformerInputs({ tokens, positions, attentionMask: mask }))
+    .unwrap("batch", "seq", "vocabulary");
+  const logProbs = tf.logSoftmax(logits);
+  const targets = tf.oneHot(y, config.vocabSize);
+  const loss = tf.neg(tf.mean(tf.sum(tf.mul(targets, logProbs), 2)));
+  return [loss, state, { loss: loss.dataSync()[0]! }];
+});
 
-let trainState = TrainState.initialState(model, adam({ learningRate: 3e-3 }), pz.random.key(seed + 1));
+let trainState = TrainState.initialState(
+  model,
+  adam({ learningRate: 3e-3 }),
+  pz.random.key(seed + 1),
+);
 const losses: number[] = [];
 const progress = new ProgressBar(steps);
 const started = performance.now();
@@ -112,13 +121,20 @@ const trained = trainState.model;
 const lossPath = join(outDir, "loss.svg");
 writeFileSync(lossPath, lossPlotSvg(losses, "character-level cross-entropy on the sonnets"));
 const checkpointPath = join(outDir, "checkpoint.safetensors");
-writeFileSync(checkpointPath, saveSafetensors(trained));
+const checkpoint = saveParametersByName(trained);
+writeFileSync(checkpointPath, checkpoint);
+// The checkpoint loads back into a freshly built model by parameter name.
+const reloadedWeights = parseSafetensors(new Uint8Array(readFileSync(checkpointPath)));
+loadParametersByName(TransformerLM.fromConfig(config), reloadedWeights);
+tf.dispose(Object.values(reloadedWeights));
 
 // Sampling mode: every attention block becomes a KVCachingAttention by selector.
 const prompt = "Shall I compare thee";
 const promptIds = tokenizer.encode(prompt);
 const cacheLen = 160;
-const [sampler, initialState] = KVCachingTransformerLM.fromUncached(trained, cacheLen, { batch: 1 });
+const [sampler, initialState] = KVCachingTransformerLM.fromUncached(trained, cacheLen, {
+  batch: 1,
+});
 const promptArray = pz.nx.wrap(tf.tensor2d([promptIds], undefined, "int32"), "batch", "seq");
 const sampled = temperatureSample(sampler, initialState, promptArray, pz.random.key(seed + 2), {
   temperature: 0.7,
@@ -133,7 +149,9 @@ const htmlPath = join(outDir, "model.html");
 writeFileSync(htmlPath, pz.ts.renderToHTML(trained));
 
 console.log(`\nfinal loss ${losses.at(-1)!.toFixed(4)} after ${losses.length} steps`);
-console.log(`\n--- sample (temperature 0.7) ---\n${prompt}${generated}\n---------------------------------`);
+console.log(
+  `\n--- sample (temperature 0.7) ---\n${prompt}${generated}\n---------------------------------`,
+);
 console.log("outputs:");
 console.log(`  loss plot:   ${lossPath}`);
 console.log(`  checkpoint:  ${checkpointPath}`);

@@ -21,7 +21,9 @@ export class CharTokenizer {
     return [...text].map((c) => {
       const id = this.ids.get(c);
       if (id === undefined) {
-        throw new Error(`CharTokenizer: character ${JSON.stringify(c)} is not in the training alphabet.`);
+        throw new Error(
+          `CharTokenizer: character ${JSON.stringify(c)} is not in the training alphabet.`,
+        );
       }
       return id;
     });
@@ -29,6 +31,9 @@ export class CharTokenizer {
 
   /** The text of token ids (padding is dropped). */
   decode(ids: readonly number[]): string {
-    return ids.filter((i) => i !== 0).map((i) => this.alphabet[i] ?? "?").join("");
+    return ids
+      .filter((i) => i !== 0)
+      .map((i) => this.alphabet[i] ?? "?")
+      .join("");
   }
 }

@@ -68,7 +68,9 @@ export function prefill(
 ): [NamedArrayBase, SamplingState] {
   const S = prompt.namedShape.seq;
   if (S === undefined) {
-    throw new ModelConfigError(`prefill: the prompt needs a "seq" axis, but has ${JSON.stringify(prompt.namedShape)}.`);
+    throw new ModelConfigError(
+      `prefill: the prompt needs a "seq" axis, but has ${JSON.stringify(prompt.namedShape)}.`,
+    );
   }
   if (S > initialState.cacheLen) {
     throw new ModelConfigError(
@@ -76,10 +78,17 @@ export function prefill(
     );
   }
   const batchNames = batchNamesOf(prompt, initialState);
-  const positions = tidy(() => arange("seq", initialState.cacheEndIndex, initialState.cacheEndIndex + S));
+  const positions = tidy(() =>
+    arange("seq", initialState.cacheEndIndex, initialState.cacheEndIndex + S),
+  );
   const mask = tidy(() => positions.ge(arange("kv_seq", initialState.cacheLen)));
   const [logits, kvCacheState] = model.call(
-    new KVCachingInputs({ tokens: prompt, positions, attentionMask: mask, samplingState: initialState }),
+    new KVCachingInputs({
+      tokens: prompt,
+      positions,
+      attentionMask: mask,
+      samplingState: initialState,
+    }),
   );
   const logProbs = tidy(() => {
     const last = prompt.ne(padId).astype("int32").sum("seq").sub(1);
@@ -87,7 +96,11 @@ export function prefill(
     return logSoftmax(where(atLast, logits, 0).sum("seq"), "vocabulary");
   });
   const previousTokens = tidy(() => {
-    const padding = full({ ...initialState.batchAxes, seq: initialState.cacheLen - S }, padId, "int32");
+    const padding = full(
+      { ...initialState.batchAxes, seq: initialState.cacheLen - S },
+      padId,
+      "int32",
+    );
     return concatenate([prompt.astype("int32"), padding], "seq").orderAs(...batchNames, "seq");
   });
   for (const t of [positions, mask, logits]) t.dataArray.dispose();
@@ -112,16 +125,27 @@ export function advanceOneToken(
   const batchNames = batchNamesOf(nextToken, kv);
   const { tokens, positions, mask, previousTokens } = tidy(() => {
     const slot = arange("seq", kv.cacheLen).eq(index);
-    const previousTokens = where(slot, nextToken.astype("int32"), state.previousTokens).orderAs(...batchNames, "seq");
+    const previousTokens = where(slot, nextToken.astype("int32"), state.previousTokens).orderAs(
+      ...batchNames,
+      "seq",
+    );
     const data = previousTokens.unwrap(...batchNames, "seq");
     const nonpad = tf.notEqual(data, state.padId);
     // Positive axes only: tfjs-backend-wasm 4.22's cumsum reads out of bounds for axis -1.
     const exclusive = tf.cumsum(tf.cast(nonpad, "int32"), data.rank - 1, true);
-    const queryPosition = wrap(tf.gather(exclusive, [index], exclusive.rank - 1), ...batchNames, "seq");
+    const queryPosition = wrap(
+      tf.gather(exclusive, [index], exclusive.rank - 1),
+      ...batchNames,
+      "seq",
+    );
     const keyPositions = wrap(exclusive, ...batchNames, "kv_seq");
     const keyIsToken = wrap(nonpad, ...batchNames, "kv_seq");
     const mask = queryPosition.ge(keyPositions).and(keyIsToken);
-    const tokens = wrap(tf.expandDims(nextToken.astype("int32").unwrap(...batchNames), batchNames.length), ...batchNames, "seq");
+    const tokens = wrap(
+      tf.expandDims(nextToken.astype("int32").unwrap(...batchNames), batchNames.length),
+      ...batchNames,
+      "seq",
+    );
     return { tokens, positions: queryPosition, mask, previousTokens };
   });
   const [logits, kvCacheState] = model.call(
@@ -187,7 +211,11 @@ export function temperatureSample(
     const next = sampleToken(stepKey!, logProbs, batchNames, temperature);
     logProbs.dataArray.dispose();
     sampled.push(next);
-    if (sampled.length >= maxSteps || state.kvCacheState.cacheEndIndex >= state.kvCacheState.cacheLen) break;
+    if (
+      sampled.length >= maxSteps ||
+      state.kvCacheState.cacheEndIndex >= state.kvCacheState.cacheLen
+    )
+      break;
     const [nextLogProbs, nextState] = advanceOneToken(model, state, next);
     state.previousTokens.dataArray.dispose();
     if (state.kvCacheState !== initialState) state.kvCacheState.dispose();
@@ -196,7 +224,9 @@ export function temperatureSample(
   }
   const result = tidy(() =>
     concatenate(
-      sampled.map((t) => wrap(tf.expandDims(t.unwrap(...batchNames), batchNames.length), ...batchNames, "seq")),
+      sampled.map((t) =>
+        wrap(tf.expandDims(t.unwrap(...batchNames), batchNames.length), ...batchNames, "seq"),
+      ),
       "seq",
     ).orderAs(...batchNames, "seq"),
   );
@@ -231,7 +261,13 @@ export function temperatureSampleUncached(
     rng = nextRng!;
     const next = sampleToken(stepKey!, logProbs, batchNames, temperature);
     const grown = tidy(() =>
-      concatenate([tokens, wrap(tf.expandDims(next.unwrap(...batchNames), batchNames.length), ...batchNames, "seq")], "seq"),
+      concatenate(
+        [
+          tokens,
+          wrap(tf.expandDims(next.unwrap(...batchNames), batchNames.length), ...batchNames, "seq"),
+        ],
+        "seq",
+      ),
     );
     for (const t of [inputs.positions, inputs.attentionMask, logits, logProbs, next]) {
       t.dataArray.dispose();

@@ -4,8 +4,9 @@
  *
  * @module
  */
-export * from "./mlp.js";
-export * from "./transformer.js";
+
 export * from "./decoding.js";
+export * from "./mlp.js";
 export * from "./sampling.js";
+export * from "./transformer.js";
 export * from "./weights.js";

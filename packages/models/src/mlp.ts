@@ -84,7 +84,9 @@ export class DropoutMLP extends Sequential {
   ): DropoutMLP {
     checkSizes(featureSizes, "DropoutMLP.fromConfig");
     if (!(dropRate >= 0 && dropRate < 1)) {
-      throw new ModelConfigError(`DropoutMLP.fromConfig: dropRate must be in [0, 1), got ${dropRate}.`);
+      throw new ModelConfigError(
+        `DropoutMLP.fromConfig: dropRate must be in [0, 1), got ${dropRate}.`,
+      );
     }
     const activation = config.activationFn ?? tf.relu;
     const axis = config.featureAxis ?? "features";

@@ -19,7 +19,12 @@ import { Wildcard } from "@saikei/shapecheck";
 import { field, Struct, tree } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { ModelConfigError } from "./mlp.js";
-import { kvAxes, TransformerAttention, type TransformerConfig, type TransformerLM } from "./transformer.js";
+import {
+  kvAxes,
+  TransformerAttention,
+  type TransformerConfig,
+  type TransformerLM,
+} from "./transformer.js";
 
 /**
  * The state of a KV-cached model between calls (penzai's `GemmaKVCachingState`): the caches of
@@ -95,7 +100,9 @@ export class KVCachingTransformerLM extends Layer.define({
     batchAxes: Readonly<Record<string, number>>,
   ): [KVCachingTransformerLM, KVCachingState] {
     if (!Number.isInteger(cacheLen) || cacheLen <= 0) {
-      throw new ModelConfigError(`KVCachingTransformerLM.fromUncached: cacheLen must be a positive integer, got ${cacheLen}.`);
+      throw new ModelConfigError(
+        `KVCachingTransformerLM.fromUncached: cacheLen must be a positive integer, got ${cacheLen}.`,
+      );
     }
     const cachedAxes = { ...batchAxes, ...kvAxes(uncached.config) };
     const cachingBody = select(uncached.body)

@@ -17,13 +17,13 @@ import {
   addParameterPrefix,
   attachSharedParameters,
   BranchAndMultiplyTogether,
-  ConstantRescale,
   CastToDType,
+  ConstantRescale,
+  type EinsumAxes,
+  Elementwise,
   EmbeddingDecode,
   EmbeddingLookup,
   EmbeddingTable,
-  type EinsumAxes,
-  Elementwise,
   gelu,
   Linear,
   markShareable,
@@ -134,8 +134,11 @@ export class TransformerAttention extends Attention {
     const qAxes = queryAxes(config);
     const kAxes = kvAxes(config);
     const dtype = config.parameterDtype ?? "float32";
-    const linear = (name: string, inputs: Record<string, number>, outputs: Record<string, number>) =>
-      addParameterPrefix(name, Linear.fromConfig(inputs, outputs, { dtype }));
+    const linear = (
+      name: string,
+      inputs: Record<string, number>,
+      outputs: Record<string, number>,
+    ) => addParameterPrefix(name, Linear.fromConfig(inputs, outputs, { dtype }));
     const headIndex: Record<string, string> =
       layout === "multi_head"
         ? { heads: "h" }
@@ -190,15 +193,21 @@ export class TransformerFeedForward extends Sequential {
     const D = config.embeddingDim;
     const F = config.mlpHiddenDim;
     const dtype = config.parameterDtype ?? "float32";
-    const linear = (name: string, inputs: Record<string, number>, outputs: Record<string, number>) =>
-      addParameterPrefix(name, Linear.fromConfig(inputs, outputs, { dtype }));
+    const linear = (
+      name: string,
+      inputs: Record<string, number>,
+      outputs: Record<string, number>,
+    ) => addParameterPrefix(name, Linear.fromConfig(inputs, outputs, { dtype }));
     return new TransformerFeedForward({
       sublayers: [
         new BranchAndMultiplyTogether({
           branches: [
             new NamedGroup({
               name: "gate",
-              sublayers: [linear("gating_linear", { embedding: D }, { neurons: F }), new Elementwise({ fn: gelu })],
+              sublayers: [
+                linear("gating_linear", { embedding: D }, { neurons: F }),
+                new Elementwise({ fn: gelu }),
+              ],
             }),
             linear("value_linear", { embedding: D }, { neurons: F }),
           ],
@@ -220,7 +229,10 @@ export class TransformerBlock extends Sequential {
         new Residual({
           delta: new Sequential({
             sublayers: [
-              addParameterPrefix("pre_attention_norm", RMSLayerNorm.fromConfig({ embedding: D }, { dtype })),
+              addParameterPrefix(
+                "pre_attention_norm",
+                RMSLayerNorm.fromConfig({ embedding: D }, { dtype }),
+              ),
               addParameterPrefix("attn", TransformerAttention.fromConfig(config)),
             ],
           }),
@@ -228,7 +240,10 @@ export class TransformerBlock extends Sequential {
         new Residual({
           delta: new Sequential({
             sublayers: [
-              addParameterPrefix("pre_ffw_norm", RMSLayerNorm.fromConfig({ embedding: D }, { dtype })),
+              addParameterPrefix(
+                "pre_ffw_norm",
+                RMSLayerNorm.fromConfig({ embedding: D }, { dtype }),
+              ),
               addParameterPrefix("mlp", TransformerFeedForward.fromConfig(config)),
             ],
           }),
@@ -295,7 +310,11 @@ export class TransformerLM extends Layer.define({
     const table = markShareable(
       addParameterPrefix(
         "embedder",
-        EmbeddingTable.fromConfig(config.vocabSize, { embedding: config.embeddingDim }, { dtype: paramDtype }),
+        EmbeddingTable.fromConfig(
+          config.vocabSize,
+          { embedding: config.embeddingDim },
+          { dtype: paramDtype },
+        ),
       ),
     );
     const sublayers: unknown[] = [new EmbeddingLookup({ table })];
@@ -305,7 +324,10 @@ export class TransformerLM extends Layer.define({
       sublayers.push(addParameterPrefix(`block_${i}`, TransformerBlock.fromConfig(config)));
     }
     sublayers.push(
-      addParameterPrefix("final_norm", RMSLayerNorm.fromConfig({ embedding: config.embeddingDim }, { dtype: paramDtype })),
+      addParameterPrefix(
+        "final_norm",
+        RMSLayerNorm.fromConfig({ embedding: config.embeddingDim }, { dtype: paramDtype }),
+      ),
     );
     sublayers.push(new EmbeddingDecode({ table }));
     const shared = attachSharedParameters(new Sequential({ sublayers: sublayers as any }));

@@ -4,10 +4,12 @@
  * @module
  */
 
-import { wrap } from "@saikei/named";
+import { isNamedArray, type NamedArrayBase, wrap } from "@saikei/named";
 import { Parameter, UninitializedParameter } from "@saikei/nn";
 import { select } from "@saikei/select";
 import type { ArraySpec } from "@saikei/shapecheck";
+import type { DictKey } from "@saikei/struct";
+import { saveSafetensors } from "@saikei/toolshed";
 import * as tf from "@tensorflow/tfjs-core";
 
 /** Raised when the given tensors do not fit the model's parameters. */
@@ -74,4 +76,43 @@ export function loadParametersByName<T>(
     );
   }
   return selection.setSequence(replacements) as T;
+}
+
+/**
+ * Serializes every `Parameter` of `model` to safetensors bytes keyed by parameter name, each
+ * tensor's axes in the order of the parameter's named shape, so that {@link loadParametersByName}
+ * (after `parseSafetensors`) loads it back into a freshly built model.
+ *
+ * @throws WeightLoadingError when a parameter is not a named array or two parameters share a name.
+ * @example
+ * writeFileSync("checkpoint.safetensors", saveParametersByName(model));
+ */
+export function saveParametersByName(model: unknown): Uint8Array {
+  const params = select(model)
+    .atSubtreesWhere((node) => node instanceof Parameter)
+    .getSequence() as Parameter[];
+  const tensors: Record<string, tf.Tensor> = {};
+  const created: tf.Tensor[] = [];
+  try {
+    for (const param of params) {
+      if (Object.hasOwn(tensors, param.name)) {
+        throw new WeightLoadingError(
+          `saveParametersByName: two parameters are named "${param.name}"; give them distinct names with addParameterPrefix.`,
+        );
+      }
+      const value = param.value as NamedArrayBase;
+      if (!isNamedArray(value)) {
+        throw new WeightLoadingError(
+          `saveParametersByName: parameter "${param.name}" does not hold a named array.`,
+        );
+      }
+      const names = Object.keys(value.namedShape);
+      const ordered = value.orderAs(...names).dataArray;
+      if (ordered !== value.dataArray) created.push(ordered);
+      tensors[param.name] = ordered;
+    }
+    return saveSafetensors(tensors, { nameOf: (path) => String((path[0] as DictKey).key) });
+  } finally {
+    tf.dispose(created);
+  }
 }

@@ -49,9 +49,18 @@ describe("MLP", () => {
     const x = nx.wrap(tf.ones([2, 4])).tag("batch", "features");
     expect(() => mlp.call(x)).toThrow(/RandomEffect|random/i);
     const handled = WithRandomKeyFromArg.handling(mlp);
-    const a = handled.call([x, random.key(3)]).unwrap("batch", "features").dataSync();
-    const b = handled.call([x, random.key(3)]).unwrap("batch", "features").dataSync();
-    const c = handled.call([x, random.key(4)]).unwrap("batch", "features").dataSync();
+    const a = handled
+      .call([x, random.key(3)])
+      .unwrap("batch", "features")
+      .dataSync();
+    const b = handled
+      .call([x, random.key(3)])
+      .unwrap("batch", "features")
+      .dataSync();
+    const c = handled
+      .call([x, random.key(4)])
+      .unwrap("batch", "features")
+      .dataSync();
     expect(Array.from(a)).toEqual(Array.from(b));
     expect(Array.from(a)).not.toEqual(Array.from(c));
   });

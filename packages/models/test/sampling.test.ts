@@ -17,13 +17,37 @@ import {
 } from "../src/index.js";
 
 const configs: Record<string, TransformerConfig> = {
-  "multi-head": { numHeads: 2, embeddingDim: 16, projectionDim: 4, mlpHiddenDim: 32, numDecoderBlocks: 2, vocabSize: 11 },
-  "single kv head": { numHeads: 2, numKvHeads: 1, embeddingDim: 16, projectionDim: 4, mlpHiddenDim: 32, numDecoderBlocks: 2, vocabSize: 11 },
-  grouped: { numHeads: 4, numKvHeads: 2, embeddingDim: 16, projectionDim: 4, mlpHiddenDim: 32, numDecoderBlocks: 1, vocabSize: 11 },
+  "multi-head": {
+    numHeads: 2,
+    embeddingDim: 16,
+    projectionDim: 4,
+    mlpHiddenDim: 32,
+    numDecoderBlocks: 2,
+    vocabSize: 11,
+  },
+  "single kv head": {
+    numHeads: 2,
+    numKvHeads: 1,
+    embeddingDim: 16,
+    projectionDim: 4,
+    mlpHiddenDim: 32,
+    numDecoderBlocks: 2,
+    vocabSize: 11,
+  },
+  grouped: {
+    numHeads: 4,
+    numKvHeads: 2,
+    embeddingDim: 16,
+    projectionDim: 4,
+    mlpHiddenDim: 32,
+    numDecoderBlocks: 1,
+    vocabSize: 11,
+  },
 };
 
 const rows = (t: { unwrap(...n: string[]): tf.Tensor }) => t.unwrap("batch", "seq").arraySync();
-const tokens = (values: number[][]) => nx.wrap(tf.tensor2d(values, undefined, "int32")).tag("batch", "seq");
+const tokens = (values: number[][]) =>
+  nx.wrap(tf.tensor2d(values, undefined, "int32")).tag("batch", "seq");
 
 describe("sampling mode", () => {
   beforeAll(async () => {
@@ -44,7 +68,11 @@ describe("sampling mode", () => {
   for (const [name, config] of Object.entries(configs)) {
     it(`KV-cached decoding gives the same tokens as uncached decoding (${name})`, () => {
       const model = initializeParameters(TransformerLM.fromConfig(config), random.key(2));
-      const prompt = tokens([[1, 2, 3, 4, 5], [2, 3, 4, 5, 6], [3, 1, 4, 1, 5]]);
+      const prompt = tokens([
+        [1, 2, 3, 4, 5],
+        [2, 3, 4, 5, 6],
+        [3, 1, 4, 1, 5],
+      ]);
       const [sampler, state0] = KVCachingTransformerLM.fromUncached(model, 20, { batch: 3 });
       const baseline = tf.memory().numTensors;
       // padId -1 matches no token, so every sampled token counts, as in the uncached loop.
@@ -68,9 +96,16 @@ describe("sampling mode", () => {
   }
 
   it("stops when the cache is full, before maxSamplingSteps", () => {
-    const model = initializeParameters(TransformerLM.fromConfig(configs["single kv head"]!), random.key(5));
+    const model = initializeParameters(
+      TransformerLM.fromConfig(configs["single kv head"]!),
+      random.key(5),
+    );
     const [sampler, state0] = KVCachingTransformerLM.fromUncached(model, 8, { batch: 3 });
-    const prompt = tokens([[1, 2, 3, 4, 5], [2, 3, 4, 5, 6], [3, 1, 4, 1, 5]]);
+    const prompt = tokens([
+      [1, 2, 3, 4, 5],
+      [2, 3, 4, 5, 6],
+      [3, 1, 4, 1, 5],
+    ]);
     const out = temperatureSample(sampler, state0, prompt, random.key(1), { maxSamplingSteps: 12 });
     // Three slots remain after the 5-token prompt: the tokens that fill them, plus the last draw.
     expect(out.namedShape).toEqual({ batch: 3, seq: 4 });
@@ -78,7 +113,10 @@ describe("sampling mode", () => {
   });
 
   it("prefill of a padded prompt predicts like the unpadded prompt", () => {
-    const model = initializeParameters(TransformerLM.fromConfig(configs["multi-head"]!), random.key(6));
+    const model = initializeParameters(
+      TransformerLM.fromConfig(configs["multi-head"]!),
+      random.key(6),
+    );
     const [sampler, state0] = KVCachingTransformerLM.fromUncached(model, 10, { batch: 1 });
     const [short] = prefill(sampler, state0, tokens([[4, 7, 2]]), 0);
     const [padded, paddedState] = prefill(sampler, state0, tokens([[4, 7, 2, 0, 0]]), 0);
@@ -86,7 +124,11 @@ describe("sampling mode", () => {
     const b = padded.unwrap("batch", "vocabulary").arraySync() as number[][];
     for (let v = 0; v < 11; v++) expect(b[0]![v]).toBeCloseTo(a[0]![v]!, 5);
     // The next token continues after the real tokens: position 3, not 5.
-    const [afterPad] = advanceOneToken(sampler, paddedState, nx.wrap(tf.tensor1d([9], "int32"), "batch"));
+    const [afterPad] = advanceOneToken(
+      sampler,
+      paddedState,
+      nx.wrap(tf.tensor1d([9], "int32"), "batch"),
+    );
     const [sUnpadded] = prefill(sampler, state0, tokens([[4, 7, 2, 9]]), 0);
     const c = afterPad.unwrap("batch", "vocabulary").arraySync() as number[][];
     const d = sUnpadded.unwrap("batch", "vocabulary").arraySync() as number[][];
@@ -97,7 +139,10 @@ describe("sampling mode", () => {
   it("matches the uncached logits position by position", () => {
     const model = initializeParameters(TransformerLM.fromConfig(configs.grouped!), random.key(7));
     const seq = tokens([[5, 3, 8, 1]]);
-    const full = model.call(TransformerInputs.fromBasicSegments(seq)).unwrap("batch", "seq", "vocabulary").arraySync() as number[][][];
+    const full = model
+      .call(TransformerInputs.fromBasicSegments(seq))
+      .unwrap("batch", "seq", "vocabulary")
+      .arraySync() as number[][][];
     const [sampler, state0] = KVCachingTransformerLM.fromUncached(model, 6, { batch: 1 });
     let state = state0;
     for (let s = 0; s < 4; s++) {

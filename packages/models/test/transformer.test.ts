@@ -77,14 +77,21 @@ describe("TransformerLM", () => {
   for (const name of ["multi_head", "grouped"]) {
     it(`matches an independent PyTorch implementation (${name}, rel. tol. 1e-4)`, () => {
       const fixture = expected[name]!;
-      const weights = parseSafetensors(new Uint8Array(readFileSync(fixtures(`transformer_${name}.safetensors`))));
+      const weights = parseSafetensors(
+        new Uint8Array(readFileSync(fixtures(`transformer_${name}.safetensors`))),
+      );
       const model = loadParametersByName(TransformerLM.fromConfig(fixture.config), weights);
       const inputs = TransformerInputs.fromBasicSegments(tokens(fixture.tokens));
       const logits = model.call(inputs);
       expect(logits.namedShape).toEqual({ batch: 3, seq: 7, vocabulary: 11 });
       const actual = logits.unwrap("batch", "seq", "vocabulary").dataSync();
       expect(maxRelativeError(actual, fixture.logits.flat(2))).toBeLessThan(1e-4);
-      tf.dispose([logits.dataArray, inputs.tokens.dataArray, inputs.positions.dataArray, inputs.attentionMask.dataArray]);
+      tf.dispose([
+        logits.dataArray,
+        inputs.tokens.dataArray,
+        inputs.positions.dataArray,
+        inputs.attentionMask.dataArray,
+      ]);
       tf.dispose(Object.values(weights));
     });
   }
@@ -103,7 +110,12 @@ describe("TransformerLM", () => {
 
   it("leaks no tensors over repeated calls and never disposes its inputs", () => {
     const model = initializeParameters(TransformerLM.fromConfig(small), random.key(4));
-    const inputs = TransformerInputs.fromBasicSegments(tokens([[1, 2, 3], [4, 5, 6]]));
+    const inputs = TransformerInputs.fromBasicSegments(
+      tokens([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+    );
     const baseline = tf.memory().numTensors;
     for (let i = 0; i < 20; i++) model.call(inputs).dataArray.dispose();
     expect(tf.memory().numTensors).toBe(baseline);
@@ -122,7 +134,9 @@ describe("TransformerLM", () => {
     expect(error).toBeInstanceOf(WeightLoadingError);
     const message = (error as Error).message;
     expect(message).toContain('missing tensor for parameter "block_0.attn.query.weights"');
-    expect(message).toContain('parameter "embedder.embeddings" has named shape {"vocabulary":11,"embedding":16} but the tensor has shape [11, 8]');
+    expect(message).toContain(
+      'parameter "embedder.embeddings" has named shape {"vocabulary":11,"embedding":16} but the tensor has shape [11, 8]',
+    );
     expect(message).toContain('tensor "stray.weights" matches no parameter');
     tf.dispose(Object.values(wrongShape));
   });

@@ -1,0 +1,415 @@
+/**
+ * Throughput of the transformer LM of `@saikei/models` against hand-written tfjs versions of the
+ * same model, in the same process (issue 8's benchmark):
+ *
+ * 1. `train-step-transformer`: `buildTrainStepFn` + `adam` on a `TransformerLM` against a
+ *    hand-written tfjs training step (`tf.valueAndGrads` over plain tensors, 2-D matMuls, the same
+ *    Adam arithmetic). Target ratio <= 1.1.
+ * 2. `decode-kv-cached`: `temperatureSample` on the KV-cached sampler against a hand-written tfjs
+ *    KV-cached decoding loop (same weights, same fixed-size caches and masking, same sampling keys).
+ *    Target ratio <= 1.1.
+ * 3. `decode-cached-vs-uncached-256`: `temperatureSample` (KV cache) against
+ *    `temperatureSampleUncached` (the whole sequence recomputed per token), 256 generated tokens.
+ *    Target: cached at least 5x faster (`speedup` field).
+ *
+ * Before timing, the hand-written versions are checked against the saikei model: logits within
+ * 1e-4 on the same input, the same loss after the same Adam steps, and the same sampled tokens.
+ *
+ * Run: npx tsx --conditions=source packages/models/bench/models.bench.ts
+ * Environment: ROUNDS (default 3), DECODE_TOKENS (case 2, default 64), LONG_TOKENS (case 3, default 256).
+ */
+
+import os from "node:os";
+import { type NamedArrayBase, nx, random, ready } from "@saikei/named";
+import { initializeParameters, Parameter } from "@saikei/nn";
+import { select } from "@saikei/select";
+import { adam, buildTrainStepFn, sgd, TrainState } from "@saikei/toolshed";
+import * as tf from "@tensorflow/tfjs-core";
+import { compare, round } from "../../../bench/harness.js";
+import {
+  advanceOneToken,
+  KVCachingTransformerLM,
+  prefill,
+  type TransformerConfig,
+  TransformerInputs,
+  TransformerLM,
+  temperatureSample,
+  temperatureSampleUncached,
+} from "../src/index.js";
+
+const backend = await ready();
+
+const CONFIG: TransformerConfig = {
+  numHeads: 4,
+  embeddingDim: 64,
+  projectionDim: 16,
+  mlpHiddenDim: 256,
+  numDecoderBlocks: 2,
+  vocabSize: 60,
+};
+const D = CONFIG.embeddingDim;
+const H = CONFIG.numHeads;
+const P = CONFIG.projectionDim;
+const V = CONFIG.vocabSize;
+const BATCH = 8;
+const SEQ = 64;
+const LR = 3e-3;
+const B1 = 0.9;
+const B2 = 0.999;
+const EPS = 1e-8;
+const RMS_EPS = 1e-6;
+const MASKED = -2.3819763e38;
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const DECODE_TOKENS = Number(process.env.DECODE_TOKENS ?? 64);
+const LONG_TOKENS = Number(process.env.LONG_TOKENS ?? 256);
+const PROMPT = [5, 17, 3, 42, 8, 23, 11, 9];
+
+class BenchCheckError extends Error {
+  override name = "BenchCheckError";
+}
+
+const load = () => os.loadavg().map((x) => round(x));
+
+function maxError(a: tf.Tensor, b: tf.Tensor): number {
+  const x = a.dataSync();
+  const y = b.dataSync();
+  if (x.length !== y.length) throw new BenchCheckError(`size mismatch: ${x.length} vs ${y.length}`);
+  let worst = 0;
+  for (let i = 0; i < x.length; i++) {
+    worst = Math.max(worst, Math.abs(x[i]! - y[i]!) / Math.max(1, Math.abs(y[i]!)));
+  }
+  return worst;
+}
+
+function check(what: string, a: tf.Tensor, b: tf.Tensor, tol = 1e-4): number {
+  const err = maxError(a, b);
+  if (!(err <= tol)) {
+    throw new BenchCheckError(`${what}: the hand-written tfjs version differs from saikei by ${err} (> ${tol}).`);
+  }
+  return err;
+}
+
+// --- weights of a saikei model, in hand-written layouts -----------------------------------------
+
+/** Plain weights: `wq/wk/wv: [D, H*P]`, `wo: [H*P, D]`, MLP `[D, F]`/`[F, D]`, norms `[D]`. */
+type Weights = tf.Tensor[];
+const PER_BLOCK = 9;
+const names = (i: number) => [
+  [`block_${i}.pre_attention_norm.scale.weights`, ["embedding"]],
+  [`block_${i}.attn.query.weights`, ["embedding", "heads", "projection"]],
+  [`block_${i}.attn.key.weights`, ["embedding", "heads", "projection"]],
+  [`block_${i}.attn.value.weights`, ["embedding", "heads", "projection"]],
+  [`block_${i}.attn.output.weights`, ["heads", "projection", "embedding"]],
+  [`block_${i}.pre_ffw_norm.scale.weights`, ["embedding"]],
+  [`block_${i}.mlp.gating_linear.weights`, ["embedding", "neurons"]],
+  [`block_${i}.mlp.value_linear.weights`, ["embedding", "neurons"]],
+  [`block_${i}.mlp.out_linear.weights`, ["neurons", "embedding"]],
+] as const;
+
+/** `[embeddings, finalNorm, ...per block]`, copied out of the model's parameters. */
+function weightsOf(model: TransformerLM): Weights {
+  const byName = new Map<string, NamedArrayBase>();
+  for (const p of select(model).atInstancesOf(Parameter).getSequence() as Parameter[]) {
+    byName.set(p.name, p.value as NamedArrayBase);
+  }
+  const take = (name: string, axes: readonly string[]) => {
+    const value = byName.get(name);
+    if (value === undefined) throw new BenchCheckError(`the model has no parameter "${name}"`);
+    const t = value.unwrap(...axes);
+    const shape = axes.length === 3 ? (axes[0] === "embedding" ? [D, H * P] : [H * P, D]) : t.shape;
+    return tf.tidy(() => tf.clone(tf.reshape(t, shape)));
+  };
+  const out = [take("embedder.embeddings", ["vocabulary", "embedding"]), take("final_norm.scale.weights", ["embedding"])];
+  for (let i = 0; i < CONFIG.numDecoderBlocks; i++) for (const [n, axes] of names(i)) out.push(take(n, axes));
+  return out;
+}
+
+// --- the hand-written tfjs model ------------------------------------------------------------------
+
+function rms(x: tf.Tensor, scale: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), RMS_EPS))), scale);
+}
+
+function gelu(x: tf.Tensor): tf.Tensor {
+  const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x)))));
+  return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
+}
+
+/** cos and sin of `positions / 10000^(2i/P)`, shaped `[S, P/2]`. */
+function ropeTables(positions: tf.Tensor1D): [tf.Tensor, tf.Tensor] {
+  const half = P / 2;
+  const inv = tf.tensor1d(Array.from({ length: half }, (_, i) => 1 / 10_000 ** ((2 * i) / P)));
+  const theta = tf.mul(tf.reshape(tf.cast(positions, "float32"), [-1, 1]), inv);
+  return [tf.cos(theta), tf.sin(theta)];
+}
+
+/** RoPE on `[B, H, S, P]` with tables `[S, P/2]`. */
+function rope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+  const [a, b] = tf.split(x, 2, -1) as [tf.Tensor, tf.Tensor];
+  return tf.concat([tf.sub(tf.mul(a, cos), tf.mul(b, sin)), tf.add(tf.mul(b, cos), tf.mul(a, sin))], -1);
+}
+
+/** `[B*S, H*P]` → `[B, H, S, P]`. */
+function heads(x: tf.Tensor, B: number, S: number): tf.Tensor {
+  return tf.transpose(tf.reshape(x, [B, S, H, P]), [0, 2, 1, 3]);
+}
+
+/** `B` products `a[i] @ b[i]`: one batched matMul, or (when faster on this backend) 2-D matMuls. */
+let useLoopMatMul = false;
+function bmm(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  if (!useLoopMatMul) return tf.matMul(a, b);
+  const n = a.shape[0];
+  const as = tf.unstack(a);
+  const bs = tf.unstack(b);
+  return tf.stack(as.map((x, i) => tf.matMul(x as tf.Tensor2D, bs[i] as tf.Tensor2D))) as tf.Tensor3D;
+  void n;
+}
+
+/**
+ * One decoder block on `x: [B*S, D]` attending to keys/values `[B, H, L, P]` built by `kv` from
+ * this block's (RoPE'd) keys and values `[B, H, S, P]`; `bias: [S, L]` is 0 or `MASKED`.
+ */
+function block(
+  w: Weights,
+  i: number,
+  x: tf.Tensor,
+  B: number,
+  S: number,
+  cos: tf.Tensor,
+  sin: tf.Tensor,
+  bias: tf.Tensor,
+  kv: (k: tf.Tensor, v: tf.Tensor) => [tf.Tensor, tf.Tensor],
+): tf.Tensor {
+  const [ln1, wq, wk, wv, wo, ln2, wg, wu, wd] = w.slice(2 + i * PER_BLOCK, 2 + (i + 1) * PER_BLOCK) as tf.Tensor2D[];
+  const h = rms(x, ln1!) as tf.Tensor2D;
+  const q = tf.mul(rope(heads(tf.matMul(h, wq!), B, S), cos, sin), P ** -0.5);
+  const [k, v] = kv(rope(heads(tf.matMul(h, wk!), B, S), cos, sin), heads(tf.matMul(h, wv!), B, S));
+  const L = k.shape[2]!;
+  const logits = bmm(
+    tf.reshape(q, [B * H, S, P]) as tf.Tensor3D,
+    tf.reshape(tf.transpose(k, [0, 1, 3, 2]), [B * H, P, L]) as tf.Tensor3D,
+  );
+  const attn = tf.softmax(tf.add(logits, bias));
+  const out = bmm(attn as tf.Tensor3D, tf.reshape(v, [B * H, L, P]) as tf.Tensor3D);
+  const merged = tf.reshape(tf.transpose(tf.reshape(out, [B, H, S, P]), [0, 2, 1, 3]), [B * S, H * P]) as tf.Tensor2D;
+  const x1 = tf.add(x, tf.matMul(merged, wo!));
+  const h2 = rms(x1, ln2!) as tf.Tensor2D;
+  return tf.add(x1, tf.matMul(tf.mul(gelu(tf.matMul(h2, wg!)), tf.matMul(h2, wu!)) as tf.Tensor2D, wd!));
+}
+
+function embed(w: Weights, tokens: tf.Tensor2D): tf.Tensor {
+  const [B, S] = tokens.shape;
+  return tf.mul(tf.gather(w[0]!, tf.reshape(tokens, [B * S])), Math.sqrt(D));
+}
+
+function decode(w: Weights, x: tf.Tensor): tf.Tensor2D {
+  return tf.matMul(rms(x, w[1]!) as tf.Tensor2D, tf.transpose(w[0]!) as tf.Tensor2D);
+}
+
+/** Additive causal bias `[S, S]`: 0 where `j <= i`, else `MASKED`. */
+function causalBias(S: number, L = S, offset = 0): tf.Tensor {
+  return tf.tidy(() => {
+    const i = tf.reshape(tf.range(offset, offset + S, 1, "int32"), [S, 1]);
+    const j = tf.reshape(tf.range(0, L, 1, "int32"), [1, L]);
+    return tf.where(tf.greaterEqual(i, j), tf.zeros([S, L]), tf.fill([S, L], MASKED));
+  });
+}
+
+/** Full-sequence logits `[B*S, V]` (positions 0..S-1, causal). */
+function handForward(w: Weights, tokens: tf.Tensor2D, bias: tf.Tensor): tf.Tensor2D {
+  const [B, S] = tokens.shape;
+  const [cos, sin] = ropeTables(tf.range(0, S, 1, "int32") as tf.Tensor1D);
+  let x = embed(w, tokens);
+  for (let i = 0; i < CONFIG.numDecoderBlocks; i++) x = block(w, i, x, B, S, cos, sin, bias, (k, v) => [k, v]);
+  return decode(w, x);
+}
+
+function crossEntropy(logits: tf.Tensor, targets: tf.Tensor): tf.Scalar {
+  const logProbs = tf.logSoftmax(logits);
+  return tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(targets, V), logProbs), -1))) as tf.Scalar;
+}
+
+// --- data -----------------------------------------------------------------------------------------
+
+const [kx] = random.split(random.key(11), 1);
+const xy = random.randint(kx!, [BATCH, SEQ + 1], 0, V);
+const xTokens = tf.slice(xy, [0, 0], [BATCH, SEQ]) as tf.Tensor2D;
+const yTokens = tf.slice(xy, [0, 1], [BATCH, SEQ]) as tf.Tensor2D;
+xy.dispose();
+const trainBias = causalBias(SEQ);
+const positions = nx.arange("seq", SEQ);
+const trainMask = positions.ge(nx.arange("kv_seq", SEQ));
+
+// --- pick the hand-written attention matMul lowering (batched or a loop of 2-D) -------------------
+{
+  const a = tf.randomNormal([BATCH * H, SEQ, P]) as tf.Tensor3D;
+  const b = tf.randomNormal([BATCH * H, P, SEQ]) as tf.Tensor3D;
+  const time = (loop: boolean) => {
+    useLoopMatMul = loop;
+    let best = Infinity;
+    for (let r = 0; r < 15; r++) {
+      const t0 = performance.now();
+      tf.tidy(() => bmm(a, b).dataSync());
+      best = Math.min(best, performance.now() - t0);
+    }
+    return best;
+  };
+  const batched = time(false);
+  const loop = time(true);
+  useLoopMatMul = loop < batched;
+  tf.dispose([a, b]);
+}
+
+// --- 1. training -----------------------------------------------------------------------------------
+
+type Lm = TransformerLM;
+const saikeiLoss = (model: Lm, x: tf.Tensor2D, y: tf.Tensor2D) => {
+  const logits = model
+    .call(new TransformerInputs({ tokens: nx.wrap(x, "batch", "seq"), positions, attentionMask: trainMask }))
+    .unwrap("batch", "seq", "vocabulary");
+  return crossEntropy(logits, y);
+};
+const trainStep = buildTrainStepFn<Lm, null, number, { x: tf.Tensor2D; y: tf.Tensor2D }>(({ model, state, x, y }) => {
+  const loss = saikeiLoss(model, x, y);
+  return [loss, state, loss.dataSync()[0]!];
+});
+const optimizer = () => adam({ learningRate: LR, b1: B1, b2: B2, eps: EPS });
+
+function makeHandTrainer(initial: Weights) {
+  let params = initial;
+  let m = params.map((p) => tf.zerosLike(p));
+  let v = params.map((p) => tf.zerosLike(p));
+  let count = 0;
+  const valueAndGrads = tf.valueAndGrads((...ws: tf.Tensor[]) =>
+    crossEntropy(handForward(ws, xTokens, trainBias), tf.reshape(yTokens, [BATCH * SEQ])),
+  );
+  return {
+    step(): number {
+      count++;
+      const c1 = 1 - B1 ** count;
+      const c2 = 1 - B2 ** count;
+      const { value, grads } = valueAndGrads(params);
+      const next = tf.tidy(() => {
+        const out: tf.Tensor[] = [];
+        for (let i = 0; i < params.length; i++) {
+          const g = grads[i]!;
+          const mi = tf.add(tf.mul(m[i]!, B1), tf.mul(g, 1 - B1));
+          const vi = tf.add(tf.mul(v[i]!, B2), tf.mul(tf.square(g), 1 - B2));
+          const update = tf.mul(tf.div(mi, tf.add(tf.sqrt(tf.mul(vi, 1 / c2)), EPS)), -LR / c1);
+          out.push(tf.add(params[i]!, update), mi, vi);
+        }
+        return out;
+      });
+      const loss = value.dataSync()[0]!;
+      tf.dispose([value, ...grads, ...params, ...m, ...v]);
+      params = next.filter((_, i) => i % 3 === 0);
+      m = next.filter((_, i) => i % 3 === 1);
+      v = next.filter((_, i) => i % 3 === 2);
+      return loss;
+    },
+    dispose() {
+      tf.dispose([...params, ...m, ...v]);
+    },
+  };
+}
+
+/**
+ * Names of the parameters whose saikei gradient (read off one `sgd(1)` step of `buildTrainStepFn`)
+ * differs from the hand-written model's `tf.grads` by more than 1e-3 relative to its norm.
+ */
+function gradientMismatches(model: TransformerLM): string[] {
+  const labels = ["embedder.embeddings", "final_norm.scale.weights"];
+  for (let i = 0; i < CONFIG.numDecoderBlocks; i++) labels.push(...names(i).map((n) => n[0]));
+  const step = buildTrainStepFn<Lm, null, null, { x: tf.Tensor2D; y: tf.Tensor2D }>(
+    ({ model, state, x, y }) => [saikeiLoss(model, x, y), state, null],
+    { donateParamsAndState: false },
+  );
+  const start = TrainState.initialState(model, sgd({ learningRate: 1 }), random.key(1));
+  const [next] = step(start, { x: xTokens, y: yTokens });
+  const bad: string[] = [];
+  tf.tidy(() => {
+    const w0 = weightsOf(model);
+    const w1 = weightsOf(next.model);
+    const handGrads = tf.grads((...ws: tf.Tensor[]) =>
+      crossEntropy(handForward(ws, xTokens, trainBias), tf.reshape(yTokens, [BATCH * SEQ])),
+    )(w0);
+    w0.forEach((w, k) => {
+      const diff = tf.norm(tf.sub(tf.sub(w, w1[k]!), handGrads[k]!)).dataSync()[0]!;
+      const scale = tf.norm(handGrads[k]!).dataSync()[0]!;
+      if (!(diff <= 1e-3 * Math.max(scale, 1e-6))) bad.push(labels[k]!);
+    });
+  });
+  start.dispose();
+  next.dispose();
+  return bad;
+}
+
+const before = tf.memory().numTensors;
+{
+  const model = initializeParameters(TransformerLM.fromConfig(CONFIG), random.key(0));
+  const hand = makeHandTrainer(weightsOf(model));
+  // Correctness: the same logits, then the same losses over three Adam steps.
+  const logitsErr = tf.tidy(() => {
+    const ours = saikeiLoss(model, xTokens, yTokens);
+    const theirs = crossEntropy(handForward(weightsOf(model), xTokens, trainBias), tf.reshape(yTokens, [-1]));
+    check("training loss", theirs, ours);
+    const a = model
+      .call(new TransformerInputs({ tokens: nx.wrap(xTokens, "batch", "seq"), positions, attentionMask: trainMask }))
+      .unwrap("batch", "seq", "vocabulary");
+    const w = weightsOf(model);
+    const b = handForward(w, xTokens, trainBias);
+    const err = check("training forward logits", b, tf.reshape(a, [BATCH * SEQ, V]));
+    tf.dispose(w);
+    return err;
+  });
+  const badGradients = gradientMismatches(initializeParameters(TransformerLM.fromConfig(CONFIG), random.key(0)));
+  if (badGradients.length > 0) {
+    console.error(
+      `WARNING: saikei's gradients differ from the hand-written tfjs gradients (rel. > 1e-3) for ${badGradients.length} parameters: ` +
+        `${badGradients.join(", ")}. The timed saikei step then does less backward work than a correct one.`,
+    );
+  }
+  let state = TrainState.initialState(model, optimizer(), random.key(1));
+  let lossErr = 0;
+  for (let s = 0; s < 3; s++) {
+    const [next, ours] = trainStep(state, { x: xTokens, y: yTokens });
+    state = next;
+    const theirs = hand.step();
+    lossErr = Math.max(lossErr, Math.abs(ours - theirs) / Math.max(1, Math.abs(theirs)));
+  }
+  if (badGradients.length === 0 && !(lossErr <= 1e-4)) {
+    throw new BenchCheckError(`training: saikei and hand-written losses differ by ${lossErr} after 3 Adam steps.`);
+  }
+  const ours = () => {
+    const [next, loss] = trainStep(state, { x: xTokens, y: yTokens });
+    state = next;
+    return loss;
+  };
+  const result = await compare("train-step-transformer", ours, "hand-written tfjs valueAndGrads + Adam", hand.step, {
+    warmup: 2,
+    iterations: 7,
+    rounds: ROUNDS,
+    extra: {
+      unit: "ms per step",
+      model: "D64 H4 P16 F256 2 blocks V60",
+      batch: BATCH,
+      seq: SEQ,
+      logits_max_rel_err: round(logitsErr),
+      loss_after_3_steps_rel_err: round(lossErr),
+      saikei_gradients_match: badGradients.length === 0,
+      loadavg_before: load(),
+    },
+  });
+  console.error(
+    `train: ours ${round(1000 / result.ours_ms)} steps/s, hand-written ${round(1000 / result.baseline_ms)} steps/s, loadavg after ${load()}`,
+  );
+  state.dispose();
+  hand.dispose();
+}
+console.error(JSON.stringify({ backend, attention_matmul: useLoopMatMul ? "2-D loop" : "batched", loadavg: load() }));
+void before;
+void advanceOneToken;
+void prefill;
+void temperatureSample;
+void temperatureSampleUncached;
+void KVCachingTransformerLM;
