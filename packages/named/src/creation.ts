@@ -15,7 +15,7 @@ import {
   type NamedArrayBase,
   type NamedShape,
 } from "./namedArray.js";
-import { unionNamedShape } from "./ops.js";
+import { isInt32, unionNamedShape } from "./ops.js";
 import * as random from "./random.js";
 import { tidy } from "./tidy.js";
 
@@ -57,7 +57,7 @@ export function full(
 ): NamedArray {
   const namedAxes = toRecord(namedShape, "full");
   const inferred: tf.DataType =
-    dtype ?? (typeof value === "boolean" ? "bool" : Number.isInteger(value) ? "int32" : "float32");
+    dtype ?? (typeof value === "boolean" ? "bool" : isInt32(value) ? "int32" : "float32");
   const data = tf.fill(Object.values(namedAxes), value as number, inferred);
   return new NamedArray({ namedAxes, dataArray: data });
 }
@@ -99,7 +99,7 @@ export function arange(
   checkAxisName(name, "arange");
   const [lo, hi] = stop === undefined ? [0, start] : [start, stop];
   const inferred: tf.DataType =
-    dtype ?? ([lo, hi, step].every((v) => Number.isInteger(v)) ? "int32" : "float32");
+    dtype ?? ([lo, hi, step].every((v) => isInt32(v)) ? "int32" : "float32");
   const data = tf.range(lo, hi, step, inferred as "int32" | "float32");
   return new NamedArray({ namedAxes: { [name]: data.shape[0]! }, dataArray: data });
 }

@@ -8,6 +8,8 @@
  * - `tf.broadcastTo` (and `tf.where`, which calls it) runs the wasm `Tile` kernel, and binary ops
  *   on bool or int32 broadcast with a generic loop; both are about a hundred times slower than a
  *   broadcasting float32 add. {@link broadcastFast} broadcasts with a float32 add instead.
+ * - The wasm `Select` kernel (`tf.where`) runs about a hundred times slower than a float32 add;
+ *   {@link whereFast} selects in one JavaScript pass over the wasm heap instead.
  * - Batched or transposed `tf.matMul` on wasm runs a naive loop (about 2 GFLOP/s) where a plain
  *   2-D matMul runs XNNPACK (about 30 GFLOP/s): {@link matMul2d} keeps to the fast path.
  *
@@ -61,6 +63,10 @@ export function splitLeading(t: tf.Tensor, n: number): tf.Tensor[] {
  */
 export function broadcastFast(t: tf.Tensor, shape: readonly number[]): tf.Tensor {
   if (t.rank === shape.length && t.shape.every((s, i) => s === shape[i])) return t;
+  if (t.size === 1 && t.dtype !== "string" && t.dtype !== "complex64") {
+    // One element: a fill is a single pass (reading one value back is cheap).
+    return tf.fill(shape as number[], t.dataSync()[0] as number, t.dtype);
+  }
   if (t.dtype === "float32") return tf.add(t, tf.zeros(shape as number[], "float32"));
   // Only the float32 binary kernels broadcast quickly on wasm (XNNPACK); bool goes through
   // float32 exactly. int32 stays int32 (float32 would round values beyond 2^24).
@@ -87,4 +93,72 @@ export function batchedMatMul2d(a: tf.Tensor, b: tf.Tensor, batch: number): tf.T
     tf.matMul(x as tf.Tensor2D, tf.reshape(bs[i]!, [K, N]) as tf.Tensor2D),
   );
   return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
+}
+
+/** How an operand of {@link whereFast} is read: its size when it repeats over leading axes. */
+function trailingPeriod(t: tf.Tensor, shape: readonly number[]): number | undefined {
+  if (t.size === 1) return 1;
+  const lead = shape.length - t.rank;
+  if (lead < 0) return undefined;
+  let seenFull = false;
+  for (let i = 0; i < t.rank; i++) {
+    const d = t.shape[i]!;
+    if (d === shape[lead + i]) seenFull = seenFull || d !== 1;
+    else if (d === 1 && !seenFull) continue;
+    else return undefined;
+  }
+  // Leading size-1 axes repeat the rest; any other size-1 axis would need real broadcasting.
+  const firstNonOne = t.shape.findIndex((d) => d !== 1);
+  const trailing = firstNonOne < 0 ? [] : t.shape.slice(firstNonOne);
+  const target = shape.slice(shape.length - trailing.length);
+  return trailing.every((d, i) => d === target[i]) ? t.size : undefined;
+}
+
+/**
+ * `cond ? a : b` with NumPy broadcasting to `shape` (`a` and `b` of one dtype). On wasm, when every
+ * operand either matches `shape` or repeats over its leading axes (a scalar, a `[seq, kv]` mask
+ * under `[batch, heads, seq, kv]` logits), it selects in one JavaScript pass over the wasm heap.
+ *
+ * @example
+ * whereFast(tf.tensor([true, false]), tf.tensor([1, 2]), tf.scalar(0), [2]) // [1, 0]
+ */
+export function whereFast(
+  cond: tf.Tensor,
+  a: tf.Tensor,
+  b: tf.Tensor,
+  shape: readonly number[],
+): tf.Tensor {
+  const backend = wasmHeapBackend(a);
+  const periods = [cond, a, b].map((t) => trailingPeriod(t, shape));
+  if (
+    backend === undefined ||
+    cond.dtype !== "bool" ||
+    (a.dtype !== "float32" && a.dtype !== "int32") ||
+    periods.some((p) => p === undefined)
+  ) {
+    return tf.where(broadcastFast(cond, shape), broadcastFast(a, shape), broadcastFast(b, shape));
+  }
+  const [pc, pa, pb] = periods as number[];
+  const size = shape.reduce((x, y) => x * y, 1);
+  const out = a.dtype === "int32" ? new Int32Array(size) : new Float32Array(size);
+  const view = (t: tf.Tensor) =>
+    backend.typedArrayFromHeap(
+      t as unknown as { dataId: object; dtype: tf.DataType; shape: number[] },
+    );
+  // No tensor is allocated between reading the views and the end of the loop, so they stay valid.
+  const c = view(cond);
+  const x = view(a);
+  const y = view(b);
+  if (pa === size && pb === size && pc === size) {
+    for (let i = 0; i < size; i++) out[i] = c[i] ? x[i]! : y[i]!;
+  } else if (pa === size && pb === 1) {
+    // The masking pattern: full values, a mask repeating over leading axes, a scalar fill value.
+    const fill = y[0]!;
+    for (let base = 0; base < size; base += pc!) {
+      for (let j = 0; j < pc!; j++) out[base + j] = c[j] ? x[base + j]! : fill;
+    }
+  } else {
+    for (let i = 0; i < size; i++) out[i] = c[i % pc!] ? x[i % pa!]! : y[i % pb!]!;
+  }
+  return tf.tensor(out, shape as number[], a.dtype);
 }

@@ -23,7 +23,7 @@ import {
   NamedArrayView,
   transposeIfNeeded,
 } from "./namedArray.js";
-import { unionNamedShape } from "./ops.js";
+import { isInt32, unionNamedShape } from "./ops.js";
 import { tidy } from "./tidy.js";
 
 /** Options of {@link nmap}. */
@@ -53,8 +53,7 @@ function funName(fn: Function): string {
 
 function toTensor(value: unknown, where: string): tf.Tensor {
   if (value instanceof tf.Tensor) return value;
-  if (typeof value === "number")
-    return tf.scalar(value, Number.isInteger(value) ? "int32" : "float32");
+  if (typeof value === "number") return tf.scalar(value, isInt32(value) ? "int32" : "float32");
   if (typeof value === "boolean") return tf.scalar(value, "bool");
   if (Array.isArray(value) || ArrayBuffer.isView(value)) return tf.tensor(value as tf.TensorLike);
   throw new NamedShapeMismatchError(

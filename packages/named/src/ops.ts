@@ -11,7 +11,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import { AxisNameError, NamedShapeMismatchError, PositionalAxesError } from "./errors.js";
-import { batchedMatMul2d, broadcastFast } from "./lowering.js";
+import { batchedMatMul2d, broadcastFast, whereFast } from "./lowering.js";
 import {
   type AxisName,
   describeNamedShape,
@@ -41,6 +41,17 @@ function layoutOfOperand(o: NamedOperand): Layout | undefined {
 }
 
 /**
+ * Whether a JavaScript number is an int32 value: JavaScript has one number type, so integers
+ * outside the int32 range (like the attention mask value -2.3819763e38) count as floats.
+ *
+ * @example
+ * isInt32(3) // true; isInt32(1e10) // false; isInt32(0.5) // false
+ */
+export function isInt32(value: number): boolean {
+  return Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31;
+}
+
+/**
  * Converts a JavaScript scalar to a tensor with JAX's "weak type" rule: it takes the dtype of
  * the array it meets unless its value needs a wider one (a fraction meeting an int32 array).
  *
@@ -50,7 +61,7 @@ function layoutOfOperand(o: NamedOperand): Layout | undefined {
 export function weakScalar(value: number | boolean, reference: tf.DataType | undefined): tf.Tensor {
   if (typeof value === "boolean") return tf.scalar(value, "bool");
   if (reference === "float32" || reference === "complex64") return tf.scalar(value, "float32");
-  return tf.scalar(value, Number.isInteger(value) ? "int32" : "float32");
+  return tf.scalar(value, isInt32(value) ? "int32" : "float32");
 }
 
 function broadcastShapes(shapes: readonly (readonly number[])[], where: string): number[] {
@@ -408,17 +419,13 @@ export function where(cond: NamedOperand, a: NamedOperand, b: NamedOperand): Nam
   const ref = [a, b].find((o): o is NamedArrayBase | tf.Tensor => typeof o === "object")?.dtype;
   return elementwise(
     (c, x, y) => {
-      // tf.where would broadcast with the slow Tile kernel on wasm; broadcast natively first.
+      // tf.where is slow on wasm (Tile to broadcast, then a slow Select kernel): see lowering.ts.
       const [xx, yy] = sameDtype(x!, y!);
       const shape = tf.broadcast_util.assertAndGetBroadcastShape(
         tf.broadcast_util.assertAndGetBroadcastShape(c!.shape, xx.shape),
         yy.shape,
       );
-      return tf.where(
-        broadcastFast(toBool(c!), shape),
-        broadcastFast(xx, shape),
-        broadcastFast(yy, shape),
-      );
+      return whereFast(toBool(c!), xx, yy, shape);
     },
     [cond, a, b],
     "where",

@@ -77,6 +77,15 @@ describe("elementwise", () => {
     expect(values(i.mul(0.5).unwrap("i"))).toEqual([0, 0.5, 1]);
   });
 
+  it("integers outside the int32 range are floats (the attention mask value)", () => {
+    const m = nx.where(nx.arange("i", 0, 2).lt(1), 0, -2.3819763e38);
+    expect(m.dtype).toBe("float32");
+    expect(values(m.unwrap("i"))).toEqual([0, Math.fround(-2.3819763e38)]);
+    expect(nx.full({ a: 1 }, 1e10).dtype).toBe("float32");
+    expect(nx.isInt32(2 ** 31)).toBe(false);
+    expect(nx.isInt32(-(2 ** 31))).toBe(true);
+  });
+
   it("div is true division, pow, neg, maximum and minimum", () => {
     const i = nx.arange("i", 1, 4);
     expectClose(values(i.div(2).unwrap("i")), [0.5, 1, 1.5]);

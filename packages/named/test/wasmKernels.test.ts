@@ -34,7 +34,9 @@ describe("kernels saikei adds to the wasm backend", () => {
       [3, 3],
     ]);
     const ids = tf.tensor1d([0, 2, 2], "int32");
-    const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), tf.tensor1d([1, 10]))))(table);
+    const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), tf.tensor1d([1, 10]))))(
+      table,
+    );
     // Row 0 is gathered once, row 2 twice: d/dt sum(gather(t) * [1, 10]).
     expect(grad.arraySync()).toEqual([
       [1, 10],
