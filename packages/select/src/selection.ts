@@ -69,10 +69,26 @@ export interface SubtreesWhereOptions {
   absoluteKeypath?: boolean;
 }
 
+/** A selection as penzai stores it: selected values by key path, and the remainder. */
+interface Parts {
+  readonly keyPaths: readonly KeyPath[];
+  readonly values: readonly unknown[];
+  readonly remainder: unknown;
+}
+
 const cache = new WeakMap<
   Selection<any, any>,
-  { byPath?: ReadonlyMap<KeyPath, unknown>; remainder?: unknown; trie?: Trie }
+  {
+    byPath?: ReadonlyMap<KeyPath, unknown>;
+    remainder?: unknown;
+    trie?: Trie;
+    parts?: Parts;
+    resolved?: { tree: unknown; entries: readonly Entry[] };
+  }
 >();
+
+/** Marks a selection whose tree is rebuilt from its remainder on first use. */
+const LAZY: unique symbol = Symbol("saikei.select.lazyTree");
 
 function cached(s: Selection<any, any>) {
   let c = cache.get(s);
@@ -121,16 +137,44 @@ function isArrayLike(value: unknown): boolean {
  * select(tree).atInstancesOf(Number).apply((x) => x * 10); // { a: 10, b: [20, 30] }
  */
 export class Selection<T = unknown, R = unknown> {
-  /** @internal The whole tree, selected values in place. */
-  private readonly tree: R;
-  /** @internal The selected nodes in tree order. */
-  private readonly entries: readonly Entry[];
+  /** @internal The whole tree, selected values in place; `LAZY` when built from parts. */
+  private readonly storedTree: R | typeof LAZY;
+  /** @internal The selected nodes in tree order; `LAZY` when built from parts. */
+  private readonly storedEntries: readonly Entry[] | typeof LAZY;
 
-  /** @internal Use {@link select}. */
-  constructor(tree: R, entries: readonly Entry[]) {
-    this.tree = tree;
-    this.entries = entries;
+  /**
+   * @internal Use {@link select}. With `parts` (what a selection flattens to: key paths, values and
+   * a remainder), `tree` and `entries` are ignored; the parts are kept as given and resolved on
+   * first use, by finding each key path's `SelectionHole` in the remainder (penzai's `deselect`).
+   */
+  constructor(tree: R, entries: readonly Entry[], parts?: Parts) {
+    this.storedTree = parts === undefined ? tree : LAZY;
+    this.storedEntries = parts === undefined ? entries : LAZY;
     Object.freeze(this);
+    if (parts !== undefined) {
+      const c = cached(this);
+      c.parts = parts;
+      c.remainder = parts.remainder;
+    }
+  }
+
+  /** The whole tree (what `deselect` returns). */
+  private get tree(): R {
+    if (this.storedTree !== LAZY) return this.storedTree;
+    return resolveParts(this).tree as R;
+  }
+
+  /** The selected nodes in tree order. */
+  private get entries(): readonly Entry[] {
+    if (this.storedEntries !== LAZY) return this.storedEntries;
+    return resolveParts(this).entries;
+  }
+
+  /** @internal What the pytree registration flattens: key paths, values and the remainder. */
+  static partsOf(s: Selection<unknown, unknown>): Parts {
+    const stored = cached(s).parts;
+    if (stored !== undefined) return stored;
+    return { keyPaths: s.getKeypaths(), values: s.getSequence(), remainder: s.remainder };
   }
 
   private derive<U>(entries: Entry[]): Selection<U, R> {
@@ -262,7 +306,13 @@ export class Selection<T = unknown, R = unknown> {
    */
   getByPath(): ReadonlyMap<KeyPath, T> {
     const c = cached(this);
-    c.byPath ??= new Map(this.entries.map((e) => [e.keyPath, e.value]));
+    if (c.byPath === undefined) {
+      const parts = c.parts;
+      c.byPath =
+        parts !== undefined
+          ? new Map(parts.keyPaths.map((k, i) => [k, parts.values[i]]))
+          : new Map(this.entries.map((e) => [e.keyPath, e.value]));
+    }
     return c.byPath as ReadonlyMap<KeyPath, T>;
   }
 
@@ -1181,54 +1231,86 @@ function quoteAndPunch(node: unknown, trie: Trie | undefined, entries: readonly 
   return out === undefined ? node : type.unflatten(aux, out);
 }
 
-/** Inverse of `quoteAndPunch`: fills holes by key path and removes one level of quoting. */
-function fillAndUnquote(node: unknown, values: ReadonlyMap<string, unknown>): unknown {
-  if (node instanceof SelectionHole) {
-    const key = keystr(node.path);
-    if (values.has(key)) return values.get(key);
-    return node;
-  }
-  if (node instanceof SelectionQuote) return node.quoted;
-  const type = nodeTypeOf(node);
-  if (type === undefined) return node;
-  const [children, aux] = type.flatten(node);
-  let out: unknown[] | undefined;
-  for (let i = 0; i < children.length; i++) {
-    const replaced = fillAndUnquote(children[i], values);
-    if (replaced !== children[i]) {
-      out ??= children.slice();
-      out[i] = replaced;
+/**
+ * Resolves a selection built from parts (penzai's `deselect`): every unquoted `SelectionHole` of
+ * the remainder is replaced by the value of its key path, one level of quoting is removed
+ * elsewhere, and the positions where the holes were found become the entries' index paths.
+ */
+function resolveParts(s: Selection<any, any>): { tree: unknown; entries: readonly Entry[] } {
+  const c = cached(s);
+  if (c.resolved !== undefined) return c.resolved;
+  const parts = c.parts!;
+  const byString = new Map<string, number[]>();
+  parts.keyPaths.forEach((k, i) => {
+    const key = keystr(k);
+    byString.set(key, [...(byString.get(key) ?? []), i]);
+  });
+  const found: (number[] | undefined)[] = parts.keyPaths.map(() => undefined);
+  const indexPath: number[] = [];
+  const fill = (node: unknown): unknown => {
+    if (node instanceof SelectionHole) {
+      const i = byString
+        .get(keystr(node.path))
+        ?.find((j) => found[j] === undefined && keyPathEquals(parts.keyPaths[j]!, node.path));
+      if (i === undefined) return node;
+      found[i] = indexPath.slice();
+      return parts.values[i];
     }
+    if (node instanceof SelectionQuote) return node.quoted;
+    const type = nodeTypeOf(node);
+    if (type === undefined) return node;
+    const [children, aux] = type.flatten(node);
+    let out: unknown[] | undefined;
+    for (let i = 0; i < children.length; i++) {
+      indexPath.push(i);
+      const replaced = fill(children[i]);
+      indexPath.pop();
+      if (replaced !== children[i]) {
+        out ??= children.slice();
+        out[i] = replaced;
+      }
+    }
+    return out === undefined ? node : type.unflatten(aux, out);
+  };
+  const tree = fill(parts.remainder);
+  const missing = parts.keyPaths.filter((_, i) => found[i] === undefined);
+  if (missing.length > 0) {
+    throw new SelectionError(
+      `A selection rebuilt from its parts (selectedByPath and remainder) has no SelectionHole for the ` +
+        `selected key path(s) ${missing.map((k) => where(k)).join(", ")} in its remainder. Keep a hole ` +
+        "for every selected node when editing a selection's remainder.",
+    );
   }
-  return out === undefined ? node : type.unflatten(aux, out);
+  const entries = parts.keyPaths
+    .map((k, i) => ({ keyPath: k, indexPath: found[i]!, value: parts.values[i] }))
+    .sort((a, b) => compareIndexPaths(a.indexPath, b.indexPath));
+  c.resolved = { tree, entries };
+  return c.resolved;
 }
 
 // Selections are trees: children `selectedByPath` (a Map keyed by key path) and `remainder`.
 registerPytreeNode(Selection, {
-  flattenWithKeys: (s: Selection<unknown, unknown>) => ({
-    children: [
-      [new GetAttrKey("selectedByPath"), new Map(s.getByPath())],
-      [new GetAttrKey("remainder"), s.remainder],
-    ],
-    aux: (s as unknown as { entries: readonly Entry[] }).entries.map((e) => ({
-      keyPath: e.keyPath,
-      indexPath: e.indexPath,
-    })),
-  }),
-  unflatten: (aux: { keyPath: KeyPath; indexPath: readonly number[] }[], children) => {
-    const byPath = children[0] as Map<KeyPath, unknown>;
-    const values = [...byPath.values()];
-    const tree = fillAndUnquote(
-      children[1],
-      new Map(aux.map((a, i) => [keystr(a.keyPath), values[i]])),
-    );
-    return new Selection(
-      tree,
-      aux.map((a, i) => ({ keyPath: a.keyPath, indexPath: a.indexPath, value: values[i] })),
-    );
+  flattenWithKeys: (s: Selection<unknown, unknown>) => {
+    const parts = Selection.partsOf(s);
+    return {
+      children: [
+        [
+          new GetAttrKey("selectedByPath"),
+          new Map(parts.keyPaths.map((k, i) => [k, parts.values[i]])),
+        ],
+        [new GetAttrKey("remainder"), parts.remainder],
+      ],
+      aux: parts.keyPaths,
+    };
   },
-  auxEquals: (a, b) =>
-    a.length === b.length && a.every((x, i) => keyPathEquals(x.keyPath, b[i]!.keyPath)),
+  // Kept as given (penzai's dataclass fields); resolved against the remainder on first use.
+  unflatten: (keyPaths: readonly KeyPath[], children) =>
+    new Selection(undefined, [], {
+      keyPaths,
+      values: [...(children[0] as Map<KeyPath, unknown>).values()],
+      remainder: children[1],
+    }),
+  auxEquals: (a, b) => a.length === b.length && a.every((x, i) => keyPathEquals(x, b[i]!)),
 });
 
 /**

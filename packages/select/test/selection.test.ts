@@ -5,6 +5,7 @@ import {
   type KeyPath,
   keystr,
   SequenceKey,
+  Struct,
   tree,
 } from "@saikei/struct";
 import * as O from "fp-ts/lib/Option.js";
@@ -738,6 +739,11 @@ describe("inline edits", () => {
   });
 });
 
+class Level1 extends Struct.define({ value: field<unknown>() }) {}
+class Level2 extends Struct.define({ value: field<unknown>() }) {}
+class Level3 extends Struct.define({ value: field<unknown>() }) {}
+const Levels = [undefined, Level1, Level2, Level3];
+
 describe("selections are trees", () => {
   it("a selection of a selection of a selection deselects back (penzai meta-meta test)", () => {
     const meta = select(
@@ -748,6 +754,36 @@ describe("selections are trees", () => {
     expect(meta.deselect().deselect().deselect()).toStrictEqual(makeExampleObject());
     const inner = meta.deselect() as Selection<unknown, Selection>;
     expect(inner.getKeypaths().map(keystr)).toEqual([".remainder['c']"]);
+    const remainder3 = ((meta.remainder as Selection).remainder as Selection).remainder as Record<
+      string,
+      unknown
+    >;
+    expect(remainder3).toStrictEqual({
+      a: new SelectionHole({
+        path: [new GetAttrKey("remainder"), new GetAttrKey("remainder"), new DictKey("a")],
+      }),
+      b: new SelectionQuote({
+        quoted: new SelectionQuote({ quoted: new SelectionHole({ path: [new DictKey("b")] }) }),
+      }),
+      c: new SelectionQuote({
+        quoted: new SelectionHole({ path: [new GetAttrKey("remainder"), new DictKey("c")] }),
+      }),
+    });
+    const level = (n: number) => (value: unknown) => new Levels[n]!({ value });
+    const applied = ((meta.apply(level(1)) as Selection).apply(level(2)) as Selection).apply(
+      level(3),
+    );
+    expect(applied).toStrictEqual({
+      a: new Level1({ value: 1 }),
+      b: new Level3({ value: new CustomLeaf(10) }),
+      c: new Level2({
+        value: [
+          { value: new Level3({ value: new CustomLeaf(12) }) },
+          { value: new Level3({ value: new CustomLeaf(13) }) },
+          { value: new Level1({ value: 3 }) },
+        ],
+      }),
+    });
   });
 
   it("holes with equal key paths are equal", () => {
