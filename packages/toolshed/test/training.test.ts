@@ -1,6 +1,7 @@
 import { type RandomKey, random, ready } from "@saikei/named";
 import { NotInThisPartition } from "@saikei/select";
 import * as tf from "@tensorflow/tfjs-core";
+import fc from "fast-check";
 import { afterEach, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from "vitest";
 import {
   adam,
@@ -255,6 +256,38 @@ describe("buildTrainStepFn", () => {
     );
     expect(() => bare(empty as never, {})).toThrow(/no trainable parameters/);
     (empty.modelWithoutParams as { ids: tf.Tensor }).ids.dispose();
+  });
+
+  it("splitting a model into params and the rest and rebuilding it is the identity (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.constant("float"), fc.constant("int"), fc.constant("text")), {
+          maxLength: 6,
+        }),
+        (kinds) => {
+          const model = {
+            layers: kinds.map((kind, i) =>
+              kind === "float"
+                ? tf.tensor([i])
+                : kind === "int"
+                  ? tf.tensor([i], [1], "int32")
+                  : `layer ${i}`,
+            ),
+          };
+          const state = TrainState.initialState(model, sgd({ learningRate: 1 }), random.key(0));
+          const rebuilt = state.model;
+          expect(rebuilt.layers).toHaveLength(kinds.length);
+          rebuilt.layers.forEach((leaf, i) => {
+            expect(leaf).toBe(model.layers[i]);
+          });
+          expect(Object.keys(state.params)).toEqual(
+            kinds.flatMap((k, i) => (k === "float" ? [`['layers'][${i}]`] : [])),
+          );
+          for (const leaf of model.layers) if (leaf instanceof tf.Tensor) leaf.dispose();
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
   it("has typed signatures", () => {
