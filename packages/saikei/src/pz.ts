@@ -36,3 +36,4 @@ export * as de from "@saikei/effects";
 export { nn } from "@saikei/nn";
 export * as ts from "@saikei/treescope";
 export * as toolshed from "@saikei/toolshed";
+export * as models from "@saikei/models";
