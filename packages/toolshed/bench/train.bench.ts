@@ -129,7 +129,7 @@ const nnStep = (() => {
   };
 })();
 
-const options = { warmup: 5, iterations: 30, rounds: Number(process.env.ROUNDS ?? 3) };
+const options = { warmup: 5, iterations: 10, rounds: Number(process.env.ROUNDS ?? 10) };
 const before = tf.memory().numTensors;
 await compare("train-step-mlp-tree", treeStep, "hand-written tfjs valueAndGrads + Adam", hand, {
   ...options,
