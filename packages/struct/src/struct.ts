@@ -58,6 +58,21 @@ export function field<T>(options: { static: true; default?: undefined }): Field<
 export function field<T>(options: { static?: false; default: T }): Field<T, false, true>;
 export function field<T>(options?: { static?: false; default?: undefined }): Field<T, false, false>;
 export function field<T>(options: FieldOptions<T> = {}): Field<T> {
+  if (options === null || typeof options !== "object") {
+    throw new StructDefinitionError(
+      `field() takes an options object like { static: true } or { default: 0 }, but got ${reprValue(options)}.`,
+    );
+  }
+  const unknownOptions = Object.keys(options).filter((k) => k !== "static" && k !== "default");
+  if (
+    unknownOptions.length > 0 ||
+    (options.static !== undefined && typeof options.static !== "boolean")
+  ) {
+    throw new StructDefinitionError(
+      `field() options are { static?: boolean, default?: value }, but got ${reprValue(options)}. ` +
+        "Remove the other keys, and pass static as true or false.",
+    );
+  }
   const hasDefault = Object.hasOwn(options, "default");
   return Object.freeze({
     static: options.static === true,

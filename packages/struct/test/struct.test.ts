@@ -139,6 +139,15 @@ describe("Struct construction", () => {
 });
 
 describe("Struct.define errors", () => {
+  it("rejects wrong field options", () => {
+    expect(() => field({ statc: true } as never)).toThrow(
+      'field() options are { static?: boolean, default?: value }, but got {"statc": true}. ' +
+        "Remove the other keys, and pass static as true or false.",
+    );
+    expect(() => field({ static: "yes" } as never)).toThrow(StructDefinitionError);
+    expect(() => field(5 as never)).toThrow(StructDefinitionError);
+  });
+
   it("rejects reserved field names", () => {
     expect(() => Struct.define({ replace: field<number>() })).toThrow(StructDefinitionError);
     expect(() => Struct.define({ constructor: field<number>() } as never)).toThrow(
