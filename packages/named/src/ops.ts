@@ -182,8 +182,7 @@ export function elementwise(
     });
     let out = fn(...inputs);
     const target = [...outPositional, ...outNames.map((n) => sizes[n]!)];
-    if (out.rank !== target.length || out.shape.some((s, j) => s !== target[j]))
-      out = tf.broadcastTo(out, target);
+    out = broadcastFast(out, target);
     const namedAxes: Record<string, number> = {};
     for (const n of outNames) namedAxes[n] = sizes[n]!;
     return new NamedArray({ namedAxes, dataArray: out });
