@@ -80,10 +80,14 @@ describe("every notebook runs from the first cell to the last", () => {
     "%s",
     (file) => {
       const run = runNotebook(dir + file, 280_000);
-      const message = `${file} failed in code cell ${run.failedCell}:\n${readable(run.output)}`;
+      const cells = codeCells(dir + file);
+      const source = run.failedCell === undefined ? "" : (cells[run.failedCell] ?? "");
+      const message =
+        `${file} failed in code cell ${run.failedCell} (counting code cells from 0):\n` +
+        `--- cell source ---\n${source}\n--- output ---\n${readable(run.output)}`;
       expect(run.ok, message).toBe(true);
       expect(run.failedCell).toBeUndefined();
-      expect(run.output).toContain(`__cell__ ${codeCells(dir + file).length - 1}`);
+      expect(run.output).toContain(`__cell__ ${cells.length - 1}`);
     },
     300_000,
   );
