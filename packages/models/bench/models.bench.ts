@@ -16,7 +16,8 @@
  * 1e-4 on the same input, the same loss after the same Adam steps, and the same sampled tokens.
  *
  * Run: npx tsx --conditions=source packages/models/bench/models.bench.ts
- * Environment: ROUNDS (default 3), DECODE_TOKENS (case 2, default 64), LONG_TOKENS (case 3, default 256).
+ * Environment: ROUNDS (default 3), DECODE_TOKENS (case 2, default 64), LONG_TOKENS (case 3, default 256),
+ * CASES (default "train,decode,long").
  */
 
 import os from "node:os";
@@ -63,6 +64,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const DECODE_TOKENS = Number(process.env.DECODE_TOKENS ?? 64);
 const LONG_TOKENS = Number(process.env.LONG_TOKENS ?? 256);
 const PROMPT = [5, 17, 3, 42, 8, 23, 11, 9];
+const CASES = (process.env.CASES ?? "train,decode,long").split(",");
 
 class BenchCheckError extends Error {
   override name = "BenchCheckError";
@@ -345,7 +347,7 @@ function gradientMismatches(model: TransformerLM): string[] {
 }
 
 const before = tf.memory().numTensors;
-{
+if (CASES.includes("train")) {
   const model = initializeParameters(TransformerLM.fromConfig(CONFIG), random.key(0));
   const hand = makeHandTrainer(weightsOf(model));
   // Correctness: the same logits, then the same losses over three Adam steps.
@@ -406,10 +408,204 @@ const before = tf.memory().numTensors;
   state.dispose();
   hand.dispose();
 }
+
+// --- hand-written KV-cached decoding ------------------------------------------------------------
+
+interface HandDecodeState {
+  /** Per block: keys and values `[B, H, L, P]`. */
+  readonly caches: [tf.Tensor, tf.Tensor][];
+  /** Filled positions. */
+  readonly index: number;
+}
+
+/** `cache` with `update` (`[B, H, S, P]`) written at positions `[start, start + S)` of axis 2. */
+function writeSlot(cache: tf.Tensor, update: tf.Tensor, start: number): tf.Tensor {
+  const [B, , L] = cache.shape as number[];
+  const S = update.shape[2]!;
+  const parts: tf.Tensor[] = [];
+  if (start > 0) parts.push(tf.slice(cache, [0, 0, 0, 0], [B!, H, start, P]));
+  parts.push(update);
+  if (start + S < L!) parts.push(tf.slice(cache, [0, 0, start + S, 0], [B!, H, L! - start - S, P]));
+  return parts.length === 1 ? parts[0]! : tf.concat(parts, 2);
+}
+
+/** Runs `tokens: [B, S]` at positions `index..index+S-1` against the caches: `[logProbs of the last token [B, V], state]`. */
+function handStep(w: Weights, state: HandDecodeState, tokens: tf.Tensor2D, bias: tf.Tensor): [tf.Tensor2D, HandDecodeState] {
+  const [B, S] = tokens.shape;
+  const caches: [tf.Tensor, tf.Tensor][] = [];
+  const logProbs = tf.tidy(() => {
+    const [cos, sin] = ropeTables(tf.range(state.index, state.index + S, 1, "int32") as tf.Tensor1D);
+    let x = embed(w, tokens);
+    for (let i = 0; i < CONFIG.numDecoderBlocks; i++) {
+      x = block(w, i, x, B, S, cos, sin, bias, (k, v) => {
+        const [kc, vc] = state.caches[i]!;
+        const pair: [tf.Tensor, tf.Tensor] = [tf.keep(writeSlot(kc, k, state.index)), tf.keep(writeSlot(vc, v, state.index))];
+        caches.push(pair);
+        return pair;
+      });
+    }
+    const logits = tf.reshape(decode(w, x), [B, S, V]);
+    return tf.logSoftmax(tf.reshape(tf.slice(logits, [0, S - 1, 0], [B, 1, V]), [B, V])) as tf.Tensor2D;
+  });
+  return [logProbs, { caches, index: state.index + S }];
+}
+
+function disposeHandState(state: HandDecodeState): void {
+  for (const [k, v] of state.caches) tf.dispose([k, v]);
+}
+
+/**
+ * A hand-written KV-cached decoding loop over fixed-size caches of `cacheLen` positions, drawing
+ * tokens like `temperatureSample` (the same key splits and `random.categorical`), so it samples
+ * the same tokens. Returns the sampled tokens `[B, steps]`.
+ */
+function makeHandDecoder(w: Weights, cacheLen: number) {
+  const biasAll = causalBias(cacheLen);
+  const zeroState = (B: number): HandDecodeState => ({
+    caches: Array.from({ length: CONFIG.numDecoderBlocks }, () => [tf.zeros([B, H, cacheLen, P]), tf.zeros([B, H, cacheLen, P])]),
+    index: 0,
+  });
+  const rowsOf = (start: number, n: number) => tf.slice(biasAll, [start, 0], [n, cacheLen]);
+  return {
+    prefill(prompt: tf.Tensor2D): [tf.Tensor2D, HandDecodeState] {
+      const state = zeroState(prompt.shape[0]);
+      const bias = rowsOf(0, prompt.shape[1]);
+      const out = handStep(w, state, prompt, bias);
+      tf.dispose(bias);
+      disposeHandState(state);
+      return out;
+    },
+    advance(state: HandDecodeState, token: tf.Tensor1D): [tf.Tensor2D, HandDecodeState] {
+      const bias = rowsOf(state.index, 1);
+      const tokens = tf.reshape(token, [-1, 1]) as tf.Tensor2D;
+      const out = handStep(w, state, tokens, bias);
+      tf.dispose([bias, tokens]);
+      return out;
+    },
+    sample(prompt: tf.Tensor2D, key: random.RandomKey, maxSteps: number, temperature = 1): tf.Tensor2D {
+      let [logProbs, state] = this.prefill(prompt);
+      const sampled: tf.Tensor1D[] = [];
+      let rng = key;
+      for (;;) {
+        const [nextRng, stepKey] = random.split(rng);
+        rng = nextRng!;
+        const next = tf.tidy(() => tf.cast(random.categorical(stepKey!, tf.div(logProbs, temperature), 1), "int32")) as tf.Tensor1D;
+        logProbs.dispose();
+        sampled.push(next);
+        if (sampled.length >= maxSteps || state.index >= cacheLen) break;
+        const [nextLogProbs, nextState] = this.advance(state, next);
+        disposeHandState(state);
+        logProbs = nextLogProbs;
+        state = nextState;
+      }
+      disposeHandState(state);
+      const result = tf.stack(sampled, 1) as tf.Tensor2D;
+      tf.dispose(sampled);
+      return result;
+    },
+    dispose() {
+      biasAll.dispose();
+    },
+  };
+}
+
+// --- 2. KV-cached decoding: saikei against hand-written -----------------------------------------
+
+const model = initializeParameters(TransformerLM.fromConfig(CONFIG), random.key(0));
+const weights = weightsOf(model);
+const prompt = tf.tensor2d([PROMPT], undefined, "int32");
+const namedPrompt = nx.wrap(prompt, "batch", "seq");
+const rowsOfTokens = (t: tf.Tensor) => Array.from(t.dataSync());
+if (CASES.includes("decode")) {
+  const cacheLen = PROMPT.length + DECODE_TOKENS;
+  const [sampler, state0] = KVCachingTransformerLM.fromUncached(model, cacheLen, { batch: 1 });
+  const hand = makeHandDecoder(weights, cacheLen);
+  // Correctness: log-probabilities after the prompt and after each of four fed tokens.
+  let worst = 0;
+  {
+    let [ours, oursState] = prefill(sampler, state0, namedPrompt, -1);
+    let [theirs, theirsState] = hand.prefill(prompt);
+    for (let s = 0; ; s++) {
+      worst = Math.max(worst, check(`decoding log-probabilities at step ${s}`, theirs, ours.unwrap("batch", "vocabulary")));
+      if (s === 4) break;
+      const token = tf.tensor1d([PROMPT[s]!], "int32");
+      const [o, os] = advanceOneToken(sampler, oursState, nx.wrap(token, "batch"));
+      const [t, ts] = hand.advance(theirsState, token);
+      tf.dispose([ours.dataArray, theirs, token, oursState.previousTokens.dataArray]);
+      if (oursState.kvCacheState !== state0) oursState.kvCacheState.dispose();
+      disposeHandState(theirsState);
+      [ours, oursState, theirs, theirsState] = [o, os, t, ts];
+    }
+    tf.dispose([ours.dataArray, theirs, oursState.previousTokens.dataArray]);
+    oursState.kvCacheState.dispose();
+    disposeHandState(theirsState);
+  }
+  const oursTokens = temperatureSample(sampler, state0, namedPrompt, random.key(5), { maxSamplingSteps: DECODE_TOKENS, padId: -1 });
+  const theirTokens = hand.sample(prompt, random.key(5), DECODE_TOKENS);
+  const a = rowsOfTokens(oursTokens.unwrap("batch", "seq"));
+  const b = rowsOfTokens(theirTokens);
+  tf.dispose([oursTokens.dataArray, theirTokens]);
+  if (a.join() !== b.join()) {
+    throw new BenchCheckError(`decoding: saikei sampled [${a.join(", ")}] but the hand-written loop sampled [${b.join(", ")}].`);
+  }
+  const result = await compare(
+    "decode-kv-cached",
+    () => temperatureSample(sampler, state0, namedPrompt, random.key(5), { maxSamplingSteps: DECODE_TOKENS, padId: -1 }).dataArray.dispose(),
+    "hand-written tfjs KV-cached loop",
+    () => hand.sample(prompt, random.key(5), DECODE_TOKENS).dispose(),
+    {
+      warmup: 1,
+      iterations: 3,
+      rounds: ROUNDS,
+      extra: {
+        unit: `ms per ${DECODE_TOKENS} tokens`,
+        batch: 1,
+        prompt: PROMPT.length,
+        cache_len: cacheLen,
+        log_probs_max_rel_err: round(worst),
+        same_tokens: true,
+        loadavg_before: load(),
+      },
+    },
+  );
+  console.error(
+    `decode: ours ${round((DECODE_TOKENS * 1000) / result.ours_ms)} tokens/s, hand-written ${round((DECODE_TOKENS * 1000) / result.baseline_ms)} tokens/s, loadavg after ${load()}`,
+  );
+  state0.dispose();
+  hand.dispose();
+}
+
+// --- 3. KV-cached against uncached recomputation, 256 tokens --------------------------------------
+if (CASES.includes("long")) {
+  const cacheLen = PROMPT.length + LONG_TOKENS;
+  const [sampler, state0] = KVCachingTransformerLM.fromUncached(model, cacheLen, { batch: 1 });
+  const cached = () => temperatureSample(sampler, state0, namedPrompt, random.key(7), { maxSamplingSteps: LONG_TOKENS, padId: -1 });
+  const uncached = () => temperatureSampleUncached(model, namedPrompt, random.key(7), { maxSamplingSteps: LONG_TOKENS });
+  const a = cached();
+  const t0 = performance.now();
+  const b = uncached();
+  const uncachedOnce = performance.now() - t0;
+  const same = rowsOfTokens(a.unwrap("batch", "seq")).join() === rowsOfTokens(b.unwrap("batch", "seq")).join();
+  tf.dispose([a.dataArray, b.dataArray]);
+  // The uncached loop is slow: one timed run per round (its untimed first run above was the warm-up).
+  const result = await compare("decode-cached-vs-uncached-256", () => cached().dataArray.dispose(), "temperatureSampleUncached", () => uncached().dataArray.dispose(), {
+    warmup: 0,
+    iterations: 1,
+    rounds: ROUNDS,
+    extra: {
+      unit: `ms per ${LONG_TOKENS} tokens`,
+      batch: 1,
+      prompt: PROMPT.length,
+      cache_len: cacheLen,
+      same_tokens: same,
+      uncached_first_run_ms: round(uncachedOnce),
+      loadavg_before: load(),
+    },
+  });
+  console.error(`cached vs uncached: speed-up ${round(1 / result.ratio)}x (target >= 5), loadavg after ${load()}`);
+  state0.dispose();
+}
+tf.dispose([...weights, prompt]);
 console.error(JSON.stringify({ backend, attention_matmul: useLoopMatMul ? "2-D loop" : "batched", loadavg: load() }));
-void before;
-void advanceOneToken;
-void prefill;
-void temperatureSample;
-void temperatureSampleUncached;
-void KVCachingTransformerLM;
+const leaked = tf.memory().numTensors - before;
+if (leaked !== 0) console.error(`note: ${leaked} tensors outlive the benchmark (model parameters and inputs)`);
