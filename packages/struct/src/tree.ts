@@ -131,22 +131,17 @@ function flattenRec(
       for (let i = 0; i < n; i++) top = flattenRec(node[i], ops, top, leaves, isLeaf);
       return top;
     }
-    if (ArrayBuffer.isView(node)) {
-      // Typed arrays are always leaves (registerPytreeNode refuses them): skip the lookups below.
-      ops[top] = undefined;
-      leaves.push(node);
-      return top + 1;
-    }
-    const proto = Object.getPrototypeOf(node);
-    if (proto !== OBJECT_PROTO && proto !== null) {
-      const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
-      if (kind === undefined) {
-        if (proto !== MAP_PROTO && registeredNodeTypeOf(proto) === undefined) {
-          ops[top] = undefined;
-          leaves.push(node);
-          return top + 1;
-        }
-      } else if (kind.isStructNode === true) {
+    const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
+    if (kind === undefined) {
+      if (ArrayBuffer.isView(node)) {
+        // Typed arrays are always leaves (registerPytreeNode refuses them).
+        ops[top] = undefined;
+        leaves.push(node);
+        return top + 1;
+      }
+    } else if (kind.isStructNode === true) {
+      const proto = Object.getPrototypeOf(node);
+      if (proto !== OBJECT_PROTO && proto !== null) {
         const layout = kind as unknown as StructLayout;
         const staticNames = layout.staticNames;
         ops[top++] = kind;
@@ -155,13 +150,8 @@ function flattenRec(
         const names = layout.childNames;
         for (let i = 0; i < names.length; i++) {
           const child = (node as any)[names[i]!];
-          if (
-            isLeaf === undefined &&
-            (typeof child === "object"
-              ? child !== null && ArrayBuffer.isView(child)
-              : child !== undefined)
-          ) {
-            // A primitive or typed-array child is a leaf: record it without a call.
+          if (isLeaf === undefined && typeof child !== "object" && child !== undefined) {
+            // A primitive child is a leaf: record it without a call.
             ops[top++] = undefined;
             leaves.push(child);
           } else {
@@ -170,6 +160,19 @@ function flattenRec(
         }
         return top;
       }
+    }
+    // Plain objects, Maps, registered classes, attached node types and other leaves.
+    const proto = Object.getPrototypeOf(node);
+    if (
+      proto !== OBJECT_PROTO &&
+      proto !== null &&
+      kind === undefined &&
+      proto !== MAP_PROTO &&
+      registeredNodeTypeOf(proto) === undefined
+    ) {
+      ops[top] = undefined;
+      leaves.push(node);
+      return top + 1;
     }
   } else if (node !== undefined && node !== null) {
     ops[top] = undefined;
@@ -222,21 +225,16 @@ function flattenRecWithPath(
       }
       return top;
     }
-    if (ArrayBuffer.isView(node)) {
-      ops[top] = undefined;
-      out.push([path, node]);
-      return top + 1;
-    }
-    const proto = Object.getPrototypeOf(node);
-    if (proto !== OBJECT_PROTO && proto !== null) {
-      const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
-      if (kind === undefined) {
-        if (proto !== MAP_PROTO && registeredNodeTypeOf(proto) === undefined) {
-          ops[top] = undefined;
-          out.push([path, node]);
-          return top + 1;
-        }
-      } else if (kind.isStructNode === true) {
+    const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
+    if (kind === undefined) {
+      if (ArrayBuffer.isView(node)) {
+        ops[top] = undefined;
+        out.push([path, node]);
+        return top + 1;
+      }
+    } else if (kind.isStructNode === true) {
+      const proto = Object.getPrototypeOf(node);
+      if (proto !== OBJECT_PROTO && proto !== null) {
         const layout = kind as unknown as StructLayout;
         const staticNames = layout.staticNames;
         ops[top++] = kind;
@@ -253,6 +251,18 @@ function flattenRecWithPath(
         }
         return top;
       }
+    }
+    const proto = Object.getPrototypeOf(node);
+    if (
+      proto !== OBJECT_PROTO &&
+      proto !== null &&
+      kind === undefined &&
+      proto !== MAP_PROTO &&
+      registeredNodeTypeOf(proto) === undefined
+    ) {
+      ops[top] = undefined;
+      out.push([path, node]);
+      return top + 1;
     }
   } else if (node !== undefined && node !== null) {
     ops[top] = undefined;
