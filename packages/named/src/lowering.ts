@@ -20,15 +20,27 @@ import * as tf from "@tensorflow/tfjs-core";
 
 interface WasmBackendLike {
   typedArrayFromHeap(info: { dataId: object; dtype: tf.DataType; shape: number[] }): tf.TypedArray;
+  dataIdMap: { has(dataId: object): boolean };
 }
 
-function wasmHeapBackend(t: tf.Tensor): WasmBackendLike | undefined {
-  if (tf.getBackend() !== "wasm" || t.dtype === "string" || t.dtype === "complex64")
-    return undefined;
+/**
+ * The wasm backend, if it is active and already holds the data of every tensor in `ts` (a
+ * tensor made under another backend is moved lazily by the next kernel, not by us).
+ */
+function wasmHeapBackend(...ts: tf.Tensor[]): WasmBackendLike | undefined {
+  if (tf.getBackend() !== "wasm") return undefined;
   const backend = tf.backend() as unknown as Partial<WasmBackendLike>;
-  return typeof backend.typedArrayFromHeap === "function"
-    ? (backend as WasmBackendLike)
-    : undefined;
+  if (
+    typeof backend.typedArrayFromHeap !== "function" ||
+    typeof backend.dataIdMap?.has !== "function"
+  ) {
+    return undefined;
+  }
+  for (const t of ts) {
+    if (t.dtype === "string" || t.dtype === "complex64" || !backend.dataIdMap.has(t.dataId))
+      return undefined;
+  }
+  return backend as WasmBackendLike;
 }
 
 /**
@@ -128,7 +140,7 @@ export function whereFast(
   b: tf.Tensor,
   shape: readonly number[],
 ): tf.Tensor {
-  const backend = wasmHeapBackend(a);
+  const backend = wasmHeapBackend(cond, a, b);
   const periods = [cond, a, b].map((t) => trailingPeriod(t, shape));
   if (
     backend === undefined ||

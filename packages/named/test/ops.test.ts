@@ -270,6 +270,21 @@ describe("dot", () => {
     }
   });
 
+  it("operands created under another backend are moved before the wasm fast paths read them", async () => {
+    await ready({ backends: ["cpu"] });
+    const x = nx.wrap(tf.ones([20, 30, 40]), "b", "m", "k");
+    const y = nx.wrap(tf.ones([20, 40, 30]), "b", "k", "n");
+    const mask = nx.arange("m", 0, 30).lt(15);
+    await ready();
+    const r = nx.dot(x, y, { contract: ["k"] });
+    expect(values(r.sum(["b", "m", "n"]).unwrap())).toBe(20 * 30 * 30 * 40);
+    const w = nx.where(mask, r, -1);
+    expect(values(w.index({ b: 0, n: 0 }).unwrap("m"))).toEqual([
+      ...new Array(15).fill(40),
+      ...new Array(15).fill(-1),
+    ]);
+  });
+
   it("full contraction gives a scalar; int inputs stay int", () => {
     const r = nx.dot(nx.arange("i", 0, 4), nx.arange("i", 0, 4), { contract: ["i"] });
     expect(r.dtype).toBe("int32");
