@@ -25,6 +25,7 @@ import {
 } from "./registry.js";
 import {
   describeRecord,
+  kindAt,
   LEAF,
   Ops,
   pushRecord,
@@ -144,7 +145,6 @@ function flattenRec(
       if (proto !== OBJECT_PROTO && proto !== null) {
         const layout = kind as unknown as StructLayout;
         const staticNames = layout.staticNames;
-        ops[top++] = kind;
         ops[top++] = proto;
         for (let i = 0; i < staticNames.length; i++) ops[top++] = (node as any)[staticNames[i]!];
         const names = layout.childNames;
@@ -237,7 +237,6 @@ function flattenRecWithPath(
       if (proto !== OBJECT_PROTO && proto !== null) {
         const layout = kind as unknown as StructLayout;
         const staticNames = layout.staticNames;
-        ops[top++] = kind;
         ops[top++] = proto;
         for (let i = 0; i < staticNames.length; i++) ops[top++] = (node as any)[staticNames[i]!];
         const names = layout.childNames;
@@ -438,7 +437,7 @@ interface UpToState {
 
 function flattenUpToRec(s: UpToState, value: unknown): boolean {
   const p = s.p;
-  const kind = s.ops.at(p) as NodeType | undefined;
+  const kind = kindAt(s.ops, p);
   if (kind === undefined) {
     s.p++;
     s.out.push(value);

@@ -8,6 +8,7 @@
 import {
   ARRAY_NODE,
   deepEqualStatic,
+  NODE_TYPE,
   type NodeType,
   type StructLayout,
   safeString,
@@ -27,8 +28,8 @@ export class LeafCountError extends Error {
  * The pre-order encoding of a structure, one variable-width record per node:
  *
  * - a leaf: `undefined` (width 1);
- * - a struct: `kind, prototype, ...staticValues` (width 2 + number of static fields; the child count
- *   is the layout's);
+ * - a struct: `prototype, ...staticValues` (width 1 + number of static fields; the node type is the
+ *   prototype's `NODE_TYPE`, whose layout gives the child count);
  * - any other node: `kind, aux, childCount` (width 3).
  *
  * Writing a record is a few stores and allocates nothing, which keeps `flatten` close to the
@@ -72,16 +73,45 @@ const CHUNK_SIZE = 1 << CHUNK_BITS;
 const CHUNK_MASK = CHUNK_SIZE - 1;
 
 /**
+ * @internal The struct layout of the record at `p` when it is a struct record (its first entry is
+ * a struct prototype), else `undefined`. Node type objects never carry `NODE_TYPE`, prototypes of
+ * structs always do.
+ *
+ * @example
+ * structLayoutAt(structure(point).ops, 0)?.childNames; // ["x", "y"]
+ */
+export function structLayoutAt(ops: Ops, p: number): StructLayout | undefined {
+  const entry = ops.at(p) as { [NODE_TYPE]?: NodeType } | undefined;
+  if (entry === undefined) return undefined;
+  const kind = entry[NODE_TYPE];
+  return kind !== undefined && kind.isStructNode === true
+    ? (kind as unknown as StructLayout)
+    : undefined;
+}
+
+/**
+ * @internal The node type of the record at `p`, `undefined` for a leaf.
+ *
+ * @example
+ * kindAt(structure([1]).ops, 0) === ARRAY_NODE; // true
+ */
+export function kindAt(ops: Ops, p: number): NodeType | undefined {
+  const entry = ops.at(p) as NodeType | undefined;
+  if (entry === undefined) return undefined;
+  const layout = structLayoutAt(ops, p);
+  return layout !== undefined ? layout.nodeType : entry;
+}
+
+/**
  * @internal Width of the record at `p`.
  *
  * @example
  * recordWidth([undefined], 0); // 1
  */
 export function recordWidth(ops: Ops, p: number): number {
-  const kind = ops.at(p) as NodeType | undefined;
-  if (kind === undefined) return 1;
-  if (kind.isStructNode === true) return 2 + (kind as unknown as StructLayout).staticNames.length;
-  return 3;
+  if (ops.at(p) === undefined) return 1;
+  const layout = structLayoutAt(ops, p);
+  return layout !== undefined ? 1 + layout.staticNames.length : 3;
 }
 
 /**
@@ -91,10 +121,9 @@ export function recordWidth(ops: Ops, p: number): number {
  * recordChildCount([ARRAY_NODE, null, 2, undefined, undefined], 0); // 2
  */
 export function recordChildCount(ops: Ops, p: number): number {
-  const kind = ops.at(p) as NodeType | undefined;
-  if (kind === undefined) return 0;
-  if (kind.isStructNode === true) return (kind as unknown as StructLayout).childNames.length;
-  return ops.at(p + 2) as number;
+  if (ops.at(p) === undefined) return 0;
+  const layout = structLayoutAt(ops, p);
+  return layout !== undefined ? layout.childNames.length : (ops.at(p + 2) as number);
 }
 
 /**
@@ -105,16 +134,14 @@ export function recordChildCount(ops: Ops, p: number): number {
  * recordAux(structure({ a: 1 }).ops, 0); // { keys: ["a"], nullPrototype: false }
  */
 export function recordAux(ops: Ops, p: number): unknown {
-  const kind = ops.at(p) as NodeType | undefined;
-  if (kind === undefined) return undefined;
-  if (kind.isStructNode === true) {
-    const n = (kind as unknown as StructLayout).staticNames.length;
-    if (n === 0) return ops.at(p + 1);
-    const aux = new Array(n + 1);
-    for (let i = 0; i <= n; i++) aux[i] = ops.at(p + 1 + i);
-    return aux;
-  }
-  return ops.at(p + 1);
+  if (ops.at(p) === undefined) return undefined;
+  const layout = structLayoutAt(ops, p);
+  if (layout === undefined) return ops.at(p + 1);
+  const n = layout.staticNames.length;
+  if (n === 0) return ops.at(p);
+  const aux = new Array(n + 1);
+  for (let i = 0; i <= n; i++) aux[i] = ops.at(p + i);
+  return aux;
 }
 
 /**
@@ -134,7 +161,7 @@ export function pushRecord(ops: unknown[], kind: NodeType, aux: unknown, childCo
       );
     }
     if (!Array.isArray(aux)) {
-      ops.push(kind, aux);
+      ops.push(aux);
       return;
     }
     if (aux.length !== 1 + layout.staticNames.length) {
@@ -143,7 +170,6 @@ export function pushRecord(ops: unknown[], kind: NodeType, aux: unknown, childCo
           `static values], got ${aux.length} values. Please report it with the code that built the structure.`,
       );
     }
-    ops.push(kind);
     for (let i = 0; i < aux.length; i++) ops.push(aux[i]);
     return;
   }
@@ -255,7 +281,7 @@ export class TreeDef {
 
   /** The node kind at the root of this structure, `undefined` for a leaf. */
   get nodeType(): NodeType | undefined {
-    return this.ops.at(this.start) as NodeType | undefined;
+    return kindAt(this.ops, this.start);
   }
 
   /** The static data of the root node, as its node type's `flatten` returns it. */
@@ -348,7 +374,7 @@ export function truncate(s: string, max = 300): string {
 
 function renderRecord(ops: Ops, cursor: { p: number }): string {
   const p = cursor.p;
-  const kind = ops.at(p) as NodeType | undefined;
+  const kind = kindAt(ops, p);
   if (kind === undefined) {
     cursor.p++;
     return "*";
@@ -372,7 +398,7 @@ function renderRecord(ops: Ops, cursor: { p: number }): string {
  * describeRecord(structure([1, 2]).ops, 0); // "a node […, …]"
  */
 export function describeRecord(ops: Ops, p: number): string {
-  const kind = ops.at(p) as NodeType | undefined;
+  const kind = kindAt(ops, p);
   if (kind === undefined) return "a leaf";
   const count = recordChildCount(ops, p);
   return `a node ${truncate(
@@ -388,23 +414,25 @@ function opsEqual(a: Ops, pa: number, b: Ops, pb: number): boolean {
   let pending = 1;
   while (pending > 0) {
     pending--;
-    const kind = a.at(pa) as NodeType | undefined;
-    if (kind !== b.at(pb)) return false;
-    if (kind === undefined) {
+    const entry = a.at(pa);
+    if (entry !== b.at(pb)) return false;
+    if (entry === undefined) {
       pa++;
       pb++;
       continue;
     }
-    if (kind.isStructNode === true) {
-      const width = 2 + (kind as unknown as StructLayout).staticNames.length;
-      if (a.at(pa + 1) !== b.at(pb + 1)) return false;
-      for (let i = 2; i < width; i++) {
+    const layout = structLayoutAt(a, pa);
+    if (layout !== undefined) {
+      // Same prototype: same class, so the same number of static values follows.
+      const width = 1 + layout.staticNames.length;
+      for (let i = 1; i < width; i++) {
         if (!deepEqualStatic(a.at(pa + i), b.at(pb + i))) return false;
       }
-      pending += (kind as unknown as StructLayout).childNames.length;
+      pending += layout.childNames.length;
       pa += width;
       pb += width;
     } else {
+      const kind = entry as NodeType;
       const count = a.at(pa + 2) as number;
       if (count !== b.at(pb + 2)) return false;
       const auxA = a.at(pa + 1);
@@ -428,24 +456,26 @@ interface BuildState {
 function build(s: BuildState): unknown {
   const ops = s.ops;
   const p = s.p;
-  const kind = ops.at(p) as NodeType | undefined;
-  if (kind === undefined) {
+  const entry = ops.at(p) as { [NODE_TYPE]?: NodeType } | undefined;
+  if (entry === undefined) {
     s.p = p + 1;
     return s.leaves[s.leaf++];
   }
-  if (kind.isStructNode === true) {
+  const structKind = entry[NODE_TYPE];
+  if (structKind !== undefined && structKind.isStructNode === true) {
     // Rebuild the frozen instance directly: the result of `kind.unflatten`, without the
     // intermediate arrays.
-    const layout = kind as unknown as StructLayout;
-    const obj: any = Object.create(ops.at(p + 1) as object);
+    const layout = structKind as unknown as StructLayout;
+    const obj: any = Object.create(entry);
     const staticNames = layout.staticNames;
     const nStatic = staticNames.length;
-    s.p = p + 2 + nStatic;
+    s.p = p + 1 + nStatic;
     const names = layout.childNames;
     for (let c = 0; c < names.length; c++) obj[names[c]!] = build(s);
-    for (let k = 0; k < nStatic; k++) obj[staticNames[k]!] = ops.at(p + 2 + k);
+    for (let k = 0; k < nStatic; k++) obj[staticNames[k]!] = ops.at(p + 1 + k);
     return Object.freeze(obj);
   }
+  const kind = entry as NodeType;
   const count = ops.at(p + 2) as number;
   s.p = p + 3;
   const children = new Array(count);
