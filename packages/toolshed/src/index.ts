@@ -22,6 +22,7 @@ export * from "./lora.js";
 export * from "./modelRewiring.js";
 export * from "./optimizers.js";
 export * from "./parameterAccess.js";
+export * from "./parameterCheckpoints.js";
 export * from "./safetensors.js";
 export * from "./safetensorsFormat.js";
 export * from "./training.js";
