@@ -1,4 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core";
+import fc from "fast-check";
 import { beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import {
   AxisNameError,
@@ -328,5 +329,63 @@ describe("public types", () => {
     expectTypeOf(x.tag()).toEqualTypeOf<NamedArray>();
     expectTypeOf(x.unwrap("a", "b")).toEqualTypeOf<tf.Tensor>();
     expectTypeOf(nx.wrap).parameter(0).toEqualTypeOf<tf.Tensor | tf.TensorLike>();
+  });
+});
+
+describe("round trips (property)", () => {
+  const NAMES = ["p", "q", "r"];
+  const arb = fc
+    .tuple(fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }), fc.nat(50))
+    .map(([shape, seed]) => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      const data = tf.tensor(
+        Array.from({ length: size }, (_, i) => (i * 13 + seed) % 17),
+        shape,
+      );
+      return nx.wrap(data, ...NAMES.slice(0, shape.length));
+    });
+
+  it("untag(...perm).tag(...perm) keeps every value at its names", () => {
+    fc.assert(
+      fc.property(arb, fc.integer({ min: 0, max: 5 }), (x, k) => {
+        tf.tidy(() => {
+          const names = Object.keys(x.namedShape);
+          const perm = [...names.slice(k % names.length), ...names.slice(0, k % names.length)];
+          const y = x.untag(...perm).tag(...perm);
+          expect(y.namedShape).toEqual(x.namedShape);
+          expect(values(y.unwrap(...names))).toEqual(values(x.unwrap(...names)));
+        });
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("untagPrefix then tagPrefix restores the named shape and values", () => {
+    fc.assert(
+      fc.property(arb, (x) => {
+        tf.tidy(() => {
+          const names = Object.keys(x.namedShape);
+          const first = names[0]!;
+          const y = x.untagPrefix(first).tagPrefix(first);
+          expect(y.positionalShape).toEqual([]);
+          expect(values(y.unwrap(...names))).toEqual(values(x.unwrap(...names)));
+        });
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("orderAs(...reversed).orderLike(x) equals x structurally", () => {
+    fc.assert(
+      fc.property(arb, (x) => {
+        tf.tidy(() => {
+          const names = Object.keys(x.namedShape);
+          const y = x.orderAs(...[...names].reverse()).orderLike(x);
+          expect(Object.keys(y.namedShape)).toEqual(names);
+          expect(values(y.dataArray)).toEqual(values(x.dataArray));
+        });
+      }),
+      { numRuns: 40 },
+    );
   });
 });
