@@ -1,6 +1,6 @@
 /** The examples of docs/toolshed.md, run. */
-import { nx, random, ready } from "@saikei/named";
-import { Linear } from "@saikei/nn";
+import { type NamedArray, nx, random, ready } from "@saikei/named";
+import { initializeParameters, Linear } from "@saikei/nn";
 import * as tf from "@tensorflow/tfjs-core";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -10,11 +10,13 @@ import {
   checkLayer,
   From,
   LowRankAdapter,
+  loadParameters,
   loadSafetensors,
   RewireComputationPaths,
   registerGradients,
   SafetensorsError,
   SafetensorsHeaderLengthError,
+  saveParameters,
   saveSafetensors,
   TrainState,
 } from "../src/index.js";
@@ -95,6 +97,15 @@ describe("docs/toolshed.md examples", () => {
     expect(() => loadSafetensors(bytes.slice(0, 4), model)).toThrow(SafetensorsHeaderLengthError);
     expect(() => loadSafetensors(bytes.slice(0, 4), model)).toThrow(SafetensorsError);
     tf.dispose([model.layer.w.dataArray, restored.layer.w.dataArray]);
+  });
+
+  it("checkpoints by parameter name", () => {
+    const build = () => Linear.fromConfig({ features: 2 }, { out: 2 }) as Linear;
+    const trained = initializeParameters(build(), random.key(0));
+    const model = loadParameters(saveParameters(trained), build());
+    const [a, b] = [trained.weights.value as NamedArray, model.weights.value as NamedArray];
+    expect(Array.from(b.dataArray.dataSync())).toEqual(Array.from(a.dataArray.dataSync()));
+    tf.dispose([a.dataArray, b.dataArray]);
   });
 
   it("LoRA", () => {
