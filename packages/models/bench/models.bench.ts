@@ -17,6 +17,7 @@
  *
  * Run: npx tsx --conditions=source packages/models/bench/models.bench.ts
  * Environment: ROUNDS (default 3), DECODE_TOKENS (case 2, default 64), LONG_TOKENS (case 3, default 256),
+ * LONG_ROUNDS (case 3, one run per side per round, default 2),
  * CASES (default "train,decode,long").
  */
 
@@ -63,6 +64,7 @@ const MASKED = -2.3819763e38;
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const DECODE_TOKENS = Number(process.env.DECODE_TOKENS ?? 64);
 const LONG_TOKENS = Number(process.env.LONG_TOKENS ?? 256);
+const LONG_ROUNDS = Number(process.env.LONG_ROUNDS ?? 2);
 const PROMPT = [5, 17, 3, 42, 8, 23, 11, 9];
 const CASES = (process.env.CASES ?? "train,decode,long").split(",");
 
@@ -71,6 +73,36 @@ class BenchCheckError extends Error {
 }
 
 const load = () => os.loadavg().map((x) => round(x));
+
+type CompareOptions = Parameters<typeof compare>[4];
+type CompareResult = Awaited<ReturnType<typeof compare>>;
+
+/**
+ * `compare`, whose JSON line also gets fields computed from its result (rates, the speed-up and
+ * the load average after measuring): the line `compare` prints is intercepted and extended.
+ */
+async function compareWith(
+  name: string,
+  ours: () => unknown,
+  baselineName: string,
+  baseline: () => unknown,
+  options: CompareOptions,
+  after: (result: CompareResult) => Record<string, unknown>,
+): Promise<CompareResult> {
+  const log = console.log;
+  let line = "";
+  console.log = (...args: unknown[]) => {
+    line = args.map(String).join(" ");
+  };
+  let result: CompareResult;
+  try {
+    result = await compare(name, ours, baselineName, baseline, options);
+  } finally {
+    console.log = log;
+  }
+  console.log(JSON.stringify({ ...JSON.parse(line), ...after(result), loadavg_after: load() }));
+  return result;
+}
 
 function maxError(a: tf.Tensor, b: tf.Tensor): number {
   const x = a.dataSync();
@@ -251,7 +283,9 @@ const trainMask = positions.ge(nx.arange("kv_seq", SEQ));
     let best = Infinity;
     for (let r = 0; r < 15; r++) {
       const t0 = performance.now();
-      tf.tidy(() => bmm(a, b).dataSync());
+      tf.tidy(() => {
+        bmm(a, b).dataSync();
+      });
       best = Math.min(best, performance.now() - t0);
     }
     return best;
@@ -346,7 +380,6 @@ function gradientMismatches(model: TransformerLM): string[] {
   return bad;
 }
 
-const before = tf.memory().numTensors;
 if (CASES.includes("train")) {
   const model = initializeParameters(TransformerLM.fromConfig(CONFIG), random.key(0));
   const hand = makeHandTrainer(weightsOf(model));
@@ -387,12 +420,14 @@ if (CASES.includes("train")) {
     state = next;
     return loss;
   };
-  const result = await compare("train-step-transformer", ours, "hand-written tfjs valueAndGrads + Adam", hand.step, {
-    warmup: 2,
-    iterations: 7,
+  await compareWith("train-step-transformer", ours, "hand-written tfjs valueAndGrads + Adam", hand.step, {
+    warmup: 1,
+    iterations: 5,
     rounds: ROUNDS,
     extra: {
       unit: "ms per step",
+      backend,
+      hand_attention_matmul: useLoopMatMul ? "loop of 2-D matMuls" : "batched matMul",
       model: "D64 H4 P16 F256 2 blocks V60",
       batch: BATCH,
       seq: SEQ,
@@ -401,10 +436,7 @@ if (CASES.includes("train")) {
       saikei_gradients_match: badGradients.length === 0,
       loadavg_before: load(),
     },
-  });
-  console.error(
-    `train: ours ${round(1000 / result.ours_ms)} steps/s, hand-written ${round(1000 / result.baseline_ms)} steps/s, loadavg after ${load()}`,
-  );
+  }, (r) => ({ ours_steps_per_s: round(1000 / r.ours_ms), baseline_steps_per_s: round(1000 / r.baseline_ms) }));
   state.dispose();
   hand.dispose();
 }
@@ -548,7 +580,7 @@ if (CASES.includes("decode")) {
   if (a.join() !== b.join()) {
     throw new BenchCheckError(`decoding: saikei sampled [${a.join(", ")}] but the hand-written loop sampled [${b.join(", ")}].`);
   }
-  const result = await compare(
+  await compareWith(
     "decode-kv-cached",
     () => temperatureSample(sampler, state0, namedPrompt, random.key(5), { maxSamplingSteps: DECODE_TOKENS, padId: -1 }).dataArray.dispose(),
     "hand-written tfjs KV-cached loop",
@@ -559,6 +591,7 @@ if (CASES.includes("decode")) {
       rounds: ROUNDS,
       extra: {
         unit: `ms per ${DECODE_TOKENS} tokens`,
+        backend,
         batch: 1,
         prompt: PROMPT.length,
         cache_len: cacheLen,
@@ -567,9 +600,10 @@ if (CASES.includes("decode")) {
         loadavg_before: load(),
       },
     },
-  );
-  console.error(
-    `decode: ours ${round((DECODE_TOKENS * 1000) / result.ours_ms)} tokens/s, hand-written ${round((DECODE_TOKENS * 1000) / result.baseline_ms)} tokens/s, loadavg after ${load()}`,
+    (r) => ({
+      ours_tokens_per_s: round((DECODE_TOKENS * 1000) / r.ours_ms),
+      baseline_tokens_per_s: round((DECODE_TOKENS * 1000) / r.baseline_ms),
+    }),
   );
   state0.dispose();
   hand.dispose();
@@ -579,33 +613,44 @@ if (CASES.includes("decode")) {
 if (CASES.includes("long")) {
   const cacheLen = PROMPT.length + LONG_TOKENS;
   const [sampler, state0] = KVCachingTransformerLM.fromUncached(model, cacheLen, { batch: 1 });
-  const cached = () => temperatureSample(sampler, state0, namedPrompt, random.key(7), { maxSamplingSteps: LONG_TOKENS, padId: -1 });
-  const uncached = () => temperatureSampleUncached(model, namedPrompt, random.key(7), { maxSamplingSteps: LONG_TOKENS });
-  const a = cached();
-  const t0 = performance.now();
-  const b = uncached();
-  const uncachedOnce = performance.now() - t0;
-  const same = rowsOfTokens(a.unwrap("batch", "seq")).join() === rowsOfTokens(b.unwrap("batch", "seq")).join();
-  tf.dispose([a.dataArray, b.dataArray]);
-  // The uncached loop is slow: one timed run per round (its untimed first run above was the warm-up).
-  const result = await compare("decode-cached-vs-uncached-256", () => cached().dataArray.dispose(), "temperatureSampleUncached", () => uncached().dataArray.dispose(), {
+  // Each side's tokens from its last run, to check that both loops sample the same continuation.
+  let cachedTokens = "";
+  let uncachedTokens = "";
+  const run = (f: () => NamedArrayBase) => {
+    const out = f();
+    const tokens = rowsOfTokens(out.unwrap("batch", "seq")).join();
+    out.dataArray.dispose();
+    return tokens;
+  };
+  const cached = () => {
+    cachedTokens = run(() =>
+      temperatureSample(sampler, state0, namedPrompt, random.key(7), { maxSamplingSteps: LONG_TOKENS, padId: -1 }),
+    );
+  };
+  const uncached = () => {
+    uncachedTokens = run(() => temperatureSampleUncached(model, namedPrompt, random.key(7), { maxSamplingSteps: LONG_TOKENS }));
+  };
+  // The uncached loop is slow: one timed run per round, no warm-up (the minimum over rounds is reported).
+  await compareWith("decode-cached-vs-uncached-256", cached, "temperatureSampleUncached", uncached, {
     warmup: 0,
     iterations: 1,
-    rounds: ROUNDS,
+    rounds: LONG_ROUNDS,
     extra: {
       unit: `ms per ${LONG_TOKENS} tokens`,
+      backend,
       batch: 1,
       prompt: PROMPT.length,
       cache_len: cacheLen,
-      same_tokens: same,
-      uncached_first_run_ms: round(uncachedOnce),
+      runs_per_side: LONG_ROUNDS,
       loadavg_before: load(),
     },
-  });
-  console.error(`cached vs uncached: speed-up ${round(1 / result.ratio)}x (target >= 5), loadavg after ${load()}`);
+  }, (r) => ({
+    speedup: round(1 / r.ratio),
+    target_speedup: 5,
+    ours_tokens_per_s: round((LONG_TOKENS * 1000) / r.ours_ms),
+    baseline_tokens_per_s: round((LONG_TOKENS * 1000) / r.baseline_ms),
+    same_tokens: cachedTokens === uncachedTokens,
+  }));
   state0.dispose();
 }
 tf.dispose([...weights, prompt]);
-console.error(JSON.stringify({ backend, attention_matmul: useLoopMatMul ? "2-D loop" : "batched", loadavg: load() }));
-const leaked = tf.memory().numTensors - before;
-if (leaked !== 0) console.error(`note: ${leaked} tensors outlive the benchmark (model parameters and inputs)`);
