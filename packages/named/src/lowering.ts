@@ -21,6 +21,10 @@ import * as tf from "@tensorflow/tfjs-core";
 interface WasmBackendLike {
   typedArrayFromHeap(info: { dataId: object; dtype: tf.DataType; shape: number[] }): tf.TypedArray;
   dataIdMap: { has(dataId: object): boolean };
+  makeOutput(
+    shape: number[],
+    dtype: tf.DataType,
+  ): { dataId: object; dtype: tf.DataType; shape: number[] };
 }
 
 /**
@@ -152,15 +156,15 @@ export function whereFast(
   }
   const [pc, pa, pb] = periods as number[];
   const size = shape.reduce((x, y) => x * y, 1);
-  const out = a.dtype === "int32" ? new Int32Array(size) : new Float32Array(size);
-  const view = (t: tf.Tensor) =>
-    backend.typedArrayFromHeap(
-      t as unknown as { dataId: object; dtype: tf.DataType; shape: number[] },
-    );
-  // No tensor is allocated between reading the views and the end of the loop, so they stay valid.
-  const c = view(cond);
-  const x = view(a);
-  const y = view(b);
+  // Write straight into a new wasm buffer; allocate it before taking any heap view, since an
+  // allocation may grow (and detach) the heap. No tensor is allocated during the loop.
+  const info = backend.makeOutput(shape as number[], a.dtype);
+  const view = (t: { dataId: object; dtype: tf.DataType; shape: number[] }) =>
+    backend.typedArrayFromHeap(t);
+  const out = view(info as unknown as { dataId: object; dtype: tf.DataType; shape: number[] });
+  const c = view(cond as unknown as { dataId: object; dtype: tf.DataType; shape: number[] });
+  const x = view(a as unknown as { dataId: object; dtype: tf.DataType; shape: number[] });
+  const y = view(b as unknown as { dataId: object; dtype: tf.DataType; shape: number[] });
   if (pa === size && pb === size && pc === size) {
     for (let i = 0; i < size; i++) out[i] = c[i] ? x[i]! : y[i]!;
   } else if (pa === size && pb === 1) {
@@ -172,5 +176,5 @@ export function whereFast(
   } else {
     for (let i = 0; i < size; i++) out[i] = c[i % pc!] ? x[i % pa!]! : y[i % pb!]!;
   }
-  return tf.tensor(out, shape as number[], a.dtype);
+  return tf.engine().makeTensorFromTensorInfo(info as tf.TensorInfo);
 }
