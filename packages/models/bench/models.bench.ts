@@ -240,11 +240,9 @@ function mm<T extends tf.Tensor>(a: T, b: T): T {
 let useLoopMatMul = false;
 function bmm(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   if (!useLoopMatMul) return mm(a, b);
-  const n = a.shape[0];
   const as = tf.unstack(a);
   const bs = tf.unstack(b);
   return tf.stack(as.map((x, i) => mm(x as tf.Tensor2D, bs[i] as tf.Tensor2D))) as tf.Tensor3D;
-  void n;
 }
 
 /**
