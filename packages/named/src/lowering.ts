@@ -32,7 +32,9 @@ interface WasmBackendLike {
  * tensor made under another backend is moved lazily by the next kernel, not by us).
  */
 function wasmHeapBackend(...ts: tf.Tensor[]): WasmBackendLike | undefined {
-  if (tf.getBackend() !== "wasm") return undefined;
+  // Tensors made from host copies are cut off from the gradient tape: while gradients are being
+  // recorded, use the ordinary (differentiable) tfjs ops.
+  if (tf.getBackend() !== "wasm" || isTaping()) return undefined;
   const backend = tf.backend() as unknown as Partial<WasmBackendLike>;
   if (
     typeof backend.typedArrayFromHeap !== "function" ||
@@ -45,6 +47,15 @@ function wasmHeapBackend(...ts: tf.Tensor[]): WasmBackendLike | undefined {
       return undefined;
   }
   return backend as WasmBackendLike;
+}
+
+/**
+ * Whether tfjs is recording operations for gradients (inside `tf.grad`, `tf.valueAndGrads`, ...).
+ * The host-side fast paths here read data back and build new tensors, which the tape cannot see.
+ */
+export function isTaping(): boolean {
+  const engine = tf.engine() as unknown as { isTapeOn?: () => boolean };
+  return typeof engine.isTapeOn === "function" && engine.isTapeOn();
 }
 
 /**
@@ -79,7 +90,7 @@ export function splitLeading(t: tf.Tensor, n: number): tf.Tensor[] {
  */
 export function broadcastFast(t: tf.Tensor, shape: readonly number[]): tf.Tensor {
   if (t.rank === shape.length && t.shape.every((s, i) => s === shape[i])) return t;
-  if (t.size === 1 && t.dtype !== "string" && t.dtype !== "complex64") {
+  if (t.size === 1 && t.dtype !== "string" && t.dtype !== "complex64" && !isTaping()) {
     // One element: a fill is a single pass (reading one value back is cheap).
     return tf.fill(shape as number[], t.dataSync()[0] as number, t.dtype);
   }
