@@ -14,10 +14,13 @@ describe("gradients through nn's contraction lowering", () => {
     const a = tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [2, 2, 3]);
     const b = tf.tensor3d([1, 0, 2, 1, 0, 3, -1, 2, 1, 1, 0, 2], [2, 3, 2]);
     const w = tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]);
-    const loss = (f: (x: tf.Tensor3D, y: tf.Tensor3D) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) =>
-      tf.sum(tf.mul(f(x as tf.Tensor3D, y as tf.Tensor3D), w));
+    const loss =
+      (f: (x: tf.Tensor3D, y: tf.Tensor3D) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) =>
+        tf.sum(tf.mul(f(x as tf.Tensor3D, y as tf.Tensor3D), w));
     const [ours, reference] = [loss(batchedMatMul), loss((x, y) => tf.matMul(x, y))].map((f) =>
-      tf.grads(f)([a, b]).map((g) => g.arraySync()),
+      tf
+        .grads(f)([a, b])
+        .map((g) => g.arraySync()),
     );
     expect(ours).toEqual(reference);
     // dA[0] = w[0] x b[0]^T, computed by hand for the first row: [1*1 + 2*0, 1*2 + 2*1, 1*0 + 2*3].
@@ -26,7 +29,10 @@ describe("gradients through nn's contraction lowering", () => {
 
   it("an attention einsum over batch axes passes gradients to both operands", () => {
     const einsum = new NamedEinsum({
-      inputAxes: [{ seq: "tq", heads: "h", projection: "p" }, { seq: "tkv", heads: "h", projection: "p" }],
+      inputAxes: [
+        { seq: "tq", heads: "h", projection: "p" },
+        { seq: "tkv", heads: "h", projection: "p" },
+      ],
       outputAxes: { seq: "tq", heads: "h", kv_seq: "tkv" },
     });
     const q = tf.tensor3d([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], [2, 2, 2]);
@@ -34,14 +40,23 @@ describe("gradients through nn's contraction lowering", () => {
     const viaLayer = (x: tf.Tensor, y: tf.Tensor) =>
       tf.sum(
         tf.square(
-          einsum.call([nx.wrap(x, "seq", "heads", "projection"), nx.wrap(y, "seq", "heads", "projection")]).unwrap("heads", "seq", "kv_seq"),
+          einsum
+            .call([
+              nx.wrap(x, "seq", "heads", "projection"),
+              nx.wrap(y, "seq", "heads", "projection"),
+            ])
+            .unwrap("heads", "seq", "kv_seq"),
         ),
       );
     // logits[h, q, k] = sum_p x[q, h, p] y[k, h, p], as a batched matMul over heads.
     const byHand = (x: tf.Tensor, y: tf.Tensor) =>
       tf.sum(tf.square(tf.matMul(tf.transpose(x, [1, 0, 2]), tf.transpose(y, [1, 2, 0]))));
-    const ours = tf.grads(viaLayer)([q, k]).map((g) => Array.from(g.dataSync()));
-    const reference = tf.grads(byHand)([q, k]).map((g) => Array.from(g.dataSync()));
+    const ours = tf
+      .grads(viaLayer)([q, k])
+      .map((g) => Array.from(g.dataSync()));
+    const reference = tf
+      .grads(byHand)([q, k])
+      .map((g) => Array.from(g.dataSync()));
     for (let i = 0; i < 2; i++) {
       ours[i]!.forEach((v, j) => expect(v).toBeCloseTo(reference[i]![j]!, 5));
       expect(ours[i]!.some((v) => v !== 0)).toBe(true);

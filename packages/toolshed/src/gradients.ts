@@ -66,7 +66,48 @@ export function registerGradients(): Promise<boolean> {
     }
     return registerFromDirectory();
   })();
-  return pending.then(() => tf.getGradient("BatchMatMul") !== undefined);
+  return pending.then(() => {
+    installExplicitTransposeMatMulGradient();
+    return tf.getGradient("BatchMatMul") !== undefined;
+  });
+}
+
+let matMulGradientInstalled = false;
+
+/**
+ * Replaces tfjs's matMul gradient by one that transposes operands explicitly and then runs plain
+ * matMuls. tfjs's own gradient multiplies with `transposeA` / `transposeB` set, which the wasm
+ * backend runs about ten times slower than a transpose plus a plain 2-D matMul; training a
+ * transformer spends most of its time there. Broadcast batch axes keep tfjs's gradient.
+ */
+function installExplicitTransposeMatMulGradient(): void {
+  const original = tf.getGradient("BatchMatMul");
+  if (original === undefined || matMulGradientInstalled) return;
+  matMulGradientInstalled = true;
+  const swapLast = (t: tf.Tensor) =>
+    tf.transpose(t, [...Array.from({ length: t.rank - 2 }, (_, i) => i), t.rank - 1, t.rank - 2]);
+  const mm = (x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y);
+  tf.registerGradient({
+    kernelName: "BatchMatMul",
+    inputsToSave: ["a", "b"],
+    gradFunc: (dy, saved, attrs) => {
+      const [a, b] = saved as [tf.Tensor, tf.Tensor];
+      const sameBatch = a.rank === b.rank && a.shape.slice(0, -2).every((d, i) => d === b.shape[i]);
+      if (!sameBatch) return original.gradFunc(dy, saved, attrs);
+      const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+      const g = dy as tf.Tensor;
+      if (!transposeA && !transposeB) {
+        return { a: () => mm(g, swapLast(b)), b: () => mm(swapLast(a), g) };
+      }
+      if (transposeA && !transposeB) {
+        return { a: () => mm(b, swapLast(g)), b: () => mm(a, g) };
+      }
+      if (!transposeA && transposeB) {
+        return { a: () => mm(g, b), b: () => mm(swapLast(g), a) };
+      }
+      return { a: () => mm(swapLast(b), swapLast(g)), b: () => mm(swapLast(g), swapLast(a)) };
+    },
+  });
 }
 
 await registerGradients();
