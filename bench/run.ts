@@ -7,18 +7,35 @@ import { existsSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const order = ["struct", "select", "named", "shapecheck", "layer", "effects", "nn", "treescope", "toolshed", "models"];
+const order = [
+  "struct",
+  "select",
+  "named",
+  "shapecheck",
+  "layer",
+  "effects",
+  "nn",
+  "treescope",
+  "toolshed",
+  "models",
+];
 const only = process.argv.slice(2);
 let failed = false;
 for (const pkg of order) {
   if (only.length > 0 && !only.includes(pkg)) continue;
   const dir = `${root}packages/${pkg}/bench`;
   if (!existsSync(dir)) continue;
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".bench.ts")).sort()) {
-    const run = spawnSync(process.execPath, ["--import", "tsx", "--conditions=source", `${dir}/${file}`], {
-      stdio: "inherit",
-      cwd: root,
-    });
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".bench.ts"))
+    .sort()) {
+    const run = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "--conditions=source", `${dir}/${file}`],
+      {
+        stdio: "inherit",
+        cwd: root,
+      },
+    );
     if (run.status !== 0) {
       console.error(`benchmark ${pkg}/${file} failed with exit code ${run.status}`);
       failed = true;

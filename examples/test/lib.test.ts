@@ -15,7 +15,9 @@ describe("demo helpers", () => {
   it("intFlag rejects non-integers with the flag name", () => {
     expect(intFlag({ steps: "20" }, "steps", 5)).toBe(20);
     expect(intFlag({}, "steps", 5)).toBe(5);
-    expect(() => intFlag({ steps: "2.5" }, "steps", 5)).toThrow('--steps must be a positive integer, got "2.5".');
+    expect(() => intFlag({ steps: "2.5" }, "steps", 5)).toThrow(
+      '--steps must be a positive integer, got "2.5".',
+    );
   });
 
   it("CharTokenizer round-trips text and reserves 0 for padding", () => {

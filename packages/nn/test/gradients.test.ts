@@ -58,7 +58,7 @@ describe("gradients through nn's contraction lowering", () => {
       .grads(byHand)([q, k])
       .map((g) => Array.from(g.dataSync()));
     for (let i = 0; i < 2; i++) {
-      ours[i]!.forEach((v, j) => expect(v).toBeCloseTo(reference[i]![j]!, 5));
+      for (const [j, v] of ours[i]!.entries()) expect(v).toBeCloseTo(reference[i]![j]!, 5);
       expect(ours[i]!.some((v) => v !== 0)).toBe(true);
     }
   });

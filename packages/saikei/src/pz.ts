@@ -8,6 +8,23 @@
  *
  * @module
  */
+
+export * as de from "@saikei/effects";
+export {
+  callLayer,
+  checkedLayerCall,
+  Layer,
+  type LayerLike,
+  MisconfiguredLayerError,
+  RandomStream,
+  uncheckedLayerCall,
+} from "@saikei/layer";
+export * as models from "@saikei/models";
+export { NamedArray, NamedArrayView, nx, random, ready } from "@saikei/named";
+export { nn } from "@saikei/nn";
+export { combine, NotInThisPartition, Selection, select } from "@saikei/select";
+export * as chk from "@saikei/shapecheck";
+export type { Field, KeyPath, PathKey } from "@saikei/struct";
 export {
   DictKey,
   FlattenedIndexKey,
@@ -19,21 +36,5 @@ export {
   Struct,
   tree,
 } from "@saikei/struct";
-export type { Field, KeyPath, PathKey } from "@saikei/struct";
-export { combine, NotInThisPartition, Selection, select } from "@saikei/select";
-export { NamedArray, NamedArrayView, nx, random, ready } from "@saikei/named";
-export {
-  callLayer,
-  checkedLayerCall,
-  Layer,
-  type LayerLike,
-  MisconfiguredLayerError,
-  RandomStream,
-  uncheckedLayerCall,
-} from "@saikei/layer";
-export * as chk from "@saikei/shapecheck";
-export * as de from "@saikei/effects";
-export { nn } from "@saikei/nn";
-export * as ts from "@saikei/treescope";
 export * as toolshed from "@saikei/toolshed";
-export * as models from "@saikei/models";
+export * as ts from "@saikei/treescope";

@@ -30,14 +30,24 @@ describe("import { pz } from 'saikei'", () => {
 
   it("gives selections that rebuild struct instances", () => {
     const p = new Point({ x: 3, y: 4, label: "p" });
-    const moved = pz.select(p).at((q) => q.x).set(6);
+    const moved = pz
+      .select(p)
+      .at((q) => q.x)
+      .set(6);
     expect(moved).toBeInstanceOf(Point);
     expect(moved.norm()).toBeCloseTo(Math.hypot(6, 4), 12);
     expect(p.x).toBe(3);
   });
 
   it("gives named axes, random keys, shape checks, effects, nn and treescope", () => {
-    const a = pz.nx.wrap(tf.tensor2d([[1, 2, 3], [4, 5, 6]])).tag("batch", "features");
+    const a = pz.nx
+      .wrap(
+        tf.tensor2d([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]),
+      )
+      .tag("batch", "features");
     expect(a.namedShape).toEqual({ batch: 2, features: 3 });
     const summed = a.sum("features");
     expect(Array.from(summed.unwrap("batch").dataSync())).toEqual([6, 15]);

@@ -185,22 +185,20 @@ export function batchedMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
 // The host-split forward pass builds new tensors from host copies, which the gradient tape cannot
 // follow; the gradient is given explicitly, with the same fast forward pass on explicitly
 // transposed operands: dA = dC x B^T, dB = A^T x dC.
-const batchedMatMulWithGradient = tf.customGrad(
-  (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    save([a, b]);
-    return {
-      value: batchedMatMulForward(a as tf.Tensor3D, b as tf.Tensor3D),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sa, sb] = saved as [tf.Tensor3D, tf.Tensor3D];
-        return [
-          batchedMatMulForward(dy as tf.Tensor3D, tf.transpose(sb, [0, 2, 1])),
-          batchedMatMulForward(tf.transpose(sa, [0, 2, 1]), dy as tf.Tensor3D),
-        ];
-      },
-    };
-  },
-);
+const batchedMatMulWithGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([a, b]);
+  return {
+    value: batchedMatMulForward(a as tf.Tensor3D, b as tf.Tensor3D),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved as [tf.Tensor3D, tf.Tensor3D];
+      return [
+        batchedMatMulForward(dy as tf.Tensor3D, tf.transpose(sb, [0, 2, 1])),
+        batchedMatMulForward(tf.transpose(sa, [0, 2, 1]), dy as tf.Tensor3D),
+      ];
+    },
+  };
+});
 
 function batchedMatMulForward(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   const [n, m, k] = a.shape;
