@@ -4,8 +4,10 @@
  * @module
  */
 
+import { isNamedArray } from "@saikei/named";
 import { ArraySpec, checkStructure, MatchResult, Wildcard } from "@saikei/shapecheck";
-import { nodeTypeOf, reprValue } from "@saikei/struct";
+import { flatten, nodeTypeOf, reprValue, type TreeDef } from "@saikei/struct";
+import * as tf from "@tensorflow/tfjs-core";
 import { CHECKED_LAYER_CALL, type Layer, LayerDefinitionError } from "./layer.js";
 
 /**
@@ -47,6 +49,57 @@ function check(
 ): MatchResult {
   if (matchesWildcardsOnly(value, pattern)) return knownVars ?? NO_VARIABLES;
   return checkStructure(value, pattern, { knownVars, errorPrefix });
+}
+
+/**
+ * What a check depends on in a value: its tree structure and, per leaf, the shape, named shape and
+ * dtype of arrays and the value of primitives. `undefined` when a leaf is something else (an
+ * object whose equality a pattern might test), and then the check is not cached.
+ */
+interface Signature {
+  readonly treedef: TreeDef;
+  readonly leaves: string;
+}
+
+function signatureOf(value: unknown): Signature | undefined {
+  const [leaves, treedef] = flatten(value, isNamedArray);
+  let text = "";
+  for (const leaf of leaves) {
+    if (isNamedArray(leaf)) {
+      text += `N${leaf.dtype}(${leaf.positionalShape.join(",")})`;
+      for (const [name, size] of Object.entries(leaf.namedShape))
+        text += `${JSON.stringify(name)}:${size},`;
+    } else if (leaf instanceof tf.Tensor) {
+      text += `T${leaf.dtype}(${leaf.shape.join(",")})`;
+    } else if (typeof leaf === "number" || typeof leaf === "boolean" || typeof leaf === "string") {
+      text += `P${typeof leaf}:${JSON.stringify(leaf)}`;
+    } else if (leaf === null || leaf === undefined) {
+      text += `P${String(leaf)}`;
+    } else {
+      return undefined;
+    }
+    text += ";";
+  }
+  return { treedef, leaves: text };
+}
+
+interface PassedCheck {
+  readonly input: Signature;
+  readonly output: Signature;
+}
+
+const MAX_PASSED_PER_LAYER = 8;
+
+/**
+ * Checks that passed, per layer instance. A layer's structures depend only on the layer (it is
+ * immutable) and on what its checks look at in the argument and result (see {@link signatureOf}),
+ * so a call whose argument and result have the signatures of a passed call passes too: penzai pays
+ * for checks once per shape under `jit`, and this gives eager calls the same cost profile.
+ */
+const passedChecks = new WeakMap<object, PassedCheck[]>();
+
+function sameSignature(a: Signature, b: Signature): boolean {
+  return a.leaves === b.leaves && a.treedef.equals(b.treedef);
 }
 
 type CallMethod<This, In, Out> = (this: This, argument: In) => Out;
@@ -107,8 +160,31 @@ export function checkedLayerCall<This extends Layer, In, Out>(
 ): CallMethod<This, In, Out> {
   assertDecoratesCall("checkedLayerCall", context);
   const checked = function (this: This, argument: In): Out {
-    const layerType = (this as object).constructor.name;
-    const inputStructure = this.inputStructure();
+    const passed = passedChecks.get(this);
+    const inputSignature = signatureOf(argument);
+    if (passed !== undefined && inputSignature !== undefined) {
+      for (const entry of passed) {
+        if (!sameSignature(entry.input, inputSignature)) continue;
+        let result: Out;
+        try {
+          result = method.call(this, argument);
+        } catch (error) {
+          addLayerContext(error, this);
+          throw error;
+        }
+        const outputSignature = signatureOf(result);
+        if (outputSignature !== undefined && sameSignature(entry.output, outputSignature)) {
+          return result;
+        }
+        // A new result shape: check it in full against the structures.
+        return checkCall(this, argument, { result });
+      }
+    }
+    return checkCall(this, argument, undefined);
+  };
+  const checkCall = (layer: This, argument: In, precomputed: { result: Out } | undefined): Out => {
+    const layerType = (layer as object).constructor.name;
+    const inputStructure = layer.inputStructure();
     let inputVars: MatchResult;
     try {
       inputVars = check(
@@ -123,13 +199,17 @@ export function checkedLayerCall<This extends Layer, In, Out>(
       }
       throw error;
     }
-    const outputStructure = this.outputStructure();
+    const outputStructure = layer.outputStructure();
     let result: Out;
-    try {
-      result = method.call(this, argument);
-    } catch (error) {
-      addLayerContext(error, this);
-      throw error;
+    if (precomputed !== undefined) {
+      result = precomputed.result;
+    } else {
+      try {
+        result = method.call(layer, argument);
+      } catch (error) {
+        addLayerContext(error, layer);
+        throw error;
+      }
     }
     check(
       result,
@@ -137,6 +217,14 @@ export function checkedLayerCall<This extends Layer, In, Out>(
       inputVars,
       `Error while checking the output of a layer of type ${layerType}:\n`,
     );
+    const input = signatureOf(argument);
+    const output = signatureOf(result);
+    if (input !== undefined && output !== undefined) {
+      const list = passedChecks.get(layer) ?? [];
+      if (list.length >= MAX_PASSED_PER_LAYER) list.shift();
+      list.push({ input, output });
+      passedChecks.set(layer, list);
+    }
     return result;
   };
   Object.defineProperty(checked, "name", { value: method.name || "call" });

@@ -123,31 +123,54 @@ export function advanceOneToken(
     throw new ModelConfigError(`advanceOneToken: the cache is full (${kv.cacheLen} positions).`);
   }
   const batchNames = batchNamesOf(nextToken, kv);
-  const { tokens, positions, mask, previousTokens } = tidy(() => {
-    const slot = arange("seq", kv.cacheLen).eq(index);
-    const previousTokens = where(slot, nextToken.astype("int32"), state.previousTokens).orderAs(
-      ...batchNames,
-      "seq",
-    );
-    const data = previousTokens.unwrap(...batchNames, "seq");
-    const nonpad = tf.notEqual(data, state.padId);
-    // Positive axes only: tfjs-backend-wasm 4.22's cumsum reads out of bounds for axis -1.
-    const exclusive = tf.cumsum(tf.cast(nonpad, "int32"), data.rank - 1, true);
-    const queryPosition = wrap(
-      tf.gather(exclusive, [index], exclusive.rank - 1),
-      ...batchNames,
-      "seq",
-    );
-    const keyPositions = wrap(exclusive, ...batchNames, "kv_seq");
-    const keyIsToken = wrap(nonpad, ...batchNames, "kv_seq");
-    const mask = queryPosition.ge(keyPositions).and(keyIsToken);
-    const tokens = wrap(
-      tf.expandDims(nextToken.astype("int32").unwrap(...batchNames), batchNames.length),
-      ...batchNames,
-      "seq",
-    );
-    return { tokens, positions: queryPosition, mask, previousTokens };
-  });
+  // The bookkeeping is a few hundred integers: computing it on the host takes four small tensor
+  // uploads instead of a dozen kernels per token.
+  const batchSizes = batchNames.map((n) => kv.batchAxes[n]!);
+  const rows = batchSizes.reduce((a, b) => a * b, 1);
+  const L = kv.cacheLen;
+  const pad = state.padId;
+  const next = nextToken.astype("int32");
+  const nextValues = next.unwrap(...batchNames).dataSync();
+  if (next !== nextToken) next.dataArray.dispose();
+  const history = Int32Array.from(state.previousTokens.unwrap(...batchNames, "seq").dataSync());
+  const queryPositions = new Int32Array(rows);
+  const maskValues = new Uint8Array(rows * L);
+  for (let r = 0; r < rows; r++) {
+    history[r * L + index] = nextValues[r]!;
+    // Positions count non-padding tokens only: a token's position is how many precede it.
+    const keyPositions = new Int32Array(L);
+    let count = 0;
+    for (let j = 0; j < L; j++) {
+      keyPositions[j] = count;
+      if (history[r * L + j] !== pad) count++;
+    }
+    const query = keyPositions[index]!;
+    queryPositions[r] = query;
+    for (let j = 0; j < L; j++) {
+      maskValues[r * L + j] = Number(history[r * L + j] !== pad && keyPositions[j]! <= query);
+    }
+  }
+  const previousTokens = wrap(
+    tf.tensor(history, [...batchSizes, L], "int32"),
+    ...batchNames,
+    "seq",
+  );
+  const tokens = wrap(
+    tf.tensor(Int32Array.from(nextValues), [...batchSizes, 1], "int32"),
+    ...batchNames,
+    "seq",
+  );
+  const positions = wrap(
+    tf.tensor(queryPositions, [...batchSizes, 1], "int32"),
+    ...batchNames,
+    "seq",
+  );
+  const mask = wrap(
+    tf.tensor(maskValues, [...batchSizes, 1, L], "bool"),
+    ...batchNames,
+    "seq",
+    "kv_seq",
+  );
   const [logits, kvCacheState] = model.call(
     new KVCachingInputs({ tokens, positions, attentionMask: mask, samplingState: kv }),
   );
