@@ -177,12 +177,17 @@ export function checkedLayerCall<This extends Layer, In, Out>(
           return result;
         }
         // A new result shape: check it in full against the structures.
-        return checkCall(this, argument, { result });
+        return checkCall(this, argument, inputSignature, { result });
       }
     }
-    return checkCall(this, argument, undefined);
+    return checkCall(this, argument, inputSignature, undefined);
   };
-  const checkCall = (layer: This, argument: In, precomputed: { result: Out } | undefined): Out => {
+  const checkCall = (
+    layer: This,
+    argument: In,
+    input: Signature | undefined,
+    precomputed: { result: Out } | undefined,
+  ): Out => {
     const layerType = (layer as object).constructor.name;
     const inputStructure = layer.inputStructure();
     let inputVars: MatchResult;
@@ -217,7 +222,6 @@ export function checkedLayerCall<This extends Layer, In, Out>(
       inputVars,
       `Error while checking the output of a layer of type ${layerType}:\n`,
     );
-    const input = signatureOf(argument);
     const output = signatureOf(result);
     if (input !== undefined && output !== undefined) {
       const list = passedChecks.get(layer) ?? [];
