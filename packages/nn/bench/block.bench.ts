@@ -14,7 +14,6 @@ import * as tf from "@tensorflow/tfjs-core";
 import { compare } from "../../../bench/harness.js";
 import {
   AddBias,
-  ApplyAttentionMask,
   Attention,
   addParameterPrefix,
   ConstantRescale,
@@ -23,11 +22,10 @@ import {
   initializeParameters,
   LayerNorm,
   Linear,
-  NamedEinsum,
   Residual,
   Sequential,
-  Softmax,
 } from "../src/index.js";
+import { multiHeadCombine, multiHeadScores } from "../test/helpers.js";
 
 const BATCH = 4;
 const SEQ = 128;
@@ -48,31 +46,10 @@ function buildBlock(): Sequential {
     }),
     inputToKey: prefixed("key", Linear.fromConfig({ embedding: D }, { heads: H, projection: P })),
     inputToValue: prefixed("value", Linear.fromConfig({ embedding: D }, { heads: H, projection: P })),
-    queryKeyToAttn: new Sequential({
-      sublayers: [
-        new NamedEinsum({
-          inputAxes: [
-            { seq: "tq", heads: "h", projection: "p" },
-            { seq: "tkv", heads: "h", projection: "p" },
-          ],
-          outputAxes: { seq: "tq", heads: "h", kv_seq: "tkv" },
-        }),
-        ApplyAttentionMask.fromConfig("attn_mask"),
-        new Softmax({ axes: "kv_seq" }),
-      ],
-    }),
-    attnValueToOutput: new Sequential({
-      sublayers: [
-        new NamedEinsum({
-          inputAxes: [
-            { seq: "tq", heads: "h", kv_seq: "tkv" },
-            { seq: "tkv", heads: "h", projection: "p" },
-          ],
-          outputAxes: { seq: "tq", heads: "h", projection: "p" },
-        }),
+    queryKeyToAttn: multiHeadScores(),
+    attnValueToOutput: multiHeadCombine(
         prefixed("output", Linear.fromConfig({ heads: H, projection: P }, { embedding: D })),
-      ],
-    }),
+),
   });
   return new Sequential({
     sublayers: [

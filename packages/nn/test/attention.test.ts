@@ -4,18 +4,15 @@ import { tree } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  ApplyAttentionMask,
   Attention,
   addParameterPrefix,
   ConstantRescale,
   initializeParameters,
   KVCachingAttention,
   Linear,
-  NamedEinsum,
   Sequential,
-  Softmax,
 } from "../src/index.js";
-import { values } from "./helpers.js";
+import { multiHeadCombine, multiHeadScores, values } from "./helpers.js";
 
 beforeAll(async () => {
   await ready();
@@ -40,37 +37,16 @@ function attentionBlock(): Attention {
     }),
     inputToKey: qkv("key"),
     inputToValue: qkv("value"),
-    queryKeyToAttn: new Sequential({
-      sublayers: [
-        new NamedEinsum({
-          inputAxes: [
-            { seq: "tq", heads: "h", projection: "p" },
-            { seq: "tkv", heads: "h", projection: "p" },
-          ],
-          outputAxes: { seq: "tq", heads: "h", kv_seq: "tkv" },
-        }),
-        ApplyAttentionMask.fromConfig("attn_mask"),
-        new Softmax({ axes: "kv_seq" }),
-      ],
-    }),
-    attnValueToOutput: new Sequential({
-      sublayers: [
-        new NamedEinsum({
-          inputAxes: [
-            { seq: "tq", heads: "h", kv_seq: "tkv" },
-            { seq: "tkv", heads: "h", projection: "p" },
-          ],
-          outputAxes: { seq: "tq", heads: "h", projection: "p" },
-        }),
-        addParameterPrefix(
-          "output",
-          Linear.fromConfig(
-            { heads: HEADS, projection: PROJECTION },
-            { embedding: EMBEDDING },
-          ) as Linear,
-        ),
-      ],
-    }),
+    queryKeyToAttn: multiHeadScores(),
+    attnValueToOutput: multiHeadCombine(
+      addParameterPrefix(
+        "output",
+        Linear.fromConfig(
+          { heads: HEADS, projection: PROJECTION },
+          { embedding: EMBEDDING },
+        ) as Linear,
+      ),
+    ),
   });
 }
 

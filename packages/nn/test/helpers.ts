@@ -2,9 +2,11 @@
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import type { LayerLike } from "@saikei/layer";
 import { type NamedArray, nx } from "@saikei/named";
 import * as tf from "@tensorflow/tfjs-core";
 import { expect } from "vitest";
+import { ApplyAttentionMask, NamedEinsum, Sequential, Softmax } from "../src/index.js";
 
 /** One stored array: named axes in storage order, shape and flat data. */
 export interface FixtureArray {
@@ -70,4 +72,40 @@ export function values(x: NamedArray, ...order: string[]): number[] {
   return tf.tidy(() =>
     Array.from((order.length > 0 ? x.orderAs(...order) : x).dataArray.dataSync()),
   );
+}
+
+/**
+ * Multi-head attention scores as penzai's Gemma builds them: `q . k` over `projection` per head
+ * (`seq` of the keys becomes `kv_seq`), the `attn_mask` side input, softmax over `kv_seq`.
+ */
+export function multiHeadScores(): Sequential {
+  return new Sequential({
+    sublayers: [
+      new NamedEinsum({
+        inputAxes: [
+          { seq: "tq", heads: "h", projection: "p" },
+          { seq: "tkv", heads: "h", projection: "p" },
+        ],
+        outputAxes: { seq: "tq", heads: "h", kv_seq: "tkv" },
+      }),
+      ApplyAttentionMask.fromConfig("attn_mask"),
+      new Softmax({ axes: "kv_seq" }),
+    ],
+  });
+}
+
+/** The attention-weighted values per head, then `output` (a projection back to `embedding`). */
+export function multiHeadCombine(output: LayerLike): Sequential {
+  return new Sequential({
+    sublayers: [
+      new NamedEinsum({
+        inputAxes: [
+          { seq: "tq", heads: "h", kv_seq: "tkv" },
+          { seq: "tkv", heads: "h", projection: "p" },
+        ],
+        outputAxes: { seq: "tq", heads: "h", projection: "p" },
+      }),
+      output,
+    ],
+  });
 }

@@ -14,14 +14,13 @@ import {
   gelu,
   LayerNorm,
   Linear,
-  NamedEinsum,
   Parameter,
   RMSLayerNorm,
   Sequential,
   Softmax,
   Standardize,
 } from "../src/index.js";
-import { expectClose, fixtures, named } from "./helpers.js";
+import { expectClose, fixtures, multiHeadCombine, multiHeadScores, named } from "./helpers.js";
 
 beforeAll(async () => {
   await ready();
@@ -149,35 +148,14 @@ describe("parity with PyTorch reference outputs (float32, rtol 1e-5)", () => {
         inAxisNames: ["embedding"],
         outAxisNames: ["heads", "projection"],
       }),
-      queryKeyToAttn: new Sequential({
-        sublayers: [
-          new NamedEinsum({
-            inputAxes: [
-              { seq: "tq", heads: "h", projection: "p" },
-              { seq: "tkv", heads: "h", projection: "p" },
-            ],
-            outputAxes: { seq: "tq", heads: "h", kv_seq: "tkv" },
-          }),
-          ApplyAttentionMask.fromConfig("attn_mask"),
-          new Softmax({ axes: "kv_seq" }),
-        ],
-      }),
-      attnValueToOutput: new Sequential({
-        sublayers: [
-          new NamedEinsum({
-            inputAxes: [
-              { seq: "tq", heads: "h", kv_seq: "tkv" },
-              { seq: "tkv", heads: "h", projection: "p" },
-            ],
-            outputAxes: { seq: "tq", heads: "h", projection: "p" },
-          }),
-          new Linear({
-            weights: wo,
-            inAxisNames: ["heads", "projection"],
-            outAxisNames: ["embedding"],
-          }),
-        ],
-      }),
+      queryKeyToAttn: multiHeadScores(),
+      attnValueToOutput: multiHeadCombine(
+        new Linear({
+          weights: wo,
+          inAxisNames: ["heads", "projection"],
+          outAxisNames: ["embedding"],
+        }),
+      ),
     });
     const handled = WithSideInputsFromInputTuple.handling(attention, ["attn_mask"]);
     const x = named(f.x, "float32");
