@@ -9,6 +9,8 @@ import {
   arange,
   concatenate,
   full,
+  type Jitted,
+  jit,
   logSoftmax,
   type NamedArrayBase,
   random,
@@ -20,7 +22,7 @@ import {
 import { field, Struct } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { ModelConfigError } from "./mlp.js";
-import { KVCachingInputs, type KVCachingState, type KVCachingTransformerLM } from "./sampling.js";
+import { KVCachingInputs, KVCachingState, type KVCachingTransformerLM } from "./sampling.js";
 import { TransformerInputs, type TransformerLM } from "./transformer.js";
 
 /**
@@ -50,6 +52,40 @@ function batchNamesOf(x: NamedArrayBase, state: KVCachingState): string[] {
     }
   }
   return names;
+}
+
+function callBody(
+  model: KVCachingTransformerLM,
+  tokens: NamedArrayBase,
+  positions: NamedArrayBase,
+  mask: NamedArrayBase,
+  endIndex: tf.Tensor,
+  kvCaches: Record<string, unknown>,
+): [NamedArrayBase, Record<string, unknown>] {
+  return model.body.call([[[tokens, positions, mask], endIndex], kvCaches]) as [
+    NamedArrayBase,
+    Record<string, unknown>,
+  ];
+}
+
+/**
+ * A compiled one-token decoding step for {@link advanceOneToken}: the model's body traced by
+ * `jit` once per model structure and batch shape, and replayed for every later token (the cache
+ * end index goes in as a tensor, so every position replays the same trace). It holds the
+ * constants of its traces: dispose it when decoding is done.
+ */
+export type DecodingStep = Jitted<Parameters<typeof callBody>, ReturnType<typeof callBody>>;
+
+/**
+ * Builds a {@link DecodingStep}; {@link temperatureSample} builds and disposes one per call.
+ *
+ * @example
+ * const step = compileDecodingStep();
+ * const [logProbs, next] = advanceOneToken(sampler, state, token, step);
+ * step.dispose();
+ */
+export function compileDecodingStep(): DecodingStep {
+  return jit(callBody);
 }
 
 /**
@@ -116,6 +152,7 @@ export function advanceOneToken(
   model: KVCachingTransformerLM,
   state: SamplingState,
   nextToken: NamedArrayBase,
+  step?: DecodingStep,
 ): [NamedArrayBase, SamplingState] {
   const kv = state.kvCacheState;
   const index = kv.cacheEndIndex;
@@ -171,9 +208,27 @@ export function advanceOneToken(
     "seq",
     "kv_seq",
   );
-  const [logits, kvCacheState] = model.call(
-    new KVCachingInputs({ tokens, positions, attentionMask: mask, samplingState: kv }),
-  );
+  let logits: NamedArrayBase;
+  let kvCacheState: KVCachingState;
+  if (step === undefined) {
+    [logits, kvCacheState] = model.call(
+      new KVCachingInputs({ tokens, positions, attentionMask: mask, samplingState: kv }),
+    );
+  } else {
+    const endIndex = tf.scalar(index, "int32");
+    let kvCaches: Record<string, unknown>;
+    try {
+      [logits, kvCaches] = step(model, tokens, positions, mask, endIndex, kv.kvCaches);
+    } finally {
+      endIndex.dispose();
+    }
+    kvCacheState = new KVCachingState({
+      cacheLen: kv.cacheLen,
+      batchAxes: kv.batchAxes,
+      kvCaches,
+      cacheEndIndex: index + 1,
+    });
+  }
   const logProbs = tidy(() => logSoftmax(logits.sum("seq"), "vocabulary"));
   for (const t of [tokens, positions, mask, logits]) t.dataArray.dispose();
   return [logProbs, new SamplingState({ kvCacheState, previousTokens, padId: state.padId })];
@@ -187,6 +242,11 @@ export interface SampleOptions {
   temperature?: number;
   /** At most this many tokens are sampled; default the cache length. */
   maxSamplingSteps?: number;
+  /**
+   * Whether the per-token step runs through a {@link DecodingStep} (traced once, then replayed).
+   * Default true; false runs every layer eagerly (same tokens, slower).
+   */
+  jit?: boolean;
 }
 
 function sampleToken(
@@ -228,22 +288,27 @@ export function temperatureSample(
   let [logProbs, state] = prefill(model, initialState, prompt, padId);
   const sampled: NamedArrayBase[] = [];
   let rng = key;
-  for (;;) {
-    const [nextRng, stepKey] = random.split(rng);
-    rng = nextRng!;
-    const next = sampleToken(stepKey!, logProbs, batchNames, temperature);
-    logProbs.dataArray.dispose();
-    sampled.push(next);
-    if (
-      sampled.length >= maxSteps ||
-      state.kvCacheState.cacheEndIndex >= state.kvCacheState.cacheLen
-    )
-      break;
-    const [nextLogProbs, nextState] = advanceOneToken(model, state, next);
-    state.previousTokens.dataArray.dispose();
-    if (state.kvCacheState !== initialState) state.kvCacheState.dispose();
-    logProbs = nextLogProbs;
-    state = nextState;
+  const step = (options.jit ?? true) ? compileDecodingStep() : undefined;
+  try {
+    for (;;) {
+      const [nextRng, stepKey] = random.split(rng);
+      rng = nextRng!;
+      const next = sampleToken(stepKey!, logProbs, batchNames, temperature);
+      logProbs.dataArray.dispose();
+      sampled.push(next);
+      if (
+        sampled.length >= maxSteps ||
+        state.kvCacheState.cacheEndIndex >= state.kvCacheState.cacheLen
+      )
+        break;
+      const [nextLogProbs, nextState] = advanceOneToken(model, state, next, step);
+      state.previousTokens.dataArray.dispose();
+      if (state.kvCacheState !== initialState) state.kvCacheState.dispose();
+      logProbs = nextLogProbs;
+      state = nextState;
+    }
+  } finally {
+    step?.dispose();
   }
   const result = tidy(() =>
     concatenate(

@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   advanceOneToken,
+  compileDecodingStep,
   KVCachingInputs,
   KVCachingTransformerLM,
   ModelConfigError,
@@ -86,14 +87,72 @@ describe("sampling mode", () => {
           maxSamplingSteps: 12,
           temperature,
         });
+        const eager = temperatureSample(sampler, state0, prompt, random.key(1), {
+          maxSamplingSteps: 12,
+          temperature,
+          padId: -1,
+          jit: false,
+        });
         expect(cached.namedShape).toEqual({ batch: 3, seq: 12 });
         expect(rows(cached)).toEqual(rows(uncached));
-        tf.dispose([cached.dataArray, uncached.dataArray]);
+        expect(rows(eager)).toEqual(rows(uncached));
+        tf.dispose([cached.dataArray, uncached.dataArray, eager.dataArray]);
       }
       expect(tf.memory().numTensors).toBe(baseline);
       state0.dispose();
     });
   }
+
+  it("a compiled decoding step replays one trace at every position, like eager steps", () => {
+    const model = initializeParameters(TransformerLM.fromConfig(configs.grouped!), random.key(3));
+    const [sampler, state0] = KVCachingTransformerLM.fromUncached(model, 9, { batch: 2 });
+    const prompt = tokens([
+      [1, 2, 3, 0],
+      [4, 5, 0, 0],
+    ]);
+    const baseline = tf.memory().numTensors;
+    const step = compileDecodingStep();
+    let [eagerLogProbs, eagerState] = prefill(sampler, state0, prompt, 0);
+    let [jitLogProbs, jitState] = prefill(sampler, state0, prompt, 0);
+    for (const [a, b] of [
+      [7, 8],
+      [9, 0],
+      [2, 6],
+      [10, 3],
+      [1, 1],
+    ]) {
+      const token = nx.wrap(tf.tensor1d([a!, b!], "int32"), "batch");
+      const [e, es] = advanceOneToken(sampler, eagerState, token);
+      const [j, js] = advanceOneToken(sampler, jitState, token, step);
+      const want = e.unwrap("batch", "vocabulary").dataSync();
+      const got = j.unwrap("batch", "vocabulary").dataSync();
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5);
+      expect(js.kvCacheState.cacheEndIndex).toBe(es.kvCacheState.cacheEndIndex);
+      expect(js.previousTokens.unwrap("batch", "seq").arraySync()).toEqual(
+        es.previousTokens.unwrap("batch", "seq").arraySync(),
+      );
+      for (const s of [eagerState, jitState]) {
+        s.previousTokens.dataArray.dispose();
+        s.kvCacheState.dispose();
+      }
+      tf.dispose([
+        token.dataArray,
+        e.dataArray,
+        j.dataArray,
+        eagerLogProbs.dataArray,
+        jitLogProbs.dataArray,
+      ]);
+      [eagerLogProbs, eagerState, jitLogProbs, jitState] = [e, es, j, js];
+    }
+    expect(step.stats).toMatchObject({ traces: 1, replays: 4, eager: 0 });
+    expect(step.stats.kernels).toBeLessThan(step.stats.recordedKernels);
+    step.dispose();
+    eagerState.dispose();
+    jitState.dispose();
+    tf.dispose([eagerLogProbs.dataArray, jitLogProbs.dataArray]);
+    expect(tf.memory().numTensors).toBe(baseline);
+    state0.dispose();
+  });
 
   it("stops when the cache is full, before maxSamplingSteps", () => {
     const model = initializeParameters(

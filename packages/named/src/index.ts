@@ -15,6 +15,7 @@ export * from "./backend.js";
 export * from "./creation.js";
 export * from "./errors.js";
 export * from "./indexing.js";
+export * from "./jit.js";
 export * from "./lowering.js";
 export * from "./namedArray.js";
 export * from "./nmap.js";

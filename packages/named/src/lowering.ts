@@ -17,6 +17,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
+import { isTracing } from "./jit.js";
 
 interface WasmBackendLike {
   typedArrayFromHeap(info: { dataId: object; dtype: tf.DataType; shape: number[] }): tf.TypedArray;
@@ -34,7 +35,8 @@ interface WasmBackendLike {
 function wasmHeapBackend(...ts: tf.Tensor[]): WasmBackendLike | undefined {
   // Tensors made from host copies are cut off from the gradient tape: while gradients are being
   // recorded, use the ordinary (differentiable) tfjs ops.
-  if (tf.getBackend() !== "wasm" || isTaping()) return undefined;
+  // While a jit trace records, host copies would become constants of the trace: same rule.
+  if (tf.getBackend() !== "wasm" || isTaping() || isTracing()) return undefined;
   const backend = tf.backend() as unknown as Partial<WasmBackendLike>;
   if (
     typeof backend.typedArrayFromHeap !== "function" ||
@@ -90,7 +92,13 @@ export function splitLeading(t: tf.Tensor, n: number): tf.Tensor[] {
  */
 export function broadcastFast(t: tf.Tensor, shape: readonly number[]): tf.Tensor {
   if (t.rank === shape.length && t.shape.every((s, i) => s === shape[i])) return t;
-  if (t.size === 1 && t.dtype !== "string" && t.dtype !== "complex64" && !isTaping()) {
+  if (
+    t.size === 1 &&
+    t.dtype !== "string" &&
+    t.dtype !== "complex64" &&
+    !isTaping() &&
+    !isTracing()
+  ) {
     // One element: a fill is a single pass (reading one value back is cheap).
     return tf.fill(shape as number[], t.dataSync()[0] as number, t.dtype);
   }

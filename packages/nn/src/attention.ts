@@ -7,7 +7,7 @@
 
 import { InitialLocalStateRequest, SideInputRequest } from "@saikei/effects";
 import { callLayer, Layer, type LayerLike } from "@saikei/layer";
-import { isNamedArray, type NamedArray } from "@saikei/named";
+import { isNamedArray, isTracing, type NamedArray } from "@saikei/named";
 import { field } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { AxisMismatchError } from "./errors.js";
@@ -246,7 +246,10 @@ export class KVCachingAttention extends Layer.define({
 
   /** Runs attention for the new tokens in `x` against the updated cache. */
   call(x: any): any {
-    const end = readIndex(this.kvCacheEndIndex.ask());
+    // While a jit trace records, a tensor end index stays on the device (reading it back would
+    // make the trace unreplayable); eagerly, one read gives the cheaper slice-and-concat update.
+    const asked = this.kvCacheEndIndex.ask();
+    const end = isTracing() && typeof asked !== "number" ? indexTensor(asked) : readIndex(asked);
     const [keyCache, valueCache] = this.kvCache.get() as [NamedArray, NamedArray];
     return tidyCall(() => {
       const query = callLayer(this.inputToQuery, x);
@@ -270,12 +273,24 @@ function readIndex(value: unknown): number {
   );
 }
 
+/** The end index side input as an int32 scalar tensor (no data read). */
+function indexTensor(value: unknown): tf.Tensor {
+  const t =
+    value instanceof tf.Tensor ? value : isNamedArray(value) ? (value as any).dataArray : undefined;
+  if (!(t instanceof tf.Tensor) || t.size !== 1) {
+    throw new AxisMismatchError(
+      `KVCachingAttention: the cache end index side input must be a number or a scalar, but got ${String(value)}.`,
+    );
+  }
+  return t;
+}
+
 /** `cache` with `update` written at `[start, start + S)` of `axis` (start clamped, like XLA's dynamic_update_slice). */
 function updateSlice(
   cache: NamedArray,
   update: NamedArray,
   axis: string,
-  start: number,
+  start: number | tf.Tensor,
 ): NamedArray {
   const c = dataOf(requireNamed(cache, "KVCachingAttention cache"));
   const u = dataAs(requireNamed(update, "KVCachingAttention update"), c.names);
@@ -287,6 +302,9 @@ function updateSlice(
   }
   const cacheLen = c.data.shape[axisIndex]!;
   const len = u.shape[axisIndex]!;
+  if (typeof start !== "number") {
+    return wrapAs(updateSliceAt(c.data, u, axisIndex, start), c.names);
+  }
   const begin = Math.max(0, Math.min(Math.floor(start), cacheLen - len));
   const parts: tf.Tensor[] = [];
   if (begin > 0) parts.push(sliceAxis(c.data, axisIndex, 0, begin));
@@ -294,6 +312,34 @@ function updateSlice(
   if (begin + len < cacheLen)
     parts.push(sliceAxis(c.data, axisIndex, begin + len, cacheLen - begin - len));
   return wrapAs(parts.length === 1 ? parts[0]! : tf.concat(parts, axisIndex), c.names);
+}
+
+/**
+ * `updateSlice` with the start as a scalar tensor, in tensor operations only: slot `j` of the axis
+ * takes `update[j - begin]` where `0 <= j - begin < S`, else keeps the cache (`begin` is `start`
+ * clamped to `[0, L - S]`). Every step but the gather and the select depends only on `start` and
+ * the sizes, so a jit trace computes it once for all caches of a model.
+ */
+function updateSliceAt(
+  cache: tf.Tensor,
+  update: tf.Tensor,
+  axis: number,
+  start: tf.Tensor,
+): tf.Tensor {
+  const cacheLen = cache.shape[axis]!;
+  const len = update.shape[axis]!;
+  const int = (n: number) => tf.scalar(n, "int32");
+  const clamp = (t: tf.Tensor, lo: number, hi: number) =>
+    tf.minimum(tf.maximum(t, int(lo)), int(hi));
+  const begin = clamp(tf.reshape(tf.cast(start, "int32"), []), 0, cacheLen - len);
+  const relative = tf.sub(tf.range(0, cacheLen, 1, "int32"), begin);
+  const inside = tf.logicalAnd(tf.greaterEqual(relative, int(0)), tf.less(relative, int(len)));
+  const gathered = tf.gather(update, clamp(relative, 0, len - 1), axis);
+  const condition = tf.reshape(
+    inside,
+    cache.shape.map((s, i) => (i === axis ? s : 1)),
+  );
+  return tf.where(condition, gathered, cache);
 }
 
 function sliceAxis(data: tf.Tensor, axis: number, begin: number, size: number): tf.Tensor {

@@ -1,0 +1,617 @@
+/**
+ * `jit`: trace a function of tensor trees once per input signature and replay the recorded tfjs
+ * kernels on later calls (the eager analogue of `jax.jit`).
+ *
+ * A traced call runs the function eagerly while recording every kernel it dispatches
+ * (`engine.runKernel`) and every tensor it makes from host values (`engine.makeTensor`, kept as
+ * a constant). The recording is then simplified: kernels whose inputs are all constants are run
+ * once and become constants (constant folding), a kernel with the same inputs and attributes as an
+ * earlier one reuses its outputs (common subexpressions), and kernels whose outputs nothing uses
+ * are dropped. A later call with the same signature runs only the remaining kernels: none of the
+ * function's JavaScript (layer dispatch, effect handlers, shape checks, named-axis bookkeeping).
+ *
+ * The signature of a call is the tree structure of its arguments, the dtype and shape of every
+ * tensor leaf, which leaves are the same tensor, and the value of every other leaf (numbers,
+ * strings, objects by identity). Like `jax.jit`, a traced function must be a function of that:
+ * JavaScript side effects happen only while tracing. A trace that reads the value of a tensor
+ * derived from the arguments back to the host (`dataSync`, `data`, `arraySync`) cannot be
+ * replayed; the function then always runs eagerly for that signature (`stats.eager` counts those
+ * calls). Calls made while gradients are recorded also run eagerly, so custom gradients apply.
+ *
+ * @module
+ */
+
+import { flatten, type TreeDef, unflatten } from "@saikei/struct";
+import * as tf from "@tensorflow/tfjs-core";
+import { tidy } from "./tidy.js";
+
+/** Options of {@link jit}. */
+export interface JitOptions {
+  /** How many signatures keep a trace; the least recently used is dropped beyond. Default 8. */
+  maxTraces?: number;
+}
+
+/** Counters of a {@link Jitted} function. */
+export interface JitStats {
+  /** Calls that recorded a trace. */
+  traces: number;
+  /** Calls that replayed a trace. */
+  replays: number;
+  /** Calls that ran the function eagerly (while taping, or for a signature that reads tensors back). */
+  eager: number;
+  /** Kernels per replay of the most recent trace, after simplification, and before it. */
+  kernels: number;
+  recordedKernels: number;
+  /** Why the most recent trace cannot be replayed, if it cannot. */
+  unreplayable: string | undefined;
+}
+
+/** A function traced by {@link jit}. */
+export interface Jitted<A extends unknown[], R> {
+  (...args: A): R;
+  /** Frees the constants held by the traces and forgets them. The function stays usable. */
+  dispose(): void;
+  /** Counters since creation. */
+  readonly stats: Readonly<JitStats>;
+}
+
+/** Thrown by {@link jit} for invalid options. */
+export class JitError extends Error {
+  override name = "JitError";
+}
+
+let tracingDepth = 0;
+
+function taping(): boolean {
+  const engine = tf.engine() as unknown as { isTapeOn?: () => boolean };
+  return typeof engine.isTapeOn === "function" && engine.isTapeOn();
+}
+
+/**
+ * Whether a {@link jit} trace is being recorded. Code with host-side fast paths (reading tensor
+ * data back to build new tensors) takes its tensor-only path while this is true, so the trace
+ * stays replayable.
+ */
+export function isTracing(): boolean {
+  return tracingDepth > 0;
+}
+
+// --- recording ----------------------------------------------------------------------------------
+
+/** Where a value of the program comes from. */
+enum Kind {
+  Input = 0,
+  Constant = 1,
+  External = 2,
+  Op = 3,
+}
+
+interface Slot {
+  kind: Kind;
+  /** Input: leaf index. */
+  index: number;
+  /** Constant and External: the tensor (constants are owned by the trace once finished). */
+  tensor: tf.Tensor | undefined;
+  /** Constant, while recording: host values and layout. */
+  values: unknown;
+  shape: number[];
+  dtype: tf.DataType;
+}
+
+interface OpRecord {
+  kernel: string;
+  /** Input names in order, or `undefined` when the kernel takes an array of tensors. */
+  names: string[] | undefined;
+  inputs: (number | null)[];
+  attrs: Record<string, unknown> | undefined;
+  outputs: number[];
+  /** Whether the kernel returned an array (even of one tensor). */
+  arrayOut: boolean;
+}
+
+/** Kernels whose result is not a function of their inputs and attributes. */
+const IMPURE = new Set([
+  "Multinomial",
+  "RandomUniform",
+  "RandomNormal",
+  "RandomStandardNormal",
+  "RandomGamma",
+  "RandomUniformInt",
+]);
+
+interface EngineLike {
+  runKernel: (name: string, inputs: unknown, attrs?: unknown) => tf.Tensor | tf.Tensor[];
+  makeTensor: (
+    values: unknown,
+    shape: number[],
+    dtype: tf.DataType,
+    backend?: unknown,
+  ) => tf.Tensor;
+  trackTensor: (t: tf.Tensor, backend: unknown) => void;
+  readSync: (dataId: object) => unknown;
+  read: (dataId: object) => Promise<unknown>;
+}
+
+class Recorder {
+  readonly slots: Slot[] = [];
+  readonly ops: OpRecord[] = [];
+  readonly refOf = new Map<tf.Tensor, number>();
+  /** dataIds of tensors that depend on an input. */
+  readonly dependent = new WeakSet<object>();
+  /** Tensors created while recording (any path). */
+  readonly created = new WeakSet<tf.Tensor>();
+  /** Why the trace cannot be replayed, if it cannot. */
+  unreplayable: string | undefined;
+  private depth = 0;
+
+  /** `leaves`: the argument leaves; tensors among them are the inputs, by leaf index. */
+  constructor(leaves: readonly unknown[]) {
+    leaves.forEach((t, i) => {
+      if (!(t instanceof tf.Tensor) || this.refOf.has(t)) return;
+      this.refOf.set(t, this.addSlot({ kind: Kind.Input, index: i }));
+      this.dependent.add(t.dataId);
+    });
+  }
+
+  addSlot(slot: Partial<Slot> & { kind: Kind }): number {
+    this.slots.push({
+      index: -1,
+      tensor: undefined,
+      values: undefined,
+      shape: [],
+      dtype: "float32",
+      ...slot,
+    });
+    return this.slots.length - 1;
+  }
+
+  refFor(t: tf.Tensor): number {
+    const known = this.refOf.get(t);
+    if (known !== undefined) return known;
+    if (this.created.has(t)) {
+      this.unreplayable ??= "a tensor was made by a path the trace does not record";
+    }
+    const ref = this.addSlot({ kind: Kind.External, tensor: t });
+    this.refOf.set(t, ref);
+    return ref;
+  }
+
+  /** Installs the recording hooks on `engine`; returns the function that removes them. */
+  install(engine: EngineLike): () => void {
+    const original = {
+      runKernel: engine.runKernel,
+      makeTensor: engine.makeTensor,
+      trackTensor: engine.trackTensor,
+      readSync: engine.readSync,
+      read: engine.read,
+    };
+    const recorder = this;
+    engine.runKernel = function (name, inputs, attrs) {
+      if (recorder.depth > 0) return original.runKernel.call(this, name, inputs, attrs);
+      recorder.depth++;
+      let out: tf.Tensor | tf.Tensor[];
+      try {
+        out = original.runKernel.call(this, name, inputs, attrs);
+      } finally {
+        recorder.depth--;
+      }
+      recorder.recordKernel(name, inputs, attrs, out);
+      return out;
+    };
+    engine.makeTensor = function (values, shape, dtype, backend) {
+      const t = original.makeTensor.call(this, values, shape, dtype, backend);
+      if (recorder.depth === 0) recorder.recordConstant(t, values);
+      return t;
+    };
+    engine.trackTensor = function (t, backend) {
+      recorder.created.add(t);
+      return original.trackTensor.call(this, t, backend);
+    };
+    engine.readSync = function (dataId) {
+      recorder.noteRead(dataId);
+      return original.readSync.call(this, dataId);
+    };
+    engine.read = function (dataId) {
+      recorder.noteRead(dataId);
+      return original.read.call(this, dataId);
+    };
+    return () => {
+      Object.assign(engine, original);
+      // The originals are prototype methods: remove the own properties rather than shadow them.
+      for (const key of Object.keys(original) as (keyof typeof original)[]) {
+        if (Object.getPrototypeOf(engine)[key] === original[key]) delete (engine as any)[key];
+      }
+    };
+  }
+
+  noteRead(dataId: object): void {
+    if (this.depth === 0 && this.dependent.has(dataId)) {
+      this.unreplayable ??= "the function reads the value of a tensor computed from its arguments";
+    }
+  }
+
+  recordConstant(t: tf.Tensor, values: unknown): void {
+    const copy = ArrayBuffer.isView(values)
+      ? (values as unknown as { slice(): unknown }).slice()
+      : Array.isArray(values)
+        ? values.slice()
+        : values;
+    this.refOf.set(
+      t,
+      this.addSlot({ kind: Kind.Constant, values: copy, shape: t.shape.slice(), dtype: t.dtype }),
+    );
+  }
+
+  recordKernel(name: string, inputs: unknown, attrs: unknown, out: tf.Tensor | tf.Tensor[]): void {
+    const isArray = Array.isArray(inputs);
+    const names = isArray ? undefined : Object.keys(inputs as object);
+    const values: unknown[] = isArray
+      ? (inputs as unknown[])
+      : names!.map((n) => (inputs as any)[n]);
+    let dependent = false;
+    const refs = values.map((v) => {
+      if (v === null || v === undefined) return null;
+      if (!(v instanceof tf.Tensor)) {
+        this.unreplayable ??= `kernel ${name} got an input that is not a tensor`;
+        return null;
+      }
+      if (this.dependent.has(v.dataId)) dependent = true;
+      return this.refFor(v);
+    });
+    if (attrs !== undefined && attrs !== null) {
+      for (const v of Object.values(attrs as object)) {
+        if (v instanceof tf.Tensor) this.unreplayable ??= `kernel ${name} has a tensor attribute`;
+      }
+    }
+    const outs = Array.isArray(out) ? out : [out];
+    const outputs = outs.map((t) => {
+      const ref = this.addSlot({ kind: Kind.Op });
+      this.refOf.set(t, ref);
+      if (dependent) this.dependent.add(t.dataId);
+      return ref;
+    });
+    this.ops.push({
+      kernel: name,
+      names,
+      inputs: refs,
+      attrs: attrs as Record<string, unknown> | undefined,
+      outputs,
+      arrayOut: Array.isArray(out),
+    });
+  }
+}
+
+// --- the replayable program ---------------------------------------------------------------------
+
+/** How a result leaf is produced on replay. */
+type OutputLeaf = { kind: "value"; ref: number } | { kind: "static"; value: unknown };
+
+interface Program {
+  /** Value table size. */
+  readonly size: number;
+  /** Slots filled before running: inputs (by leaf index), constants and externals (tensors). */
+  readonly inputs: readonly [ref: number, leaf: number][];
+  readonly fixed: readonly [ref: number, tensor: tf.Tensor][];
+  readonly constants: readonly tf.Tensor[];
+  readonly ops: readonly OpRecord[];
+  readonly outputTreedef: TreeDef;
+  readonly outputs: readonly OutputLeaf[];
+  readonly recordedKernels: number;
+}
+
+function attrKey(attrs: unknown): string | undefined {
+  if (attrs === undefined || attrs === null) return "";
+  try {
+    return JSON.stringify(attrs, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as any) : v));
+  } catch {
+    return undefined;
+  }
+}
+
+function runOp(
+  engine: EngineLike,
+  op: OpRecord,
+  get: (ref: number) => tf.Tensor | undefined,
+): tf.Tensor[] {
+  let inputs: unknown;
+  if (op.names === undefined) {
+    inputs = op.inputs.map((r) => (r === null ? null : get(r)));
+  } else {
+    const map: Record<string, unknown> = {};
+    for (let i = 0; i < op.names.length; i++) {
+      const r = op.inputs[i]!;
+      map[op.names[i]!] = r === null ? undefined : get(r);
+    }
+    inputs = map;
+  }
+  const out = engine.runKernel(op.kernel, inputs, op.attrs);
+  return Array.isArray(out) ? out : [out];
+}
+
+/** Simplifies a recording into a program; the program owns the constants it keeps. */
+function compile(
+  recorder: Recorder,
+  outputTreedef: TreeDef,
+  outputs: OutputLeaf[],
+  engine: EngineLike,
+): Program {
+  const { slots } = recorder;
+  // Canonical slot of every slot (common subexpressions alias to the first occurrence).
+  const alias = slots.map((_, i) => i);
+  const canon = (r: number) => {
+    let x = r;
+    while (alias[x] !== x) x = alias[x]!;
+    return x;
+  };
+  // Equal small constants (the same scalar or table made by every call of a layer) are one value,
+  // so the kernels that use them can be shared.
+  const constantKeys = new Map<string, number>();
+  slots.forEach((slot, ref) => {
+    if (slot.kind !== Kind.Constant || !ArrayBuffer.isView(slot.values)) return;
+    const values = slot.values as unknown as ArrayLike<number>;
+    if (values.length > 4096) return;
+    const key = `${slot.dtype}|${slot.shape.join(",")}|${Array.prototype.join.call(values, ",")}`;
+    const first = constantKeys.get(key);
+    if (first === undefined) constantKeys.set(key, ref);
+    else alias[ref] = first;
+  });
+  const owned: tf.Tensor[] = [];
+  const constantTensor = (ref: number): tf.Tensor => {
+    const slot = slots[ref]!;
+    if (slot.tensor === undefined) {
+      slot.tensor = tf.keep(tf.tensor(slot.values as any, slot.shape, slot.dtype));
+      owned.push(slot.tensor);
+    }
+    return slot.tensor;
+  };
+  const isFixed = (ref: number) => slots[ref]!.kind === Kind.Constant;
+  const kept: OpRecord[] = [];
+  const seen = new Map<string, number[]>();
+  const results = new Set<number>();
+  for (const out of outputs) if (out.kind === "value") results.add(out.ref);
+  tf.tidy(() => {
+    for (const op of recorder.ops) {
+      const inputs = op.inputs.map((r) => (r === null ? null : canon(r)));
+      const pure = !IMPURE.has(op.kernel);
+      // Common subexpressions: the same kernel on the same values with the same attributes.
+      const key = pure ? attrKey(op.attrs) : undefined;
+      if (key !== undefined) {
+        const full = `${op.kernel}|${inputs.join(",")}|${op.names?.join(",") ?? "[]"}|${key}`;
+        const earlier = seen.get(full);
+        if (earlier !== undefined && earlier.length === op.outputs.length) {
+          op.outputs.forEach((ref, i) => {
+            alias[ref] = earlier[i]!;
+          });
+          continue;
+        }
+        seen.set(full, op.outputs);
+      }
+      if (pure && inputs.every((r) => r === null || isFixed(r))) {
+        // Constant folding: run it now, keep its outputs as constants.
+        const outs = runOp(engine, { ...op, inputs }, (r) => constantTensor(r));
+        op.outputs.forEach((ref, i) => {
+          const t = tf.keep(outs[i]!);
+          owned.push(t);
+          const slot = slots[ref]!;
+          slot.kind = Kind.Constant;
+          slot.tensor = t;
+        });
+        continue;
+      }
+      // A copy that is not part of the result is its input (the replay never disposes either).
+      if (op.kernel === "Identity" && inputs[0] !== null && !results.has(op.outputs[0]!)) {
+        alias[op.outputs[0]!] = inputs[0]!;
+        continue;
+      }
+      kept.push({ ...op, inputs });
+    }
+  });
+  // Dead code: keep only kernels whose outputs the result needs.
+  for (const out of outputs) if (out.kind === "value") out.ref = canon(out.ref);
+  const needed = new Set<number>();
+  for (const out of outputs) if (out.kind === "value") needed.add(out.ref);
+  const live: OpRecord[] = [];
+  for (let i = kept.length - 1; i >= 0; i--) {
+    const op = kept[i]!;
+    if (!op.outputs.some((r) => needed.has(r))) continue;
+    live.push(op);
+    for (const r of op.inputs) if (r !== null) needed.add(r);
+  }
+  live.reverse();
+  const inputs: [number, number][] = [];
+  const fixed: [number, tf.Tensor][] = [];
+  for (const ref of needed) {
+    const slot = slots[ref]!;
+    if (slot.kind === Kind.Input) inputs.push([ref, slot.index]);
+    else if (slot.kind === Kind.Constant) fixed.push([ref, constantTensor(ref)]);
+    else if (slot.kind === Kind.External) fixed.push([ref, slot.tensor!]);
+  }
+  // Constants nothing uses any more (folded intermediates) are freed now.
+  const usedConstants = new Set(fixed.map(([, t]) => t));
+  const constants = owned.filter((t) => usedConstants.has(t) || (t.dispose(), false));
+  return {
+    size: slots.length,
+    inputs,
+    fixed,
+    constants,
+    ops: live,
+    outputTreedef,
+    outputs,
+    recordedKernels: recorder.ops.length,
+  };
+}
+
+function replay(program: Program, leaves: readonly unknown[], engine: EngineLike): unknown {
+  const values: (tf.Tensor | undefined)[] = new Array(program.size);
+  for (const [ref, leaf] of program.inputs) values[ref] = leaves[leaf] as tf.Tensor;
+  for (const [ref, t] of program.fixed) values[ref] = t;
+  const get = (r: number) => values[r];
+  const tensors = tf.tidy(() => {
+    for (const op of program.ops) {
+      const outs = runOp(engine, op, get);
+      for (let i = 0; i < op.outputs.length; i++) values[op.outputs[i]!] = outs[i];
+    }
+    // A constant in the result is cloned: the caller may dispose what it gets.
+    const out: tf.Tensor[] = [];
+    for (const o of program.outputs) {
+      if (o.kind === "static") continue;
+      const t = values[o.ref]!;
+      out.push(program.constants.includes(t) ? tf.clone(t) : t);
+    }
+    return out;
+  });
+  let next = 0;
+  const out = program.outputs.map((o) => (o.kind === "static" ? o.value : tensors[next++]));
+  return unflatten(program.outputTreedef, out);
+}
+
+// --- signatures and the cache -------------------------------------------------------------------
+
+interface Entry {
+  readonly treedef: TreeDef;
+  readonly signature: string;
+  readonly statics: readonly unknown[];
+  /** `undefined`: the signature runs eagerly. */
+  readonly program: Program | undefined;
+}
+
+function signatureOf(leaves: readonly unknown[]): { signature: string; statics: unknown[] } {
+  let signature = "";
+  const statics: unknown[] = [];
+  const firstIndex = new Map<tf.Tensor, number>();
+  for (let i = 0; i < leaves.length; i++) {
+    const leaf = leaves[i];
+    if (leaf instanceof tf.Tensor) {
+      const first = firstIndex.get(leaf);
+      if (first !== undefined) {
+        signature += `=${first};`;
+      } else {
+        firstIndex.set(leaf, i);
+        signature += `${leaf.dtype}[${leaf.shape.join(",")}];`;
+      }
+    } else {
+      signature += "s;";
+      statics.push(leaf);
+    }
+  }
+  return { signature, statics };
+}
+
+function sameStatics(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+function programUsable(program: Program): boolean {
+  for (const [, t] of program.fixed) if (t.isDisposed) return false;
+  return true;
+}
+
+function disposeEntry(entry: Entry): void {
+  if (entry.program !== undefined) tf.dispose(entry.program.constants as tf.Tensor[]);
+}
+
+/**
+ * Traces `fn` once per signature of its arguments and replays the recorded kernels afterwards
+ * (see the module documentation for what a signature is and what a traced function may do).
+ * Arguments are trees (structs, arrays, records) whose tensor leaves (including the data of
+ * `NamedArray`s) are the traced inputs. The result is a tree too; its tensors are new on every
+ * call, except arguments returned as they are.
+ *
+ * The returned function holds the constants of its traces: call `dispose()` when done with it.
+ *
+ * @example
+ * const step = jit((model: Layer, x: NamedArray) => model.call(x));
+ * const y1 = step(model, x1); // traced
+ * const y2 = step(model, x2); // replayed when x2 has x1's shape and dtype
+ * step.dispose();
+ */
+export function jit<A extends unknown[], R>(
+  fn: (...args: A) => R,
+  options: JitOptions = {},
+): Jitted<A, R> {
+  const maxTraces = options.maxTraces ?? 8;
+  if (!Number.isInteger(maxTraces) || maxTraces < 1) {
+    throw new JitError(`jit: maxTraces must be a positive integer, got ${String(maxTraces)}.`);
+  }
+  let entries: Entry[] = [];
+  const stats: JitStats = {
+    traces: 0,
+    replays: 0,
+    eager: 0,
+    kernels: 0,
+    recordedKernels: 0,
+    unreplayable: undefined,
+  };
+  const jitted = (...args: A): R => {
+    if (taping()) {
+      stats.eager++;
+      return fn(...args);
+    }
+    const [leaves, treedef] = flatten(args);
+    const { signature, statics } = signatureOf(leaves);
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (
+        entry.signature !== signature ||
+        !sameStatics(entry.statics, statics) ||
+        !entry.treedef.equals(treedef)
+      )
+        continue;
+      if (entry.program === undefined) {
+        stats.eager++;
+        return fn(...args);
+      }
+      if (!programUsable(entry.program)) {
+        // A captured tensor was disposed since: trace again.
+        disposeEntry(entry);
+        entries.splice(i, 1);
+        break;
+      }
+      if (i > 0) {
+        entries.splice(i, 1);
+        entries.unshift(entry);
+      }
+      stats.replays++;
+      return replay(entry.program, leaves, tf.engine() as unknown as EngineLike) as R;
+    }
+    // Trace.
+    stats.traces++;
+    const engine = tf.engine() as unknown as EngineLike;
+    const recorder = new Recorder(leaves);
+    const uninstall = recorder.install(engine);
+    tracingDepth++;
+    let result: R;
+    try {
+      // Like a replay, the traced call frees its intermediates.
+      result = tidy(() => fn(...args));
+    } finally {
+      tracingDepth--;
+      uninstall();
+    }
+    let program: Program | undefined;
+    const [resultLeaves, outputTreedef] = flatten(result);
+    const outputs: OutputLeaf[] = resultLeaves.map((leaf) =>
+      leaf instanceof tf.Tensor
+        ? { kind: "value", ref: recorder.refFor(leaf) }
+        : { kind: "static", value: leaf },
+    );
+    stats.unreplayable = recorder.unreplayable;
+    if (recorder.unreplayable === undefined) {
+      program = compile(recorder, outputTreedef, outputs, engine);
+      stats.kernels = program.ops.length;
+      stats.recordedKernels = program.recordedKernels;
+    }
+    entries.unshift({ treedef, signature, statics, program });
+    while (entries.length > maxTraces) disposeEntry(entries.pop()!);
+    return result;
+  };
+  return Object.assign(jitted, {
+    dispose() {
+      for (const entry of entries) disposeEntry(entry);
+      entries = [];
+    },
+    stats,
+  }) as Jitted<A, R>;
+}
