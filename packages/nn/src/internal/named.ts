@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isNamedArray, NamedArray } from "@saikei/named";
+import { isNamedArray, isTaping, isTracing, NamedArray } from "@saikei/named";
 import * as tf from "@tensorflow/tfjs-core";
 import { AxisMismatchError } from "../errors.js";
 
@@ -52,12 +52,76 @@ export function dataAs(x: AnyNamed, names: readonly string[]): tf.Tensor {
   if (own !== undefined) {
     const data = (x as NamedArray).dataArray;
     if (sameOrder(own, names)) return data;
-    return tf.transpose(
-      data,
-      names.map((n) => own.indexOf(n)),
-    );
+    return permuteOrReshape(data, own, names, x.namedShape);
   }
   return (x as any).orderAs(...names).dataArray as tf.Tensor;
+}
+
+/**
+ * The data of `x` with its axes in the order `names`, reshaped to `shape` (of the same size):
+ * {@link dataAs} then {@link reshapeIfNeeded}, with a permutation that moves only size-1 axes
+ * folded into the one reshape.
+ */
+function dataAsShaped(x: AnyNamed, names: readonly string[], shape: readonly number[]): tf.Tensor {
+  const own = directNames(x);
+  if (own !== undefined) {
+    const data = (x as NamedArray).dataArray;
+    if (sameOrder(own, names) || movesOnlyUnitAxes(own, names, x.namedShape))
+      return reshapeIfNeeded(data, shape);
+  }
+  return reshapeIfNeeded(dataAs(x, names), shape);
+}
+
+/**
+ * `data` (axes `from`) with its axes put in the order `to`: a transpose, or a reshape (no data
+ * moved) when the permutation moves only size-1 axes.
+ */
+function permuteOrReshape(
+  data: tf.Tensor,
+  from: readonly string[],
+  to: readonly string[],
+  sizes: Readonly<Record<string, number>>,
+): tf.Tensor {
+  if (movesOnlyUnitAxes(from, to, sizes)) {
+    return reshapeIfNeeded(
+      data,
+      to.map((n) => sizes[n]!),
+    );
+  }
+  return tf.transpose(
+    data,
+    to.map((n) => from.indexOf(n)),
+  );
+}
+
+/** Whether the axes of size other than 1 come in the same order in `a` and `b`. */
+function movesOnlyUnitAxes(
+  a: readonly string[],
+  b: readonly string[],
+  sizes: Readonly<Record<string, number>>,
+): boolean {
+  let j = 0;
+  for (const n of a) {
+    if (sizes[n] === 1) continue;
+    while (j < b.length && sizes[b[j]!] === 1) j++;
+    if (b[j] !== n) return false;
+    j++;
+  }
+  return true;
+}
+
+/**
+ * `tf.reshape(x, shape)`, or `x` itself when it already has that shape: a reshape moves no data,
+ * but it is still one kernel dispatch, which dominates small ops on the wasm backend.
+ */
+export function reshapeIfNeeded(x: tf.Tensor, shape: readonly number[]): tf.Tensor {
+  return sameShape(x.shape, shape) ? x : tf.reshape(x, shape as number[]);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The data of `x` in its own storage order of named axes. */
@@ -101,8 +165,10 @@ function product(sizes: readonly number[]): number {
  * but not contracted are batch axes. Result axes: left's remaining axes, then right's, with batch
  * axes first.
  *
- * Lowering: without batch axes one 2-D `tf.matMul` of `[rows, k] x [k, cols]`; with batch axes see
- * {@link batchedMatMul}.
+ * Lowering: without batch axes one 2-D `tf.matMul` of `[rows, k] x [k, cols]`; with batch axes
+ * one `[...batch, rows, k] x [...batch, k, cols]` product, see {@link batchedMatMul}. Reshapes
+ * and transposes that would not change the data's shape or layout are skipped (each is a kernel
+ * dispatch): e.g. a `{batch: 1, seq: 1, embedding}` input feeds the matMul as it is.
  */
 export function contractNamed(
   names: readonly string[],
@@ -110,8 +176,6 @@ export function contractNamed(
   right: AnyNamed,
   where = "contract",
 ): NamedArray {
-  const l = dataOf(left);
-  const r = dataOf(right);
   const lShape = left.namedShape;
   const rShape = right.namedShape;
   for (const n of names) {
@@ -127,8 +191,10 @@ export function contractNamed(
       );
     }
   }
+  const lNames = axisNames(left);
+  const rNames = axisNames(right);
   const contracted = new Set(names);
-  const batch = l.names.filter((n) => !contracted.has(n) && Object.hasOwn(rShape, n));
+  const batch = lNames.filter((n) => !contracted.has(n) && Object.hasOwn(rShape, n));
   for (const n of batch) {
     if (lShape[n] !== rShape[n]) {
       throw new AxisMismatchError(
@@ -137,8 +203,8 @@ export function contractNamed(
     }
   }
   const batchSet = new Set(batch);
-  const lFree = l.names.filter((n) => !contracted.has(n) && !batchSet.has(n));
-  const rFree = r.names.filter((n) => !contracted.has(n) && !batchSet.has(n));
+  const lFree = lNames.filter((n) => !contracted.has(n) && !batchSet.has(n));
+  const rFree = rNames.filter((n) => !contracted.has(n) && !batchSet.has(n));
   const batchSizes = batch.map((n) => lShape[n]!);
   const lFreeSizes = lFree.map((n) => lShape[n]!);
   const rFreeSizes = rFree.map((n) => rShape[n]!);
@@ -151,17 +217,24 @@ export function contractNamed(
     let result: tf.Tensor;
     if (batch.length === 0) {
       // Transposed-operand matMuls are ~30x slower than plain ones on wasm; an explicit transpose
-      // (when the layout needs one) plus a plain matMul is the fast path.
-      const lhs = tf.reshape(dataAs(left, [...lFree, ...names]), [rows, k]);
-      const rhs = tf.reshape(dataAs(right, [...names, ...rFree]), [k, cols]);
+      // (when the layout needs one) plus a plain matMul is the fast path. The left operand may
+      // keep leading size-1 axes (`[1, ..., rows, k]`): the kernel runs that as the same plain
+      // product, and the result then often needs no reshape. Not while taping: tfjs's matMul
+      // gradient does not sum over broadcast batch axes.
+      const keepLeading = lFree.length > 1 && product(lFreeSizes.slice(0, -1)) === 1 && !isTaping();
+      const lhs = dataAsShaped(
+        left,
+        [...lFree, ...names],
+        keepLeading ? [...lFreeSizes, k] : [rows, k],
+      );
+      const rhs = dataAsShaped(right, [...names, ...rFree], [k, cols]);
       result = tf.matMul(lhs as tf.Tensor2D, rhs as tf.Tensor2D);
     } else {
-      const nb = product(batchSizes);
-      const a = tf.reshape(dataAs(left, [...batch, ...lFree, ...names]), [nb, rows, k]);
-      const b = tf.reshape(dataAs(right, [...batch, ...names, ...rFree]), [nb, k, cols]);
+      const a = dataAsShaped(left, [...batch, ...lFree, ...names], [...batchSizes, rows, k]);
+      const b = dataAsShaped(right, [...batch, ...names, ...rFree], [...batchSizes, k, cols]);
       result = batchedMatMul(a as tf.Tensor3D, b as tf.Tensor3D);
     }
-    return wrapAs(tf.reshape(result, outShape), outNames) as unknown as tf.Tensor;
+    return wrapAs(reshapeIfNeeded(result, outShape), outNames) as unknown as tf.Tensor;
   }) as unknown as NamedArray;
 }
 
@@ -172,14 +245,75 @@ function describe(x: unknown): string {
 }
 
 /**
- * `[n, m, k] x [n, k, p] -> [n, m, p]`. On the wasm and cpu backends, whose data lives in host
- * memory, the operands are split on the host and each slice goes through a plain 2-D `tf.matMul`:
- * measured on wasm for 16 x [128, 64] x [64, 128], 10 ms against 36 ms for the batched kernel and
- * 24 ms for `tf.unstack` + 2-D matMuls (tfjs slicing is slow there). Other backends use the batched
- * kernel.
+ * `[...batch, m, k] x [...batch, k, p] -> [...batch, m, p]` (the same batch axes on both sides;
+ * typed for the common rank 3). Small products run as one `tf.matMul`. On the wasm and cpu
+ * backends, whose data lives in host memory, large ones are split on the host and each slice goes
+ * through a plain 2-D `tf.matMul` (the XNNPACK path on wasm; the batched kernel is a naive
+ * loop): measured on wasm for 16 x [128, 64] x [64, 128], 10 ms against 36 ms for the batched
+ * kernel and 24 ms for `tf.unstack` + 2-D matMuls (tfjs slicing is slow there). Each slice costs
+ * a fixed ~30 µs plus packing its right operand, so the split pays off only from
+ * {@link HOST_SPLIT_MIN_SLICE_WORK} multiply-adds and {@link HOST_SPLIT_MIN_ROWS} rows per slice
+ * (decoding one token, `[heads, 1, k] x [heads, k, kv]`, stays one kernel). Other backends always
+ * use the batched kernel; so does a jit trace (`isTracing()`), and {@link setHostSplitAllowed}
+ * turns the split off.
+ *
+ * Differentiable: while gradients are recorded and the host split would run, the product goes
+ * through `tf.customGrad` (the tape cannot follow host copies); otherwise through `tf.matMul`.
  */
 export function batchedMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  return batchedMatMulWithGradient(a, b) as tf.Tensor3D;
+  if (isTaping() && splitsOnHost(a, b)) return batchedMatMulWithGradient(a, b) as tf.Tensor3D;
+  return batchedMatMulForward(a, b) as tf.Tensor3D;
+}
+
+/**
+ * Multiply-adds per batch slice (`m * k * p`) from which {@link batchedMatMul} splits on the
+ * host. Measured on wasm (Node 20, SIMD; batched kernel vs split, three runs): 4 x [1, 16] x
+ * [16, 72] 25-48 µs vs 86-160 µs; 32 x [8, 16] x [16, 64] (8192 per slice) 0.4-0.6 ms vs
+ * 0.7-1.2 ms; 16384 per slice ties (4 x [16, 16] x [16, 72]: 0.13-0.19 ms vs 0.12-0.23 ms);
+ * 4 x [32, 16] x [16, 72] (36864) 0.22-0.33 ms vs 0.12-0.24 ms; 4 x [72, 16] x [16, 72] 0.75 ms vs
+ * 0.22-0.47 ms; 16 x [128, 64] x [64, 128] 24-34 ms vs 3.5-6.2 ms. The total `n * m * k * p`
+ * does not separate the cases: 32 slices of 8192 lose 2x with the split, 4 of 36864 win 2x.
+ */
+export const HOST_SPLIT_MIN_SLICE_WORK = 32768;
+
+/**
+ * Rows per batch slice (`m`) from which {@link batchedMatMul} splits on the host: with fewer, the
+ * per-slice cost of packing the right operand dominates (4 x [8, 64] x [64, 72], 36864 per slice,
+ * runs 0.19-0.26 ms batched vs 0.25-0.38 ms split).
+ */
+export const HOST_SPLIT_MIN_ROWS = 16;
+
+let hostSplitAllowed = true;
+
+/**
+ * Allows or forbids {@link batchedMatMul}'s host split (which reads the operands' data back with
+ * `dataSync`); when forbidden, every product is one `tf.matMul`, with no data read to the host
+ * (e.g. while tracing). Returns the previous setting.
+ *
+ * @example
+ * const previous = setHostSplitAllowed(false);
+ * try { trace(); } finally { setHostSplitAllowed(previous); }
+ */
+export function setHostSplitAllowed(allowed: boolean): boolean {
+  const previous = hostSplitAllowed;
+  hostSplitAllowed = allowed;
+  return previous;
+}
+
+/** Whether {@link batchedMatMulForward} splits `a x b` on the host. */
+function splitsOnHost(a: tf.Tensor, b: tf.Tensor): boolean {
+  // While a jit trace records, host copies would become constants of the trace.
+  if (!hostSplitAllowed || isTracing() || a.dtype !== "float32" || b.dtype !== "float32")
+    return false;
+  const r = a.rank;
+  const m = a.shape[r - 2]!;
+  const k = a.shape[r - 1]!;
+  const p = b.shape[r - 1]!;
+  const slice = m * k * p;
+  if (m < HOST_SPLIT_MIN_ROWS || slice < HOST_SPLIT_MIN_SLICE_WORK || a.size === m * k)
+    return false;
+  const backend = tf.getBackend();
+  return backend === "wasm" || backend === "cpu";
 }
 
 // The host-split forward pass builds new tensors from host copies, which the gradient tape cannot
@@ -189,26 +323,28 @@ const batchedMatMulWithGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSa
   const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([a, b]);
   return {
-    value: batchedMatMulForward(a as tf.Tensor3D, b as tf.Tensor3D),
+    value: batchedMatMulForward(a, b),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [sa, sb] = saved as [tf.Tensor3D, tf.Tensor3D];
-      return [
-        batchedMatMulForward(dy as tf.Tensor3D, tf.transpose(sb, [0, 2, 1])),
-        batchedMatMulForward(tf.transpose(sa, [0, 2, 1]), dy as tf.Tensor3D),
-      ];
+      const [sa, sb] = saved as [tf.Tensor, tf.Tensor];
+      return [batchedMatMulForward(dy, swapLastTwo(sb)), batchedMatMulForward(swapLastTwo(sa), dy)];
     },
   };
 });
 
-function batchedMatMulForward(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  const [n, m, k] = a.shape;
-  const p = b.shape[2];
-  const backend = tf.getBackend();
-  if (n === 1)
-    return tf.reshape(tf.matMul(tf.reshape(a, [m, k]), tf.reshape(b, [k, p])), [1, m, p]);
-  if ((backend !== "wasm" && backend !== "cpu") || a.dtype !== "float32" || b.dtype !== "float32") {
-    return tf.matMul(a, b);
-  }
+function swapLastTwo(t: tf.Tensor): tf.Tensor {
+  const perm = t.shape.map((_, i) => i);
+  perm[t.rank - 2] = t.rank - 1;
+  perm[t.rank - 1] = t.rank - 2;
+  return tf.transpose(t, perm);
+}
+
+function batchedMatMulForward(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (!splitsOnHost(a, b)) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D);
+  const r = a.rank;
+  const m = a.shape[r - 2]!;
+  const k = a.shape[r - 1]!;
+  const p = b.shape[r - 1]!;
+  const n = a.size / (m * k);
   const aData = a.dataSync() as Float32Array;
   const bData = b.dataSync() as Float32Array;
   const out = new Float32Array(n * m * p);
@@ -221,5 +357,5 @@ function batchedMatMulForward(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
     bi.dispose();
     ci.dispose();
   }
-  return tf.tensor3d(out, [n, m, p]);
+  return tf.tensor(out, [...a.shape.slice(0, -2), m, p]);
 }

@@ -1,0 +1,280 @@
+import { type NamedArray, nx, ready } from "@saikei/named";
+import * as tf from "@tensorflow/tfjs-core";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  batchedMatMul,
+  contractNamed,
+  HOST_SPLIT_MIN_ROWS,
+  HOST_SPLIT_MIN_SLICE_WORK,
+  reshapeIfNeeded,
+  setHostSplitAllowed,
+} from "../src/internal/named.js";
+
+beforeAll(async () => {
+  await ready();
+  await import("@tensorflow/tfjs-core/dist/register_all_gradients.js");
+});
+
+let baseline = 0;
+beforeEach(() => {
+  baseline = tf.memory().numTensors;
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  expect(tf.memory().numTensors).toBe(baseline);
+});
+
+/** The kernels `f` dispatches, by name (its result is disposed). */
+function kernelsOf(f: () => unknown): Record<string, number> {
+  const engine = tf.engine() as unknown as { runKernel: (...args: unknown[]) => unknown };
+  const original = engine.runKernel;
+  const counts: Record<string, number> = {};
+  engine.runKernel = function (this: unknown, ...args: unknown[]) {
+    const name = args[0] as string;
+    counts[name] = (counts[name] ?? 0) + 1;
+    return original.apply(this, args);
+  };
+  try {
+    tf.dispose(f() as tf.TensorContainer);
+  } finally {
+    engine.runKernel = original;
+  }
+  return counts;
+}
+
+function random(shape: Record<string, number>, seed: number): NamedArray {
+  return nx.wrap(
+    tf.randomNormal(Object.values(shape), 0, 1, "float32", seed),
+    ...Object.keys(shape),
+  );
+}
+
+/** Strides of a row-major shape. */
+function strides(shape: number[]): number[] {
+  const out = shape.map(() => 1);
+  for (let i = shape.length - 2; i >= 0; i--) out[i] = out[i + 1]! * shape[i + 1]!;
+  return out;
+}
+
+/** Sum over `names` of `left * right`, by loops over float64 host copies, in axis order `outNames`. */
+function referenceContraction(
+  names: string[],
+  left: NamedArray,
+  right: NamedArray,
+  outNames: string[],
+): Float64Array {
+  const sizes: Record<string, number> = { ...left.namedShape, ...right.namedShape };
+  const lNames = Object.keys(left.namedShape);
+  const rNames = Object.keys(right.namedShape);
+  const lData = left.dataArray.dataSync();
+  const rData = right.dataArray.dataSync();
+  const lStrides = strides(lNames.map((n) => sizes[n]!));
+  const rStrides = strides(rNames.map((n) => sizes[n]!));
+  const loopNames = [...outNames, ...names];
+  const loopShape = loopNames.map((n) => sizes[n]!);
+  const outSize = outNames.reduce((p, n) => p * sizes[n]!, 1);
+  const inner = names.reduce((p, n) => p * sizes[n]!, 1);
+  const out = new Float64Array(outSize);
+  const loopStrides = strides(loopShape);
+  for (let flat = 0; flat < outSize * inner; flat++) {
+    const index: Record<string, number> = {};
+    loopNames.forEach((n, i) => {
+      index[n] = Math.floor(flat / loopStrides[i]!) % loopShape[i]!;
+    });
+    const li = lNames.reduce((p, n, i) => p + index[n]! * lStrides[i]!, 0);
+    const ri = rNames.reduce((p, n, i) => p + index[n]! * rStrides[i]!, 0);
+    out[Math.floor(flat / inner)] += lData[li]! * rData[ri]!;
+  }
+  return out;
+}
+
+/** `contractNamed` against {@link referenceContraction}; also checks the result's axis order. */
+function checkAgainstReference(
+  names: string[],
+  lShape: Record<string, number>,
+  rShape: Record<string, number>,
+  expectedOrder: string[],
+): void {
+  const left = random(lShape, 1);
+  const right = random(rShape, 2);
+  const result = contractNamed(names, left, right);
+  expect(Object.keys(result.namedShape)).toEqual(expectedOrder);
+  expect(result.dataArray.shape).toEqual(expectedOrder.map((n) => result.namedShape[n]));
+  const got = result.dataArray.dataSync();
+  const want = referenceContraction(names, left, right, expectedOrder);
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 4);
+  tf.dispose([left.dataArray, right.dataArray, result.dataArray]);
+}
+
+describe("reshapeIfNeeded", () => {
+  it("returns the tensor itself when the shape already matches, and reshapes otherwise", () => {
+    const x = tf.zeros([2, 3]);
+    expect(reshapeIfNeeded(x, [2, 3])).toBe(x);
+    expect(kernelsOf(() => void reshapeIfNeeded(x, [2, 3]))).toEqual({});
+    const y = reshapeIfNeeded(x, [3, 2]);
+    expect(y.shape).toEqual([3, 2]);
+    tf.dispose([x, y]);
+  });
+});
+
+describe("contractNamed", () => {
+  it("matches a reference without batch axes, whatever the layouts", () => {
+    checkAgainstReference(["e"], { b: 1, s: 1, e: 8 }, { e: 8, h: 2, p: 3 }, ["b", "s", "h", "p"]);
+    checkAgainstReference(["e"], { b: 2, s: 3, e: 8 }, { e: 8, h: 2, p: 3 }, ["b", "s", "h", "p"]);
+    checkAgainstReference(["e"], { e: 8, b: 2 }, { o: 5, e: 8 }, ["b", "o"]);
+    checkAgainstReference(["h", "p"], { h: 2, b: 1, s: 1, p: 3 }, { h: 2, p: 3, e: 4 }, [
+      "b",
+      "s",
+      "e",
+    ]);
+    checkAgainstReference(["p", "h"], { b: 1, h: 2, s: 1, p: 3 }, { p: 3, e: 4, h: 2 }, [
+      "b",
+      "s",
+      "e",
+    ]);
+    checkAgainstReference(["e"], { e: 4 }, { e: 4, o: 5 }, ["o"]);
+    checkAgainstReference(["e"], { b: 2, e: 4 }, { e: 4 }, ["b"]);
+    checkAgainstReference(["e"], { s: 1, b: 1, e: 4 }, { e: 4 }, ["s", "b"]);
+  });
+
+  it("matches a reference with batch axes, small and large", () => {
+    const decode = { b: 1, s: 1, h: 4, p: 16 };
+    checkAgainstReference(["p"], decode, { b: 1, t: 72, h: 4, p: 16 }, ["b", "h", "s", "t"]);
+    checkAgainstReference(["p"], { s: 3, h: 2, p: 4 }, { t: 5, h: 2, p: 4 }, ["h", "s", "t"]);
+    checkAgainstReference(["t"], { h: 2, s: 3, t: 5 }, { t: 5, h: 2, p: 4 }, ["h", "s", "p"]);
+    checkAgainstReference(["p"], { h: 1, s: 3, p: 4 }, { t: 5, h: 1, p: 4 }, ["h", "s", "t"]);
+    // Large enough for the host split on wasm and cpu.
+    checkAgainstReference(["p"], { h: 3, s: 32, p: 16 }, { h: 3, t: 72, p: 16 }, ["h", "s", "t"]);
+  });
+
+  it("accepts named array views", () => {
+    const left = random({ s: 3, e: 4 }, 3);
+    const right = random({ e: 4, o: 2 }, 4);
+    const view = left.untag("e").tag("e");
+    const viaView = contractNamed(["e"], view, right);
+    const direct = contractNamed(["e"], left, right);
+    expect(Array.from(viaView.orderAs("s", "o").dataArray.dataSync())).toEqual(
+      Array.from(direct.orderAs("s", "o").dataArray.dataSync()),
+    );
+    tf.dispose([
+      left.dataArray,
+      right.dataArray,
+      view.dataArray,
+      viaView.dataArray,
+      direct.dataArray,
+    ]);
+  });
+
+  it("decoding one token: no reshape or transpose the layout does not need", () => {
+    const x = random({ batch: 1, seq: 1, embedding: 8 }, 5);
+    const square = random({ embedding: 8, out: 6 }, 6);
+    const heads = random({ embedding: 8, heads: 2, projection: 3 }, 7);
+    expect(kernelsOf(() => contractNamed(["embedding"], x, square).dataArray)).toEqual({
+      BatchMatMul: 1,
+    });
+    // The weights [8, 2, 3] go in as [8, 6] and the result [1, 1, 6] comes out as [1, 1, 2, 3].
+    expect(kernelsOf(() => contractNamed(["embedding"], x, heads).dataArray)).toEqual({
+      BatchMatMul: 1,
+      Reshape: 2,
+    });
+    // Query {batch, seq, heads, projection} . keys {batch, kv_seq, heads, projection}: moving
+    // the size-1 seq axis is a reshape; the keys need a real transpose; one batched matMul.
+    const q = random({ batch: 1, seq: 1, heads: 4, projection: 16 }, 8);
+    const k = random({ batch: 1, kv_seq: 72, heads: 4, projection: 16 }, 9);
+    expect(kernelsOf(() => contractNamed(["projection"], q, k).dataArray)).toEqual({
+      BatchMatMul: 1,
+      Reshape: 1,
+      Transpose: 1,
+    });
+    tf.dispose([x, square, heads, q, k].map((a) => a.dataArray));
+  });
+});
+
+describe("batchedMatMul", () => {
+  const onHostBackend = () => ["wasm", "cpu"].includes(tf.getBackend());
+  // m = 32 rows, m * k * p = 32768 multiply-adds per slice: at the split threshold.
+  const largeShapes = (): [tf.Tensor3D, tf.Tensor3D] => [
+    tf.randomNormal([3, 32, 16], 0, 1, "float32", 10) as tf.Tensor3D,
+    tf.randomNormal([3, 16, 64], 0, 1, "float32", 11) as tf.Tensor3D,
+  ];
+
+  it("the split thresholds describe the large test shapes", () => {
+    expect(32 >= HOST_SPLIT_MIN_ROWS && 32 * 16 * 64 >= HOST_SPLIT_MIN_SLICE_WORK).toBe(true);
+  });
+
+  it("small products are one kernel and read nothing back", () => {
+    const a = tf.randomNormal([4, 1, 16]) as tf.Tensor3D;
+    const b = tf.randomNormal([4, 16, 72]) as tf.Tensor3D;
+    const reads = vi.spyOn(tf.Tensor.prototype, "dataSync");
+    expect(kernelsOf(() => batchedMatMul(a, b))).toEqual({ BatchMatMul: 1 });
+    expect(reads).not.toHaveBeenCalled();
+    tf.dispose([a, b]);
+  });
+
+  it("large products split on the host (wasm, cpu) unless forbidden, with the same values", () => {
+    const [a, b] = largeShapes();
+    const expected = tf.matMul(a, b);
+    const reads = vi.spyOn(tf.Tensor.prototype, "dataSync");
+    const split = batchedMatMul(a, b);
+    if (onHostBackend()) expect(reads).toHaveBeenCalled();
+    reads.mockClear();
+    expect(setHostSplitAllowed(false)).toBe(true);
+    try {
+      expect(kernelsOf(() => batchedMatMul(a, b))).toEqual({ BatchMatMul: 1 });
+      const whole = batchedMatMul(a, b);
+      expect(reads).not.toHaveBeenCalled();
+      reads.mockRestore();
+      expect(Array.from(whole.dataSync())).toEqual(Array.from(expected.dataSync()));
+      whole.dispose();
+    } finally {
+      expect(setHostSplitAllowed(true)).toBe(false);
+    }
+    const got = split.dataSync();
+    const want = expected.dataSync();
+    for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 4);
+    tf.dispose([a, b, expected, split]);
+  });
+
+  it("takes any number of batch axes", () => {
+    const a = tf.randomNormal([2, 3, 4, 5]);
+    const b = tf.randomNormal([2, 3, 5, 6]);
+    const c = batchedMatMul(a as tf.Tensor3D, b as tf.Tensor3D);
+    expect(c.shape).toEqual([2, 3, 4, 6]);
+    const expected = tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D);
+    expect(Array.from(c.dataSync())).toEqual(Array.from(expected.dataSync()));
+    tf.dispose([a, b, c, expected]);
+  });
+
+  it("has the gradients of tf.matMul on the host-split path", () => {
+    const [a, b] = largeShapes();
+    const w = tf.randomNormal([3, 32, 64], 0, 1, "float32", 12);
+    const loss =
+      (f: (x: tf.Tensor3D, y: tf.Tensor3D) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) =>
+        tf.sum(tf.mul(f(x as tf.Tensor3D, y as tf.Tensor3D), w));
+    const ours = tf.grads(loss(batchedMatMul))([a, b]);
+    const reference = tf.grads(loss((x, y) => tf.matMul(x, y)))([a, b]);
+    for (let i = 0; i < 2; i++) {
+      expect(ours[i]!.shape).toEqual(reference[i]!.shape);
+      const got = ours[i]!.dataSync();
+      const want = reference[i]!.dataSync();
+      for (let j = 0; j < want.length; j++) expect(got[j]).toBeCloseTo(want[j]!, 3);
+    }
+    tf.dispose([a, b, w, ...ours, ...reference]);
+  });
+
+  it("gradients through a decoding-shaped contraction keep the operands' shapes", () => {
+    const x = tf.randomNormal([1, 1, 8]);
+    const w = tf.randomNormal([8, 2, 3]);
+    const f = (xs: tf.Tensor, ws: tf.Tensor) =>
+      tf.sum(
+        tf.square(
+          contractNamed(["e"], nx.wrap(xs, "b", "s", "e"), nx.wrap(ws, "e", "h", "p")).dataArray,
+        ),
+      );
+    const [dx, dw] = tf.grads(f)([x, w]);
+    expect(dx!.shape).toEqual([1, 1, 8]);
+    expect(dw!.shape).toEqual([8, 2, 3]);
+    tf.dispose([x, w, dx!, dw!]);
+  });
+});
