@@ -125,10 +125,8 @@ export class RMSStandardize extends Layer.define({
       const named = requireNamed(x, "RMSStandardize");
       const { data, names, axes } = reduceAxes(named, this.across);
       const meanSquare = tf.mean(tf.square(data), axes, true);
-      const out = tf.mul(
-        data,
-        tf.reciprocal(tf.sqrt(tf.add(meanSquare, epsilonValue(this.epsilon)))),
-      );
+      // One Rsqrt kernel rather than Sqrt then Reciprocal.
+      const out = tf.mul(data, tf.rsqrt(tf.add(meanSquare, epsilonValue(this.epsilon))));
       return wrapAs(out, names);
     });
   }
