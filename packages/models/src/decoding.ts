@@ -9,7 +9,7 @@ import {
   arange,
   concatenate,
   full,
-  type Jitted,
+  type JitStats,
   jit,
   logSoftmax,
   type NamedArrayBase,
@@ -54,38 +54,92 @@ function batchNamesOf(x: NamedArrayBase, state: KVCachingState): string[] {
   return names;
 }
 
-function callBody(
+/**
+ * One call of a sampler's body with the cache end index as a tensor (so every position has the
+ * same signature under `jit`). With `nextLogProbs`, the new tokens are one per sequence and the
+ * result is the log-probabilities of the next token, `{...batch, vocabulary}`; else the logits.
+ */
+function stepBody(
   model: KVCachingTransformerLM,
   tokens: NamedArrayBase,
   positions: NamedArrayBase,
   mask: NamedArrayBase,
   endIndex: tf.Tensor,
   kvCaches: Record<string, unknown>,
+  nextLogProbs: boolean,
 ): [NamedArrayBase, Record<string, unknown>] {
-  return model.body.call([[[tokens, positions, mask], endIndex], kvCaches]) as [
+  const [logits, caches] = model.body.call([[[tokens, positions, mask], endIndex], kvCaches]) as [
     NamedArrayBase,
     Record<string, unknown>,
   ];
+  return [nextLogProbs ? logSoftmax(logits.sum("seq"), "vocabulary") : logits, caches];
 }
 
 /**
- * A compiled one-token decoding step for {@link advanceOneToken}: the model's body traced by
- * `jit` once per model structure and batch shape, and replayed for every later token (the cache
- * end index goes in as a tensor, so every position replays the same trace). It holds the
- * constants of its traces: dispose it when decoding is done.
- */
-export type DecodingStep = Jitted<Parameters<typeof callBody>, ReturnType<typeof callBody>>;
-
-/**
- * Builds a {@link DecodingStep}; {@link temperatureSample} builds and disposes one per call.
+ * A compiled decoding step for {@link prefill}, {@link advanceOneToken} and
+ * {@link temperatureSample}: the sampler's body traced by `jit` once per model, batch shape and
+ * prompt length, and replayed afterwards. The cache end index goes in as a tensor, so every
+ * position replays the same trace. A step can serve many samplers and many calls (each model
+ * structure has its own trace); it holds the constants of its traces until {@link DecodingStep.dispose}.
  *
  * @example
- * const step = compileDecodingStep();
- * const [logProbs, next] = advanceOneToken(sampler, state, token, step);
+ * const step = new DecodingStep();
+ * const a = temperatureSample(sampler, state0, promptA, random.key(1), { step });
+ * const b = temperatureSample(sampler, state0, promptB, random.key(2), { step }); // replays only
  * step.dispose();
  */
-export function compileDecodingStep(): DecodingStep {
-  return jit(callBody);
+export class DecodingStep {
+  private readonly traced = jit(stepBody);
+
+  /** Trace and replay counters (see `jit` in `@saikei/named`). */
+  get stats(): Readonly<JitStats> {
+    return this.traced.stats;
+  }
+
+  /** Frees the constants of the traces; the step stays usable (it traces again). */
+  dispose(): void {
+    this.traced.dispose();
+  }
+
+  /** Runs the step (traced or replayed). Used by the decoding functions. */
+  run(...args: Parameters<typeof stepBody>): [NamedArrayBase, Record<string, unknown>] {
+    return this.traced(...args);
+  }
+}
+
+/** Calls the sampler through `step` at `state`'s end index and returns the result and the new state. */
+function runStep(
+  step: DecodingStep,
+  model: KVCachingTransformerLM,
+  state: KVCachingState,
+  tokens: NamedArrayBase,
+  positions: NamedArrayBase,
+  mask: NamedArrayBase,
+  nextLogProbs: boolean,
+): [NamedArrayBase, KVCachingState] {
+  const endIndex = tf.scalar(state.cacheEndIndex, "int32");
+  let out: NamedArrayBase;
+  let kvCaches: Record<string, unknown>;
+  try {
+    [out, kvCaches] = step.run(
+      model,
+      tokens,
+      positions,
+      mask,
+      endIndex,
+      state.kvCaches,
+      nextLogProbs,
+    );
+  } finally {
+    endIndex.dispose();
+  }
+  const newState = new KVCachingState({
+    cacheLen: state.cacheLen,
+    batchAxes: state.batchAxes,
+    kvCaches,
+    cacheEndIndex: state.cacheEndIndex + tokens.namedShape.seq!,
+  });
+  return [out, newState];
 }
 
 /**
@@ -101,6 +155,7 @@ export function prefill(
   initialState: KVCachingState,
   prompt: NamedArrayBase,
   padId = 0,
+  step?: DecodingStep,
 ): [NamedArrayBase, SamplingState] {
   const S = prompt.namedShape.seq;
   if (S === undefined) {
@@ -118,14 +173,17 @@ export function prefill(
     arange("seq", initialState.cacheEndIndex, initialState.cacheEndIndex + S),
   );
   const mask = tidy(() => positions.ge(arange("kv_seq", initialState.cacheLen)));
-  const [logits, kvCacheState] = model.call(
-    new KVCachingInputs({
-      tokens: prompt,
-      positions,
-      attentionMask: mask,
-      samplingState: initialState,
-    }),
-  );
+  const [logits, kvCacheState] =
+    step === undefined
+      ? model.call(
+          new KVCachingInputs({
+            tokens: prompt,
+            positions,
+            attentionMask: mask,
+            samplingState: initialState,
+          }),
+        )
+      : runStep(step, model, initialState, prompt, positions, mask, false);
   const logProbs = tidy(() => {
     const last = prompt.ne(padId).astype("int32").sum("seq").sub(1);
     const atLast = arange("seq", S).eq(last);
@@ -208,29 +266,19 @@ export function advanceOneToken(
     "seq",
     "kv_seq",
   );
-  let logits: NamedArrayBase;
+  let logProbs: NamedArrayBase;
   let kvCacheState: KVCachingState;
   if (step === undefined) {
+    let logits: NamedArrayBase;
     [logits, kvCacheState] = model.call(
       new KVCachingInputs({ tokens, positions, attentionMask: mask, samplingState: kv }),
     );
+    logProbs = tidy(() => logSoftmax(logits.sum("seq"), "vocabulary"));
+    logits.dataArray.dispose();
   } else {
-    const endIndex = tf.scalar(index, "int32");
-    let kvCaches: Record<string, unknown>;
-    try {
-      [logits, kvCaches] = step(model, tokens, positions, mask, endIndex, kv.kvCaches);
-    } finally {
-      endIndex.dispose();
-    }
-    kvCacheState = new KVCachingState({
-      cacheLen: kv.cacheLen,
-      batchAxes: kv.batchAxes,
-      kvCaches,
-      cacheEndIndex: index + 1,
-    });
+    [logProbs, kvCacheState] = runStep(step, model, kv, tokens, positions, mask, true);
   }
-  const logProbs = tidy(() => logSoftmax(logits.sum("seq"), "vocabulary"));
-  for (const t of [tokens, positions, mask, logits]) t.dataArray.dispose();
+  for (const t of [tokens, positions, mask]) t.dataArray.dispose();
   return [logProbs, new SamplingState({ kvCacheState, previousTokens, padId: state.padId })];
 }
 
@@ -243,10 +291,16 @@ export interface SampleOptions {
   /** At most this many tokens are sampled; default the cache length. */
   maxSamplingSteps?: number;
   /**
-   * Whether the per-token step runs through a {@link DecodingStep} (traced once, then replayed).
-   * Default true; false runs every layer eagerly (same tokens, slower).
+   * Whether the model runs through a {@link DecodingStep} (traced once, then replayed). Default
+   * true; false runs every layer eagerly (same tokens, slower).
    */
   jit?: boolean;
+  /**
+   * The step to run the model with, kept by the caller for many calls (the prompt and every token
+   * then replay traces made by earlier calls). Without it, a call with `jit` builds a step for its
+   * tokens and disposes it at the end, and runs the prompt eagerly.
+   */
+  step?: DecodingStep;
 }
 
 function sampleToken(
@@ -285,10 +339,11 @@ export function temperatureSample(
   const temperature = options.temperature ?? 1;
   const maxSteps = options.maxSamplingSteps ?? initialState.cacheLen;
   const batchNames = batchNamesOf(prompt, initialState);
-  let [logProbs, state] = prefill(model, initialState, prompt, padId);
+  const ownStep = options.step === undefined && (options.jit ?? true);
+  const step = options.step ?? (ownStep ? new DecodingStep() : undefined);
+  let [logProbs, state] = prefill(model, initialState, prompt, padId, options.step);
   const sampled: NamedArrayBase[] = [];
   let rng = key;
-  const step = (options.jit ?? true) ? compileDecodingStep() : undefined;
   try {
     for (;;) {
       const [nextRng, stepKey] = random.split(rng);
@@ -308,7 +363,7 @@ export function temperatureSample(
       state = nextState;
     }
   } finally {
-    step?.dispose();
+    if (ownStep) step?.dispose();
   }
   const result = tidy(() =>
     concatenate(

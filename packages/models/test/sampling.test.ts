@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   advanceOneToken,
-  compileDecodingStep,
+  DecodingStep,
   KVCachingInputs,
   KVCachingTransformerLM,
   ModelConfigError,
@@ -111,7 +111,7 @@ describe("sampling mode", () => {
       [4, 5, 0, 0],
     ]);
     const baseline = tf.memory().numTensors;
-    const step = compileDecodingStep();
+    const step = new DecodingStep();
     let [eagerLogProbs, eagerState] = prefill(sampler, state0, prompt, 0);
     let [jitLogProbs, jitState] = prefill(sampler, state0, prompt, 0);
     for (const [a, b] of [
@@ -150,6 +150,32 @@ describe("sampling mode", () => {
     eagerState.dispose();
     jitState.dispose();
     tf.dispose([eagerLogProbs.dataArray, jitLogProbs.dataArray]);
+    expect(tf.memory().numTensors).toBe(baseline);
+    state0.dispose();
+  });
+
+  it("a step kept across temperatureSample calls replays the prompt and every token", () => {
+    const model = initializeParameters(
+      TransformerLM.fromConfig(configs["multi-head"]!),
+      random.key(4),
+    );
+    const [sampler, state0] = KVCachingTransformerLM.fromUncached(model, 12, { batch: 1 });
+    const prompt = tokens([[3, 1, 4]]);
+    const baseline = tf.memory().numTensors;
+    const step = new DecodingStep();
+    const options = { maxSamplingSteps: 6, padId: -1, step };
+    const first = temperatureSample(sampler, state0, prompt, random.key(8), options);
+    expect(step.stats).toMatchObject({ traces: 2, replays: 4 }); // prompt, then 5 tokens
+    const second = temperatureSample(sampler, state0, prompt, random.key(9), options);
+    expect(step.stats).toMatchObject({ traces: 2, replays: 10, eager: 0 });
+    const eager = temperatureSample(sampler, state0, prompt, random.key(9), {
+      maxSamplingSteps: 6,
+      padId: -1,
+      jit: false,
+    });
+    expect(rows(second)).toEqual(rows(eager));
+    tf.dispose([first.dataArray, second.dataArray, eager.dataArray]);
+    step.dispose();
     expect(tf.memory().numTensors).toBe(baseline);
     state0.dispose();
   });

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { flatten, type TreeDef, unflatten } from "@saikei/struct";
+import { flatten, Struct, type TreeDef, unflatten } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { tidy } from "./tidy.js";
 
@@ -107,6 +107,22 @@ interface OpRecord {
   outputs: number[];
   /** Whether the kernel returned an array (even of one tensor). */
   arrayOut: boolean;
+  /** Whether the output is its (single) input: a copy, or a reshape, cast, transpose or tile that changes nothing. */
+  noop: boolean;
+}
+
+/** Kernels whose output equals their first input when shape, dtype (and for Transpose, order) are kept. */
+const LAYOUT_KERNELS = new Set(["Identity", "Reshape", "Cast", "Tile", "BroadcastTo", "Transpose"]);
+
+function isNoop(name: string, input: unknown, out: tf.Tensor, attrs: any): boolean {
+  if (!LAYOUT_KERNELS.has(name) || !(input instanceof tf.Tensor)) return false;
+  if (input.dtype !== out.dtype || input.rank !== out.rank) return false;
+  for (let i = 0; i < out.rank; i++) if (input.shape[i] !== out.shape[i]) return false;
+  if (name === "Transpose") {
+    const perm = attrs?.perm as number[] | undefined;
+    return perm?.every((p, i) => p === i) ?? false;
+  }
+  return true;
 }
 
 /** Kernels whose result is not a function of their inputs and attributes. */
@@ -277,6 +293,7 @@ class Recorder {
       attrs: attrs as Record<string, unknown> | undefined,
       outputs,
       arrayOut: Array.isArray(out),
+      noop: outs.length === 1 && isNoop(name, values[0], outs[0]!, attrs),
     });
   }
 }
@@ -367,6 +384,7 @@ function compile(
   const isFixed = (ref: number) => slots[ref]!.kind === Kind.Constant;
   const kept: OpRecord[] = [];
   const seen = new Map<string, number[]>();
+  const producer = new Map<number, OpRecord>();
   const results = new Set<number>();
   for (const out of outputs) if (out.kind === "value") results.add(out.ref);
   tf.tidy(() => {
@@ -398,12 +416,20 @@ function compile(
         });
         continue;
       }
-      // A copy that is not part of the result is its input (the replay never disposes either).
-      if (op.kernel === "Identity" && inputs[0] !== null && !results.has(op.outputs[0]!)) {
+      // A copy (or a layout change that changes nothing) that is not part of the result is its
+      // input: the replay never disposes either.
+      if (op.noop && inputs[0] !== null && !results.has(op.outputs[0]!)) {
         alias[op.outputs[0]!] = inputs[0]!;
         continue;
       }
-      kept.push({ ...op, inputs });
+      // A reshape of a reshape reshapes the original (the first one may then be dead code).
+      if (op.kernel === "Reshape" && inputs[0] !== null) {
+        const from = producer.get(inputs[0]);
+        if (from !== undefined && from.kernel === "Reshape") inputs[0] = from.inputs[0]!;
+      }
+      const record = { ...op, inputs };
+      for (const out of op.outputs) producer.set(out, record);
+      kept.push(record);
     }
   });
   // Dead code: keep only kernels whose outputs the result needs.
@@ -428,7 +454,11 @@ function compile(
   }
   // Constants nothing uses any more (folded intermediates) are freed now.
   const usedConstants = new Set(fixed.map(([, t]) => t));
-  const constants = owned.filter((t) => usedConstants.has(t) || (t.dispose(), false));
+  const constants: tf.Tensor[] = [];
+  for (const t of owned) {
+    if (usedConstants.has(t)) constants.push(t);
+    else t.dispose();
+  }
   return {
     size: slots.length,
     inputs,
@@ -468,11 +498,44 @@ function replay(program: Program, leaves: readonly unknown[], engine: EngineLike
 // --- signatures and the cache -------------------------------------------------------------------
 
 interface Entry {
-  readonly treedef: TreeDef;
+  /** Per argument. */
+  readonly treedefs: readonly TreeDef[];
   readonly signature: string;
   readonly statics: readonly unknown[];
   /** `undefined`: the signature runs eagerly. */
   readonly program: Program | undefined;
+}
+
+/**
+ * Flattenings of struct arguments, by identity: structs are immutable, so a model passed to every
+ * call is flattened once (a decoding step passes the whole model each token).
+ */
+const flatStructs = new WeakMap<object, [unknown[], TreeDef]>();
+
+function flattenArgs(args: readonly unknown[]): { leaves: unknown[]; treedefs: TreeDef[] } {
+  const leaves: unknown[] = [];
+  const treedefs: TreeDef[] = [];
+  for (const arg of args) {
+    let flat: [unknown[], TreeDef] | undefined;
+    if (arg instanceof Struct && Object.isFrozen(arg)) {
+      flat = flatStructs.get(arg);
+      if (flat === undefined) {
+        flat = flatten(arg);
+        flatStructs.set(arg, flat);
+      }
+    } else {
+      flat = flatten(arg);
+    }
+    for (const leaf of flat[0]) leaves.push(leaf);
+    treedefs.push(flat[1]);
+  }
+  return { leaves, treedefs };
+}
+
+function sameTreedefs(a: readonly TreeDef[], b: readonly TreeDef[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !a[i]!.equals(b[i]!)) return false;
+  return true;
 }
 
 function signatureOf(leaves: readonly unknown[]): { signature: string; statics: unknown[] } {
@@ -549,14 +612,14 @@ export function jit<A extends unknown[], R>(
       stats.eager++;
       return fn(...args);
     }
-    const [leaves, treedef] = flatten(args);
+    const { leaves, treedefs } = flattenArgs(args);
     const { signature, statics } = signatureOf(leaves);
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       if (
         entry.signature !== signature ||
         !sameStatics(entry.statics, statics) ||
-        !entry.treedef.equals(treedef)
+        !sameTreedefs(entry.treedefs, treedefs)
       )
         continue;
       if (entry.program === undefined) {
@@ -603,7 +666,7 @@ export function jit<A extends unknown[], R>(
       stats.kernels = program.ops.length;
       stats.recordedKernels = program.recordedKernels;
     }
-    entries.unshift({ treedef, signature, statics, program });
+    entries.unshift({ treedefs, signature, statics, program });
     while (entries.length > maxTraces) disposeEntry(entries.pop()!);
     return result;
   };

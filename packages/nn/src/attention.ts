@@ -317,8 +317,9 @@ function updateSlice(
 /**
  * `updateSlice` with the start as a scalar tensor, in tensor operations only: slot `j` of the axis
  * takes `update[j - begin]` where `0 <= j - begin < S`, else keeps the cache (`begin` is `start`
- * clamped to `[0, L - S]`). Every step but the gather and the select depends only on `start` and
- * the sizes, so a jit trace computes it once for all caches of a model.
+ * clamped to `[0, L - S]`). The index arithmetic depends only on `start` and the sizes, so a jit
+ * trace computes it once for all caches of a model. Broadcasts go through float32 additions, the
+ * fast path of the wasm backend (its `Tile` and `GatherV2` are slow at cache sizes).
  */
 function updateSliceAt(
   cache: tf.Tensor,
@@ -334,12 +335,16 @@ function updateSliceAt(
   const begin = clamp(tf.reshape(tf.cast(start, "int32"), []), 0, cacheLen - len);
   const relative = tf.sub(tf.range(0, cacheLen, 1, "int32"), begin);
   const inside = tf.logicalAnd(tf.greaterEqual(relative, int(0)), tf.less(relative, int(len)));
-  const gathered = tf.gather(update, clamp(relative, 0, len - 1), axis);
-  const condition = tf.reshape(
-    inside,
-    cache.shape.map((s, i) => (i === axis ? s : 1)),
-  );
-  return tf.where(condition, gathered, cache);
+  const zeros = tf.zeros(cache.shape, "float32");
+  const along = cache.shape.map((s, i) => (i === axis ? s : 1));
+  const condition = tf.greater(tf.add(zeros, tf.reshape(tf.cast(inside, "float32"), along)), 0.5);
+  const values =
+    len > 1
+      ? tf.gather(update, clamp(relative, 0, len - 1), axis)
+      : update.dtype === "float32"
+        ? tf.add(zeros, update)
+        : tf.broadcastTo(update, cache.shape);
+  return tf.where(condition, values, cache);
 }
 
 function sliceAxis(data: tf.Tensor, axis: number, begin: number, size: number): tf.Tensor {
