@@ -1,7 +1,8 @@
 /**
  * The `pz` namespace: the whole toolkit in one import (`import { pz } from "saikei"`).
  *
- * Core names live at the top (`pz.Struct`, `pz.field`, `pz.select`, `pz.ready`, `pz.Layer`);
+ * Core names live at the top (`pz.Struct`, `pz.field`, `pz.select`, `pz.ready`, `pz.Layer`,
+ * `pz.jit`);
  * each package adds a sub-namespace: `pz.tree` (tree utilities), `pz.nx` (named axes),
  * `pz.random` (splittable keys), `pz.chk` (shape checking), `pz.de` (data effects), `pz.nn`
  * (layers), `pz.ts` (treescope), `pz.toolshed` (training and tools), `pz.models`.
@@ -20,7 +21,15 @@ export {
   uncheckedLayerCall,
 } from "@saikei/layer";
 export * as models from "@saikei/models";
-export { NamedArray, NamedArrayView, nx, random, ready } from "@saikei/named";
+export {
+  type Jitted,
+  jit,
+  NamedArray,
+  NamedArrayView,
+  nx,
+  random,
+  ready,
+} from "@saikei/named";
 export { nn } from "@saikei/nn";
 export { combine, NotInThisPartition, Selection, select } from "@saikei/select";
 export * as chk from "@saikei/shapecheck";

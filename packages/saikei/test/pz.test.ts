@@ -59,4 +59,23 @@ describe("import { pz } from 'saikei'", () => {
     summed.dataArray.dispose();
     a.dataArray.dispose();
   });
+
+  it("gives jit at the top, for layers as for functions", () => {
+    const layer = pz.nn.initializeParameters(
+      pz.nn.Linear.fromConfig({ features: 4 }, { out: 2 }),
+      pz.random.key(0),
+    );
+    const call = pz.jit((l: typeof layer, x: pz.NamedArray): pz.NamedArray => l.call(x));
+    const x = pz.nx.wrap(tf.ones([3, 4])).tag("batch", "features");
+    const first = call(layer, x);
+    const again = call(layer, x);
+    expect(again.namedShape).toEqual({ batch: 3, out: 2 });
+    expect(Array.from(again.unwrap("batch", "out").dataSync())).toEqual(
+      Array.from(first.unwrap("batch", "out").dataSync()),
+    );
+    expect(call.stats).toMatchObject({ traces: 1, replays: 1 });
+    expectTypeOf(call).toEqualTypeOf<pz.Jitted<[typeof layer, pz.NamedArray], pz.NamedArray>>();
+    call.dispose();
+    tf.dispose([x.dataArray, first.dataArray, again.dataArray]);
+  });
 });
