@@ -18,7 +18,14 @@ import {
   varianceScalingInitializer,
 } from "./initializers.js";
 import { memo } from "./internal/memo.js";
-import { contractNamed, dataAs, dataOf, requireNamed, wrapAs } from "./internal/named.js";
+import {
+  contractNamed,
+  dataAs,
+  dataOf,
+  requireNamed,
+  reshapeIfNeeded,
+  wrapAs,
+} from "./internal/named.js";
 import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
 import { type ParameterLike, UninitializedParameter } from "./parameters.js";
@@ -147,7 +154,8 @@ export class EmbeddingLookup extends Layer.define({ table: field<EmbeddingTable>
         vocab,
         ...embeddingNames,
       ]);
-      const gathered = tf.gather(tableData, tf.cast(ids.data, "int32"));
+      const indices = ids.data.dtype === "int32" ? ids.data : tf.cast(ids.data, "int32");
+      const gathered = tf.gather(tableData, indices);
       return wrapAs(gathered, [...ids.names, ...embeddingNames]);
     });
   }
@@ -275,26 +283,66 @@ export class ApplyRoPE extends Layer.define({
             "Give positions a subset of the input's axes (e.g. {batch, seq}).",
         );
       }
-      const { names } = dataOf(named);
-      const others = names.filter((n) => n !== emb);
-      const order = [...others, emb];
-      const data = dataAs(named, order);
+      // Kernels per call: Cast (integer positions only), Reshape (when the positions lack axes of
+      // the input), Mul, Sin, Cos, Gather, Mul, Mul, Add. The input keeps its layout: the
+      // rotation works along the embedding axis wherever it is.
+      const { data, names } = dataOf(named);
+      const axis = names.indexOf(emb);
       const d = named.namedShape[emb]!;
-      const half = Math.floor(d / 2);
-      const timescale = Array.from({ length: half }, (_, i) => this.maxWavelength ** ((2 * i) / d));
-      // Positions laid out like `others`, with size-1 axes where positions do not vary.
-      const posOrder = others.filter((n) => posNames.includes(n));
-      const posData = tf.cast(dataAs(pos, posOrder), "float32");
-      const posShape = others.map((n) => (posNames.includes(n) ? named.namedShape[n]! : 1));
-      const theta = tf.div(tf.reshape(posData, [...posShape, 1]), tf.tensor1d(timescale));
-      const sin = tf.sin(theta);
-      const cos = tf.cos(theta);
-      const [a, b] = tf.split(data, [half, d - half], -1) as [tf.Tensor, tf.Tensor];
-      const rotated = tf.concat(
-        [tf.sub(tf.mul(a, cos), tf.mul(b, sin)), tf.add(tf.mul(b, cos), tf.mul(a, sin))],
-        -1,
+      if (d % 2 !== 0) {
+        throw new AxisMismatchError(
+          `ApplyRoPE: the embedding axis "${emb}" has size ${d}; it must be even (its two halves are rotated as pairs).`,
+        );
+      }
+      const { inverseTimescale, swapHalves } = ropeConstants(d, this.maxWavelength);
+      // Positions laid out like the input, with size-1 axes where positions do not vary.
+      const posOrder = names.filter((n) => posNames.includes(n));
+      const posData = dataAs(pos, posOrder);
+      const posShape = names.map((n) => (posNames.includes(n) ? named.namedShape[n]! : 1));
+      const posFloat = posData.dtype === "float32" ? posData : tf.cast(posData, "float32");
+      // θ with the sign of the rotation folded in, over the whole axis: [-θ, θ]. Multiplying by a
+      // host-computed 1 / timescale rounds twice like dividing by a rounded timescale did.
+      const theta = tf.mul(
+        reshapeIfNeeded(posFloat, posShape),
+        tf.tensor(inverseTimescale, [d, ...names.slice(axis + 1).map(() => 1)], "float32"),
       );
-      return wrapAs(tf.cast(rotated, data.dtype), order);
+      const cos = tf.cos(theta); // [cos θ, cos θ]
+      const sin = tf.sin(theta); // [-sin θ, sin θ]
+      // [a, b] -> [b, a] along the axis; then a·cos θ − b·sin θ and b·cos θ + a·sin θ in one go.
+      const swapped = tf.gather(data, tf.tensor1d(swapHalves, "int32"), axis);
+      const rotated = tf.add(tf.mul(data, cos), tf.mul(swapped, sin));
+      return wrapAs(rotated.dtype === data.dtype ? rotated : tf.cast(rotated, data.dtype), names);
     });
   }
+}
+
+/** Host constants of a rotation over `d` (even) features; plain arrays, no tensors. */
+interface RopeConstants {
+  /** `[-1 / timescale, 1 / timescale]`, `timescale_i = maxWavelength^(2i/d)`. */
+  readonly inverseTimescale: Float32Array;
+  /** Indices that swap the two halves. */
+  readonly swapHalves: Int32Array;
+}
+
+const ropeConstantsCache = new Map<string, RopeConstants>();
+
+function ropeConstants(d: number, maxWavelength: number): RopeConstants {
+  const key = `${d}/${maxWavelength}`;
+  let found = ropeConstantsCache.get(key);
+  if (found === undefined) {
+    const half = d / 2;
+    const inverseTimescale = new Float32Array(d);
+    const swapHalves = new Int32Array(d);
+    for (let i = 0; i < half; i++) {
+      const inverse = 1 / maxWavelength ** ((2 * i) / d);
+      inverseTimescale[i] = -inverse;
+      inverseTimescale[half + i] = inverse;
+      swapHalves[i] = half + i;
+      swapHalves[half + i] = i;
+    }
+    found = { inverseTimescale, swapHalves };
+    if (ropeConstantsCache.size > 64) ropeConstantsCache.clear();
+    ropeConstantsCache.set(key, found);
+  }
+  return found;
 }

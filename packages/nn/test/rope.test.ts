@@ -1,0 +1,167 @@
+import { WithSideInputsFromInputTuple } from "@saikei/effects";
+import { type NamedArray, nx, ready } from "@saikei/named";
+import * as tf from "@tensorflow/tfjs-core";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ApplyRoPE, EmbeddingLookup, EmbeddingTable, Parameter } from "../src/index.js";
+
+beforeAll(async () => {
+  await ready();
+});
+
+let baseline = 0;
+beforeEach(() => {
+  baseline = tf.memory().numTensors;
+});
+afterEach(() => {
+  expect(tf.memory().numTensors).toBe(baseline);
+});
+
+/** The kernels `f` dispatches, by name (its result is disposed). */
+function kernelsOf(f: () => NamedArray): Record<string, number> {
+  const engine = tf.engine() as unknown as { runKernel: (...args: unknown[]) => unknown };
+  const original = engine.runKernel;
+  const counts: Record<string, number> = {};
+  engine.runKernel = function (this: unknown, ...args: unknown[]) {
+    const name = args[0] as string;
+    counts[name] = (counts[name] ?? 0) + 1;
+    return original.apply(this, args);
+  };
+  try {
+    f().dataArray.dispose();
+  } finally {
+    engine.runKernel = original;
+  }
+  return counts;
+}
+
+function rope(maxWavelength = 10_000) {
+  return WithSideInputsFromInputTuple.handling(
+    ApplyRoPE.fromConfig("token_positions", "projection", maxWavelength),
+    ["token_positions"],
+  );
+}
+
+/** Float64 reference of the half-split rotation for x laid out `[batch, seq, heads, d]`. */
+function reference(x: number[], shape: number[], positions: number[][], maxWavelength: number) {
+  const [batch, seq, heads, d] = shape as [number, number, number, number];
+  const half = d / 2;
+  const out = new Float64Array(x.length);
+  for (let b = 0; b < batch; b++)
+    for (let s = 0; s < seq; s++)
+      for (let h = 0; h < heads; h++)
+        for (let i = 0; i < half; i++) {
+          const theta = positions[b]![s]! / maxWavelength ** ((2 * i) / d);
+          const base = ((b * seq + s) * heads + h) * d;
+          const a = x[base + i]!;
+          const c = x[base + half + i]!;
+          out[base + i] = a * Math.cos(theta) - c * Math.sin(theta);
+          out[base + half + i] = c * Math.cos(theta) + a * Math.sin(theta);
+        }
+  return out;
+}
+
+function expectNear(got: ArrayLike<number>, want: ArrayLike<number>, tol = 2e-6): void {
+  expect(got.length).toBe(want.length);
+  for (let i = 0; i < want.length; i++)
+    expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(tol + 1e-5 * Math.abs(want[i]!));
+}
+
+describe("ApplyRoPE", () => {
+  const shape = [2, 3, 2, 8];
+  const values = Array.from({ length: 2 * 3 * 2 * 8 }, (_, i) => Math.sin(i * 1.7) * 2);
+  const positions = [
+    [0, 1, 2],
+    [5, 100, 7],
+  ];
+
+  it("rotates half-split pairs, for integer and float positions", () => {
+    const x = nx.wrap(tf.tensor(values, shape), "batch", "seq", "heads", "projection");
+    const want = reference(values, shape, positions, 10_000);
+    for (const dtype of ["int32", "float32"] as const) {
+      const pos = nx.wrap(tf.tensor2d(positions, [2, 3], dtype), "batch", "seq");
+      const y = rope().call([x, pos]) as NamedArray;
+      expect(y.dataArray.dtype).toBe("float32");
+      expectNear(y.orderAs("batch", "seq", "heads", "projection").dataArray.dataSync(), want);
+      tf.dispose([pos.dataArray, y.dataArray]);
+    }
+    x.dataArray.dispose();
+  });
+
+  it("works along the embedding axis wherever it is, with positions in any axis order", () => {
+    const x = nx.wrap(tf.tensor(values, shape), "batch", "seq", "heads", "projection");
+    const want = reference(values, shape, positions, 500);
+    const moved = x.orderAs("projection", "seq", "heads", "batch");
+    const pos = nx.wrap(tf.tensor2d(positions, [2, 3], "int32"), "batch", "seq");
+    const posTransposed = pos.orderAs("seq", "batch");
+    const y = rope(500).call([moved, posTransposed]) as NamedArray;
+    expectNear(
+      tf.tidy(() => y.orderAs("batch", "seq", "heads", "projection").dataArray.dataSync()),
+      want,
+    );
+    tf.dispose([x, moved, pos, posTransposed, y].map((a) => a.dataArray));
+  });
+
+  it("decoding one token: one kernel each for the angles, sin, cos, the swap and the combination", () => {
+    const x = nx.wrap(tf.randomNormal([1, 1, 4, 16]), "batch", "seq", "heads", "projection");
+    const intPos = nx.wrap(tf.tensor2d([[7]], [1, 1], "int32"), "batch", "seq");
+    const floatPos = nx.wrap(tf.tensor2d([[7]], [1, 1], "float32"), "batch", "seq");
+    const layer = rope();
+    const rotation = { Reshape: 1, Multiply: 3, Sin: 1, Cos: 1, GatherV2: 1, Add: 1 };
+    expect(kernelsOf(() => layer.call([x, intPos]) as NamedArray)).toEqual({
+      ...rotation,
+      Cast: 1,
+    });
+    expect(kernelsOf(() => layer.call([x, floatPos]) as NamedArray)).toEqual(rotation);
+    tf.dispose([x, intPos, floatPos].map((a) => a.dataArray));
+  });
+
+  it("passes gradients back as the inverse rotation", async () => {
+    await import("@tensorflow/tfjs-core/dist/register_all_gradients.js");
+    const weights = values.map((v, i) => v * 0.5 + (i % 3));
+    const w = tf.tensor(weights, shape);
+    const x = tf.tensor(values, shape);
+    const pos = nx.wrap(tf.tensor2d(positions, [2, 3], "int32"), "batch", "seq");
+    const layer = rope();
+    const grad = tf.grad((t: tf.Tensor) =>
+      tf.sum(
+        tf.mul(
+          (
+            layer.call([nx.wrap(t, "batch", "seq", "heads", "projection"), pos]) as NamedArray
+          ).orderAs("batch", "seq", "heads", "projection").dataArray,
+          w,
+        ),
+      ),
+    )(x);
+    const negated = positions.map((row) => row.map((p) => -p));
+    expectNear(grad.dataSync(), reference(weights, shape, negated, 10_000), 1e-5);
+    tf.dispose([w, x, pos.dataArray, grad]);
+  });
+
+  it("rejects an odd embedding size", () => {
+    const x = nx.wrap(tf.zeros([2, 3]), "seq", "projection");
+    const pos = nx.wrap(tf.tensor1d([0, 1], "int32"), "seq");
+    expect(() => rope().call([x, pos])).toThrow(/must be even/);
+    tf.dispose([x.dataArray, pos.dataArray]);
+  });
+});
+
+describe("EmbeddingLookup", () => {
+  it("gathers int32 ids without a cast", () => {
+    const table = new EmbeddingTable({
+      embeddings: new Parameter({
+        value: nx.wrap(tf.tensor2d([0, 1, 2, 3, 4, 5], [3, 2]), "vocabulary", "embedding"),
+        name: "embeddings",
+      }),
+      vocabularyAxis: "vocabulary",
+    });
+    const lookup = new EmbeddingLookup({ table });
+    const ids = nx.wrap(tf.tensor1d([2, 0], "int32"), "seq");
+    expect(kernelsOf(() => lookup.call(ids))).toEqual({ GatherV2: 1 });
+    const y = lookup.call(ids);
+    expect(y.orderAs("seq", "embedding").dataArray.arraySync()).toEqual([
+      [4, 5],
+      [0, 1],
+    ]);
+    tf.dispose([ids.dataArray, y.dataArray, table.embeddings.value.dataArray]);
+  });
+});
