@@ -1,6 +1,6 @@
 import { type NamedArray, nx, ready } from "@saikei/named";
 import * as tf from "@tensorflow/tfjs-core";
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import {
   batchedMatMul,
   contractNamed,
@@ -9,38 +9,14 @@ import {
   reshapeIfNeeded,
   setHostSplitAllowed,
 } from "../src/internal/named.js";
+import { expectNoLeakedTensors, kernelsOf } from "./helpers.js";
 
 beforeAll(async () => {
   await ready();
   await import("@tensorflow/tfjs-core/dist/register_all_gradients.js");
 });
 
-let baseline = 0;
-beforeEach(() => {
-  baseline = tf.memory().numTensors;
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-  expect(tf.memory().numTensors).toBe(baseline);
-});
-
-/** The kernels `f` dispatches, by name (its result is disposed). */
-function kernelsOf(f: () => unknown): Record<string, number> {
-  const engine = tf.engine() as unknown as { runKernel: (...args: unknown[]) => unknown };
-  const original = engine.runKernel;
-  const counts: Record<string, number> = {};
-  engine.runKernel = function (this: unknown, ...args: unknown[]) {
-    const name = args[0] as string;
-    counts[name] = (counts[name] ?? 0) + 1;
-    return original.apply(this, args);
-  };
-  try {
-    tf.dispose(f() as tf.TensorContainer);
-  } finally {
-    engine.runKernel = original;
-  }
-  return counts;
-}
+expectNoLeakedTensors(() => vi.restoreAllMocks());
 
 function random(shape: Record<string, number>, seed: number): NamedArray {
   return nx.wrap(

@@ -1,11 +1,12 @@
-/** Test helpers: fixture loading and tolerant comparison. */
+/** Test helpers: fixture loading, tolerant comparison, kernel counts and leak checks. */
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { LayerLike } from "@saikei/layer";
 import { type NamedArray, nx } from "@saikei/named";
+import { leaves } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-import { expect } from "vitest";
+import { afterEach, beforeEach, expect } from "vitest";
 import { ApplyAttentionMask, NamedEinsum, Sequential, Softmax } from "../src/index.js";
 
 /** One stored array: named axes in storage order, shape and flat data. */
@@ -107,5 +108,38 @@ export function multiHeadCombine(output: LayerLike): Sequential {
       }),
       output,
     ],
+  });
+}
+
+/** The kernels `f` dispatches, by name; every tensor of its result is disposed. */
+export function kernelsOf(f: () => unknown): Record<string, number> {
+  const engine = tf.engine() as unknown as { runKernel: (...args: unknown[]) => unknown };
+  const original = engine.runKernel;
+  const counts: Record<string, number> = {};
+  engine.runKernel = function (this: unknown, ...args: unknown[]) {
+    const name = args[0] as string;
+    counts[name] = (counts[name] ?? 0) + 1;
+    return original.apply(this, args);
+  };
+  try {
+    tf.dispose(leaves(f()).filter((leaf): leaf is tf.Tensor => leaf instanceof tf.Tensor));
+  } finally {
+    engine.runKernel = original;
+  }
+  return counts;
+}
+
+/**
+ * Registers hooks that check every test of the file leaves `tf.memory().numTensors` where it
+ * found it; `cleanUp` runs first (e.g. restoring mocks).
+ */
+export function expectNoLeakedTensors(cleanUp?: () => void): void {
+  let baseline = 0;
+  beforeEach(() => {
+    baseline = tf.memory().numTensors;
+  });
+  afterEach(() => {
+    cleanUp?.();
+    expect(tf.memory().numTensors).toBe(baseline);
   });
 }

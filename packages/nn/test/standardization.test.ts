@@ -1,37 +1,14 @@
-import { type NamedArray, nx, ready } from "@saikei/named";
+import { nx, ready } from "@saikei/named";
 import * as tf from "@tensorflow/tfjs-core";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { RMSStandardize, Standardize } from "../src/index.js";
+import { expectNoLeakedTensors, kernelsOf } from "./helpers.js";
 
 beforeAll(async () => {
   await ready();
 });
 
-let baseline = 0;
-beforeEach(() => {
-  baseline = tf.memory().numTensors;
-});
-afterEach(() => {
-  expect(tf.memory().numTensors).toBe(baseline);
-});
-
-/** The kernels `f` dispatches, by name (its result is disposed). */
-function kernelsOf(f: () => NamedArray): Record<string, number> {
-  const engine = tf.engine() as unknown as { runKernel: (...args: unknown[]) => unknown };
-  const original = engine.runKernel;
-  const counts: Record<string, number> = {};
-  engine.runKernel = function (this: unknown, ...args: unknown[]) {
-    const name = args[0] as string;
-    counts[name] = (counts[name] ?? 0) + 1;
-    return original.apply(this, args);
-  };
-  try {
-    f().dataArray.dispose();
-  } finally {
-    engine.runKernel = original;
-  }
-  return counts;
-}
+expectNoLeakedTensors();
 
 describe("standardization kernels", () => {
   const data = [
