@@ -1,9 +1,16 @@
 /**
  * The viewer page: builds a small decoder-only transformer LM with saikei (`@saikei/models`) on
- * the tfjs cpu backend, runs it once, and renders it, a selection of its Linear layers and the
- * text form of one block with `@saikei/treescope`. Everything happens in the browser.
+ * the tfjs cpu backend, runs it once, samples a continuation through a compiled decoding step
+ * (`jit`) and eagerly, and renders the model, a selection of its Linear layers and the text form
+ * of one block with `@saikei/treescope`. Everything happens in the browser.
  */
-import { TransformerInputs, TransformerLM } from "@saikei/models";
+import {
+  DecodingStep,
+  KVCachingTransformerLM,
+  TransformerInputs,
+  TransformerLM,
+  temperatureSample,
+} from "@saikei/models";
 import { NamedArray, random, ready } from "@saikei/named";
 import { initializeParameters, Linear } from "@saikei/nn";
 import { select } from "@saikei/select";
@@ -30,12 +37,29 @@ async function main(): Promise<void> {
   status.textContent =
     `Built and ran on the ${backend} backend; logits have named shape ` +
     `${JSON.stringify(logits.namedShape)}.`;
-  tf.dispose([
-    tokens.dataArray,
-    inputs.positions.dataArray,
-    inputs.attentionMask.dataArray,
-    logits.dataArray,
-  ]);
+  tf.dispose([inputs.positions.dataArray, inputs.attentionMask.dataArray, logits.dataArray]);
+
+  // Sampling: a kept DecodingStep traces the model once and replays it for every token; the
+  // eager loop must draw the same tokens.
+  const [sampler, state0] = KVCachingTransformerLM.fromUncached(model, 12, { batch: 1 });
+  const step = new DecodingStep();
+  const options = { maxSamplingSteps: 6, padId: -1 };
+  const compiled = temperatureSample(sampler, state0, tokens, random.key(4), { ...options, step });
+  const eager = temperatureSample(sampler, state0, tokens, random.key(4), {
+    ...options,
+    jit: false,
+  });
+  const sampled = Array.from(compiled.unwrap("batch", "seq").dataSync());
+  document.getElementById("sampled")!.textContent =
+    `Sampled tokens ${JSON.stringify(sampled)}: ${step.stats.traces} traces, ` +
+    `${step.stats.replays} replays of ${step.stats.kernels} kernels.`;
+  document.body.dataset.sampledSame = String(
+    JSON.stringify(sampled) === JSON.stringify(Array.from(eager.unwrap("batch", "seq").dataSync())),
+  );
+  document.body.dataset.replays = String(step.stats.replays);
+  tf.dispose([tokens.dataArray, compiled.dataArray, eager.dataArray]);
+  step.dispose();
+  state0.dispose();
 
   display(model, { target: document.getElementById("model")!, expandDepth: 3 });
   const linears = select(model).atInstancesOf(Linear);

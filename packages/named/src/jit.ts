@@ -21,7 +21,7 @@
  * @module
  */
 
-import { flatten, Struct, type TreeDef, unflatten } from "@saikei/struct";
+import { flatten, flattenWithPath, keystr, Struct, type TreeDef, unflatten } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { tidy } from "./tidy.js";
 
@@ -560,6 +560,17 @@ function signatureOf(leaves: readonly unknown[]): { signature: string; statics: 
   return { signature, statics };
 }
 
+/** The error for a disposed tensor among the arguments, naming where it is. */
+function disposedArgument(args: readonly unknown[], leaf: tf.Tensor): JitError {
+  const [pairs] = flattenWithPath(args);
+  const found = pairs.find(([, value]) => value === leaf);
+  const where = found === undefined ? "an argument" : `argument ${keystr(found[0])}`;
+  return new JitError(
+    `jit: ${where} is a disposed tensor (shape [${leaf.shape.join(", ")}], ${leaf.dtype}). ` +
+      "Pass live tensors: dispose arguments only after the call.",
+  );
+}
+
 function sameStatics(a: readonly unknown[], b: readonly unknown[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
@@ -613,6 +624,9 @@ export function jit<A extends unknown[], R>(
       return fn(...args);
     }
     const { leaves, treedefs } = flattenArgs(args);
+    for (const leaf of leaves) {
+      if (leaf instanceof tf.Tensor && leaf.isDisposed) throw disposedArgument(args, leaf);
+    }
     const { signature, statics } = signatureOf(leaves);
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;

@@ -220,6 +220,21 @@ describe("jit", () => {
     );
   });
 
+  it("rejects a disposed tensor argument with a JitError that says where it is", () => {
+    const f = jit((x: { a: tf.Tensor; b: tf.Tensor[] }) => tf.add(x.a, x.b[0]!));
+    const a = tf.tensor1d([1]);
+    const b = tf.tensor1d([2]);
+    tf.dispose(f({ a, b: [b] }));
+    b.dispose();
+    expect(() => f({ a, b: [b] })).toThrow(JitError);
+    expect(() => f({ a, b: [b] })).toThrow(
+      "jit: argument [0]['b'][0] is a disposed tensor (shape [1], float32). Pass live tensors: dispose arguments only after the call.",
+    );
+    expect(f.stats).toMatchObject({ traces: 1, replays: 0 });
+    f.dispose();
+    a.dispose();
+  });
+
   it("leaves the engine as it was when the traced function throws", () => {
     const engine = tf.engine() as unknown as Record<string, unknown>;
     const f = jit((x: tf.Tensor) => {

@@ -75,6 +75,11 @@ describe("examples/viewer", () => {
       expect(await page.locator("#status").textContent()).toBe(
         'Built and ran on the cpu backend; logits have named shape {"batch":1,"seq":4,"vocabulary":11}.',
       );
+      // jit in the browser: the compiled decoding step replays and samples what the eager loop does
+      expect(await page.locator("#sampled").textContent()).toMatch(
+        /^Sampled tokens \[(\d+,){5}\d+\]: 2 traces, 4 replays of \d+ kernels\.$/,
+      );
+      expect(await page.locator("body").getAttribute("data-sampled-same")).toBe("true");
       expect(await page.locator(".skts-root[data-skts-ready]").count()).toBe(2);
       // every Linear layer of the selection is highlighted, and the way to each one is open
       const linears = Number(await page.locator("body").getAttribute("data-linears"));
