@@ -667,6 +667,11 @@ export function jit<A extends unknown[], R>(
       tracingDepth--;
       uninstall();
     }
+    if (typeof (result as { then?: unknown } | null)?.then === "function") {
+      throw new JitError(
+        "jit: the function returned a promise. jit traces synchronous functions: await outside the jitted function.",
+      );
+    }
     let program: Program | undefined;
     const [resultLeaves, outputTreedef] = flatten(result);
     const outputs: OutputLeaf[] = resultLeaves.map((leaf) =>

@@ -235,6 +235,14 @@ describe("jit", () => {
     a.dispose();
   });
 
+  it("rejects an async function", () => {
+    const f = jit(async (x: tf.Tensor) => tf.add(x, 1));
+    const x = tf.tensor1d([1]);
+    expect(() => f(x)).toThrow(JitError);
+    expect(() => f(x)).toThrow(/returned a promise\. jit traces synchronous functions/);
+    x.dispose();
+  });
+
   it("leaves the engine as it was when the traced function throws", () => {
     const engine = tf.engine() as unknown as Record<string, unknown>;
     const f = jit((x: tf.Tensor) => {
