@@ -235,6 +235,40 @@ describe("jit", () => {
     a.dispose();
   });
 
+  it("nests: a jitted function called inside another's trace is recorded into it", () => {
+    const inner = jit((x: tf.Tensor) => tf.mul(x, 2));
+    const outer = jit((x: tf.Tensor) => tf.add(inner(x), inner(tf.add(x, 1))));
+    const results = [tf.tensor1d([1, 2]), tf.tensor1d([5, 6]), tf.tensor1d([0, 0])].map((x) => {
+      const y = outer(x);
+      const v = read(y);
+      tf.dispose([x, y]);
+      return v;
+    });
+    expect(results).toEqual([
+      [6, 10],
+      [22, 26],
+      [2, 2],
+    ]); // 2x + 2(x + 1)
+    expect(outer.stats).toMatchObject({ traces: 1, replays: 2 });
+    expect(inner.stats).toMatchObject({ traces: 1, replays: 1 }); // only while outer traced
+    outer.dispose();
+    inner.dispose();
+  });
+
+  it("reads the current value of a variable argument on every replay", () => {
+    const v = tf.variable(tf.tensor1d([1, 1]));
+    const f = jit((w: tf.Variable, x: tf.Tensor) => tf.mul(w, x));
+    const x = tf.tensor1d([3, 4]);
+    const first = f(v, x);
+    v.assign(tf.tensor1d([10, -1]));
+    const second = f(v, x);
+    expect(read(first)).toEqual([3, 4]);
+    expect(read(second)).toEqual([30, -4]);
+    expect(f.stats).toMatchObject({ traces: 1, replays: 1 });
+    f.dispose();
+    tf.dispose([v, x, first, second]);
+  });
+
   it("rejects an async function", () => {
     const f = jit(async (x: tf.Tensor) => tf.add(x, 1));
     const x = tf.tensor1d([1]);
