@@ -1,7 +1,7 @@
 // The examples of docs/named.md, run as written.
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { NamedArrayView, nx, random, ready } from "../src/index.js";
+import { jit, type NamedArray, NamedArrayView, nx, random, ready } from "../src/index.js";
 import { values } from "./helpers.js";
 
 beforeAll(async () => {
@@ -75,6 +75,34 @@ describe("docs/named.md", () => {
     expect(logits.namedShape).toEqual({ batch: 2, heads: 2, seq: 5, kv_seq: 5 });
     const probs = nx.softmax(logits, "kv_seq");
     expect(values(probs.sum("kv_seq").max(["batch", "heads", "seq"]).unwrap())).toBeCloseTo(1, 5);
+  });
+
+  it("jit", () => {
+    const q1 = nx.ones({ seq: 3, projection: 4 });
+    const k1 = nx.ones({ kv_seq: 5, projection: 4 });
+    const q2 = nx.wrap(
+      tf.tensor2d([
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 1, 0],
+      ]),
+      "seq",
+      "projection",
+    );
+    const k2 = nx.wrap(tf.reshape(tf.range(0, 20), [5, 4]), "kv_seq", "projection");
+    const attend = jit((q: NamedArray, k: NamedArray) =>
+      nx.softmax(nx.dot(q, k, { contract: ["projection"] }), "kv_seq"),
+    );
+    const a = attend(q1, k1); // traced: runs the named-axis code and records its kernels
+    const b = attend(q2, k2); // replayed (q2, k2 have the shapes of q1, k1): kernels only
+    expect(attend.stats).toMatchObject({ traces: 1, replays: 1, eager: 0 });
+    expect(b.namedShape).toEqual({ seq: 3, kv_seq: 5 });
+    const eager = nx.softmax(nx.dot(q2, k2, { contract: ["projection"] }), "kv_seq");
+    expect(values(b.unwrap("seq", "kv_seq"))).toEqual(values(eager.unwrap("seq", "kv_seq")));
+    expect(Array.from(a.unwrap("seq", "kv_seq").dataSync())).toEqual(
+      Array(15).fill(Math.fround(0.2)),
+    );
+    attend.dispose(); // frees the constants the traces hold
   });
 
   it("nmap", () => {
