@@ -22,7 +22,7 @@ import {
 import { field, Struct } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { ModelConfigError } from "./mlp.js";
-import { KVCachingInputs, KVCachingState, type KVCachingTransformerLM } from "./sampling.js";
+import { KVCachingInputs, type KVCachingState, type KVCachingTransformerLM } from "./sampling.js";
 import { TransformerInputs, type TransformerLM } from "./transformer.js";
 
 /**
@@ -72,7 +72,12 @@ function stepBody(
     NamedArrayBase,
     Record<string, unknown>,
   ];
-  return [nextLogProbs ? logSoftmax(logits.sum("seq"), "vocabulary") : logits, caches];
+  return [nextLogProbs ? lastLogProbs(logits) : logits, caches];
+}
+
+/** Log-probabilities `{...batch, vocabulary}` of the logits of one new token per sequence. */
+function lastLogProbs(logits: NamedArrayBase): NamedArrayBase {
+  return logSoftmax(logits.sum("seq"), "vocabulary");
 }
 
 /**
@@ -133,13 +138,7 @@ function runStep(
   } finally {
     endIndex.dispose();
   }
-  const newState = new KVCachingState({
-    cacheLen: state.cacheLen,
-    batchAxes: state.batchAxes,
-    kvCaches,
-    cacheEndIndex: state.cacheEndIndex + tokens.namedShape.seq!,
-  });
-  return [out, newState];
+  return [out, state.advanced(kvCaches, tokens.namedShape.seq!)];
 }
 
 /**
@@ -273,7 +272,7 @@ export function advanceOneToken(
     [logits, kvCacheState] = model.call(
       new KVCachingInputs({ tokens, positions, attentionMask: mask, samplingState: kv }),
     );
-    logProbs = tidy(() => logSoftmax(logits.sum("seq"), "vocabulary"));
+    logProbs = tidy(() => lastLogProbs(logits));
     logits.dataArray.dispose();
   } else {
     [logProbs, kvCacheState] = runStep(step, model, kv, tokens, positions, mask, true);

@@ -38,6 +38,16 @@ export class KVCachingState extends Struct.define({
   kvCaches: field<Record<string, unknown>>(),
   cacheEndIndex: field<number>(),
 }) {
+  /** The state after `count` more positions were written, with the caches that hold them. */
+  advanced(kvCaches: Record<string, unknown>, count: number): KVCachingState {
+    return new KVCachingState({
+      cacheLen: this.cacheLen,
+      batchAxes: this.batchAxes,
+      kvCaches,
+      cacheEndIndex: this.cacheEndIndex + count,
+    });
+  }
+
   /** Disposes every tensor of the caches. */
   dispose(): void {
     for (const leaf of tree.leaves(this.kvCaches)) {
@@ -167,14 +177,6 @@ export class KVCachingTransformerLM extends Layer.define({
       [[inputs.tokens, inputs.positions, inputs.attentionMask], state.cacheEndIndex],
       state.kvCaches,
     ]) as [NamedArrayBase, Record<string, unknown>];
-    return [
-      logits,
-      new KVCachingState({
-        cacheLen: state.cacheLen,
-        batchAxes: state.batchAxes,
-        kvCaches,
-        cacheEndIndex: state.cacheEndIndex + S,
-      }),
-    ];
+    return [logits, state.advanced(kvCaches, S)];
   }
 }

@@ -23,6 +23,7 @@
 
 import { flatten, flattenWithPath, keystr, Struct, type TreeDef, unflatten } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
+import { isTaping } from "./lowering.js";
 import { tidy } from "./tidy.js";
 
 /** Options of {@link jit}. */
@@ -61,11 +62,6 @@ export class JitError extends Error {
 }
 
 let tracingDepth = 0;
-
-function taping(): boolean {
-  const engine = tf.engine() as unknown as { isTapeOn?: () => boolean };
-  return typeof engine.isTapeOn === "function" && engine.isTapeOn();
-}
 
 /**
  * Whether a {@link jit} trace is being recorded. Code with host-side fast paths (reading tensor
@@ -619,7 +615,7 @@ export function jit<A extends unknown[], R>(
     unreplayable: undefined,
   };
   const jitted = (...args: A): R => {
-    if (taping()) {
+    if (isTaping()) {
       stats.eager++;
       return fn(...args);
     }

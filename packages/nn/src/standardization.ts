@@ -38,10 +38,6 @@ function reduceAxes(
   return { data, names, axes: axesList(across).map((n) => names.indexOf(n)) };
 }
 
-function epsilonValue(epsilon: number | tf.Tensor): number | tf.Tensor {
-  return epsilon;
-}
-
 /**
  * Standardizes jointly over `across`: `(x - mean) * rsqrt(mean(x²) - mean² + epsilon)` (penzai's
  * `Standardize`, i.e. `jax.nn.standardize`).
@@ -80,10 +76,7 @@ export class Standardize extends Layer.define({
       const mean = tf.mean(data, axes, true);
       const meanSquare = tf.mean(tf.square(data), axes, true);
       const variance = tf.sub(meanSquare, tf.square(mean));
-      const out = tf.mul(
-        tf.sub(data, mean),
-        tf.rsqrt(tf.add(variance, epsilonValue(this.epsilon))),
-      );
+      const out = tf.mul(tf.sub(data, mean), tf.rsqrt(tf.add(variance, this.epsilon)));
       return wrapAs(out, names);
     });
   }
@@ -126,7 +119,7 @@ export class RMSStandardize extends Layer.define({
       const { data, names, axes } = reduceAxes(named, this.across);
       const meanSquare = tf.mean(tf.square(data), axes, true);
       // One Rsqrt kernel rather than Sqrt then Reciprocal.
-      const out = tf.mul(data, tf.rsqrt(tf.add(meanSquare, epsilonValue(this.epsilon))));
+      const out = tf.mul(data, tf.rsqrt(tf.add(meanSquare, this.epsilon)));
       return wrapAs(out, names);
     });
   }

@@ -56,13 +56,6 @@ export function keyOfChild(
   return childKeys(type, node, aux, n)[i]!;
 }
 
-/** Whether two path steps name the same child (tolerant of plain string/number keys). */
-export function stepEquals(a: PathKey, b: PathKey): boolean {
-  if (keyEquals(a, b)) return true;
-  if (typeof a === "object" || typeof b === "object") return false;
-  return a === b;
-}
-
 /** The index of the child of `node` reached by `key`, or -1. */
 export function findChildIndex(node: unknown, key: PathKey): number {
   const type = nodeTypeOf(node);
@@ -79,7 +72,7 @@ export function findChildIndex(node: unknown, key: PathKey): number {
   }
   if (n === 0) return -1;
   const keys = childKeys(type, node, aux, n);
-  for (let i = 0; i < n; i++) if (stepEquals(keys[i]!, key)) return i;
+  for (let i = 0; i < n; i++) if (keyEquals(keys[i]!, key)) return i;
   return -1;
 }
 

@@ -15,6 +15,7 @@ import { flatten, map, options as treeOptions } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import {
   NAMED_AXES_METADATA_KEY,
+  readNamedAxes,
   SafetensorsMissingTensorError,
   SafetensorsTemplateMismatchError,
   SafetensorsUnexpectedTensorError,
@@ -142,7 +143,7 @@ export function loadParameters<T>(
   const { tensors, metadata } = parseSafetensorsWithMetadata(bytes);
   const all = Object.values(tensors);
   try {
-    const savedAxes = readAxes(metadata);
+    const savedAxes = readNamedAxes(metadata) as Record<string, string[]>;
     const used = new Set<string>();
     const loaded = map<T>(
       (node: unknown) => {
@@ -197,16 +198,5 @@ export function loadParameters<T>(
   } catch (error) {
     for (const t of all) t.dispose();
     throw error;
-  }
-}
-
-function readAxes(metadata: SafetensorsMetadata): Record<string, string[]> {
-  const raw = metadata[NAMED_AXES_METADATA_KEY];
-  if (raw === undefined) return {};
-  try {
-    const parsed = JSON.parse(raw);
-    return parsed !== null && typeof parsed === "object" ? parsed : {};
-  } catch {
-    return {};
   }
 }

@@ -148,7 +148,15 @@ function describeShape(t: tf.Tensor): string {
   return `${t.dtype}[${t.shape.join(", ")}]`;
 }
 
-function readNamedAxes(metadata: SafetensorsMetadata): Record<string, unknown> {
+/**
+ * The named axes a file's metadata records under {@link NAMED_AXES_METADATA_KEY}, by tensor name
+ * (`{}` when the entry is missing or is not a JSON object). Values are as stored: check them
+ * before use.
+ *
+ * @example
+ * readNamedAxes({ "saikei.named_axes": '{"w":["in","out"]}' }); // { w: ["in", "out"] }
+ */
+export function readNamedAxes(metadata: SafetensorsMetadata): Record<string, unknown> {
   const raw = metadata[NAMED_AXES_METADATA_KEY];
   if (raw === undefined) return {};
   try {

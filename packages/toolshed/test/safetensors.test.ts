@@ -10,6 +10,7 @@ import {
   NAMED_AXES_METADATA_KEY,
   parseSafetensors,
   parseSafetensorsWithMetadata,
+  readNamedAxes,
   readSafetensorsHeader,
   SafetensorsBufferGapError,
   SafetensorsDtypeError,
@@ -535,3 +536,14 @@ function flattenTensors(tree: unknown): tf.Tensor[] {
   }
   return [];
 }
+
+describe("readNamedAxes", () => {
+  it("reads the named axes entry of the metadata, and {} when it is missing or not a JSON object", () => {
+    expect(readNamedAxes({ [NAMED_AXES_METADATA_KEY]: '{"w":["in","out"]}' })).toEqual({
+      w: ["in", "out"],
+    });
+    expect(readNamedAxes({})).toEqual({});
+    expect(readNamedAxes({ [NAMED_AXES_METADATA_KEY]: "not json" })).toEqual({});
+    expect(readNamedAxes({ [NAMED_AXES_METADATA_KEY]: "3" })).toEqual({});
+  });
+});
