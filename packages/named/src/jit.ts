@@ -305,7 +305,8 @@ interface Program {
   /** Slots filled before running: inputs (by leaf index), constants and externals (tensors). */
   readonly inputs: readonly [ref: number, leaf: number][];
   readonly fixed: readonly [ref: number, tensor: tf.Tensor][];
-  readonly constants: readonly tf.Tensor[];
+  /** The constants the program owns (kept tensors it disposes with the trace). */
+  readonly constants: ReadonlySet<tf.Tensor>;
   readonly ops: readonly OpRecord[];
   readonly outputTreedef: TreeDef;
   readonly outputs: readonly OutputLeaf[];
@@ -450,9 +451,9 @@ function compile(
   }
   // Constants nothing uses any more (folded intermediates) are freed now.
   const usedConstants = new Set(fixed.map(([, t]) => t));
-  const constants: tf.Tensor[] = [];
+  const constants = new Set<tf.Tensor>();
   for (const t of owned) {
-    if (usedConstants.has(t)) constants.push(t);
+    if (usedConstants.has(t)) constants.add(t);
     else t.dispose();
   }
   return {
@@ -482,7 +483,7 @@ function replay(program: Program, leaves: readonly unknown[], engine: EngineLike
     for (const o of program.outputs) {
       if (o.kind === "static") continue;
       const t = values[o.ref]!;
-      out.push(program.constants.includes(t) ? tf.clone(t) : t);
+      out.push(program.constants.has(t) ? tf.clone(t) : t);
     }
     return out;
   });
@@ -534,13 +535,20 @@ function sameTreedefs(a: readonly TreeDef[], b: readonly TreeDef[]): boolean {
   return true;
 }
 
-function signatureOf(leaves: readonly unknown[]): { signature: string; statics: unknown[] } {
+/** The signature of argument leaves; `disposed` is the first disposed tensor among them, if any. */
+function signatureOf(leaves: readonly unknown[]): {
+  signature: string;
+  statics: unknown[];
+  disposed: tf.Tensor | undefined;
+} {
   let signature = "";
   const statics: unknown[] = [];
+  let disposed: tf.Tensor | undefined;
   const firstIndex = new Map<tf.Tensor, number>();
   for (let i = 0; i < leaves.length; i++) {
     const leaf = leaves[i];
     if (leaf instanceof tf.Tensor) {
+      if (leaf.isDisposed) disposed ??= leaf;
       const first = firstIndex.get(leaf);
       if (first !== undefined) {
         signature += `=${first};`;
@@ -553,7 +561,7 @@ function signatureOf(leaves: readonly unknown[]): { signature: string; statics: 
       statics.push(leaf);
     }
   }
-  return { signature, statics };
+  return { signature, statics, disposed };
 }
 
 /** The error for a disposed tensor among the arguments, naming where it is. */
@@ -579,7 +587,7 @@ function programUsable(program: Program): boolean {
 }
 
 function disposeEntry(entry: Entry): void {
-  if (entry.program !== undefined) tf.dispose(entry.program.constants as tf.Tensor[]);
+  if (entry.program !== undefined) tf.dispose([...entry.program.constants]);
 }
 
 /**
@@ -620,10 +628,8 @@ export function jit<A extends unknown[], R>(
       return fn(...args);
     }
     const { leaves, treedefs } = flattenArgs(args);
-    for (const leaf of leaves) {
-      if (leaf instanceof tf.Tensor && leaf.isDisposed) throw disposedArgument(args, leaf);
-    }
-    const { signature, statics } = signatureOf(leaves);
+    const { signature, statics, disposed } = signatureOf(leaves);
+    if (disposed !== undefined) throw disposedArgument(args, disposed);
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       if (
