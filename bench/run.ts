@@ -30,7 +30,7 @@ for (const pkg of order) {
     .sort()) {
     const run = spawnSync(
       process.execPath,
-      ["--import", "tsx", "--conditions=source", `${dir}/${file}`],
+      ["--import", "tsx", "--conditions=@saikei/source", `${dir}/${file}`],
       {
         stdio: "inherit",
         cwd: root,

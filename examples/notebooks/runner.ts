@@ -48,7 +48,7 @@ export function runNotebook(notebookPath: string, timeoutMs = 300_000): Notebook
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${basename(notebookPath, ".ipynb")}.ts`);
   writeFileSync(file, notebookModule(cells));
-  const run = spawnSync(process.execPath, ["--import", "tsx", "--conditions=source", file], {
+  const run = spawnSync(process.execPath, ["--import", "tsx", "--conditions=@saikei/source", file], {
     encoding: "utf8",
     timeout: timeoutMs,
     env: { ...process.env, NO_COLOR: "1" },

@@ -110,7 +110,7 @@ describe("every notebook type-checks", () => {
         extends: "../../../tsconfig.base.json",
         compilerOptions: {
           noEmit: true,
-          customConditions: ["source"],
+          customConditions: ["@saikei/source"],
           declaration: false,
           declarationMap: false,
         },

@@ -10,7 +10,7 @@ export default defineConfig({
   base: "./",
   resolve: {
     alias: [{ find: /^@saikei\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` }],
-    conditions: ["source"],
+    conditions: ["@saikei/source"],
   },
   // Treescope shows class names (Linear, Parameter...): keep them through minification.
   esbuild: { keepNames: true },

@@ -3,7 +3,7 @@
  * references (24 in all) and does one [128,256] x [256,256] matMul. The baseline is the same
  * computation with the values held directly. Target ratio <= 1.05.
  *
- * Run: npx tsx --conditions=source packages/effects/bench/handlers.bench.ts
+ * Run: npx tsx --conditions=@saikei/source packages/effects/bench/handlers.bench.ts
  */
 
 import { callLayer, Layer, type LayerLike } from "@saikei/layer";

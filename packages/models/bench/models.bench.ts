@@ -19,7 +19,7 @@
  * warning and `saikei_gradients_match: false`), not thrown, so the timings still print.
  * Each line also carries the rates (steps or tokens per second) and `os.loadavg()` before and after.
  *
- * Run: npx tsx --conditions=source packages/models/bench/models.bench.ts
+ * Run: npx tsx --conditions=@saikei/source packages/models/bench/models.bench.ts
  * Environment: ROUNDS (default 3), TRAIN_ROUNDS (case 1, default ROUNDS or 6), DECODE_TOKENS (case 2, default 64), LONG_TOKENS (case 3, default 256),
  * LONG_ROUNDS (case 3, one run per side per round, default 2),
  * CASES (default "train,decode,long").

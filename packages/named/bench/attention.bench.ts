@@ -6,7 +6,7 @@
  * last axis). All three are checked to agree before timing. Also reports GFLOP/s against the
  * plain 2-D matMul rate measured in the same run.
  *
- * Run: npx tsx --conditions=source packages/named/bench/attention.bench.ts
+ * Run: npx tsx --conditions=@saikei/source packages/named/bench/attention.bench.ts
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { compare, measure, round } from "../../../bench/harness.js";

@@ -5,7 +5,7 @@
  * backend: plain 2-D matMuls, explicit transposes, and per-(batch, head) 2-D matMuls for the
  * attention products.
  *
- * Run: npx tsx --conditions=source packages/nn/bench/block.bench.ts
+ * Run: npx tsx --conditions=@saikei/source packages/nn/bench/block.bench.ts
  */
 
 import { WithSideInputsFromInputTuple } from "@saikei/effects";

@@ -8,7 +8,7 @@
  * - `train-step-mlp-nn`: the model is an `@saikei/nn` Sequential of Affine layers (named axes,
  *   checked layer calls) against the hand-written step; the ratio includes the layers' overhead.
  *
- * Run: npx tsx --conditions=source packages/toolshed/bench/train.bench.ts
+ * Run: npx tsx --conditions=@saikei/source packages/toolshed/bench/train.bench.ts
  */
 
 import { type NamedArray, nx, random, ready } from "@saikei/named";

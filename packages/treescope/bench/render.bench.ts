@@ -2,7 +2,7 @@
  * Rendering a 10,000-node model to HTML, against `JSON.stringify` of the same tree, and the time
  * to first paint of that page in Chromium (extra fields `first_paint_ms`, `client_render_ms`).
  *
- * Run: npx tsx --conditions=source packages/treescope/bench/render.bench.ts
+ * Run: npx tsx --conditions=@saikei/source packages/treescope/bench/render.bench.ts
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
