@@ -12,35 +12,46 @@ import { launchChromium } from "./chromium.js";
 import { type TransformerLM, transformerLike } from "./fixtures.js";
 
 const screenshots = fileURLToPath(new URL("../../../screenshots/", import.meta.url));
-let browser: Awaited<ReturnType<typeof launchChromium>>;
 let dir: string;
 let model: TransformerLM;
 let baseline = 0;
+let launched: ReturnType<typeof launchChromium> | undefined;
+
+/**
+ * The shared browser, launched by the first test that needs it: a missing Chromium then fails
+ * every test with the launcher's message instead of skipping them after a failed `beforeAll`.
+ */
+function browser(): ReturnType<typeof launchChromium> {
+  launched ??= launchChromium().then(async (b) => {
+    // Record what "copy path" writes instead of depending on the system clipboard.
+    await b.context.addInitScript(() => {
+      const w = window as unknown as { __copied: string[] };
+      w.__copied = [];
+      Object.defineProperty(navigator, "clipboard", {
+        configurable: true,
+        value: {
+          writeText(text: string) {
+            w.__copied.push(text);
+            return Promise.resolve();
+          },
+        },
+      });
+    });
+    return b;
+  });
+  return launched;
+}
 
 beforeAll(async () => {
   await ready();
   baseline = tf.memory().numTensors;
   model = transformerLike(2, 8);
   dir = mkdtempSync(join(tmpdir(), "skts-pages-"));
-  browser = await launchChromium();
-  // Record what "copy path" writes instead of depending on the system clipboard.
-  await browser.context.addInitScript(() => {
-    const w = window as unknown as { __copied: string[] };
-    w.__copied = [];
-    Object.defineProperty(navigator, "clipboard", {
-      configurable: true,
-      value: {
-        writeText(text: string) {
-          w.__copied.push(text);
-          return Promise.resolve();
-        },
-      },
-    });
-  });
 });
 
 afterAll(async () => {
-  await browser?.close();
+  const b = await launched?.catch(() => undefined);
+  await b?.close();
   rmSync(dir, { recursive: true, force: true });
   for (const leaf of leaves(model)) if (leaf instanceof tf.Tensor) leaf.dispose();
   expect(tf.memory().numTensors).toBe(baseline);
@@ -51,7 +62,7 @@ let pageCount = 0;
 async function open(html: string): Promise<{ page: Page; errors: string[] }> {
   const file = join(dir, `page${pageCount++}.html`);
   writeFileSync(file, html);
-  const page = await browser.context.newPage();
+  const page = await (await browser()).context.newPage();
   const errors: string[] = [];
   page.on("console", (m) => {
     if (m.type() === "error") errors.push(m.text());
