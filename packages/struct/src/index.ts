@@ -8,6 +8,7 @@
  *
  * @module
  */
+export { className } from "./className.js";
 export * from "./keys.js";
 export * from "./registry.js";
 export * from "./struct.js";

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { className, RECORDED_NAME } from "./className.js";
 import { GetAttrKey, type PathKey } from "./keys.js";
 import {
   deepEqualStatic,
@@ -88,6 +89,20 @@ export function field<T>(options: FieldOptions<T> = {}): Field<T> {
  * const spec = { x: field<number>(), name: field<string>({ static: true }) } satisfies FieldSpec;
  */
 export type FieldSpec = Record<string, Field<any, boolean, boolean>>;
+
+/**
+ * Options of {@link Struct.define}.
+ *
+ * @example
+ * class Point extends Struct.define({ x: field<number>() }, { name: "Point" }) {}
+ */
+export interface DefineOptions {
+  /**
+   * The name of the class that extends the result, as treescope and error messages print it.
+   * Recorded because minifiers rename classes; see {@link className} for who gets it.
+   */
+  readonly name?: string;
+}
 
 type FieldType<F> = F extends Field<infer T, any, any> ? T : never;
 type RequiredNames<S> = {
@@ -283,7 +298,7 @@ class StructMeta implements NodeType<any, unknown>, StructLayout {
     this.staticNames.forEach((n, i) => {
       parts.push(`${n}=${reprValue(statics[i])}`);
     });
-    return `${(proto as { constructor: Function }).constructor.name}(${parts.join(", ")})`;
+    return `${className((proto as { constructor: Function }).constructor)}(${parts.join(", ")})`;
   }
 }
 
@@ -346,7 +361,7 @@ export function reprValue(value: unknown, depth = 0): string {
   if (value instanceof Struct) {
     const meta = metaOfInstance(value);
     const parts = meta.names.map((n) => `${n}=${reprValue((value as any)[n], depth + 1)}`);
-    return `${value.constructor.name}(${parts.join(", ")})`;
+    return `${className(value.constructor)}(${parts.join(", ")})`;
   }
   if (ArrayBuffer.isView(value)) {
     return `${value.constructor.name}(${(value as unknown as ArrayLike<number>).length})`;
@@ -364,7 +379,29 @@ export function reprValue(value: unknown, depth = 0): string {
   }
   const own = (value as { toString?: () => string }).toString;
   if (typeof own === "function" && own !== Object.prototype.toString) return safeString(value);
-  return `<${value.constructor?.name ?? "object"}>`;
+  return `<${typeof value.constructor === "function" ? className(value.constructor) : "object"}>`;
+}
+
+/** Validates `define`'s options; returns the name to record, if any. */
+function checkDefineOptions(base: string, options: DefineOptions | undefined): string | undefined {
+  if (options === undefined) return undefined;
+  const unknownOptions =
+    options !== null && typeof options === "object"
+      ? Object.keys(options).filter((k) => k !== "name")
+      : [];
+  const name = (options as DefineOptions | null)?.name;
+  if (
+    options === null ||
+    typeof options !== "object" ||
+    unknownOptions.length > 0 ||
+    (name !== undefined && (typeof name !== "string" || name === ""))
+  ) {
+    throw new StructDefinitionError(
+      `${base}.define takes options { name?: string } as its second argument, but got ${reprValue(options)}. ` +
+        `Pass the name of the class you are declaring, like class Point extends ${base}.define({ ... }, { name: "Point" }) {}.`,
+    );
+  }
+  return name;
 }
 
 function describeProps(meta: StructMeta): string {
@@ -401,7 +438,7 @@ export abstract class Struct {
       );
     }
     const meta = metaOfClass(new.target);
-    const name = new.target.name || "Struct";
+    const name = className(new.target) || "Struct";
     if (props !== undefined && (props === null || typeof props !== "object")) {
       throw new StructConstructionError(
         `${name} expects its fields as one object, like new ${name}({ ${describeProps(meta)} }), but got ${reprValue(props)}.`,
@@ -438,34 +475,39 @@ export abstract class Struct {
    * Declares a struct class with the fields of `spec` added after the fields of `this`.
    *
    * @param spec field declarations made with {@link field}. Fields listed first are children first.
+   * @param options `{ name }` records the name of the class that extends the result, for
+   *   treescope and error messages in minified builds (see {@link className}).
    * @returns a class to extend: `class Point extends Struct.define({...}) {}`.
-   * @throws StructDefinitionError for a reserved name or a field the parent already has.
+   * @throws StructDefinitionError for a reserved name, a field the parent already has, or bad options.
    * @example
-   * class Point extends Struct.define({ x: field<number>(), y: field<number>() }) {}
+   * class Point extends Struct.define({ x: field<number>(), y: field<number>() }, { name: "Point" }) {}
    * class Point3 extends Point.define({ z: field<number>() }) {} // children x, y, z
+   * class Labeled extends Point.define({}, { name: "Labeled" }) {} // no new fields, its own name
    */
   static define<C extends AnyStructClass, S extends FieldSpec>(
     this: C,
     spec: S,
+    options?: DefineOptions,
   ): DefinedStruct<C, S> {
+    const recorded = checkDefineOptions(className(this), options);
     const base = metaOfClass(this);
     const fields = [...base.fields];
     for (const name of Object.keys(spec)) {
       if (RESERVED.has(name)) {
         throw new StructDefinitionError(
-          `${this.name}.define: "${name}" cannot be a field name because Struct uses it. Rename the field.`,
+          `${className(this)}.define: "${name}" cannot be a field name because Struct uses it. Rename the field.`,
         );
       }
       if (base.names.includes(name)) {
         throw new StructDefinitionError(
-          `${this.name}.define: field "${name}" is already declared by ${this.name}. Each field is declared once; ` +
+          `${className(this)}.define: field "${name}" is already declared by ${className(this)}. Each field is declared once; ` +
             "give the new field another name.",
         );
       }
       const f = spec[name]!;
       if (f === null || typeof f !== "object" || typeof f.static !== "boolean") {
         throw new StructDefinitionError(
-          `${this.name}.define: field "${name}" must be declared with field<T>(), like { ${name}: field<number>() }.`,
+          `${className(this)}.define: field "${name}" must be declared with field<T>(), like { ${name}: field<number>() }.`,
         );
       }
       fields.push(
@@ -480,7 +522,8 @@ export abstract class Struct {
     const meta = new StructMeta(Object.freeze(fields));
     const Base = this as unknown as new (props?: {}) => Struct;
     const Defined = class extends Base {};
-    Object.defineProperty(Defined, "name", { value: `${this.name || "Struct"}Fields` });
+    Object.defineProperty(Defined, "name", { value: `${className(this) || "Struct"}Fields` });
+    if (recorded !== undefined) Object.defineProperty(Defined, RECORDED_NAME, { value: recorded });
     Object.defineProperty(Defined.prototype, NODE_TYPE, { value: meta });
     return Defined as unknown as DefinedStruct<C, S>;
   }
@@ -502,8 +545,8 @@ export abstract class Struct {
     const meta = metaOfClass(this);
     if (attributes === null || typeof attributes !== "object") {
       throw new StructConstructionError(
-        `${this.name}.fromAttributes expects an object with every field, like ` +
-          `${this.name}.fromAttributes({ ${meta.names.join(", ")} }), but got ${reprValue(attributes)}.`,
+        `${className(this)}.fromAttributes expects an object with every field, like ` +
+          `${className(this)}.fromAttributes({ ${meta.names.join(", ")} }), but got ${reprValue(attributes)}.`,
       );
     }
     const given = attributes as Record<string, unknown>;
@@ -515,7 +558,7 @@ export abstract class Struct {
       if (missing.length > 0) problems.push(`missing ${missing.join(", ")}`);
       if (extra.length > 0) problems.push(`unexpected ${extra.join(", ")}`);
       throw new StructConstructionError(
-        `Incorrect fields provided to ${this.name}.fromAttributes: expected {${meta.names.join(", ")}}, ` +
+        `Incorrect fields provided to ${className(this)}.fromAttributes: expected {${meta.names.join(", ")}}, ` +
           `got {${keys.join(", ")}} (${problems.join("; ")}). Pass every field, static ones included, ` +
           "exactly once; attributesDict() of an instance gives a complete set.",
       );
@@ -595,14 +638,14 @@ export abstract class Struct {
     const meta = metaOfInstance(this);
     if (patch === null || typeof patch !== "object") {
       throw new StructConstructionError(
-        `${this.constructor.name}.replace expects an object of fields to change, like ` +
+        `${className(this.constructor)}.replace expects an object of fields to change, like ` +
           `.replace({ ${meta.names[0] ?? "field"}: … }), but got ${reprValue(patch)}.`,
       );
     }
     const unknown = Object.keys(patch).filter((k) => !meta.names.includes(k));
     if (unknown.length > 0) {
       throw new StructConstructionError(
-        `${this.constructor.name}.replace: unknown field(s) ${unknown.join(", ")}. Its fields are: ${meta.names.join(", ")}.`,
+        `${className(this.constructor)}.replace: unknown field(s) ${unknown.join(", ")}. Its fields are: ${meta.names.join(", ")}.`,
       );
     }
     const merged = { ...this.attributesDict(), ...patch } as Record<string, unknown>;
@@ -629,6 +672,8 @@ export abstract class Struct {
 }
 
 const DEFAULT_KEY_FOR_FIELD = Struct.prototype.keyForField;
+// The base class's own name, for messages such as "Struct.define: ..." in minified builds.
+Object.defineProperty(Struct, "name", { value: "Struct" });
 Object.defineProperty(Struct.prototype, NODE_TYPE, { value: EMPTY_META });
 // immer drafts instances of classes that carry this marker, so `produce(struct, ...)` works and
 // returns a new frozen instance of the same class.

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { className } from "./className.js";
 import {
   DictKey,
   FlattenedIndexKey,
@@ -421,7 +422,8 @@ function structureOneLevel(value: unknown): string | undefined {
 function leafKind(value: unknown): string {
   if (value === null) return "null";
   if (typeof value !== "object") return typeof value;
-  return (value as object).constructor?.name ?? "object";
+  const ctor = (value as object).constructor;
+  return typeof ctor === "function" ? className(ctor) : "object";
 }
 
 /** State of {@link flattenUpToRec}; on a mismatch it records where, and the path back up. */
@@ -716,7 +718,8 @@ function typeName(node: unknown): string {
   if (typeof node !== "object") return typeof node;
   const proto = Object.getPrototypeOf(node);
   if (proto === null) return "Object";
-  return (proto as { constructor?: { name?: string } }).constructor?.name || "Object";
+  const ctor = (proto as { constructor?: unknown }).constructor;
+  return (typeof ctor === "function" && className(ctor)) || "Object";
 }
 
 /**

@@ -1,6 +1,8 @@
 import { describe, expectTypeOf, it } from "vitest";
 import {
   type AttributesOf,
+  className,
+  type DefineOptions,
   type Field,
   type FieldsOf,
   field,
@@ -206,5 +208,23 @@ describe("tree function types", () => {
       a: string;
     }>();
     expectTypeOf(tree.keystr).parameter(0).toEqualTypeOf<KeyPath>();
+  });
+});
+
+describe("recorded class names", () => {
+  it("define takes an optional { name } and keeps the class type", () => {
+    class Named extends Struct.define({ x: field<number>() }, { name: "Named" }) {}
+    expectTypeOf(new Named({ x: 1 }).x).toEqualTypeOf<number>();
+    class Renamed extends Named.define({}, { name: "Renamed" }) {}
+    expectTypeOf<ConstructorParameters<typeof Renamed>>().toEqualTypeOf<[props: { x: number }]>();
+    expectTypeOf<DefineOptions>().toEqualTypeOf<{ readonly name?: string }>();
+    expectTypeOf(className).parameters.toEqualTypeOf<[cls: Function]>();
+    expectTypeOf(className).returns.toEqualTypeOf<string>();
+    notRun(() => {
+      // @ts-expect-error the name is a string
+      Struct.define({}, { name: 1 });
+      // @ts-expect-error define takes no other options
+      Struct.define({}, { label: "X" });
+    });
   });
 });
