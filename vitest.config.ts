@@ -28,6 +28,17 @@ export default defineConfig({
         extends: true as const,
         test: { name: "examples", root: `${root}examples`, include: ["test/**/*.test.ts"] },
       },
+      {
+        // The packages as users get them: packed, installed outside the workspace, run with node.
+        test: {
+          name: "installed",
+          root: `${root}test/installed`,
+          include: ["**/*.test.ts"],
+          globalSetup: ["./setup.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });

@@ -12,9 +12,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { registerGradients } from "./gradients.js";
 import { registerMissingWasmKernels } from "./wasmKernels.js";
-
-registerMissingWasmKernels();
 
 /** The backends saikei knows how to set up. */
 export type BackendName = "wasm" | "cpu" | "webgl";
@@ -87,6 +86,8 @@ export function ready(options: ReadyOptions = {}): Promise<BackendName> {
   pendingKey = key;
   pending = (async () => {
     tf.env().set("PROD", true);
+    registerMissingWasmKernels();
+    registerGradients();
     if (options.wasmPaths !== undefined) setWasmPaths(options.wasmPaths);
     const failures: string[] = [];
     for (const name of order) {

@@ -14,6 +14,7 @@
 export * from "./backend.js";
 export * from "./creation.js";
 export * from "./errors.js";
+export { registerGradients } from "./gradients.js";
 export * from "./indexing.js";
 export * from "./jit.js";
 export * from "./lowering.js";

@@ -628,7 +628,7 @@ export abstract class NamedArrayBase extends Struct {
 export class NamedArray extends NamedArrayBase.define({
   namedAxes: field<NamedShape>({ static: true }),
   dataArray: field<tf.Tensor>(),
-}) {
+}, { name: "NamedArray" }) {
   /**
    * Wraps a tensor (or nested number array) as a NamedArray with only positional axes, then tags
    * it with `names` if any are given.
@@ -719,7 +719,7 @@ export class NamedArrayView extends NamedArrayBase.define({
   dataAxisForLogicalAxis: field<readonly number[]>({ static: true }),
   dataAxisForName: field<Readonly<Record<AxisName, number>>>({ static: true }),
   dataArray: field<tf.Tensor>(),
-}) {
+}, { name: "NamedArrayView" }) {
   /** Sizes of the named axes, in `dataAxisForName` order. @example nx.zeros({ a: 2, b: 3 }).untag("a").namedShape // { b: 3 } */
   get namedShape(): NamedShape {
     const out: Record<string, number> = {};

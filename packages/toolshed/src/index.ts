@@ -1,6 +1,7 @@
 /**
  * `@saikei/toolshed`: training, safetensors I/O, submodel isolation, rewiring, LoRA and shape
- * annotation (penzai v1's `toolshed`). Importing it registers tfjs's gradient functions.
+ * annotation (penzai v1's `toolshed`). Training registers tfjs's gradient functions
+ * (`registerGradients` from `@saikei/named`) when a step function is built.
  *
  * @example
  * import { adam, buildTrainStepFn, TrainState, saveSafetensors } from "@saikei/toolshed";
@@ -14,7 +15,6 @@
 
 export * from "./annotateShapes.js";
 export * from "./checkLayers.js";
-export * from "./gradients.js";
 export { InterceptionError } from "./intercept.js";
 export * from "./interleaveIntermediates.js";
 export * from "./isolateSubmodel.js";

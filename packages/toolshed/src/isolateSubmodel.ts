@@ -40,7 +40,7 @@ export class IsolatedSubmodel extends Struct.define({
   submodel: field<unknown>(),
   savedInput: field<unknown>(),
   savedOutput: field<unknown>(),
-}) {}
+}, { name: "IsolatedSubmodel" }) {}
 
 const CAPTURE_TAG = Symbol.for("saikei.toolshed.IsolationCapturer");
 
@@ -51,7 +51,7 @@ const CAPTURE_TAG = Symbol.for("saikei.toolshed.IsolationCapturer");
 export class IsolationCapturer extends Layer.define({
   destination: field<SideOutputEffect>(),
   wrapped: field<LayerLike>(),
-}) {
+}, { name: "IsolationCapturer" }) {
   /** Calls the wrapped layer and records the call. */
   call(x: unknown): unknown {
     const y = callLayer(this.wrapped, x);

@@ -42,7 +42,7 @@ export interface LowRankAdapterOptions {
  * const adapted = LowRankAdapter.fromLinear(linear, { rank: 2, name: "mlp" });
  * const ready = initializeParameters(adapted, random.key(0)); // A random, B zero
  */
-export class LowRankAdapter extends Sequential {
+export class LowRankAdapter extends Sequential.define({}, { name: "LowRankAdapter" }) {
   /**
    * Builds a LoRA block around a `Linear`. `A` (`"{name}/LoRA_A.weights"`) has the linear's
    * input and parallel axes plus `lowrankAxis`, Xavier-uniform initialised; `B`

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { type RandomKey, random } from "@saikei/named";
+import { type RandomKey, random, registerGradients } from "@saikei/named";
 import { NotInThisPartition } from "@saikei/select";
 import {
   field,
@@ -22,7 +22,6 @@ import {
   unflatten,
 } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-import "./gradients.js";
 import type { Parameter } from "@saikei/nn";
 import { isTrainableTensor, type Optimizer } from "./optimizers.js";
 import { findParameters, isParameterNode } from "./parameterAccess.js";
@@ -82,7 +81,7 @@ export class TrainState<M = any, S = any> extends Struct.define({
   optState: field<unknown>(),
   lossFnState: field<unknown>(),
   optimizerDef: field<Optimizer<any>>({ static: true }),
-}) {
+}, { name: "TrainState" }) {
   /** The loss function's state (typed by `S`; a type-only refinement of the field). */
   declare readonly lossFnState: S;
 
@@ -232,6 +231,7 @@ export function buildTrainStepFn<M, S, A, K extends object = {}>(
   options: TrainStepOptions = {},
 ): TrainStepFunction<M, S, A, K> {
   const donate = options.donateParamsAndState ?? true;
+  registerGradients();
   return (trainState, inputs) => {
     if (!(trainState instanceof TrainState)) {
       throw new TrainingError(

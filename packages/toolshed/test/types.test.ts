@@ -14,7 +14,6 @@ import {
   type ParsedSafetensors,
   parseSafetensorsWithMetadata,
   readSafetensorsHeader,
-  registerGradients,
   runAndInterleaveIntermediates,
   type SafetensorsDtype,
   type SafetensorsHeader,
@@ -38,7 +37,6 @@ describe("public types", () => {
     expectTypeOf(readSafetensorsHeader).returns.toEqualTypeOf<SafetensorsHeader>();
     expectTypeOf(parseSafetensorsWithMetadata).returns.toEqualTypeOf<ParsedSafetensors>();
     expectTypeOf<SafetensorsHeader["entries"][number]["dtype"]>().toEqualTypeOf<SafetensorsDtype>();
-    expectTypeOf(registerGradients).returns.toEqualTypeOf<Promise<boolean>>();
     expectTypeOf<TrainState<{ w: tf.Tensor }, { n: number }>["lossFnState"]>().toEqualTypeOf<{
       n: number;
     }>();

@@ -1,0 +1,66 @@
+/**
+ * A project outside the workspace with every saikei package installed from its `npm pack` tarball,
+ * as a user installs them: the tests in this folder and `npm run notebooks` run there with plain
+ * `node`, tslab and `tsc`, never with the workspace's sources or conditions.
+ *
+ * The project lives in the OS temp folder under a name derived from the tarballs' contents, so a
+ * second run with unchanged packages reuses it; npm's cache makes a fresh install take seconds.
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type PackedPackage, packAll } from "../../scripts/pack.js";
+
+export const workspaceRoot = fileURLToPath(new URL("../../", import.meta.url));
+
+/** What the consumer project installs from the registry besides the tarballs. */
+export const registryDependencies = {
+  "@tensorflow/tfjs-core": "^4.22.0",
+  "@tensorflow/tfjs-backend-cpu": "^4.22.0",
+  "@tensorflow/tfjs-backend-wasm": "^4.22.0",
+  "@types/node": "^20.19.0",
+  tslab: "1.0.22",
+};
+
+export interface Consumer {
+  /** The project folder (its node_modules holds the installed packages). */
+  dir: string;
+  /** The packed tarballs, with their sizes. */
+  packages: PackedPackage[];
+  /** Seconds spent packing and installing (0 when a previous install was reused). */
+  installSeconds: number;
+}
+
+/** Packs the workspace packages (they must be built) and installs them into a fresh project. */
+export function prepareConsumer(): Consumer {
+  const started = performance.now();
+  const packages = packAll(join(workspaceRoot, ".pack"));
+  const hash = createHash("sha256");
+  for (const { tarball } of packages) hash.update(readFileSync(tarball));
+  hash.update(JSON.stringify(registryDependencies));
+  const dir = join(tmpdir(), `saikei-consumer-${hash.digest("hex").slice(0, 16)}`);
+  if (existsSync(join(dir, ".installed"))) return { dir, packages, installSeconds: 0 };
+
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, "tarballs"), { recursive: true });
+  const dependencies: Record<string, string> = { ...registryDependencies };
+  for (const { name, tarball } of packages) {
+    cpSync(tarball, join(dir, "tarballs", basename(tarball)));
+    dependencies[name] = `file:tarballs/${basename(tarball)}`;
+  }
+  writeFileSync(
+    join(dir, "package.json"),
+    `${JSON.stringify({ name: "saikei-consumer", private: true, type: "module", dependencies }, null, 2)}\n`,
+  );
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], {
+    cwd: dir,
+    stdio: ["ignore", "pipe", "pipe"],
+    // The workspace's npm settings (its .npmrc, a workspace root) must not leak into the project.
+    env: { ...process.env, npm_config_workspaces: "", npm_config_include_workspace_root: "" },
+  });
+  writeFileSync(join(dir, ".installed"), "");
+  return { dir, packages, installSeconds: (performance.now() - started) / 1000 };
+}
