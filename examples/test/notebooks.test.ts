@@ -1,14 +1,20 @@
 /**
- * Runs every code cell of every notebook in examples/notebooks, in order, so that the notebooks
- * never rot: an API change that breaks a notebook fails this test and names the cell. The same
- * modules are also type-checked, so a notebook cannot drift from the public types either.
+ * The notebook series as committed: six TypeScript (tslab) notebooks that teach in prose and code,
+ * stored with the outputs of a complete run (`npm run notebooks`), so that they read well where
+ * notebooks are browsed. That every cell runs in tslab against the installed packages is tested in
+ * test/installed/notebooks.test.ts.
  */
-import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { codeCells, notebookModule, runNotebook } from "../notebooks/runner.js";
+import {
+  cellSource,
+  htmlOutputs,
+  type Notebook,
+  readNotebook,
+  serializeNotebook,
+  stableIds,
+} from "../notebooks/runner.js";
 
 const dir = fileURLToPath(new URL("../notebooks/", import.meta.url));
 
@@ -22,27 +28,11 @@ const topics = [
   ["06-lora.ipynb", "LoRA"],
 ] as const;
 
-interface Notebook {
-  cells: { cell_type: string; source: string[] | string }[];
-  metadata: { kernelspec?: { name?: string; display_name?: string; language?: string } };
-  nbformat: number;
-}
+/** Outputs above this size make a notebook slow to open and to review. */
+const LARGE_OUTPUT = 300 * 1024;
 
-function load(name: string): Notebook {
-  return JSON.parse(readFileSync(dir + name, "utf8")) as Notebook;
-}
-
-function text(source: string[] | string): string {
-  return Array.isArray(source) ? source.join("") : source;
-}
-
-/** The runner's output without the minified wasm glue that Node prints on an uncaught error. */
-function readable(output: string): string {
-  const lines = output
-    .split("\n")
-    .map((line) => (line.length > 400 ? `${line.slice(0, 400)} …` : line));
-  return lines.slice(-120).join("\n");
-}
+const load = (file: string): Notebook => readNotebook(dir + file);
+const code = (notebook: Notebook) => notebook.cells.filter((c) => c.cell_type === "code");
 
 describe("the notebook series", () => {
   it("has exactly the six notebooks, one per topic", () => {
@@ -64,65 +54,64 @@ describe("the notebook series", () => {
       });
       const first = notebook.cells[0]!;
       expect(first.cell_type).toBe("markdown");
-      expect(text(first.source).split("\n")[0]).toMatch(new RegExp(`^# ${title}(:|$)`));
+      expect(cellSource(first).split("\n")[0]).toMatch(new RegExp(`^# ${title}(:|$)`));
       const markdown = notebook.cells.filter((c) => c.cell_type === "markdown");
-      const code = codeCells(dir + file);
       expect(markdown.length).toBeGreaterThanOrEqual(5);
-      expect(code.length).toBeGreaterThanOrEqual(5);
+      expect(code(notebook).length).toBeGreaterThanOrEqual(5);
       // Every notebook prints what it computes.
-      expect(code.join("\n")).toMatch(/console\.log|pz\.ts\.display/);
+      expect(code(notebook).map(cellSource).join("\n")).toMatch(/console\.log|pz\.ts\.display/);
     },
   );
 });
 
-describe("every notebook runs from the first cell to the last", () => {
+describe("the committed notebooks carry the outputs of a complete run", () => {
+  it.each(topics)("%s: every code cell ran, in order, without printing to stderr", (file) => {
+    const cells = code(load(file));
+    expect(
+      cells.map((cell) => cell.execution_count),
+      `${file} has cells without outputs: run \`npm run notebooks\``,
+    ).toEqual(cells.map((_, i) => i + 1));
+    cells.forEach((cell, i) => {
+      const stderr = (cell.outputs ?? []).filter(
+        (o) => o.output_type === "stream" && o.name === "stderr",
+      );
+      expect(stderr, `${file} code cell ${i} printed to stderr`).toEqual([]);
+      if (/console\.log\(/.test(cellSource(cell))) {
+        expect(
+          (cell.outputs ?? []).some((o) => o.output_type === "stream" && o.name === "stdout"),
+          `${file} code cell ${i} logs but has no stdout output`,
+        ).toBe(true);
+      }
+    });
+  });
+
+  it.each(topics)("%s: every pz.ts.display call left an HTML view", (file) => {
+    const cells = code(load(file));
+    cells.forEach((cell, i) => {
+      const displays = cellSource(cell).match(/pz\.ts\.display\(/g)?.length ?? 0;
+      const html = (cell.outputs ?? []).filter(
+        (o) => o.output_type === "display_data" && o.data["text/html"] !== undefined,
+      );
+      expect(html.length, `${file} code cell ${i}: HTML outputs`).toBe(displays);
+    });
+  });
+
+  it.each(topics)("%s: HTML outputs are self-contained and of a reasonable size", (file) => {
+    for (const { codeIndex, html } of htmlOutputs(load(file))) {
+      const where = `${file} code cell ${codeIndex}`;
+      expect(html, where).not.toMatch(/<script[^>]*\ssrc=/i);
+      expect(html, where).not.toMatch(/<link\b/i);
+      expect(html, where).not.toMatch(/(?:src|href)\s*=\s*["']?(?:https?:)?\/\//i);
+      expect(html, where).not.toMatch(/@import/i);
+      expect(html.length, where).toBeLessThan(LARGE_OUTPUT);
+    }
+  });
+
   it.each(topics)(
-    "%s",
+    "%s is stored as the notebook script writes it (stable ids, sorted keys)",
     (file) => {
-      const run = runNotebook(dir + file, 280_000);
-      const cells = codeCells(dir + file);
-      const source = run.failedCell === undefined ? "" : (cells[run.failedCell] ?? "");
-      const message =
-        `${file} failed in code cell ${run.failedCell} (counting code cells from 0):\n` +
-        `--- cell source ---\n${source}\n--- output ---\n${readable(run.output)}`;
-      expect(run.ok, message).toBe(true);
-      expect(run.failedCell).toBeUndefined();
-      expect(run.output).toContain(`__cell__ ${cells.length - 1}`);
+      const text = readFileSync(dir + file, "utf8");
+      expect(serializeNotebook(stableIds(JSON.parse(text) as Notebook, file))).toBe(text);
     },
-    300_000,
   );
-});
-
-describe("every notebook type-checks", () => {
-  it("tsc finds no error in the cells of the six notebooks (each notebook checked as one module)", () => {
-    // The modules go where runNotebook puts them (examples/notebooks/.run, git-ignored), with a
-    // tsconfig that resolves the workspace packages to their sources as the runner does.
-    const runDir = `${dir}.run/`;
-    mkdirSync(runDir, { recursive: true });
-    const files = topics.map(([file]) => {
-      const module = file.replace(/\.ipynb$/, ".ts");
-      writeFileSync(runDir + module, notebookModule(codeCells(dir + file)));
-      return `./${module}`;
-    });
-    writeFileSync(
-      `${runDir}tsconfig.json`,
-      JSON.stringify({
-        extends: "../../../tsconfig.base.json",
-        compilerOptions: {
-          noEmit: true,
-          customConditions: ["@saikei/source"],
-          declaration: false,
-          declarationMap: false,
-        },
-        files,
-      }),
-    );
-    const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-    const run = spawnSync(process.execPath, [tsc, "-p", `${runDir}tsconfig.json`], {
-      encoding: "utf8",
-      timeout: 280_000,
-    });
-    expect(`${run.stdout}${run.stderr}`).toBe("");
-    expect(run.status).toBe(0);
-  }, 300_000);
 });
