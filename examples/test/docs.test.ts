@@ -78,9 +78,11 @@ interface ChildRun {
 
 function runModule(path: string, reportPath: string): Promise<ChildRun> {
   return new Promise((resolve) => {
+    // The examples run as a user would run them: default backend order, no extra node options.
+    const { SAIKEI_BACKEND: _backend, ...env } = process.env;
     const child = spawn(process.execPath, ["--import", "tsx", path], {
       cwd: workDir,
-      env: { ...process.env, NODE_OPTIONS: "", NO_COLOR: "1", SAIKEI_DOCS_REPORT: reportPath },
+      env: { ...env, NODE_OPTIONS: "", NO_COLOR: "1", SAIKEI_DOCS_REPORT: reportPath },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";
