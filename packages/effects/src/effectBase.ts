@@ -20,6 +20,7 @@ import {
   type LayerLike,
 } from "@saikei/layer";
 import {
+  className,
   field,
   getAtPath,
   type KeyPath,
@@ -149,9 +150,9 @@ export class UnhandledEffectError extends Error {
     });
     if (found === undefined) return;
     const holder = found.length === 0 ? layer : getAtPath(layer, found.slice(0, -1));
-    this.layerType = (holder as object)?.constructor?.name ?? typeof holder;
+    this.layerType = className((holder as object)?.constructor) || typeof holder;
     this.location = prettyKeystr(found, layer);
-    const root = (layer as object).constructor?.name ?? "layer";
+    const root = className((layer as object).constructor) || "layer";
     this.message = `${this.message}\nIt is held by a layer of type ${this.layerType}, at ${this.location || "the root"} of the ${root} being called.`;
   }
 }
@@ -195,9 +196,12 @@ export abstract class EffectRequest extends Struct {
  * references compare equal when they point to the same handler and slot. Calling an effect method
  * on it directly throws: only the running handler gives the layer an implementation.
  */
-export abstract class HandledEffectRef extends Struct.define({
-  handlerId: field<HandlerId>({ static: true }),
-}) {
+export abstract class HandledEffectRef extends Struct.define(
+  {
+    handlerId: field<HandlerId>({ static: true }),
+  },
+  { name: "HandledEffectRef" },
+) {
   /** The protocol of the effect this reference stands for. */
   abstract effectProtocol(): EffectProtocol;
 
@@ -238,10 +242,13 @@ export abstract class EffectRuntimeImpl {
  * `body` child. Subclasses build instances with a static `handling(body, ...)`, and in `call` give
  * their body implementations with {@link EffectHandler.substituteRefs}.
  */
-export abstract class EffectHandler extends Layer.define({
-  handlerId: field<HandlerId>({ static: true }),
-  body: field<LayerLike>(),
-}) {
+export abstract class EffectHandler extends Layer.define(
+  {
+    handlerId: field<HandlerId>({ static: true }),
+    body: field<LayerLike>(),
+  },
+  { name: "EffectHandler" },
+) {
   /** The protocol(s) of the effect(s) this handler handles, or `null`. */
   abstract effectProtocol(): EffectProtocol | readonly EffectProtocol[] | null;
 

@@ -55,11 +55,14 @@ function stateHint(category: Category): string {
  * new InitialLocalStateRequest({ stateInitializer: () => 0, category: "counter" });
  */
 export class InitialLocalStateRequest<T = unknown>
-  extends EffectRequest.define({
-    stateInitializer: field<() => unknown>({ static: true }),
-    category: field<Category>({ static: true }),
-    name: field<string | undefined>({ static: true, default: undefined }),
-  })
+  extends EffectRequest.define(
+    {
+      stateInitializer: field<() => unknown>({ static: true }),
+      category: field<Category>({ static: true }),
+      name: field<string | undefined>({ static: true, default: undefined }),
+    },
+    { name: "InitialLocalStateRequest" },
+  )
   implements LocalStateEffect<T>
 {
   /** The local-state protocol. */
@@ -110,11 +113,14 @@ export class InitialLocalStateRequest<T = unknown>
  * new FrozenLocalStateRequest({ state: 5, category: "counter" }).get(); // 5
  */
 export class FrozenLocalStateRequest<T = unknown>
-  extends EffectRequest.define({
-    state: field<unknown>(),
-    category: field<Category>({ static: true }),
-    name: field<string | undefined>({ static: true, default: undefined }),
-  })
+  extends EffectRequest.define(
+    {
+      state: field<unknown>(),
+      category: field<Category>({ static: true }),
+      name: field<string | undefined>({ static: true, default: undefined }),
+    },
+    { name: "FrozenLocalStateRequest" },
+  )
   implements LocalStateEffect<T>
 {
   /** The local-state protocol. */
@@ -151,10 +157,13 @@ export class FrozenLocalStateRequest<T = unknown>
  * new SharedLocalStateRequest({ name: "shared_counter", category: "counter" });
  */
 export class SharedLocalStateRequest<T = unknown>
-  extends EffectRequest.define({
-    name: field<string>({ static: true }),
-    category: field<Category>({ static: true }),
-  })
+  extends EffectRequest.define(
+    {
+      name: field<string>({ static: true }),
+      category: field<Category>({ static: true }),
+    },
+    { name: "SharedLocalStateRequest" },
+  )
   implements LocalStateEffect<T>
 {
   /** The local-state protocol. */
@@ -185,11 +194,14 @@ export class SharedLocalStateRequest<T = unknown>
 
 /** A local state handled by a {@link WithFunctionalLocalState} (penzai's `HandledLocalStateRef`). */
 export class HandledLocalStateRef<T = unknown>
-  extends HandledEffectRef.define({
-    category: field<Category>({ static: true }),
-    name: field<string>({ static: true }),
-    wasExplicitlyNamed: field<boolean>({ static: true }),
-  })
+  extends HandledEffectRef.define(
+    {
+      category: field<Category>({ static: true }),
+      name: field<string>({ static: true }),
+      wasExplicitlyNamed: field<boolean>({ static: true }),
+    },
+    { name: "HandledLocalStateRef" },
+  )
   implements LocalStateEffect<T>
 {
   /** The local-state protocol. */
@@ -287,7 +299,10 @@ export type LocalStates = Readonly<Record<string, unknown>>;
  * const [handled, states] = handleLocalStates(counter, { category: "count" });
  * const [out, next] = handled.call([x, states]);
  */
-export class WithFunctionalLocalState extends EffectHandler.define({}) {
+export class WithFunctionalLocalState extends EffectHandler.define(
+  {},
+  { name: "WithFunctionalLocalState" },
+) {
   /** The local-state protocol. */
   effectProtocol() {
     return LocalStateEffect;

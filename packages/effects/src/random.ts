@@ -50,7 +50,10 @@ const randomHint =
  * }
  * new Noise({ rng: new RandomRequest() });
  */
-export class RandomRequest extends EffectRequest.define({}) implements RandomEffect {
+export class RandomRequest
+  extends EffectRequest.define({}, { name: "RandomRequest" })
+  implements RandomEffect
+{
   /** The random protocol. */
   effectProtocol() {
     return RandomEffect;
@@ -75,7 +78,10 @@ export class RandomRequest extends EffectRequest.define({}) implements RandomEff
  * new TaggedRandomRequest({ tag: "dropout" });
  */
 export class TaggedRandomRequest
-  extends EffectRequest.define({ tag: field<Tag>({ static: true }) })
+  extends EffectRequest.define(
+    { tag: field<Tag>({ static: true }) },
+    { name: "TaggedRandomRequest" },
+  )
   implements RandomEffect
 {
   /** The random protocol. */
@@ -95,7 +101,10 @@ export class TaggedRandomRequest
 }
 
 /** A random request handled by a random handler (penzai's `HandledRandomRef`). */
-export class HandledRandomRef extends HandledEffectRef.define({}) implements RandomEffect {
+export class HandledRandomRef
+  extends HandledEffectRef.define({}, { name: "HandledRandomRef" })
+  implements RandomEffect
+{
   /** The random protocol. */
   effectProtocol() {
     return RandomEffect;
@@ -202,7 +211,10 @@ function withStream<T>(
  * const handled = WithRandomKeyFromArg.handling(new Noise({ rng: new RandomRequest() }));
  * handled.call([[2, 3], random.key(0)]);
  */
-export class WithRandomKeyFromArg extends EffectHandler.define({}) {
+export class WithRandomKeyFromArg extends EffectHandler.define(
+  {},
+  { name: "WithRandomKeyFromArg" },
+) {
   /** The random protocol. */
   effectProtocol() {
     return RandomEffect;
@@ -260,9 +272,12 @@ export class WithRandomKeyFromArg extends EffectHandler.define({}) {
  * const [handled, states] = handleLocalStates(WithStatefulRandomKey.handling(model, random.key(0)), "random");
  * const [out, next] = handled.call([x, states]);
  */
-export class WithStatefulRandomKey extends EffectHandler.define({
-  randomState: field<LocalStateEffect<RandomKey>>(),
-}) {
+export class WithStatefulRandomKey extends EffectHandler.define(
+  {
+    randomState: field<LocalStateEffect<RandomKey>>(),
+  },
+  { name: "WithStatefulRandomKey" },
+) {
   /** The random protocol. */
   effectProtocol() {
     return RandomEffect;
@@ -319,10 +334,13 @@ export class WithStatefulRandomKey extends EffectHandler.define({
  * @example
  * WithFrozenRandomState.handling(model, random.key(3)).call(x); // same result on every call
  */
-export class WithFrozenRandomState extends EffectHandler.define({
-  randomKey: field<RandomKey>(),
-  startingOffset: field<number>(),
-}) {
+export class WithFrozenRandomState extends EffectHandler.define(
+  {
+    randomKey: field<RandomKey>(),
+    startingOffset: field<number>(),
+  },
+  { name: "WithFrozenRandomState" },
+) {
   /** The random protocol. */
   effectProtocol() {
     return RandomEffect;

@@ -72,7 +72,7 @@ function renderTag(tag: Tag): string {
  * const layer = new AddMask({ mask: new SideInputRequest({ tag: "mask" }) });
  */
 export class SideInputRequest<T = unknown>
-  extends EffectRequest.define({ tag: field<Tag>({ static: true }) })
+  extends EffectRequest.define({ tag: field<Tag>({ static: true }) }, { name: "SideInputRequest" })
   implements SideInputEffect<T>
 {
   /** The side-input protocol. */
@@ -97,7 +97,10 @@ export class SideInputRequest<T = unknown>
 
 /** A side-input request handled by a handler (penzai's `HandledSideInputRef`). */
 export class HandledSideInputRef<T = unknown>
-  extends HandledEffectRef.define({ tag: field<Tag>({ static: true }) })
+  extends HandledEffectRef.define(
+    { tag: field<Tag>({ static: true }) },
+    { name: "HandledSideInputRef" },
+  )
   implements SideInputEffect<T>
 {
   /** The side-input protocol. */
@@ -185,9 +188,12 @@ const OUTPUT_FROM_BODY = new Wildcard({ description: "output from body" });
  * const handled = WithSideInputsFromInputTuple.handling(new AddMask({ mask: new SideInputRequest({ tag: "mask" }) }), ["mask"]);
  * handled.call([1, 10]); // 11
  */
-export class WithSideInputsFromInputTuple extends EffectHandler.define({
-  sideInputTags: field<readonly Tag[]>({ static: true }),
-}) {
+export class WithSideInputsFromInputTuple extends EffectHandler.define(
+  {
+    sideInputTags: field<readonly Tag[]>({ static: true }),
+  },
+  { name: "WithSideInputsFromInputTuple" },
+) {
   /** The side-input protocol. */
   effectProtocol() {
     return SideInputEffect;
@@ -304,9 +310,12 @@ const constantBodies = new WeakMap<WithConstantSideInputs, LayerLike>();
  * const handled = WithConstantSideInputs.handling(layer, { mask: 10 });
  * handled.call(1); // 11
  */
-export class WithConstantSideInputs extends EffectHandler.define({
-  sideInputs: field<SideInputValues>(),
-}) {
+export class WithConstantSideInputs extends EffectHandler.define(
+  {
+    sideInputs: field<SideInputValues>(),
+  },
+  { name: "WithConstantSideInputs" },
+) {
   /** The side-input protocol. */
   effectProtocol() {
     return SideInputEffect;
@@ -379,10 +388,13 @@ export class WithConstantSideInputs extends EffectHandler.define({
  * @example
  * new HoistedTag({ source: "Sequential.sublayers[0]", tag: "shared" });
  */
-export class HoistedTag extends Struct.define({
-  source: field<string>({ static: true }),
-  tag: field<Tag>({ static: true }),
-}) {}
+export class HoistedTag extends Struct.define(
+  {
+    source: field<string>({ static: true }),
+    tag: field<Tag>({ static: true }),
+  },
+  { name: "HoistedTag" },
+) {}
 
 /** Options of {@link hoistConstantSideInputs}. */
 export interface HoistOptions {

@@ -42,7 +42,7 @@ registerEffectColor(SideOutputEffect, SIDE_OUTPUT_EFFECT_COLOR);
  * new SideOutputRequest({ tag: "intermediate" }).tell(x); // no effect
  */
 export class SideOutputRequest<T = unknown>
-  extends EffectRequest.define({ tag: field<Tag>({ static: true }) })
+  extends EffectRequest.define({ tag: field<Tag>({ static: true }) }, { name: "SideOutputRequest" })
   implements SideOutputEffect<T>
 {
   /** The side-output protocol. */
@@ -61,7 +61,10 @@ export class SideOutputRequest<T = unknown>
 
 /** A side-output request handled by a collector (penzai's `HandledSideOutputRef`). */
 export class HandledSideOutputRef<T = unknown>
-  extends HandledEffectRef.define({ tag: field<Tag>({ static: true }) })
+  extends HandledEffectRef.define(
+    { tag: field<Tag>({ static: true }) },
+    { name: "HandledSideOutputRef" },
+  )
   implements SideOutputEffect<T>
 {
   /** The side-output protocol. */
@@ -83,11 +86,14 @@ export class HandledSideOutputRef<T = unknown>
  * const [, [first]] = collector.call(x);
  * keystr(first.keypath); // ".sublayers[0].sideOut"
  */
-export class SideOutputValue extends Struct.define({
-  keypath: field<KeyPath>({ static: true }),
-  tag: field<Tag>({ static: true }),
-  value: field<unknown>(),
-}) {}
+export class SideOutputValue extends Struct.define(
+  {
+    keypath: field<KeyPath>({ static: true }),
+    tag: field<Tag>({ static: true }),
+    value: field<unknown>(),
+  },
+  { name: "SideOutputValue" },
+) {}
 
 /** What a running collector gives each reference: appends to the collector's list. */
 export class SideOutputEffectImpl<T = unknown>
@@ -159,7 +165,10 @@ function isOptions(value: unknown): value is CollectingOptions {
  * const collector = CollectingSideOutputs.handling(model, "intermediate");
  * const [out, values] = collector.call(x);
  */
-export class CollectingSideOutputs extends EffectHandler.define({}) {
+export class CollectingSideOutputs extends EffectHandler.define(
+  {},
+  { name: "CollectingSideOutputs" },
+) {
   /** The side-output protocol. */
   effectProtocol() {
     return SideOutputEffect;
@@ -239,9 +248,12 @@ export class CollectingSideOutputs extends EffectHandler.define({}) {
  * const probe = TellIntermediate.fromConfig("after_block_0");
  * CollectingSideOutputs.handling(new Chain({ sublayers: [block0, probe, block1] }), "after_block_0");
  */
-export class TellIntermediate extends Layer.define({
-  sideOut: field<SideOutputEffect>({ default: new SideOutputRequest({ tag: "intermediate" }) }),
-}) {
+export class TellIntermediate extends Layer.define(
+  {
+    sideOut: field<SideOutputEffect>({ default: new SideOutputRequest({ tag: "intermediate" }) }),
+  },
+  { name: "TellIntermediate" },
+) {
   /**
    * Builds the layer with a request for `tag` (default `"intermediate"`).
    *

@@ -6,7 +6,7 @@
 
 import { isNamedArray } from "@saikei/named";
 import { ArraySpec, checkStructure, MatchResult, Wildcard } from "@saikei/shapecheck";
-import { flatten, nodeTypeOf, reprValue, type TreeDef } from "@saikei/struct";
+import { className, flatten, nodeTypeOf, reprValue, type TreeDef } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { CHECKED_LAYER_CALL, type Layer, LayerDefinitionError } from "./layer.js";
 
@@ -188,7 +188,7 @@ export function checkedLayerCall<This extends Layer, In, Out>(
     input: Signature | undefined,
     precomputed: { result: Out } | undefined,
   ): Out => {
-    const layerType = (layer as object).constructor.name;
+    const layerType = className((layer as object).constructor);
     const inputStructure = layer.inputStructure();
     let inputVars: MatchResult;
     try {

@@ -6,7 +6,7 @@
  */
 
 import { ANY } from "@saikei/shapecheck";
-import { Struct } from "@saikei/struct";
+import { className, Struct } from "@saikei/struct";
 
 /** Marks `call` methods processed by {@link checkedLayerCall} (true) or {@link uncheckedLayerCall} (false). */
 export const CHECKED_LAYER_CALL: unique symbol = Symbol.for("saikei.checkedLayerCall");
@@ -52,7 +52,7 @@ export function assertLayerClassIsChecked(cls: Function): void {
   if (declaresStructures) {
     const call = proto.call as unknown as { [CHECKED_LAYER_CALL]?: boolean } | undefined;
     if (typeof call !== "function" || call[CHECKED_LAYER_CALL] === undefined) {
-      const name = cls.name || "(anonymous layer class)";
+      const name = className(cls) || "(anonymous layer class)";
       throw new LayerDefinitionError(
         `${name} overrides inputStructure() or outputStructure(), so its call method must be ` +
           "decorated with @checkedLayerCall to make sure those structures are checked " +

@@ -29,11 +29,14 @@ import { TransformerInputs, type TransformerLM } from "./transformer.js";
  * What the decoding loop carries between tokens (penzai's `SamplingState`): the KV-cache state,
  * every token so far padded to the cache length along `seq`, and the padding id.
  */
-export class SamplingState extends Struct.define({
-  kvCacheState: field<KVCachingState>(),
-  previousTokens: field<NamedArrayBase>(),
-  padId: field<number>(),
-}) {
+export class SamplingState extends Struct.define(
+  {
+    kvCacheState: field<KVCachingState>(),
+    previousTokens: field<NamedArrayBase>(),
+    padId: field<number>(),
+  },
+  { name: "SamplingState" },
+) {
   /** Disposes the caches and the token record. */
   dispose(): void {
     this.kvCacheState.dispose();

@@ -44,7 +44,7 @@ function checkSizes(featureSizes: readonly number[], where: string): void {
  * const mlp = initializeParameters(MLP.fromConfig([8, 16, 32, 32]), random.key(0));
  * mlp.call(nx.wrap(x).tag("batch", "features")); // {batch, features: 32}
  */
-export class MLP extends Sequential {
+export class MLP extends Sequential.define({}, { name: "MLP" }) {
   /**
    * Builds the uninitialized MLP.
    *
@@ -71,7 +71,7 @@ export class MLP extends Sequential {
  * @example
  * const mlp = DropoutMLP.fromConfig([8, 16, 8], 0.1);
  */
-export class DropoutMLP extends Sequential {
+export class DropoutMLP extends Sequential.define({}, { name: "DropoutMLP" }) {
   /**
    * Builds the uninitialized dropout MLP.
    *

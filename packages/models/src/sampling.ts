@@ -32,12 +32,15 @@ import {
  *
  * The caches are tensors that outlive calls; {@link KVCachingState.dispose} frees them.
  */
-export class KVCachingState extends Struct.define({
-  cacheLen: field<number>({ static: true }),
-  batchAxes: field<Readonly<Record<string, number>>>({ static: true }),
-  kvCaches: field<Record<string, unknown>>(),
-  cacheEndIndex: field<number>(),
-}) {
+export class KVCachingState extends Struct.define(
+  {
+    cacheLen: field<number>({ static: true }),
+    batchAxes: field<Readonly<Record<string, number>>>({ static: true }),
+    kvCaches: field<Record<string, unknown>>(),
+    cacheEndIndex: field<number>(),
+  },
+  { name: "KVCachingState" },
+) {
   /** The state after `count` more positions were written, with the caches that hold them. */
   advanced(kvCaches: Record<string, unknown>, count: number): KVCachingState {
     return new KVCachingState({
@@ -60,12 +63,15 @@ export class KVCachingState extends Struct.define({
  * Inputs of a {@link KVCachingTransformerLM} (penzai's `GemmaKVCachingInputs`): new tokens, their
  * positions, a mask `{seq, kv_seq: cacheLen}` and the state to continue from.
  */
-export class KVCachingInputs extends Struct.define({
-  tokens: field<NamedArrayBase>(),
-  positions: field<NamedArrayBase>(),
-  attentionMask: field<NamedArrayBase>(),
-  samplingState: field<KVCachingState>(),
-}) {
+export class KVCachingInputs extends Struct.define(
+  {
+    tokens: field<NamedArrayBase>(),
+    positions: field<NamedArrayBase>(),
+    attentionMask: field<NamedArrayBase>(),
+    samplingState: field<KVCachingState>(),
+  },
+  { name: "KVCachingInputs" },
+) {
   /**
    * Inputs for tokens that continue every batch element's sequence without padding: positions
    * `cacheEndIndex + 0..S-1`, each attending to every earlier cache slot. The caller owns the
@@ -93,10 +99,13 @@ export class KVCachingInputs extends Struct.define({
  * const [sampler, state0] = KVCachingTransformerLM.fromUncached(model, 64, { batch: 2 });
  * const [logits, state1] = sampler.call(KVCachingInputs.fromBasicSubsegments(prompt, state0));
  */
-export class KVCachingTransformerLM extends Layer.define({
-  config: field<TransformerConfig>({ static: true }),
-  body: field<WithFunctionalLocalState>(),
-}) {
+export class KVCachingTransformerLM extends Layer.define(
+  {
+    config: field<TransformerConfig>({ static: true }),
+    body: field<WithFunctionalLocalState>(),
+  },
+  { name: "KVCachingTransformerLM" },
+) {
   /**
    * Converts an uncached model (sharing its parameters) and builds the initial state: zero caches
    * `{...batchAxes, ...kvAxes, seq: cacheLen}` for every attention block, end index 0.

@@ -122,7 +122,7 @@ function validate(config: TransformerConfig): void {
  * The attention block of a {@link TransformerLM} (penzai's `GemmaAttention`): an `Attention`
  * whose sublayers are named Sequentials, so that selections can find it by type.
  */
-export class TransformerAttention extends Attention {
+export class TransformerAttention extends Attention.define({}, { name: "TransformerAttention" }) {
   /**
    * Builds the attention sublayers for `config`, with parameters named `query`, `key`, `value`
    * and `output` (prefix with `addParameterPrefix`).
@@ -187,7 +187,10 @@ export class TransformerAttention extends Attention {
 }
 
 /** The gated GELU MLP of a {@link TransformerLM} (penzai's `GemmaFeedForward`). */
-export class TransformerFeedForward extends Sequential {
+export class TransformerFeedForward extends Sequential.define(
+  {},
+  { name: "TransformerFeedForward" },
+) {
   /** Builds `out_linear(gelu(gating_linear(x)) * value_linear(x))`. */
   static fromConfig(config: TransformerConfig): TransformerFeedForward {
     const D = config.embeddingDim;
@@ -219,7 +222,7 @@ export class TransformerFeedForward extends Sequential {
 }
 
 /** One decoder block (penzai's `GemmaTransformerBlock`): attention and MLP, each pre-normed and residual. */
-export class TransformerBlock extends Sequential {
+export class TransformerBlock extends Sequential.define({}, { name: "TransformerBlock" }) {
   /** Builds a block whose parameters are named `pre_attention_norm.*`, `attn.*`, `pre_ffw_norm.*`, `mlp.*`. */
   static fromConfig(config: TransformerConfig): TransformerBlock {
     const D = config.embeddingDim;
@@ -257,11 +260,14 @@ export class TransformerBlock extends Sequential {
  * The inputs of a {@link TransformerLM} (penzai's `GemmaInputs`): integer tokens with a `seq`
  * axis (and any batch axes), their positions, and a boolean attention mask `{seq, kv_seq}`.
  */
-export class TransformerInputs extends Struct.define({
-  tokens: field<NamedArrayBase>(),
-  positions: field<NamedArrayBase>(),
-  attentionMask: field<NamedArrayBase>(),
-}) {
+export class TransformerInputs extends Struct.define(
+  {
+    tokens: field<NamedArrayBase>(),
+    positions: field<NamedArrayBase>(),
+    attentionMask: field<NamedArrayBase>(),
+  },
+  { name: "TransformerInputs" },
+) {
   /**
    * Inputs for one unpadded segment per batch element: positions `0..S-1` and a causal mask.
    * The caller owns the returned tensors.
@@ -292,10 +298,13 @@ export class TransformerInputs extends Struct.define({
  * const model = initializeParameters(TransformerLM.fromConfig(config), random.key(0));
  * const logits = model.call(TransformerInputs.fromBasicSegments(tokens));
  */
-export class TransformerLM extends Layer.define({
-  config: field<TransformerConfig>({ static: true }),
-  body: field<WithSideInputsFromInputTuple>(),
-}) {
+export class TransformerLM extends Layer.define(
+  {
+    config: field<TransformerConfig>({ static: true }),
+    body: field<WithSideInputsFromInputTuple>(),
+  },
+  { name: "TransformerLM" },
+) {
   /**
    * Builds the uninitialized model. Parameters are named `embedder.embeddings`,
    * `block_{i}.attn.query.weights`, `block_{i}.mlp.gating_linear.weights`, `final_norm.scale.weights`, ...

@@ -625,10 +625,13 @@ export abstract class NamedArrayBase extends Struct {
  * const x = new NamedArray({ namedAxes: { seq: 4 }, dataArray: tf.zeros([2, 4]) });
  * x.positionalShape; // [2]
  */
-export class NamedArray extends NamedArrayBase.define({
-  namedAxes: field<NamedShape>({ static: true }),
-  dataArray: field<tf.Tensor>(),
-}, { name: "NamedArray" }) {
+export class NamedArray extends NamedArrayBase.define(
+  {
+    namedAxes: field<NamedShape>({ static: true }),
+    dataArray: field<tf.Tensor>(),
+  },
+  { name: "NamedArray" },
+) {
   /**
    * Wraps a tensor (or nested number array) as a NamedArray with only positional axes, then tags
    * it with `names` if any are given.
@@ -714,12 +717,15 @@ export class NamedArray extends NamedArrayBase.define({
  * @example
  * nx.zeros({ a: 2, b: 3 }).untag("b").dataAxisForLogicalAxis // [1]
  */
-export class NamedArrayView extends NamedArrayBase.define({
-  dataShape: field<readonly number[]>({ static: true }),
-  dataAxisForLogicalAxis: field<readonly number[]>({ static: true }),
-  dataAxisForName: field<Readonly<Record<AxisName, number>>>({ static: true }),
-  dataArray: field<tf.Tensor>(),
-}, { name: "NamedArrayView" }) {
+export class NamedArrayView extends NamedArrayBase.define(
+  {
+    dataShape: field<readonly number[]>({ static: true }),
+    dataAxisForLogicalAxis: field<readonly number[]>({ static: true }),
+    dataAxisForName: field<Readonly<Record<AxisName, number>>>({ static: true }),
+    dataArray: field<tf.Tensor>(),
+  },
+  { name: "NamedArrayView" },
+) {
   /** Sizes of the named axes, in `dataAxisForName` order. @example nx.zeros({ a: 2, b: 3 }).untag("a").namedShape // { b: 3 } */
   get namedShape(): NamedShape {
     const out: Record<string, number> = {};

@@ -28,10 +28,13 @@ export const DEFAULT_MASKED_OUT_VALUE = -2.3819763e38;
  * const handled = WithSideInputsFromInputTuple.handling(mask, ["attn_mask"]);
  * handled.call([logits, causalMask]);
  */
-export class ApplyAttentionMask extends Layer.define({
-  mask: field<any>(),
-  maskedOutValue: field<number | tf.Tensor>(),
-}) {
+export class ApplyAttentionMask extends Layer.define(
+  {
+    mask: field<any>(),
+    maskedOutValue: field<number | tf.Tensor>(),
+  },
+  { name: "ApplyAttentionMask" },
+) {
   /**
    * Builds the layer asking for the mask under `maskTag`.
    *
@@ -125,13 +128,16 @@ function whereBroadcast(
  * @example
  * new Attention({ inputToQuery, inputToKey, inputToValue, queryKeyToAttn, attnValueToOutput }).call(x);
  */
-export class Attention extends Layer.define({
-  inputToQuery: field<LayerLike>(),
-  inputToKey: field<LayerLike>(),
-  inputToValue: field<LayerLike>(),
-  queryKeyToAttn: field<LayerLike>(),
-  attnValueToOutput: field<LayerLike>(),
-}) {
+export class Attention extends Layer.define(
+  {
+    inputToQuery: field<LayerLike>(),
+    inputToKey: field<LayerLike>(),
+    inputToValue: field<LayerLike>(),
+    queryKeyToAttn: field<LayerLike>(),
+    attnValueToOutput: field<LayerLike>(),
+  },
+  { name: "Attention" },
+) {
   /** Runs attention on `x`. */
   call(x: any): any {
     return tidyCall(() => {
@@ -173,16 +179,19 @@ export interface KVCachingConfig {
  * const cached = KVCachingAttention.fromUncached(attention, { sequenceAxis: "seq", cacheLen: 16,
  *   cachedAxes: { batch: 1, heads: 2, projection: 4 } });
  */
-export class KVCachingAttention extends Layer.define({
-  inputToQuery: field<LayerLike>(),
-  inputToKey: field<LayerLike>(),
-  inputToValue: field<LayerLike>(),
-  queryKeyToAttn: field<LayerLike>(),
-  attnValueToOutput: field<LayerLike>(),
-  sequenceAxis: field<string>({ static: true }),
-  kvCacheEndIndex: field<any>(),
-  kvCache: field<any>(),
-}) {
+export class KVCachingAttention extends Layer.define(
+  {
+    inputToQuery: field<LayerLike>(),
+    inputToKey: field<LayerLike>(),
+    inputToValue: field<LayerLike>(),
+    queryKeyToAttn: field<LayerLike>(),
+    attnValueToOutput: field<LayerLike>(),
+    sequenceAxis: field<string>({ static: true }),
+    kvCacheEndIndex: field<any>(),
+    kvCache: field<any>(),
+  },
+  { name: "KVCachingAttention" },
+) {
   /**
    * Converts an `Attention` into a caching one with the same sublayers; the cache is an
    * `InitialLocalStateRequest` of two zero arrays `{...cachedAxes, [sequenceAxis]: cacheLen}`.

@@ -12,7 +12,6 @@ import { field, map, options } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { memo } from "./internal/memo.js";
 import { dataAs, dataOf, requireNamed, wrapAs } from "./internal/named.js";
-import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
 
 /** A function applied to every element of a tensor, such as `tf.relu` or {@link gelu}. */
@@ -26,11 +25,10 @@ export type ElementwiseFn = (x: tf.Tensor) => tf.Tensor;
  * @example
  * new Elementwise({ fn: tf.relu }).call(nx.wrap([-1, 2], "features")); // [0, 2] on "features"
  */
-export class Elementwise extends Layer.define({ fn: field<ElementwiseFn>({ static: true }) }) {
-  static {
-    keepClassName(Elementwise, "Elementwise");
-  }
-
+export class Elementwise extends Layer.define(
+  { fn: field<ElementwiseFn>({ static: true }) },
+  { name: "Elementwise" },
+) {
   /** Any shape, any dtype. */
   inputStructure(): unknown {
     return memo(this, "inputStructure", () => {
@@ -91,13 +89,12 @@ export function axesList(axes: string | readonly string[]): string[] {
  * @example
  * new Softmax({ axes: "kv_seq" }).call(logits);
  */
-export class Softmax extends Layer.define({
-  axes: field<string | readonly string[]>({ static: true }),
-}) {
-  static {
-    keepClassName(Softmax, "Softmax");
-  }
-
+export class Softmax extends Layer.define(
+  {
+    axes: field<string | readonly string[]>({ static: true }),
+  },
+  { name: "Softmax" },
+) {
   /** Floating, with the softmax axes present. */
   inputStructure(): unknown {
     return memo(this, "inputStructure", () => {
@@ -142,7 +139,10 @@ export function softmaxOver(x: NamedArray, axes: readonly string[]): NamedArray 
  * @example
  * new CastToDType({ dtype: "int32" }).call(nx.wrap([1.5], "a")); // int32
  */
-export class CastToDType extends Layer.define({ dtype: field<tf.DataType>({ static: true }) }) {
+export class CastToDType extends Layer.define(
+  { dtype: field<tf.DataType>({ static: true }) },
+  { name: "CastToDType" },
+) {
   /** Casts every named array and tensor leaf. */
   call(x: any): any {
     return tidyCall(() =>

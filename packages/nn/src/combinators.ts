@@ -18,7 +18,7 @@ import { tidyCall } from "./internal/tidy.js";
  * @example
  * new Residual({ delta: (x: number) => 10 * x }).call(2); // 22
  */
-export class Residual extends Layer.define({ delta: field<LayerLike>() }) {
+export class Residual extends Layer.define({ delta: field<LayerLike>() }, { name: "Residual" }) {
   /** Returns `delta(x) + x`. */
   call(x: any): any {
     return tidyCall(() => addValues(callLayer(this.delta, x), x));
@@ -33,9 +33,12 @@ export class Residual extends Layer.define({ delta: field<LayerLike>() }) {
  * @example
  * new BranchAndAddTogether({ branches: [(x: number) => x, (x: number) => 2 * x] }).call(3); // 9
  */
-export class BranchAndAddTogether extends Layer.define({
-  branches: field<readonly LayerLike[]>(),
-}) {
+export class BranchAndAddTogether extends Layer.define(
+  {
+    branches: field<readonly LayerLike[]>(),
+  },
+  { name: "BranchAndAddTogether" },
+) {
   constructor(props: { branches: readonly LayerLike[] }) {
     if (props?.branches !== undefined && props.branches.length === 0) {
       throw new EmptyBranchesError(
@@ -63,9 +66,12 @@ export class BranchAndAddTogether extends Layer.define({
  * @example
  * new BranchAndMultiplyTogether({ branches: [(x: number) => x, (x: number) => x + 1] }).call(3); // 12
  */
-export class BranchAndMultiplyTogether extends Layer.define({
-  branches: field<readonly LayerLike[]>(),
-}) {
+export class BranchAndMultiplyTogether extends Layer.define(
+  {
+    branches: field<readonly LayerLike[]>(),
+  },
+  { name: "BranchAndMultiplyTogether" },
+) {
   constructor(props: { branches: readonly LayerLike[] }) {
     if (props?.branches !== undefined && props.branches.length === 0) {
       throw new EmptyBranchesError(

@@ -13,7 +13,6 @@ import * as tf from "@tensorflow/tfjs-core";
 import { Identity } from "./grouping.js";
 import { memo } from "./internal/memo.js";
 import { dataOf, requireNamed, wrapAs } from "./internal/named.js";
-import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
 
 /**
@@ -24,15 +23,14 @@ import { tidyCall } from "./internal/tidy.js";
  * @example
  * const dropout = new StochasticDropout({ dropRate: 0.1 });
  */
-export class StochasticDropout extends Layer.define({
-  dropRate: field<number>(),
-  shareAcrossAxes: field<readonly string[]>({ static: true, default: [] }),
-  rng: field<any>(),
-}) {
-  static {
-    keepClassName(StochasticDropout, "StochasticDropout");
-  }
-
+export class StochasticDropout extends Layer.define(
+  {
+    dropRate: field<number>(),
+    shareAcrossAxes: field<readonly string[]>({ static: true, default: [] }),
+    rng: field<any>(),
+  },
+  { name: "StochasticDropout" },
+) {
   constructor(props: { dropRate: number; shareAcrossAxes?: readonly string[]; rng?: unknown }) {
     super({ ...props, rng: props?.rng ?? new RandomRequest() });
   }
@@ -85,10 +83,13 @@ export class StochasticDropout extends Layer.define({
  * @example
  * new DisabledDropout({ dropRate: 0.1, shareAcrossAxes: [] }).enable(); // StochasticDropout
  */
-export class DisabledDropout extends Identity.define({
-  dropRate: field<number>(),
-  shareAcrossAxes: field<readonly string[]>({ static: true }),
-}) {
+export class DisabledDropout extends Identity.define(
+  {
+    dropRate: field<number>(),
+    shareAcrossAxes: field<readonly string[]>({ static: true }),
+  },
+  { name: "DisabledDropout" },
+) {
   /** The same configuration as a `StochasticDropout` with an unhandled random request. */
   enable(): StochasticDropout {
     return new StochasticDropout({

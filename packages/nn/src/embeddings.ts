@@ -26,7 +26,6 @@ import {
   reshapeIfNeeded,
   wrapAs,
 } from "./internal/named.js";
-import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
 import { type ParameterLike, UninitializedParameter } from "./parameters.js";
 
@@ -47,10 +46,13 @@ export interface EmbeddingTableConfig {
  * @example
  * const table = EmbeddingTable.fromConfig(11, { embedding: 16 });
  */
-export class EmbeddingTable extends Struct.define({
-  embeddings: field<ParameterLike<NamedArray>>(),
-  vocabularyAxis: field<string>({ static: true }),
-}) {
+export class EmbeddingTable extends Struct.define(
+  {
+    embeddings: field<ParameterLike<NamedArray>>(),
+    vocabularyAxis: field<string>({ static: true }),
+  },
+  { name: "EmbeddingTable" },
+) {
   /** The table's named shape (from its value structure). */
   tableShape(): Record<string, number> {
     const spec = this.embeddings.valueStructure as ArraySpec;
@@ -119,11 +121,10 @@ export class EmbeddingTable extends Struct.define({
  * @example
  * new EmbeddingLookup({ table }).call(tokens); // {batch, seq} -> {batch, seq, embedding}
  */
-export class EmbeddingLookup extends Layer.define({ table: field<EmbeddingTable>() }) {
-  static {
-    keepClassName(EmbeddingLookup, "EmbeddingLookup");
-  }
-
+export class EmbeddingLookup extends Layer.define(
+  { table: field<EmbeddingTable>() },
+  { name: "EmbeddingLookup" },
+) {
   /** Integer token ids with named axes only. */
   inputStructure(): unknown {
     return memo(this, "inputStructure", () => {
@@ -168,11 +169,10 @@ export class EmbeddingLookup extends Layer.define({ table: field<EmbeddingTable>
  * @example
  * new EmbeddingDecode({ table }).call(x); // {batch, seq, embedding} -> {batch, seq, vocabulary}
  */
-export class EmbeddingDecode extends Layer.define({ table: field<EmbeddingTable>() }) {
-  static {
-    keepClassName(EmbeddingDecode, "EmbeddingDecode");
-  }
-
+export class EmbeddingDecode extends Layer.define(
+  { table: field<EmbeddingTable>() },
+  { name: "EmbeddingDecode" },
+) {
   /** Floating with the embedding axes. */
   inputStructure(): unknown {
     return memo(this, "inputStructure", () => {
@@ -218,15 +218,14 @@ export class EmbeddingDecode extends Layer.define({ table: field<EmbeddingTable>
  * @example
  * const rope = ApplyRoPE.fromConfig("token_positions", "projection");
  */
-export class ApplyRoPE extends Layer.define({
-  embeddingAxis: field<string>({ static: true }),
-  maxWavelength: field<number>({ static: true }),
-  positions: field<any>(),
-}) {
-  static {
-    keepClassName(ApplyRoPE, "ApplyRoPE");
-  }
-
+export class ApplyRoPE extends Layer.define(
+  {
+    embeddingAxis: field<string>({ static: true }),
+    maxWavelength: field<number>({ static: true }),
+    positions: field<any>(),
+  },
+  { name: "ApplyRoPE" },
+) {
   /**
    * Builds an `ApplyRoPE` asking for positions under `positionsTag`.
    *

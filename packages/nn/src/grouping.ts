@@ -8,7 +8,6 @@
 import { callLayer, checkedLayerCall, Layer, type LayerLike } from "@saikei/layer";
 import { checkStructure } from "@saikei/shapecheck";
 import { field, map, options } from "@saikei/struct";
-import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
 
 /** Colour treescope uses for plain group layers (penzai's `#cdcdcd`). */
@@ -25,7 +24,10 @@ export const GROUP_COLOR = "#cdcdcd";
  * const double = new Sequential({ sublayers: [(x: number) => x + 1, (x: number) => 2 * x] });
  * double.call(3); // 8
  */
-export class Sequential extends Layer.define({ sublayers: field<readonly LayerLike[]>() }) {
+export class Sequential extends Layer.define(
+  { sublayers: field<readonly LayerLike[]>() },
+  { name: "Sequential" },
+) {
   /** Feeds `x` through every sublayer in order. */
   call(x: any): any {
     return tidyCall(() => runSequence(this.sublayers, x));
@@ -45,10 +47,13 @@ export class Sequential extends Layer.define({ sublayers: field<readonly LayerLi
  * const gate = new NamedGroup({ name: "gate", sublayers: [(x: number) => x * 3] });
  * gate.call(2); // 6
  */
-export class NamedGroup extends Layer.define({
-  name: field<string>({ static: true }),
-  sublayers: field<readonly LayerLike[]>(),
-}) {
+export class NamedGroup extends Layer.define(
+  {
+    name: field<string>({ static: true }),
+    sublayers: field<readonly LayerLike[]>(),
+  },
+  { name: "NamedGroup" },
+) {
   /** Feeds `x` through every sublayer in order. */
   call(x: any): any {
     return tidyCall(() => runSequence(this.sublayers, x));
@@ -72,15 +77,14 @@ export class NamedGroup extends Layer.define({
  *   sublayers: [],
  * });
  */
-export class CheckedSequential extends Layer.define({
-  inputLike: field<unknown>({ static: true }),
-  outputLike: field<unknown>({ static: true }),
-  sublayers: field<readonly LayerLike[]>(),
-}) {
-  static {
-    keepClassName(CheckedSequential, "CheckedSequential");
-  }
-
+export class CheckedSequential extends Layer.define(
+  {
+    inputLike: field<unknown>({ static: true }),
+    outputLike: field<unknown>({ static: true }),
+    sublayers: field<readonly LayerLike[]>(),
+  },
+  { name: "CheckedSequential" },
+) {
   /** The declared input structure. */
   inputStructure(): unknown {
     return this.inputLike;
@@ -109,7 +113,7 @@ export class CheckedSequential extends Layer.define({
  * @example
  * new Identity().call(5); // 5
  */
-export class Identity extends Layer {
+export class Identity extends Layer.define({}, { name: "Identity" }) {
   /** Returns its argument unchanged. */
   call(x: any): any {
     return x;
@@ -123,7 +127,10 @@ export class Identity extends Layer {
  * @example
  * new CheckStructure({ expected: new chk.ArraySpec({ namedShape: { seq: 3 } }) }).call(x);
  */
-export class CheckStructure extends Layer.define({ expected: field<unknown>() }) {
+export class CheckStructure extends Layer.define(
+  { expected: field<unknown>() },
+  { name: "CheckStructure" },
+) {
   /** Checks `x` against `expected` and returns `x`. */
   call(x: any): any {
     checkStructure(x, this.expected, {

@@ -22,7 +22,6 @@ import {
 } from "./initializers.js";
 import { memo } from "./internal/memo.js";
 import { contractNamed, dataOf, renameAxes, requireNamed, wrapAs } from "./internal/named.js";
-import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
 import { addParameterPrefix, type ParameterLike, UninitializedParameter } from "./parameters.js";
 
@@ -138,15 +137,14 @@ export interface LinearConfig {
  * const linear = Linear.fromConfig({ embedding: 16 }, { heads: 2, projection: 4 });
  * initializeParameters(linear, random.key(0)).call(x); // x {batch, embedding} -> {batch, heads, projection}
  */
-export class Linear extends Layer.define({
-  weights: field<ParameterLike<NamedArray>>(),
-  inAxisNames: field<readonly string[]>({ static: true }),
-  outAxisNames: field<readonly string[]>({ static: true }),
-}) {
-  static {
-    keepClassName(Linear, "Linear");
-  }
-
+export class Linear extends Layer.define(
+  {
+    weights: field<ParameterLike<NamedArray>>(),
+    inAxisNames: field<readonly string[]>({ static: true }),
+    outAxisNames: field<readonly string[]>({ static: true }),
+  },
+  { name: "Linear" },
+) {
   /** The weight's named shape (from its value structure, so placeholders work). */
   weightShape(): Record<string, number> {
     return namedShapeOf(this.weights.valueStructure, "Linear");
@@ -299,14 +297,13 @@ export class Linear extends Layer.define({
  * @example
  * new RenameAxes({ old: "features_out", new: "features" }).call(x);
  */
-export class RenameAxes extends Layer.define({
-  old: field<string | readonly string[]>({ static: true }),
-  new: field<string | readonly string[]>({ static: true }),
-}) {
-  static {
-    keepClassName(RenameAxes, "RenameAxes");
-  }
-
+export class RenameAxes extends Layer.define(
+  {
+    old: field<string | readonly string[]>({ static: true }),
+    new: field<string | readonly string[]>({ static: true }),
+  },
+  { name: "RenameAxes" },
+) {
   private lists(): [string[], string[]] {
     const oldNames = typeof this.old === "string" ? [this.old] : [...this.old];
     const newNames = typeof this.new === "string" ? [this.new] : [...this.new];
@@ -360,7 +357,7 @@ export class RenameAxes extends Layer.define({
  * @example
  * Linear.fromConfig({ features: 8 }, { features: 16 }) instanceof LinearInPlace; // true
  */
-export class LinearInPlace extends Sequential {
+export class LinearInPlace extends Sequential.define({}, { name: "LinearInPlace" }) {
   /** Treescope colour `#eba875`. */
   override treescopeColor(): string {
     return LINEAR_COLOR;
@@ -383,14 +380,13 @@ export interface AddBiasConfig {
  * @example
  * AddBias.fromConfig({ features: 4 }); // bias parameter "bias" of zeros
  */
-export class AddBias extends Layer.define({
-  bias: field<ParameterLike<NamedArray>>(),
-  newAxisNames: field<readonly string[]>({ static: true }),
-}) {
-  static {
-    keepClassName(AddBias, "AddBias");
-  }
-
+export class AddBias extends Layer.define(
+  {
+    bias: field<ParameterLike<NamedArray>>(),
+    newAxisNames: field<readonly string[]>({ static: true }),
+  },
+  { name: "AddBias" },
+) {
   private biasShape(): Record<string, number> {
     return namedShapeOf(this.bias.valueStructure, "AddBias");
   }
@@ -487,7 +483,7 @@ export interface AffineConfig extends Omit<LinearConfig, "initializer"> {
  * @example
  * Affine.fromConfig({ features: 8 }, { hidden: 16 });
  */
-export class Affine extends Sequential {
+export class Affine extends Sequential.define({}, { name: "Affine" }) {
   /**
    * Builds `[Linear, AddBias]` (or `[Linear, RenameAxes, AddBias]` for in-place outputs).
    *
@@ -533,11 +529,10 @@ export class Affine extends Sequential {
  * @example
  * new ConstantRescale({ by: 0.5 }).call(x);
  */
-export class ConstantRescale extends Layer.define({ by: field<number | tf.Tensor>() }) {
-  static {
-    keepClassName(ConstantRescale, "ConstantRescale");
-  }
-
+export class ConstantRescale extends Layer.define(
+  { by: field<number | tf.Tensor>() },
+  { name: "ConstantRescale" },
+) {
   /** Floating arrays of any shape. */
   inputStructure(): unknown {
     return memo(this, "inputStructure", () => {
@@ -589,14 +584,13 @@ function specMap(spec: EinsumAxes): Record<string, string> {
  *   outputAxes: { seq: "tq", heads: "h", kv_seq: "tkv" },
  * }).call([q, k]); // attention logits
  */
-export class NamedEinsum extends Layer.define({
-  inputAxes: field<readonly EinsumAxes[]>({ static: true }),
-  outputAxes: field<EinsumAxes>({ static: true }),
-}) {
-  static {
-    keepClassName(NamedEinsum, "NamedEinsum");
-  }
-
+export class NamedEinsum extends Layer.define(
+  {
+    inputAxes: field<readonly EinsumAxes[]>({ static: true }),
+    outputAxes: field<EinsumAxes>({ static: true }),
+  },
+  { name: "NamedEinsum" },
+) {
   /** One floating array per operand, all with the same batch axes; equal indices have equal sizes. */
   inputStructure(): unknown {
     return memo(this, "inputStructure", () => {

@@ -60,10 +60,13 @@ export type ParameterInitializer<T = any> = (key: RandomKey) => T;
  * const p = new Parameter({ value: nx.ones({ features: 3 }), name: "scale" });
  * p.valueStructure; // ArraySpec with namedShape { features: 3 }, dtype float32
  */
-export class Parameter<T = any> extends Struct.define({
-  value: field<any>(),
-  name: field<string>({ static: true }),
-}) {
+export class Parameter<T = any> extends Struct.define(
+  {
+    value: field<any>(),
+    name: field<string>({ static: true }),
+  },
+  { name: "Parameter" },
+) {
   declare readonly value: T;
 
   /** The structure of the value (see `asArrayStructure` in `@saikei/shapecheck`). */
@@ -89,10 +92,13 @@ export class Parameter<T = any> extends Struct.define({
  * @example
  * const frozen = new FrozenParameter({ value: nx.ones({ features: 3 }), name: "scale" });
  */
-export class FrozenParameter<T = any> extends Struct.define({
-  value: field<any>(),
-  name: field<string>({ static: true }),
-}) {
+export class FrozenParameter<T = any> extends Struct.define(
+  {
+    value: field<any>(),
+    name: field<string>({ static: true }),
+  },
+  { name: "FrozenParameter" },
+) {
   declare readonly value: T;
 
   /** The structure of the value. */
@@ -128,11 +134,14 @@ export interface UninitializedParameterProps<T> {
  * const p = new UninitializedParameter({ initializer: (key) => nx.wrap(random.normal(key, [3]), "features"), name: "w" });
  * p.initialize(random.key(1)); // Parameter named "w"
  */
-export class UninitializedParameter<T = any> extends Struct.define({
-  initializer: field<ParameterInitializer<any>>({ static: true }),
-  name: field<string>({ static: true }),
-  valueStructure: field<unknown>(),
-}) {
+export class UninitializedParameter<T = any> extends Struct.define(
+  {
+    initializer: field<ParameterInitializer<any>>({ static: true }),
+    name: field<string>({ static: true }),
+    valueStructure: field<unknown>(),
+  },
+  { name: "UninitializedParameter" },
+) {
   constructor(props: UninitializedParameterProps<T>) {
     const valueStructure =
       props?.valueStructure !== undefined
@@ -208,6 +217,13 @@ export class UninitializedParameter<T = any> extends Struct.define({
   }
 }
 
+// define({}) adds no fields, so the class it returns is UninitializedParameter's constructor;
+// the cast keeps its type parameter `<T>`, which define's return type does not carry.
+const ShareableBase = UninitializedParameter.define(
+  {},
+  { name: "ShareableUninitializedParameter" },
+) as typeof UninitializedParameter;
+
 /**
  * An uninitialized parameter that may be shared by name (penzai's `ShareableUninitializedParameter`);
  * `attachSharedParameters` turns every one of them into a lookup of one shared value.
@@ -215,7 +231,7 @@ export class UninitializedParameter<T = any> extends Struct.define({
  * @example
  * const shareable = ShareableUninitializedParameter.fromUninitialized(param);
  */
-export class ShareableUninitializedParameter<T = any> extends UninitializedParameter<T> {
+export class ShareableUninitializedParameter<T = any> extends ShareableBase<T> {
   /** Converts an `UninitializedParameter` (same initializer, name and structure). */
   static fromUninitialized<T>(
     uninit: UninitializedParameter<T>,
@@ -258,10 +274,13 @@ export class SharedParamTag {
  * @example
  * // built by attachSharedParameters; value works once the handler runs the body.
  */
-export class SharedParameterLookup<T = any> extends Struct.define({
-  ref: field<any>(),
-  valueStructure: field<unknown>({ static: true }),
-}) {
+export class SharedParameterLookup<T = any> extends Struct.define(
+  {
+    ref: field<any>(),
+    valueStructure: field<unknown>({ static: true }),
+  },
+  { name: "SharedParameterLookup" },
+) {
   /** The shared parameter's value, read through the side input. */
   get value(): T {
     return (this.ref.ask() as ParameterLike<T>).value;

@@ -15,7 +15,6 @@ import { Sequential } from "./grouping.js";
 import { type AxisSizes, constantInitializer } from "./initializers.js";
 import { memo } from "./internal/memo.js";
 import { dataOf, requireNamed, wrapAs } from "./internal/named.js";
-import { keepClassName } from "./internal/names.js";
 import { tidyCall } from "./internal/tidy.js";
 import { AddBias, Linear } from "./linearAndAffine.js";
 import { addParameterPrefix } from "./parameters.js";
@@ -45,14 +44,13 @@ function reduceAxes(
  * @example
  * new Standardize({ across: "embedding" }).call(x);
  */
-export class Standardize extends Layer.define({
-  across: field<string | readonly string[]>({ static: true }),
-  epsilon: field<number | tf.Tensor>({ default: DEFAULT_EPSILON }),
-}) {
-  static {
-    keepClassName(Standardize, "Standardize");
-  }
-
+export class Standardize extends Layer.define(
+  {
+    across: field<string | readonly string[]>({ static: true }),
+    epsilon: field<number | tf.Tensor>({ default: DEFAULT_EPSILON }),
+  },
+  { name: "Standardize" },
+) {
   /** Floating, with the `across` axes. */
   inputStructure(): unknown {
     return memo(this, "inputStructure", () => {
@@ -89,14 +87,13 @@ export class Standardize extends Layer.define({
  * @example
  * new RMSStandardize({ across: "embedding" }).call(x);
  */
-export class RMSStandardize extends Layer.define({
-  across: field<string | readonly string[]>({ static: true }),
-  epsilon: field<number | tf.Tensor>({ default: DEFAULT_EPSILON }),
-}) {
-  static {
-    keepClassName(RMSStandardize, "RMSStandardize");
-  }
-
+export class RMSStandardize extends Layer.define(
+  {
+    across: field<string | readonly string[]>({ static: true }),
+    epsilon: field<number | tf.Tensor>({ default: DEFAULT_EPSILON }),
+  },
+  { name: "RMSStandardize" },
+) {
   /** Floating, with the `across` axes. */
   inputStructure(): unknown {
     return memo(this, "inputStructure", () => {
@@ -140,7 +137,7 @@ export interface LayerNormConfig {
  * @example
  * LayerNorm.fromConfig({ embedding: 16 });
  */
-export class LayerNorm extends Sequential {
+export class LayerNorm extends Sequential.define({}, { name: "LayerNorm" }) {
   /**
    * Builds a layer norm over `acrossAxes`.
    *
@@ -181,7 +178,7 @@ export class LayerNorm extends Sequential {
  * @example
  * RMSLayerNorm.fromConfig({ embedding: 16 });
  */
-export class RMSLayerNorm extends Sequential {
+export class RMSLayerNorm extends Sequential.define({}, { name: "RMSLayerNorm" }) {
   /**
    * Builds an RMS norm over `acrossAxes`.
    *

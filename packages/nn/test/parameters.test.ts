@@ -1,7 +1,7 @@
 import { WithConstantSideInputs } from "@saikei/effects";
 import { type NamedArray, nx, random, ready } from "@saikei/named";
 import { ArraySpec, StructureMismatchError } from "@saikei/shapecheck";
-import { tree } from "@saikei/struct";
+import { className, tree } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -103,7 +103,7 @@ describe("building parameters", () => {
       "Affine_0",
       Affine.fromConfig({ features: 8 }, { features: 16 }),
     );
-    expect(affine.sublayers.map((s) => s.constructor.name)).toEqual([
+    expect(affine.sublayers.map((s) => className(s.constructor))).toEqual([
       "Linear",
       "RenameAxes",
       "AddBias",

@@ -14,7 +14,10 @@ import { field, type KeyPath, keyPathEquals, Struct } from "@saikei/struct";
  * @example
  * select({ a: 1 }).at((r) => r.a).remainder; // { a: SelectionHole(path=['a']) }
  */
-export class SelectionHole extends Struct.define({ path: field<KeyPath>({ static: true }) }) {
+export class SelectionHole extends Struct.define(
+  { path: field<KeyPath>({ static: true }) },
+  { name: "SelectionHole" },
+) {
   /**
    * Holes are equal when their key paths are equal step by step. (Tree equality of trees that
    * contain holes compares the path arrays with `@saikei/struct`'s static-field equality instead.)
@@ -40,9 +43,12 @@ export class SelectionHole extends Struct.define({ path: field<KeyPath>({ static
  * @example
  * new SelectionQuote({ quoted: new SelectionHole({ path: [] }) });
  */
-export class SelectionQuote extends Struct.define({
-  quoted: field<SelectionHole | SelectionQuote>({ static: true }),
-}) {}
+export class SelectionQuote extends Struct.define(
+  {
+    quoted: field<SelectionHole | SelectionQuote>({ static: true }),
+  },
+  { name: "SelectionQuote" },
+) {}
 
 /** Whether `value` is a `SelectionHole` or a `SelectionQuote`. */
 export function isHoleOrQuote(value: unknown): value is SelectionHole | SelectionQuote {

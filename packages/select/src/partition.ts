@@ -17,7 +17,7 @@ import { keyOfChild } from "./paths.js";
  * const [selected, rest] = select({ a: 1, b: 2 }).at((r) => r.a).partition();
  * selected; // { a: 1, b: NotInThisPartition() }
  */
-export class NotInThisPartition extends Struct.define({}) {
+export class NotInThisPartition extends Struct.define({}, { name: "NotInThisPartition" }) {
   /** Penzai renders partition markers in orange. */
   treescopeColor(): string {
     return "orange";

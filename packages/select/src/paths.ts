@@ -12,6 +12,7 @@
 import {
   ARRAY_NODE,
   childKeys,
+  className,
   DictKey,
   type KeyPath,
   keyEquals,
@@ -204,7 +205,7 @@ export function kindOf(value: unknown): string {
   if (typeof value !== "object") return typeof value;
   const proto = Object.getPrototypeOf(value);
   if (proto === null || proto === Object.prototype) return "Object";
-  return (value as object).constructor?.name ?? "object";
+  return className((value as object).constructor) || "object";
 }
 
 /** `keystr`, with "the root" for the empty path. */

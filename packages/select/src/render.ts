@@ -7,6 +7,7 @@
 
 import {
   ARRAY_NODE,
+  className,
   GetAttrKey,
   isStruct,
   type KeyPath,
@@ -101,7 +102,7 @@ function render(node: unknown, trie: Trie | undefined, indent: string, visible: 
     close = "}";
     label = (i) => `${JSON.stringify((aux as { keys: string[] }).keys[i])}: `;
   } else {
-    const name = (node as object).constructor?.name ?? t.name;
+    const name = className((node as object).constructor) || t.name;
     open = `${name}(`;
     close = ")";
     label = (i) => {

@@ -120,17 +120,20 @@ function checkDType(dtype: unknown): void {
  * const spec = new ArraySpec({ shape: [var("batch"), 3], dtype: dtypes.floating });
  * checkStructure(tf.zeros([8, 3]), spec).get("batch"); // 8
  */
-export class ArraySpec extends Struct.define({
-  shape: field<readonly PositionalDim[]>({
-    static: true,
-    default: Object.freeze([]) as readonly PositionalDim[],
-  }),
-  dtype: field<DType>({ static: true, default: dtypes.generic as DType }),
-  namedShape: field<Readonly<Record<string, NamedDim>>>({
-    static: true,
-    default: Object.freeze({}) as Readonly<Record<string, NamedDim>>,
-  }),
-}) {
+export class ArraySpec extends Struct.define(
+  {
+    shape: field<readonly PositionalDim[]>({
+      static: true,
+      default: Object.freeze([]) as readonly PositionalDim[],
+    }),
+    dtype: field<DType>({ static: true, default: dtypes.generic as DType }),
+    namedShape: field<Readonly<Record<string, NamedDim>>>({
+      static: true,
+      default: Object.freeze({}) as Readonly<Record<string, NamedDim>>,
+    }),
+  },
+  { name: "ArraySpec" },
+) {
   /**
    * Builds a spec; all props are optional (`new ArraySpec()` is any scalar of any dtype).
    *
@@ -211,9 +214,12 @@ export class ArraySpec extends Struct.define({
  * @example
  * checkStructure({ a: 1, b: [2, 3] }, { a: 1, b: ANY }); // matches
  */
-export class Wildcard extends Struct.define({
-  description: field<string | undefined>({ static: true, default: undefined }),
-}) {
+export class Wildcard extends Struct.define(
+  {
+    description: field<string | undefined>({ static: true, default: undefined }),
+  },
+  { name: "Wildcard" },
+) {
   /** Renders as `ANY` or `Wildcard('description')`. */
   override toString(): string {
     return this.description === undefined ? "ANY" : `Wildcard(${pyRepr(this.description)})`;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isStruct } from "@saikei/struct";
+import { className, isStruct } from "@saikei/struct";
 
 function quote(text: string): string {
   const useDouble = text.includes("'") && !text.includes('"');
@@ -83,7 +83,7 @@ export function pyRepr(value: unknown, depth = 0): string {
       // Fall through to the class name: a toString that throws must not hide the real error.
     }
   }
-  return `<${(value as object).constructor?.name ?? "object"}>`;
+  return `<${className((value as object).constructor) || "object"}>`;
 }
 
 /** Renders a concrete shape as a Python tuple: `(1, 2, 3)`, `(5,)`, `()`. */

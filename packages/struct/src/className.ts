@@ -26,14 +26,16 @@ export const RECORDED_NAME: unique symbol = Symbol.for("saikei.className");
  * Linear.define({}, { name: "MyLinear" }) {}`.
  *
  * @param cls any class (or constructor function); for an instance, pass `value.constructor`.
- * @returns the recorded name, or `cls.name` (which a minifier may have shortened).
+ * @returns the recorded name, or `cls.name` (which a minifier may have shortened); `""` when
+ *   `cls` is not a function, so `className(value.constructor) || "object"` reads any value.
  * @example
  * class Point extends Struct.define({ x: field<number>() }, { name: "Point" }) {}
  * className(Point); // "Point", minified or not
  * class Tagged extends Point {}
  * className(Tagged); // "Tagged" (its own name: it did not call define)
  */
-export function className(cls: Function): string {
+export function className(cls: Function | null | undefined): string {
+  if (typeof cls !== "function") return "";
   const parent: unknown = Object.getPrototypeOf(cls);
   if (typeof parent === "function" && Object.hasOwn(parent, RECORDED_NAME)) {
     return (parent as unknown as { [RECORDED_NAME]: string })[RECORDED_NAME];

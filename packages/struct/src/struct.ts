@@ -519,7 +519,9 @@ export abstract class Struct {
         }),
       );
     }
-    const meta = new StructMeta(Object.freeze(fields));
+    // No new fields (`Base.define({}, { name })`): instances keep the base class's node type.
+    const meta =
+      fields.length === base.fields.length ? base : new StructMeta(Object.freeze(fields));
     const Base = this as unknown as new (props?: {}) => Struct;
     const Defined = class extends Base {};
     Object.defineProperty(Defined, "name", { value: `${className(this) || "Struct"}Fields` });

@@ -21,9 +21,12 @@ import { checkTagUnused, instrument, replaceInterceptors, runCollecting } from "
  * @example
  * new CalledWithManyStructures({ structures: [specA, specB] }).call(x); // x
  */
-export class CalledWithManyStructures extends Identity.define({
-  structures: field<readonly unknown[]>(),
-}, { name: "CalledWithManyStructures" }) {}
+export class CalledWithManyStructures extends Identity.define(
+  {
+    structures: field<readonly unknown[]>(),
+  },
+  { name: "CalledWithManyStructures" },
+) {}
 
 /**
  * A static value kept in a tree's structure rather than as a child (penzai's `Static`): useful to
@@ -32,13 +35,19 @@ export class CalledWithManyStructures extends Identity.define({
  * @example
  * new Static({ staticValue: "note" });
  */
-export class Static extends Struct.define({ staticValue: field<unknown>({ static: true }) }, { name: "Static" }) {}
+export class Static extends Struct.define(
+  { staticValue: field<unknown>({ static: true }) },
+  { name: "Static" },
+) {}
 
 /** The reserved side-output tag of the shape interceptors. */
 const SHAPE_TAG = Symbol.for("saikei.toolshed.InterceptShapes");
 
 /** @internal The interceptor `annotateShapes` inserts: tells the structure of its input. */
-export class InterceptShapes extends Layer.define({ shapeLogger: field<SideOutputEffect>() }, { name: "InterceptShapes" }) {
+export class InterceptShapes extends Layer.define(
+  { shapeLogger: field<SideOutputEffect>() },
+  { name: "InterceptShapes" },
+) {
   /** Tells `asArrayStructure(x)` and returns `x`. */
   call(x: unknown): unknown {
     this.shapeLogger.tell(asArrayStructure(x));

@@ -24,7 +24,7 @@ import {
   type MatchResult,
   Wildcard,
 } from "@saikei/shapecheck";
-import { flatten, leaves, map, options } from "@saikei/struct";
+import { className, flatten, leaves, map, options } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 
 /** Raised when a layer cannot be checked: no declared input structure, or one containing ANY. */
@@ -156,14 +156,14 @@ export function checkLayer(layer: CheckableLayer, options: CheckLayerOptions = {
     if (argument === undefined) {
       if (typeof model.inputStructure !== "function") {
         throw new CheckLayerError(
-          `checkLayer: ${model.constructor.name} declares no inputStructure(), so no input can be synthesized. ` +
+          `checkLayer: ${className(model.constructor)} declares no inputStructure(), so no input can be synthesized. ` +
             "Pass an explicit dummy argument: checkLayer(layer, { argument }).",
         );
       }
       [argument] = synthesizeInput(model.inputStructure());
       owned.push(...tensorsIn(argument));
     }
-    const name = model.constructor.name;
+    const name = className(model.constructor);
     let match: MatchResult | undefined;
     if (typeof model.inputStructure === "function") {
       match = checkStructure(argument, model.inputStructure(), {

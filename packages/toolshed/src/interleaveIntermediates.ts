@@ -20,14 +20,20 @@ import { checkTagUnused, instrument, replaceInterceptors, runCollecting } from "
  * @example
  * new IdentityWithSavedActivations({ savedActivations: [x] }).call(y); // y
  */
-export class IdentityWithSavedActivations extends Identity.define({
-  savedActivations: field<readonly unknown[]>(),
-}, { name: "IdentityWithSavedActivations" }) {}
+export class IdentityWithSavedActivations extends Identity.define(
+  {
+    savedActivations: field<readonly unknown[]>(),
+  },
+  { name: "IdentityWithSavedActivations" },
+) {}
 
 const VALUE_TAG = Symbol.for("saikei.toolshed.InterceptValues");
 
 /** @internal The interceptor `runAndInterleaveIntermediates` inserts: tells its input. */
-export class InterceptValues extends Layer.define({ valueLogger: field<SideOutputEffect>() }, { name: "InterceptValues" }) {
+export class InterceptValues extends Layer.define(
+  { valueLogger: field<SideOutputEffect>() },
+  { name: "InterceptValues" },
+) {
   /** Tells `x` (keeping its tensors past enclosing tidy scopes) and returns it. */
   call(x: unknown): unknown {
     for (const t of leaves(x)) if (t instanceof tf.Tensor) tf.keep(t);

@@ -20,7 +20,7 @@ import {
 } from "@saikei/effects";
 import { callLayer, Layer, type LayerLike } from "@saikei/layer";
 import type { Selection } from "@saikei/select";
-import { field, leaves, Struct } from "@saikei/struct";
+import { className, field, leaves, Struct } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 
 /** Raised when a submodel cannot be isolated. */
@@ -36,11 +36,14 @@ export class IsolationError extends Error {
  * const isolated = callAndExtractSubmodel(select(model).at((m) => m.sublayers[1]), x) as IsolatedSubmodel;
  * isolated.submodel.call(isolated.savedInput); // equals isolated.savedOutput
  */
-export class IsolatedSubmodel extends Struct.define({
-  submodel: field<unknown>(),
-  savedInput: field<unknown>(),
-  savedOutput: field<unknown>(),
-}, { name: "IsolatedSubmodel" }) {}
+export class IsolatedSubmodel extends Struct.define(
+  {
+    submodel: field<unknown>(),
+    savedInput: field<unknown>(),
+    savedOutput: field<unknown>(),
+  },
+  { name: "IsolatedSubmodel" },
+) {}
 
 const CAPTURE_TAG = Symbol.for("saikei.toolshed.IsolationCapturer");
 
@@ -48,10 +51,13 @@ const CAPTURE_TAG = Symbol.for("saikei.toolshed.IsolationCapturer");
  * @internal The wrapper {@link callAndExtractSubmodel} puts around the target (penzai's
  * `IsolationCapturer`): calls it and tells `{ input, output }`.
  */
-export class IsolationCapturer extends Layer.define({
-  destination: field<SideOutputEffect>(),
-  wrapped: field<LayerLike>(),
-}, { name: "IsolationCapturer" }) {
+export class IsolationCapturer extends Layer.define(
+  {
+    destination: field<SideOutputEffect>(),
+    wrapped: field<LayerLike>(),
+  },
+  { name: "IsolationCapturer" },
+) {
   /** Calls the wrapped layer and records the call. */
   call(x: unknown): unknown {
     const y = callLayer(this.wrapped, x);
@@ -100,7 +106,7 @@ export function callAndExtractSubmodel(
   const broken = brokenHandlerRefs(target);
   if (broken.length > 0) {
     throw new IsolationError(
-      `The selected ${target.constructor.name} uses ${broken.length} effect reference(s) handled outside it ` +
+      `The selected ${className(target.constructor)} uses ${broken.length} effect reference(s) handled outside it ` +
         `(${broken.slice(0, 3).map(String).join(", ")}). saikei isolates only submodels whose effects are ` +
         "handled inside them: select the enclosing handler layer instead.",
     );
@@ -128,5 +134,5 @@ export function callAndExtractSubmodel(
 
 function describe(value: unknown): string {
   if (value === null || typeof value !== "object") return String(value);
-  return `a ${(value as object).constructor?.name ?? "value"}`;
+  return `a ${className((value as object).constructor) || "value"}`;
 }

@@ -16,7 +16,7 @@ import {
   zeroInitializer,
 } from "@saikei/nn";
 import type { Selection } from "@saikei/select";
-import { prettyKeystr } from "@saikei/struct";
+import { className, prettyKeystr } from "@saikei/struct";
 
 /** Raised for an invalid LoRA configuration (a bad rank, or a lowrank axis the Linear already has). */
 export class LoraConfigError extends Error {
@@ -112,7 +112,7 @@ export class LowRankAdapter extends Sequential.define({}, { name: "LowRankAdapte
 
 function describe(value: unknown): string {
   if (value === null || typeof value !== "object") return String(value);
-  return (value as object).constructor?.name ?? "an object";
+  return className((value as object).constructor) || "an object";
 }
 
 /**

@@ -28,7 +28,10 @@ export class RewiringError extends Error {
  * const knockOut = new KnockOutAttentionHeads({ headMask: nx.wrap([1, 0, 1, 1], "heads") });
  * knockOut.call(attentionWeights); // head 1 now attends to position 0 only
  */
-export class KnockOutAttentionHeads extends Layer.define({ headMask: field<NamedArrayBase>() }, { name: "KnockOutAttentionHeads" }) {
+export class KnockOutAttentionHeads extends Layer.define(
+  { headMask: field<NamedArrayBase>() },
+  { name: "KnockOutAttentionHeads" },
+) {
   /**
    * Applies the knock-out.
    *
@@ -91,11 +94,14 @@ export class From {
  * });
  * patch.call(x); // both worlds now carry the clean activations
  */
-export class RewireComputationPaths extends Layer.define({
-  worldsAxis: field<string>({ static: true }),
-  worldOrdering: field<readonly string[]>({ static: true }),
-  taking: field<Readonly<Record<string, From | readonly From[]>>>({ static: true }),
-}, { name: "RewireComputationPaths" }) {
+export class RewireComputationPaths extends Layer.define(
+  {
+    worldsAxis: field<string>({ static: true }),
+    worldOrdering: field<readonly string[]>({ static: true }),
+    taking: field<Readonly<Record<string, From | readonly From[]>>>({ static: true }),
+  },
+  { name: "RewireComputationPaths" },
+) {
   /**
    * The mixing matrix `M[to][from]` as a NamedArray with two positional axes `[to, from]` (and
    * the named axes of any NamedArray weight).

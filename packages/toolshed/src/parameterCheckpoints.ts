@@ -11,7 +11,7 @@
 import { isNamedArray, type NamedArrayBase, nx } from "@saikei/named";
 import { FrozenParameter, Parameter, UninitializedParameter } from "@saikei/nn";
 import { ArraySpec } from "@saikei/shapecheck";
-import { flatten, map, options as treeOptions } from "@saikei/struct";
+import { className, flatten, map, options as treeOptions } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import {
   NAMED_AXES_METADATA_KEY,
@@ -76,7 +76,7 @@ export function saveParameters(
 function describe(value: unknown): string {
   if (value instanceof tf.Tensor) return `a ${value.dtype} tensor`;
   if (value === null || typeof value !== "object") return String(value);
-  return `a ${(value as object).constructor?.name ?? "value"}`;
+  return `a ${className((value as object).constructor) || "value"}`;
 }
 
 /** The named shape and dtype a parameter's value must have. */
@@ -151,7 +151,7 @@ export function loadParameters<T>(
         const name = node.name;
         if (!Object.hasOwn(tensors, name)) {
           throw new SafetensorsMissingTensorError(
-            `loadParameters: the file has no tensor named ${JSON.stringify(name)} for the ${node.constructor.name} of ` +
+            `loadParameters: the file has no tensor named ${JSON.stringify(name)} for the ${className(node.constructor)} of ` +
               "that name. Check the parameter names (parameterNames(model)) against the file's tensor names.",
           );
         }

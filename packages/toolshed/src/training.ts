@@ -73,15 +73,18 @@ export type TrainStepFunction<M, S, A, K extends object = {}> = (
  * const state = TrainState.initialState(model, adam({ learningRate: 1e-3 }), random.key(0));
  * state.model; // the model, with its current parameters
  */
-export class TrainState<M = any, S = any> extends Struct.define({
-  step: field<number>(),
-  rootRng: field<RandomKey>(),
-  params: field<Record<string, unknown>>(),
-  modelWithoutParams: field<unknown>(),
-  optState: field<unknown>(),
-  lossFnState: field<unknown>(),
-  optimizerDef: field<Optimizer<any>>({ static: true }),
-}, { name: "TrainState" }) {
+export class TrainState<M = any, S = any> extends Struct.define(
+  {
+    step: field<number>(),
+    rootRng: field<RandomKey>(),
+    params: field<Record<string, unknown>>(),
+    modelWithoutParams: field<unknown>(),
+    optState: field<unknown>(),
+    lossFnState: field<unknown>(),
+    optimizerDef: field<Optimizer<any>>({ static: true }),
+  },
+  { name: "TrainState" },
+) {
   /** The loss function's state (typed by `S`; a type-only refinement of the field). */
   declare readonly lossFnState: S;
 

@@ -10,6 +10,7 @@ import {
   Sequential,
 } from "@saikei/nn";
 import { type ArraySpec, StructureMismatchError } from "@saikei/shapecheck";
+import { className } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -57,7 +58,7 @@ describe("annotateShapes", () => {
     const m = model();
     const x = input();
     const annotated = annotateShapes(m, x);
-    const kinds = annotated.sublayers.map((l) => l.constructor.name);
+    const kinds = annotated.sublayers.map((l) => className(l.constructor));
     expect(kinds).toEqual([
       "CheckStructure",
       "Linear",

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isStruct } from "@saikei/struct";
+import { className, isStruct } from "@saikei/struct";
 
 /**
  * A CSS colour built from OKLCH coordinates, returned as a `#rrggbb` hex string so that every
@@ -94,7 +94,7 @@ export function treescopeColorOf(value: unknown): string {
     }
   }
   if (isStruct(value) && typeof (value as { call?: unknown }).call === "function") {
-    return colorFromString(value.constructor.name);
+    return colorFromString(className(value.constructor));
   }
   return "transparent";
 }

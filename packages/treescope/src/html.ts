@@ -8,7 +8,7 @@
  * @module
  */
 
-import { type KeyPath, keystr } from "@saikei/struct";
+import { className, type KeyPath, keystr } from "@saikei/struct";
 import { SCRIPT, STYLE } from "./client.js";
 import { treescopeColorOf } from "./color.js";
 import { asSelectionView, type Described, describe } from "./inspect.js";
@@ -217,9 +217,10 @@ function structureText(get: () => unknown): string | undefined {
 
 function isDefaultWildcard(structure: unknown): boolean {
   if (structure === null || typeof structure !== "object") return false;
-  const s = structure as { constructor?: { name?: string }; description?: unknown };
+  const s = structure as { description?: unknown };
   return (
-    s.constructor?.name === "Wildcard" && (s.description === undefined || s.description === null)
+    className(structure.constructor) === "Wildcard" &&
+    (s.description === undefined || s.description === null)
   );
 }
 

@@ -7,6 +7,7 @@
  */
 
 import {
+  className,
   DictKey,
   flattenOneLevel,
   GetAttrKey,
@@ -190,7 +191,7 @@ const layouts = new WeakMap<Function, StructLayout>();
 function structLayout(cls: Function): StructLayout {
   let layout = layouts.get(cls);
   if (layout === undefined) {
-    const name = cls.name || "Struct";
+    const name = className(cls) || "Struct";
     layout = {
       name,
       open: `${name}(`,
@@ -226,7 +227,7 @@ function keyCode(key: PathKey, inMap: boolean): string {
 export function describe(value: unknown): Described {
   if (value === null || value === undefined) return leafLike("none");
   if (isTensorLike(value)) return leafLike("tensor");
-  if (isNamedArrayLike(value)) return leafLike("namedArray", value.constructor.name);
+  if (isNamedArrayLike(value)) return leafLike("namedArray", className(value.constructor));
   if (typeof value !== "object") return leafLike("leaf");
   if (isStruct(value)) {
     const layout = structLayout(value.constructor);
@@ -297,7 +298,7 @@ export function describe(value: unknown): Described {
       })),
     };
   }
-  const name = (value as object).constructor?.name || "Node";
+  const name = className((value as object).constructor) || "Node";
   return {
     kind: "registered",
     typeName: name,

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { className } from "@saikei/struct";
 import {
   isNamedArrayLike,
   isTensorLike,
@@ -75,7 +76,7 @@ export function summarizeArray(
     shape = [...value.shape];
   } else if (isNamedArrayLike(value)) {
     tensor = (value as NamedArrayLike).dataArray;
-    typeName = value.constructor.name;
+    typeName = className(value.constructor);
     const shapes = namedArrayShapes(value);
     shape = shapes.positional;
     namedShape = shapes.named;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type KeyPath, keystr, safeString } from "@saikei/struct";
+import { className, type KeyPath, keystr, safeString } from "@saikei/struct";
 import { parseColor, treescopeColorOf } from "./color.js";
 import { asSelectionView, type ChildEntry, describe } from "./inspect.js";
 import {
@@ -154,7 +154,7 @@ function styledLeafText(value: unknown, st: Style): string {
   }
   const own = (value as { toString?: unknown }).toString;
   if (typeof own === "function" && own !== Object.prototype.toString) return safeString(value);
-  return st.dim(`<${(value as object).constructor?.name ?? "object"}>`);
+  return st.dim(`<${className((value as object).constructor) || "object"}>`);
 }
 
 const SMALL_ARRAY = 5;

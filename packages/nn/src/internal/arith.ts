@@ -6,6 +6,7 @@
  */
 
 import { isNamedArray } from "@saikei/named";
+import { className } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { UnsupportedValueError } from "../errors.js";
 
@@ -42,5 +43,5 @@ function combine(a: unknown, b: unknown, op: "add" | "mul"): unknown {
 function describe(x: unknown): string {
   if (x === null) return "null";
   if (typeof x !== "object") return typeof x;
-  return (x as object).constructor?.name ?? "object";
+  return className((x as object).constructor) || "object";
 }

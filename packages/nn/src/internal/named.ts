@@ -7,6 +7,7 @@
  */
 
 import { isNamedArray, isTaping, isTracing, NamedArray } from "@saikei/named";
+import { className } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { AxisMismatchError } from "../errors.js";
 
@@ -241,7 +242,7 @@ export function contractNamed(
 function describe(x: unknown): string {
   if (x === null) return "null";
   if (typeof x !== "object") return typeof x;
-  return (x as object).constructor?.name ?? "object";
+  return className((x as object).constructor) || "object";
 }
 
 /**
