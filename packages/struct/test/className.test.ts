@@ -50,6 +50,8 @@ describe("className", () => {
     expect(className(Plain)).toBe("Plain");
     expect(className(Map)).toBe("Map");
     expect(className(Struct)).toBe("Struct");
+    expect(className(undefined)).toBe("");
+    expect(className(Object.create(null).constructor) || "object").toBe("object");
   });
 
   it("is what renderings and messages print", () => {

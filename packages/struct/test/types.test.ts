@@ -218,7 +218,7 @@ describe("recorded class names", () => {
     class Renamed extends Named.define({}, { name: "Renamed" }) {}
     expectTypeOf<ConstructorParameters<typeof Renamed>>().toEqualTypeOf<[props: { x: number }]>();
     expectTypeOf<DefineOptions>().toEqualTypeOf<{ readonly name?: string }>();
-    expectTypeOf(className).parameters.toEqualTypeOf<[cls: Function]>();
+    expectTypeOf(className).parameters.toEqualTypeOf<[cls: Function | null | undefined]>();
     expectTypeOf(className).returns.toEqualTypeOf<string>();
     notRun(() => {
       // @ts-expect-error the name is a string
