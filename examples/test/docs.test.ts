@@ -18,6 +18,7 @@ import {
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ExampleMarkerError,
@@ -239,4 +240,74 @@ describe.concurrent("every TypeScript example of README.md and docs/*.md runs", 
       expect(child.code).toBe(0);
     });
   }
+});
+
+describe("docs/architecture.md", () => {
+  /** The workspace packages each package's sources import (comments ignored), by directory name. */
+  function importGraph(): Map<string, Set<string>> {
+    const graph = new Map<string, Set<string>>();
+    const names = new Map<string, string>(); // npm name -> directory
+    for (const dir of readdirSync(join(root, "packages"))) {
+      const manifest = join(root, "packages", dir, "package.json");
+      if (existsSync(manifest)) names.set(JSON.parse(readFileSync(manifest, "utf8")).name, dir);
+    }
+    for (const dir of names.values()) {
+      const imports = new Set<string>();
+      const src = join(root, "packages", dir, "src");
+      for (const entry of readdirSync(src, { recursive: true, encoding: "utf8" })) {
+        if (!entry.endsWith(".ts")) continue;
+        for (const specifier of moduleSpecifiers(join(src, entry))) {
+          const target = names.get(specifier);
+          if (target !== undefined && target !== dir) imports.add(target);
+        }
+      }
+      graph.set(dir, imports);
+    }
+    return graph;
+  }
+
+  /** Every module a file imports or re-exports from, statically, dynamically or as a type. */
+  function moduleSpecifiers(path: string): string[] {
+    const file = ts.createSourceFile(path, readFileSync(path, "utf8"), ts.ScriptTarget.ES2022);
+    const found: string[] = [];
+    const visit = (node: ts.Node) => {
+      if (
+        (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+        node.moduleSpecifier !== undefined &&
+        ts.isStringLiteral(node.moduleSpecifier)
+      ) {
+        found.push(node.moduleSpecifier.text);
+      } else if (
+        ts.isCallExpression(node) &&
+        node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+        node.arguments[0] !== undefined &&
+        ts.isStringLiteral(node.arguments[0])
+      ) {
+        found.push(node.arguments[0].text);
+      } else if (
+        ts.isImportTypeNode(node) &&
+        ts.isLiteralTypeNode(node.argument) &&
+        ts.isStringLiteral(node.argument.literal)
+      ) {
+        found.push(node.argument.literal.text);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(file);
+    return found;
+  }
+
+  it("draws every import between packages, and nothing else", () => {
+    const text = read("docs/architecture.md");
+    const block = fencedBlocks(text).find((b) => b.info === "text" && b.code.includes(" → "));
+    expect(block, "the arrow block of docs/architecture.md").toBeDefined();
+    const drawn = new Map<string, Set<string>>();
+    for (const line of block!.code.split("\n").filter((l) => l.trim() !== "")) {
+      const [name, arrows = ""] = line.split(/\s+→\s+|\s+\(/);
+      drawn.set(name!.trim(), new Set(line.includes("→") ? arrows.split(/,\s*/) : []));
+    }
+    const sorted = (graph: Map<string, Set<string>>) =>
+      Object.fromEntries([...graph].map(([k, v]) => [k, [...v].sort()]).sort());
+    expect(sorted(drawn)).toEqual(sorted(importGraph()));
+  });
 });
