@@ -26,11 +26,34 @@ export interface ReadyOptions {
    */
   backends?: BackendName[];
   /**
-   * Browser only: where the wasm binaries (`tfjs-backend-wasm*.wasm`) are served, as a URL
-   * prefix ending in "/" (passed to tfjs's `setWasmPaths`). Node loads them from node_modules.
+   * Browser only: where the wasm binaries of `@tensorflow/tfjs-backend-wasm` are served, passed to
+   * tfjs's `setWasmPaths`: a URL prefix ending in "/" under which all three files are served, or a
+   * map from each file name to its URL (what a bundler gives for imported assets). Node loads them
+   * from node_modules. See docs/browser.md for the bundler recipe.
    */
-  wasmPaths?: string;
+  wasmPaths?: string | WasmBinaryPaths;
 }
+
+/**
+ * The URL of each wasm binary of `@tensorflow/tfjs-backend-wasm`. tfjs picks one at run time
+ * (SIMD, threads), so all three are required.
+ *
+ * @example
+ * const paths: WasmBinaryPaths = {
+ *   "tfjs-backend-wasm.wasm": "/assets/tfjs-backend-wasm.wasm",
+ *   "tfjs-backend-wasm-simd.wasm": "/assets/tfjs-backend-wasm-simd.wasm",
+ *   "tfjs-backend-wasm-threaded-simd.wasm": "/assets/tfjs-backend-wasm-threaded-simd.wasm",
+ * };
+ */
+export type WasmBinaryPaths = { readonly [file in (typeof WASM_BINARIES)[number]]: string };
+
+const WASM_BINARIES = [
+  "tfjs-backend-wasm.wasm",
+  "tfjs-backend-wasm-simd.wasm",
+  "tfjs-backend-wasm-threaded-simd.wasm",
+] as const;
+
+const BROWSER_DOCS = "https://github.com/saikei-dev/saikei/blob/main/docs/browser.md";
 
 /** Raised when none of the requested backends can be initialised. */
 export class BackendUnavailableError extends Error {
@@ -83,6 +106,8 @@ export function ready(options: ReadyOptions = {}): Promise<BackendName> {
   const order = options.backends ?? defaultBackendOrder();
   const key = order.join(",");
   if (pending !== undefined && key === pendingKey) return pending;
+  const pathsProblem = checkWasmPaths(options.wasmPaths);
+  if (pathsProblem !== undefined) return Promise.reject(pathsProblem);
   pendingKey = key;
   pending = (async () => {
     tf.env().set("PROD", true);
@@ -96,14 +121,17 @@ export function ready(options: ReadyOptions = {}): Promise<BackendName> {
         continue;
       }
       try {
-        if (await tf.setBackend(name)) {
-          await tf.ready();
+        const started = await initialise(name);
+        if (started) {
+          if (name !== "wasm" && failures.some((f) => f.startsWith("wasm:")) && isBrowser()) {
+            console.warn(wasmFallbackWarning(name, failures));
+          }
           return name;
         }
         failures.push(`${name}: initialisation returned false`);
       } catch (error) {
         // Try the next backend: wasm fails to load where WebAssembly or the binary is unavailable.
-        failures.push(`${name}: ${(error as Error).message}`);
+        failures.push(`${name}: ${(error as { message?: string })?.message ?? String(error)}`);
       }
     }
     pending = undefined;
@@ -115,4 +143,69 @@ export function ready(options: ReadyOptions = {}): Promise<BackendName> {
     );
   })();
   return pending;
+}
+
+function checkWasmPaths(paths: ReadyOptions["wasmPaths"]): BackendUnavailableError | undefined {
+  if (paths === undefined || typeof paths === "string") return undefined;
+  const missing =
+    paths !== null && typeof paths === "object"
+      ? WASM_BINARIES.filter((file) => typeof paths[file] !== "string")
+      : WASM_BINARIES;
+  if (missing.length === 0) return undefined;
+  return new BackendUnavailableError(
+    `ready({ wasmPaths }) got a map without a URL for ${missing.join(", ")}. Pass a URL prefix ` +
+      'ending in "/" under which all three binaries are served, or map every one of ' +
+      `${WASM_BINARIES.join(", ")} to its URL (see ${BROWSER_DOCS}).`,
+  );
+}
+
+/** Sets a backend and waits for it; false when tfjs declines it. */
+async function initialise(name: BackendName): Promise<boolean> {
+  if (name === "wasm" && isBrowser()) return startWasmQuietly();
+  if (!(await tf.setBackend(name))) return false;
+  await tf.ready();
+  return true;
+}
+
+/**
+ * Starts the wasm backend in a browser, holding back what the wasm module prints while it fails
+ * to load (Emscripten's "failed to asynchronously prepare wasm", "Aborted(...)"): the one warning
+ * of {@link wasmFallbackWarning} says what happened and how to fix it. The messages of a start
+ * that succeeds are printed as usual.
+ */
+async function startWasmQuietly(): Promise<boolean> {
+  const held: [level: "warn" | "error", args: unknown[]][] = [];
+  const original = { warn: console.warn, error: console.error };
+  let holding = true;
+  // Emscripten binds console.warn when the module is created, so these stay its printers after
+  // the start: they hold messages only while `holding`.
+  const printer =
+    (level: "warn" | "error") =>
+    (...args: unknown[]) => {
+      if (holding) held.push([level, args]);
+      else original[level].apply(console, args);
+    };
+  console.warn = printer("warn");
+  console.error = printer("error");
+  try {
+    const started = await tf.setBackend("wasm");
+    if (started) await tf.ready();
+    for (const [level, args] of held) original[level].apply(console, args);
+    return started;
+  } finally {
+    holding = false;
+    console.warn = original.warn;
+    console.error = original.error;
+  }
+}
+
+function wasmFallbackWarning(name: BackendName, failures: readonly string[]): string {
+  const wasm = failures.find((f) => f.startsWith("wasm:")) ?? "wasm: failed";
+  return (
+    `saikei ready(): the tfjs wasm backend did not start (${wasm}), so tensors run on the much ` +
+    `slower ${name} backend. Serve the .wasm files of @tensorflow/tfjs-backend-wasm with your app ` +
+    'and pass their URLs: ready({ wasmPaths: { "tfjs-backend-wasm.wasm": url, ' +
+    '"tfjs-backend-wasm-simd.wasm": url, "tfjs-backend-wasm-threaded-simd.wasm": url } }) or ' +
+    `ready({ wasmPaths: "/prefix/" }). With vite, import each file with ?url. See ${BROWSER_DOCS}.`
+  );
 }

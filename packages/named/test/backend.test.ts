@@ -1,10 +1,12 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { afterAll, describe, expect, expectTypeOf, it, vi } from "vitest";
+import { afterAll, afterEach, describe, expect, expectTypeOf, it, vi } from "vitest";
 import {
   type BackendName,
   BackendUnavailableError,
   defaultBackendOrder,
+  type ReadyOptions,
   ready,
+  type WasmBinaryPaths,
 } from "../src/index.js";
 
 afterAll(async () => {
@@ -59,5 +61,83 @@ describe("ready", () => {
 
   it("types", () => {
     expectTypeOf(ready).returns.toEqualTypeOf<Promise<BackendName>>();
+    expectTypeOf<ReadyOptions["wasmPaths"]>().toEqualTypeOf<string | WasmBinaryPaths | undefined>();
+    expectTypeOf<WasmBinaryPaths>().toEqualTypeOf<{
+      readonly "tfjs-backend-wasm.wasm": string;
+      readonly "tfjs-backend-wasm-simd.wasm": string;
+      readonly "tfjs-backend-wasm-threaded-simd.wasm": string;
+    }>();
+  });
+});
+
+describe("ready in a browser", () => {
+  const WASM_FAILURE =
+    "Make sure the server can serve the `.wasm` file relative to the bundled js file.";
+
+  /** Pretends to be a page whose wasm start prints `noise` and then fails or succeeds. */
+  function browserWhereWasm(outcome: "fails" | "starts", noise: string) {
+    vi.stubGlobal("window", {});
+    vi.stubGlobal("document", {});
+    const engine = tf.engine();
+    const setBackend = engine.setBackend.bind(engine);
+    vi.spyOn(engine, "setBackend").mockImplementation(async (name: string) => {
+      if (name !== "wasm") return setBackend(name);
+      console.warn(noise);
+      // tfjs rejects a failed wasm start with a plain object, not an Error
+      if (outcome === "fails") throw { message: WASM_FAILURE };
+      return setBackend(name);
+    });
+    return vi.spyOn(console, "warn").mockImplementation(() => {});
+  }
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllGlobals();
+  });
+
+  it("falls back to cpu with one warning that names the fix, holding back the wasm module's noise", async () => {
+    const warn = browserWhereWasm("fails", "failed to asynchronously prepare wasm: 404");
+    await ready({ backends: ["cpu"] });
+    expect(await ready({ backends: ["wasm", "cpu"] })).toBe("cpu");
+    expect(warn.mock.calls).toEqual([
+      [
+        `saikei ready(): the tfjs wasm backend did not start (wasm: ${WASM_FAILURE}), so tensors ` +
+          "run on the much slower cpu backend. Serve the .wasm files of @tensorflow/tfjs-backend-wasm " +
+          'with your app and pass their URLs: ready({ wasmPaths: { "tfjs-backend-wasm.wasm": url, ' +
+          '"tfjs-backend-wasm-simd.wasm": url, "tfjs-backend-wasm-threaded-simd.wasm": url } }) or ' +
+          'ready({ wasmPaths: "/prefix/" }). With vite, import each file with ?url. ' +
+          "See https://github.com/saikei-dev/saikei/blob/main/docs/browser.md.",
+      ],
+    ]);
+  });
+
+  it("prints what the wasm module says when it starts, and no warning", async () => {
+    const warn = browserWhereWasm("starts", "a note from the wasm module");
+    await ready({ backends: ["cpu"] });
+    expect(await ready({ backends: ["wasm", "cpu"] })).toBe("wasm");
+    expect(warn.mock.calls).toEqual([["a note from the wasm module"]]);
+  });
+
+  it("does not warn when cpu was asked for", async () => {
+    const warn = browserWhereWasm("fails", "unused");
+    expect(await ready({ backends: ["cpu"] })).toBe("cpu");
+    expect(warn).not.toHaveBeenCalled();
+  });
+});
+
+describe("wasmPaths", () => {
+  it("rejects a per-file map that misses a binary, naming it and both accepted forms", async () => {
+    const partial = { "tfjs-backend-wasm-simd.wasm": "/assets/simd.wasm" } as WasmBinaryPaths;
+    await expect(ready({ backends: ["cpu", "wasm"], wasmPaths: partial })).rejects.toThrow(
+      new BackendUnavailableError(
+        "ready({ wasmPaths }) got a map without a URL for tfjs-backend-wasm.wasm, " +
+          'tfjs-backend-wasm-threaded-simd.wasm. Pass a URL prefix ending in "/" under which all ' +
+          "three binaries are served, or map every one of tfjs-backend-wasm.wasm, " +
+          "tfjs-backend-wasm-simd.wasm, tfjs-backend-wasm-threaded-simd.wasm to its URL " +
+          "(see https://github.com/saikei-dev/saikei/blob/main/docs/browser.md).",
+      ),
+    );
+    // the rejected call left ready() as it was
+    expect(await ready({ backends: ["cpu", "wasm"] })).toBe("cpu");
   });
 });
