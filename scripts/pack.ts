@@ -28,7 +28,6 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const DEVELOPMENT_CONDITION = "@saikei/source";
 
 /** The package.json that is published: the development condition and repository-only fields removed. */
-// biome-ignore lint/suspicious/noExplicitAny: package.json is free-form JSON.
 type Manifest = Record<string, any>;
 
 export function publishedManifest(manifest: Manifest): Manifest {

@@ -8,11 +8,22 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type PackedPackage, packAll } from "../../scripts/pack.js";
+
+export type { PackedPackage };
 
 export const workspaceRoot = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -37,30 +48,38 @@ export interface Consumer {
 /** Packs the workspace packages (they must be built) and installs them into a fresh project. */
 export function prepareConsumer(): Consumer {
   const started = performance.now();
-  const packages = packAll(join(workspaceRoot, ".pack"));
+  // A fresh folder per run: two runs at once (a test run and `npm run notebooks`) never share one.
+  const packages = packAll(mkdtempSync(join(tmpdir(), "saikei-pack-")));
   const hash = createHash("sha256");
   for (const { tarball } of packages) hash.update(readFileSync(tarball));
   hash.update(JSON.stringify(registryDependencies));
   const dir = join(tmpdir(), `saikei-consumer-${hash.digest("hex").slice(0, 16)}`);
   if (existsSync(join(dir, ".installed"))) return { dir, packages, installSeconds: 0 };
 
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(join(dir, "tarballs"), { recursive: true });
+  // Installed in a folder of its own, then renamed into place: a reader never sees half a project.
+  const building = mkdtempSync(`${dir}-building-`);
+  mkdirSync(join(building, "tarballs"));
   const dependencies: Record<string, string> = { ...registryDependencies };
   for (const { name, tarball } of packages) {
-    cpSync(tarball, join(dir, "tarballs", basename(tarball)));
+    cpSync(tarball, join(building, "tarballs", basename(tarball)));
     dependencies[name] = `file:tarballs/${basename(tarball)}`;
   }
   writeFileSync(
-    join(dir, "package.json"),
+    join(building, "package.json"),
     `${JSON.stringify({ name: "saikei-consumer", private: true, type: "module", dependencies }, null, 2)}\n`,
   );
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], {
-    cwd: dir,
+    cwd: building,
     stdio: ["ignore", "pipe", "pipe"],
-    // The workspace's npm settings (its .npmrc, a workspace root) must not leak into the project.
-    env: { ...process.env, npm_config_workspaces: "", npm_config_include_workspace_root: "" },
   });
-  writeFileSync(join(dir, ".installed"), "");
+  writeFileSync(join(building, ".installed"), "");
+  rmSync(dir, { recursive: true, force: true });
+  try {
+    renameSync(building, dir);
+  } catch (error) {
+    // Another run finished the same project first: use it.
+    if (!existsSync(join(dir, ".installed"))) throw error;
+    rmSync(building, { recursive: true, force: true });
+  }
   return { dir, packages, installSeconds: (performance.now() - started) / 1000 };
 }

@@ -5,7 +5,7 @@ import { prepareConsumer } from "./consumer.js";
 declare module "vitest" {
   export interface ProvidedContext {
     consumerDir: string;
-    packedSizes: Record<string, number>;
+    packed: { name: string; tarball: string; bytes: number; stage: string }[];
   }
 }
 
@@ -16,8 +16,5 @@ export default function setup(project: TestProject): void {
       (consumer.installSeconds > 0 ? ` in ${consumer.installSeconds.toFixed(1)} s` : " (reused)"),
   );
   project.provide("consumerDir", consumer.dir);
-  project.provide(
-    "packedSizes",
-    Object.fromEntries(consumer.packages.map(({ name, bytes }) => [name, bytes])),
-  );
+  project.provide("packed", consumer.packages);
 }

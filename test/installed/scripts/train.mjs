@@ -7,7 +7,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { pz } from "saikei";
 
 const backend = await pz.ready();
-const text = "shall i compare thee to a summer's day? thou art more lovely and more temperate. ".repeat(8);
+const text =
+  "shall i compare thee to a summer's day? thou art more lovely and more temperate. ".repeat(8);
 const vocabulary = [...new Set(text)].sort();
 const ids = [...text].map((c) => vocabulary.indexOf(c));
 const config = {
@@ -26,17 +27,37 @@ const positions = pz.nx.arange("seq", seqLen);
 const mask = positions.ge(pz.nx.arange("kv_seq", seqLen));
 const step = pz.toolshed.buildTrainStepFn(({ model, state, x, y }) => {
   const logits = model
-    .call(new TransformerInputs({ tokens: pz.nx.wrap(x, "batch", "seq"), positions, attentionMask: mask }))
+    .call(
+      new TransformerInputs({
+        tokens: pz.nx.wrap(x, "batch", "seq"),
+        positions,
+        attentionMask: mask,
+      }),
+    )
     .unwrap("batch", "seq", "vocabulary");
-  const loss = tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(y, config.vocabSize), tf.logSoftmax(logits)), 2)));
+  const loss = tf.neg(
+    tf.mean(tf.sum(tf.mul(tf.oneHot(y, config.vocabSize), tf.logSoftmax(logits)), 2)),
+  );
   return [loss, state, { loss: loss.dataSync()[0] }];
 });
-let state = pz.toolshed.TrainState.initialState(model, pz.toolshed.adam({ learningRate: 1e-2 }), pz.random.key(1));
+let state = pz.toolshed.TrainState.initialState(
+  model,
+  pz.toolshed.adam({ learningRate: 1e-2 }),
+  pz.random.key(1),
+);
 const losses = [];
 for (let i = 0; i < 20; i++) {
   const starts = [0, 7, 19, 40].map((s) => (s + i * 3) % (ids.length - seqLen - 1));
-  const x = tf.tensor2d(starts.map((s) => ids.slice(s, s + seqLen)), undefined, "int32");
-  const y = tf.tensor2d(starts.map((s) => ids.slice(s + 1, s + seqLen + 1)), undefined, "int32");
+  const x = tf.tensor2d(
+    starts.map((s) => ids.slice(s, s + seqLen)),
+    undefined,
+    "int32",
+  );
+  const y = tf.tensor2d(
+    starts.map((s) => ids.slice(s + 1, s + seqLen + 1)),
+    undefined,
+    "int32",
+  );
   const [next, aux] = step(state, { x, y });
   state = next;
   tf.dispose([x, y]);
@@ -64,4 +85,12 @@ const sampled = temperatureSample(sampler, cache, prompt, pz.random.key(2), {
   padId: 0,
 });
 const sample = Array.from(sampled.unwrap("batch", "seq").dataSync(), (i) => vocabulary[i]).join("");
-console.log(JSON.stringify({ backend, losses, reloadDifference, sample, html: pz.ts.renderToHTML(reloaded).length }));
+console.log(
+  JSON.stringify({
+    backend,
+    losses,
+    reloadDifference,
+    sample,
+    html: pz.ts.renderToHTML(reloaded).length,
+  }),
+);
