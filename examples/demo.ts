@@ -4,7 +4,8 @@
  * generate text, and write its treescope HTML.
  *
  * Flags: `--steps N` (default 300; training also stops after `--seconds`, default 100),
- * `--out DIR` (default examples/out), `--seed N`, `--backend wasm|cpu` (default: the fastest).
+ * `--out DIR` (default examples/out), `--seed N`, `--backend wasm|cpu` (default: the fastest),
+ * `--help`. An unknown flag or a bad value prints the error and the usage and exits with code 2.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -22,22 +23,23 @@ import { initializeParameters } from "@saikei/nn";
 import { adam, buildTrainStepFn, parseSafetensors, TrainState } from "@saikei/toolshed";
 import * as tf from "@tensorflow/tfjs-core";
 import { pz } from "saikei";
-import { intFlag, parseFlags } from "./lib/args.js";
+import { commandLine } from "./lib/args.js";
 import { lossPlotSvg } from "./lib/plot.js";
 import { ProgressBar } from "./lib/progress.js";
 import { CharTokenizer } from "./lib/tokenizer.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const flags = parseFlags(process.argv.slice(2));
-const steps = intFlag(flags, "steps", 300);
-const seconds = intFlag(flags, "seconds", 100);
-const seed = intFlag(flags, "seed", 1);
-const outDir = resolve(flags.out ?? join(here, "out"));
+const command = commandLine(process.argv.slice(2));
+if (command.kind === "exit") {
+  process.stdout.write(command.stdout);
+  process.stderr.write(command.stderr);
+  process.exit(command.code);
+}
+const { steps, seconds, seed, out, backend: backendFlag } = command.options;
+const outDir = resolve(out ?? join(here, "out"));
 mkdirSync(outDir, { recursive: true });
 
-const backend = await pz.ready(
-  flags.backend === undefined ? {} : { backends: [flags.backend as "wasm" | "cpu"] },
-);
+const backend = await pz.ready(backendFlag === undefined ? {} : { backends: [backendFlag] });
 const text = readFileSync(join(here, "data", "sonnets.txt"), "utf8");
 const tokenizer = new CharTokenizer(text);
 const ids = tokenizer.encode(text);

@@ -191,9 +191,9 @@ export function exampleModule(file: string, markdown: string, runtimeUrl: string
       push("{");
       open++;
     }
-    codeLines.forEach((text, i) =>
-      push(text, { block: example.index, docLine: example.firstLine + i }),
-    );
+    codeLines.forEach((text, i) => {
+      push(text, { block: example.index, docLine: example.firstLine + i });
+    });
     if (example.mode.kind === "throws") push("});");
   }
   push("}".repeat(open));
@@ -203,9 +203,7 @@ export function exampleModule(file: string, markdown: string, runtimeUrl: string
 
   emit(`import { DocRun as __SaikeiDocRun } from ${JSON.stringify(runtimeUrl)};`);
   for (const declaration of imports.declarations()) emit(declaration);
-  emit(
-    `const ${RUNTIME_NAME} = new __SaikeiDocRun(${JSON.stringify(file)}, __saikeiDocsLines());`,
-  );
+  emit(`const ${RUNTIME_NAME} = new __SaikeiDocRun(${JSON.stringify(file)}, __saikeiDocsLines());`);
   for (const { text, from } of body) emit(text, from);
   // A function declaration is hoisted, so the map can follow the code it describes.
   const map = JSON.stringify(origin.map((o) => (o === null ? null : [o.block, o.docLine])));
@@ -247,7 +245,8 @@ class ImportMerger {
           parts.push(element.getText(source));
         }
       }
-      if (parts.length > 0) this.out.push(`import ${typeOnly}{ ${parts.join(", ")} } from ${quoted};`);
+      if (parts.length > 0)
+        this.out.push(`import ${typeOnly}{ ${parts.join(", ")} } from ${quoted};`);
     }
   }
 

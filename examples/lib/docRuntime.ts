@@ -188,7 +188,10 @@ function sameValue(actual: unknown, expected: unknown): boolean {
       keys.every(
         (k) =>
           Object.hasOwn(actual, k) &&
-          sameValue((actual as Record<string, unknown>)[k], (expected as Record<string, unknown>)[k]),
+          sameValue(
+            (actual as Record<string, unknown>)[k],
+            (expected as Record<string, unknown>)[k],
+          ),
       )
     );
   }

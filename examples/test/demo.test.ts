@@ -7,6 +7,34 @@ import { describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
+/** Runs the demo script directly (as `npm run demo` does, without npm's own output). */
+function demo(args: string[]) {
+  return spawnSync(
+    process.execPath,
+    ["--conditions=@saikei/source", "--import", "tsx", "examples/demo.ts", ...args],
+    { cwd: root, encoding: "utf8", timeout: 120_000, env: { ...process.env, NO_COLOR: "1" } },
+  );
+}
+
+describe("the demo's command line", () => {
+  it("--help prints the usage on stdout and exits 0", () => {
+    const run = demo(["--help"]);
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain("usage: npm run demo -- [options]");
+    expect(run.stdout).toContain("--backend NAME   tfjs backend: wasm or cpu");
+    expect(run.stderr).toBe("");
+  });
+
+  it("an unknown flag prints the error and the usage on stderr and exits 2", () => {
+    const run = demo(["--stepz", "3"]);
+    expect(run.status).toBe(2);
+    expect(run.stderr.startsWith("error: Unknown option '--stepz'\n\nusage: npm run demo")).toBe(
+      true,
+    );
+    expect(run.stdout).toBe("");
+  });
+});
+
 describe("npm run demo", () => {
   it("trains, checkpoints, samples and renders end to end with a small step count", {
     timeout: 600_000,

@@ -29,8 +29,9 @@ import {
 import type { DocReport } from "../lib/docRuntime.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const runtimeUrl = pathToFileURL(fileURLToPath(new URL("../lib/docRuntime.ts", import.meta.url)))
-  .href;
+const runtimeUrl = pathToFileURL(
+  fileURLToPath(new URL("../lib/docRuntime.ts", import.meta.url)),
+).href;
 const docFiles = [
   "README.md",
   ...readdirSync(join(root, "docs"))
@@ -175,17 +176,25 @@ describe("the markdown example extractor", () => {
       'await __saikeiDocs.throws(11, "BadError", async () => { g(); }); // throws BadError',
     );
     // Example 2 opens a scope inside example 1's, so `const x` may be declared again.
-    expect(source.indexOf("__saikeiDocs.enter(2, 6);")).toBeLessThan(source.indexOf("const x = 3;"));
+    expect(source.indexOf("__saikeiDocs.enter(2, 6);")).toBeLessThan(
+      source.indexOf("const x = 3;"),
+    );
     expect(source).toContain("}}\n");
     expect(() =>
-      exampleModule("docs/t.md", '```ts\nimport { a } from "m";\n```\n```ts\nimport { a } from "n";\n```\n', ""),
+      exampleModule(
+        "docs/t.md",
+        '```ts\nimport { a } from "m";\n```\n```ts\nimport { a } from "n";\n```\n',
+        "",
+      ),
     ).toThrow('docs/t.md line 5: "a" is imported from n here but from m in an earlier example');
   });
 
   it("misses no TypeScript fence of the docs", () => {
     for (const file of docFiles) {
       const text = read(file);
-      const opened = text.split("\n").filter((line) => /^\s*(`{3,}|~{3,})\s*(ts|typescript)\b/.test(line));
+      const opened = text
+        .split("\n")
+        .filter((line) => /^\s*(`{3,}|~{3,})\s*(ts|typescript)\b/.test(line));
       expect(typescriptExamples(text), file).toHaveLength(opened.length);
     }
   });
@@ -233,9 +242,10 @@ describe.concurrent("every TypeScript example of README.md and docs/*.md runs", 
             : `${file}: the module stopped without a report (exit ${child.code ?? child.signal})`,
         );
       }
-      expect(problems, `${problems.join("\n")}\n--- output ---\n${child.output.slice(-4000)}`).toEqual(
-        [],
-      );
+      expect(
+        problems,
+        `${problems.join("\n")}\n--- output ---\n${child.output.slice(-4000)}`,
+      ).toEqual([]);
       expect(report!.blocksEntered).toEqual(run.map((e) => e.index));
       expect(child.code).toBe(0);
     });

@@ -1,23 +1,66 @@
 import { describe, expect, it } from "vitest";
-import { intFlag, parseFlags } from "../lib/args.js";
+import { commandLine, parseDemoArgs, USAGE, UsageError } from "../lib/args.js";
 import { lossPlotSvg } from "../lib/plot.js";
 import { CharTokenizer } from "../lib/tokenizer.js";
 
 describe("demo helpers", () => {
-  it("parseFlags reads both flag spellings", () => {
-    expect(parseFlags(["--steps", "20", "--out=dir", "--quiet"])).toEqual({
-      steps: "20",
-      out: "dir",
-      quiet: "true",
+  it("parseDemoArgs reads both flag spellings and fills in the defaults", () => {
+    expect(parseDemoArgs([])).toEqual({
+      steps: 300,
+      seconds: 100,
+      seed: 1,
+      out: undefined,
+      backend: undefined,
     });
+    expect(
+      parseDemoArgs([
+        "--steps",
+        "20",
+        "--out=dir",
+        "--seed",
+        "0",
+        "--seconds=5",
+        "--backend",
+        "cpu",
+      ]),
+    ).toEqual({ steps: 20, seconds: 5, seed: 0, out: "dir", backend: "cpu" });
+    expect(parseDemoArgs(["--help"])).toEqual({ help: true });
+    expect(parseDemoArgs(["--steps", "3", "-h"])).toEqual({ help: true });
   });
 
-  it("intFlag rejects non-integers with the flag name", () => {
-    expect(intFlag({ steps: "20" }, "steps", 5)).toBe(20);
-    expect(intFlag({}, "steps", 5)).toBe(5);
-    expect(() => intFlag({ steps: "2.5" }, "steps", 5)).toThrow(
+  it("parseDemoArgs rejects unknown flags, missing values, positionals and bad values", () => {
+    expect(() => parseDemoArgs(["--stepz", "3"])).toThrow(UsageError);
+    expect(() => parseDemoArgs(["--stepz", "3"])).toThrow("Unknown option '--stepz'");
+    expect(() => parseDemoArgs(["--steps"])).toThrow("Option '--steps <value>' argument missing");
+    expect(() => parseDemoArgs(["20"])).toThrow("Unexpected argument '20'");
+    expect(() => parseDemoArgs(["--steps", "2.5"])).toThrow(
       '--steps must be a positive integer, got "2.5".',
     );
+    expect(() => parseDemoArgs(["--steps", "0"])).toThrow(
+      '--steps must be a positive integer, got "0".',
+    );
+    expect(() => parseDemoArgs(["--seed=-1"])).toThrow(
+      '--seed must be a non-negative integer, got "-1".',
+    );
+    expect(() => parseDemoArgs(["--backend", "webgl"])).toThrow(
+      '--backend must be wasm or cpu, got "webgl".',
+    );
+    expect(() => parseDemoArgs(["--help=yes"])).toThrow(UsageError);
+  });
+
+  it("commandLine turns --help into usage on stdout and mistakes into exit code 2", () => {
+    expect(commandLine(["--help"])).toEqual({ kind: "exit", code: 0, stdout: USAGE, stderr: "" });
+    expect(commandLine(["--steps", "20"])).toEqual({
+      kind: "run",
+      options: { steps: 20, seconds: 100, seed: 1, out: undefined, backend: undefined },
+    });
+    const bad = commandLine(["--verbose"]);
+    expect(bad).toEqual({
+      kind: "exit",
+      code: 2,
+      stdout: "",
+      stderr: `error: Unknown option '--verbose'\n\n${USAGE}`,
+    });
   });
 
   it("CharTokenizer round-trips text and reserves 0 for padding", () => {
