@@ -5,13 +5,15 @@
  * read well where they are browsed. A notebook with a failing cell is left unchanged, and the
  * script exits with status 1 after naming the notebook, the cell and the error.
  *
- * Flags: `--project DIR` runs in an existing project (its node_modules must hold saikei and the
- * tfjs packages; tslab is installed there if missing) instead of preparing one from fresh
- * tarballs; `--only TEXT` runs only the notebooks whose file name contains TEXT.
+ * The project is the one the installed-package tests use (test/installed/consumer.ts: the
+ * workspace packages, which must be built, packed and installed with npm). Flags: `--project DIR`
+ * runs in another project instead (its node_modules must hold saikei and the tfjs packages; tslab
+ * is installed there if missing); `--only TEXT` runs only the notebooks whose name contains TEXT.
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+import { prepareConsumer } from "../../test/installed/consumer.js";
 import { parseFlags } from "../lib/args.js";
 import {
   ensureTslab,
@@ -24,23 +26,13 @@ import {
 } from "./runner.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const repo = resolve(here, "../..");
 
 /** Outputs above this size are reported: they make a notebook slow to open and to diff. */
 const LARGE_OUTPUT = 300 * 1024;
 
-/** The consumer project of the installed-package tests (packed tarballs, installed with npm). */
-async function prepareConsumer(): Promise<string> {
-  const module = pathToFileURL(join(repo, "test/installed/consumer.ts")).href;
-  const { prepareConsumer: prepare } = (await import(module)) as {
-    prepareConsumer(): Promise<string>;
-  };
-  return prepare();
-}
-
 async function main(): Promise<number> {
   const flags = parseFlags(process.argv.slice(2));
-  const projectDir = flags.project === undefined ? await prepareConsumer() : resolve(flags.project);
+  const projectDir = flags.project === undefined ? prepareConsumer().dir : resolve(flags.project);
   console.log(`project: ${projectDir}`);
   await ensureTslab(projectDir);
   const notebooks = readdirSync(here)
