@@ -60,11 +60,16 @@ describe("every published package", () => {
         type: "module",
         main: "./dist/index.js",
         types: "./dist/index.d.ts",
-        sideEffects: false,
-        engines: { node: ">=20.19" },
+          engines: { node: ">=20.19" },
         exports: { ".": { types: "./dist/index.d.ts", default: "./dist/index.js" } },
       });
       expect(manifest.repository.directory).toMatch(/^packages\//);
+    // Only the two modules that install hooks when imported are kept by tree-shaking regardless.
+    expect(manifest.sideEffects).toEqual(
+      { "@saikei/select": ["./dist/structSelect.js"], "@saikei/treescope": ["./dist/install.js"] }[
+        name as string
+      ] ?? false,
+    );
       if (name.startsWith("@saikei/")) expect(manifest.publishConfig).toEqual({ access: "public" });
       // tfjs is a peer: one copy, the application's. Every range is a caret range.
       expect(
