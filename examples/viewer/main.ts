@@ -1,9 +1,14 @@
 /**
  * The viewer page: builds a small decoder-only transformer LM with saikei (`@saikei/models`) on
- * the tfjs cpu backend, runs it once, samples a continuation through a compiled decoding step
+ * the tfjs wasm backend, runs it once, samples a continuation through a compiled decoding step
  * (`jit`) and eagerly, and renders the model, a selection of its Linear layers and the text form
  * of one block with `@saikei/treescope`. Everything happens in the browser.
+ *
+ * It is built as an application built on saikei is: vite bundles the packages as installed
+ * (their `dist`), minifies them, and serves the tfjs wasm binaries as assets (see
+ * docs/browser.md).
  */
+/// <reference types="vite/client" />
 import {
   DecodingStep,
   KVCachingTransformerLM,
@@ -15,7 +20,17 @@ import { NamedArray, random, ready } from "@saikei/named";
 import { initializeParameters, Linear } from "@saikei/nn";
 import { select } from "@saikei/select";
 import { display, renderToText } from "@saikei/treescope";
+// The browser recipe: vite copies each wasm binary into the build and gives its URL.
+import wasm from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url";
+import wasmSimd from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url";
+import wasmThreadedSimd from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url";
 import * as tf from "@tensorflow/tfjs-core";
+
+const WASM_PATHS = {
+  "tfjs-backend-wasm.wasm": wasm,
+  "tfjs-backend-wasm-simd.wasm": wasmSimd,
+  "tfjs-backend-wasm-threaded-simd.wasm": wasmThreadedSimd,
+};
 
 const CONFIG = {
   numHeads: 2,
@@ -28,7 +43,10 @@ const CONFIG = {
 
 async function main(): Promise<void> {
   const status = document.getElementById("status")!;
-  const backend = await ready({ backends: ["cpu"] });
+  // `?wasmPaths=none` leaves the binaries unfound, to show the cpu fallback and its warning.
+  const unserved = new URLSearchParams(location.search).get("wasmPaths") === "none";
+  const backend = await ready(unserved ? {} : { wasmPaths: WASM_PATHS });
+  document.body.dataset.backend = backend;
   const model = initializeParameters(TransformerLM.fromConfig(CONFIG), random.key(2));
 
   const tokens = NamedArray.wrap(tf.tensor2d([[1, 5, 9, 2]], [1, 4], "int32")).tag("batch", "seq");

@@ -2,18 +2,13 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vite";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
-const packages = fileURLToPath(new URL("../../packages/", import.meta.url));
 
-// Workspace packages resolve to their TypeScript sources, so the viewer needs no package build.
+// A plain production build: the @saikei packages resolve through node_modules to their dist, as in
+// an application that installs them. Class names shown by treescope survive minification because
+// saikei records them (Struct.define(fields, { name })), so no keepNames is needed.
 export default defineConfig({
   root,
   base: "./",
-  resolve: {
-    alias: [{ find: /^@saikei\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` }],
-    conditions: ["@saikei/source"],
-  },
-  // Treescope shows class names (Linear, Parameter...): keep them through minification.
-  esbuild: { keepNames: true },
   build: { outDir: `${root}dist`, emptyOutDir: true, chunkSizeWarningLimit: 4000 },
   logLevel: "warn",
 });

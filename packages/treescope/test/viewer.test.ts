@@ -1,8 +1,18 @@
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
+import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./chromium.js";
 
@@ -12,34 +22,40 @@ const TYPES: Record<string, string> = {
   ".html": "text/html",
   ".js": "text/javascript",
   ".css": "text/css",
+  ".wasm": "application/wasm",
 };
 
 let outDir: string;
 let server: Server;
 let origin: string;
 
-/** Serves `dir` over HTTP: module scripts do not load from file:// URLs. */
+/** Serves `dir` over HTTP on the loopback address: module scripts do not load from file:// URLs. */
 function serve(dir: string): Promise<Server> {
   const s = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://localhost");
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const file = normalize(join(dir, url.pathname === "/" ? "index.html" : url.pathname));
-    if (!file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) {
+    if (!file.startsWith(dir + sep) || !existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404).end();
       return;
     }
     res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
     createReadStream(file).pipe(res);
   });
+  // Bounded: a request the page leaves open cannot keep the test process alive.
+  s.requestTimeout = 10_000;
+  s.keepAliveTimeout = 1_000;
   return new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve(s)));
 }
 
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), "skts-viewer-"));
   const { build } = await import("vite");
+  // A production build as an application makes it: minified, the @saikei packages from their
+  // dist through node_modules (build them first: npx turbo run build).
   await build({
     configFile: join(viewer, "vite.config.ts"),
-    // Unminified: the test checks the page, and minifying tfjs only costs time here.
-    build: { outDir, emptyOutDir: true, minify: false, reportCompressedSize: false },
+    mode: "production",
+    build: { outDir, emptyOutDir: true, reportCompressedSize: false },
     logLevel: "silent",
   });
   server = await serve(outDir);
@@ -48,33 +64,71 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  server?.closeAllConnections();
   await new Promise((resolve) => server?.close(resolve));
-  rmSync(outDir, { recursive: true, force: true });
+  if (outDir !== undefined) rmSync(outDir, { recursive: true, force: true });
 });
 
+/** What a page printed and which requests failed, while it loaded. */
+interface PageLog {
+  errors: string[];
+  warnings: string[];
+  failed: string[];
+}
+
+/** Opens the viewer at `path` and waits until it reports that it is done. */
+async function openViewer(
+  browser: Awaited<ReturnType<typeof launchChromium>>,
+  path: string,
+): Promise<{ page: Page; log: PageLog }> {
+  const page = await browser.context.newPage();
+  page.setDefaultTimeout(30_000);
+  const log: PageLog = { errors: [], warnings: [], failed: [] };
+  page.on("console", (m) => {
+    if (m.type() === "error") log.errors.push(m.text());
+    if (m.type() === "warning") log.warnings.push(m.text());
+  });
+  page.on("pageerror", (e) => log.errors.push(String(e)));
+  page.on("requestfailed", (r) => log.failed.push(`${r.url()}: ${r.failure()?.errorText}`));
+  page.on("response", (r) => {
+    if (r.status() >= 400) log.failed.push(`${r.url()}: ${r.status()}`);
+  });
+  await page.goto(`${origin}${path}`);
+  await page.waitForSelector("body[data-ready='true'], #status:text-matches('^Failed')");
+  return { page, log };
+}
+
+/** The class names a text rendering shows: every `Name(` that opens a struct. */
+function typeNames(text: string): string[] {
+  return [...new Set([...text.matchAll(/([A-Za-z_$][\w$]*)\(/g)].map((m) => m[1]!))].sort();
+}
+
 describe("examples/viewer", () => {
-  it("builds with vite into a page with one script bundle", () => {
+  it("builds with vite into a page, a minified script bundle and the three wasm binaries", () => {
     expect(existsSync(join(outDir, "index.html"))).toBe(true);
+    const assets = readdirSync(join(outDir, "assets")).sort();
+    expect(assets.map((f) => f.replace(/-[\w-]{8}\./, "."))).toEqual([
+      "index.js",
+      "tfjs-backend-wasm.wasm",
+      "tfjs-backend-wasm-simd.wasm",
+      "tfjs-backend-wasm-threaded-simd.wasm",
+    ]);
+    // minified without keepNames: the class declarations lost their names
+    const script = readFileSync(join(outDir, "assets", assets[0]!), "utf8");
+    expect(script).not.toMatch(/class (TransformerLM|Linear|Struct)\b/);
+    expect(script).not.toContain("__name(");
   });
 
-  it("builds and renders the model in Chromium with no console errors", {
+  it("runs on the wasm backend in Chromium and shows real class names, with no console error", {
     timeout: 120_000,
   }, async () => {
     const browser = await launchChromium();
     try {
-      const page = await browser.context.newPage();
-      page.setDefaultTimeout(20_000);
-      const errors: string[] = [];
-      page.on("console", (m) => {
-        if (m.type() === "error") errors.push(m.text());
-      });
-      page.on("pageerror", (e) => errors.push(String(e)));
-      page.on("requestfailed", (r) => errors.push(`request failed: ${r.url()}`));
-      await page.goto(`${origin}/`);
-      await page.waitForSelector("body[data-ready='true']");
+      const { page, log } = await openViewer(browser, "/");
       expect(await page.locator("#status").textContent()).toBe(
-        'Built and ran on the cpu backend; logits have named shape {"batch":1,"seq":4,"vocabulary":11}.',
+        'Built and ran on the wasm backend; logits have named shape {"batch":1,"seq":4,"vocabulary":11}.',
       );
+      expect(await page.locator("body").getAttribute("data-backend")).toBe("wasm");
       // jit in the browser: the compiled decoding step replays and samples what the eager loop does
       expect(await page.locator("#sampled").textContent()).toMatch(
         /^Sampled tokens \[(\d+,){5}\d+\]: 2 traces, 4 replays of \d+ kernels\.$/,
@@ -88,12 +142,69 @@ describe("examples/viewer", () => {
       expect(await highlighted.count()).toBe(linears);
       for (const el of await highlighted.all()) expect(await el.isVisible()).toBe(true);
       expect(await highlighted.first().locator(".skts-type").first().textContent()).toBe("Linear");
-      expect(await page.locator("#text").textContent()).toMatch(
-        /^TransformerLM\(\n {2}config=\{\n/,
-      );
+      expect(await page.locator("#model .skts-type").first().textContent()).toBe("TransformerLM");
+      // minified, and still every struct shows the name it was declared with
+      const text = (await page.locator("#text").textContent()) ?? "";
+      expect(text).toMatch(/^TransformerLM\(\n {2}config=\{\n/);
+      expect(text).toContain("Linear(");
+      expect(typeNames(text)).toEqual([
+        "ApplyAttentionMask",
+        "ApplyRoPE",
+        "ArraySpec",
+        "BranchAndMultiplyTogether",
+        "ConstantRescale",
+        "Elementwise",
+        "EmbeddingDecode",
+        "EmbeddingLookup",
+        "EmbeddingTable",
+        "HandledSideInputRef",
+        "Linear",
+        "NamedEinsum",
+        "NamedGroup",
+        "Parameter",
+        "RMSLayerNorm",
+        "RMSStandardize",
+        "Residual",
+        "Sequential",
+        "SharedParamTag",
+        "SharedParameterLookup",
+        "Softmax",
+        "TransformerAttention",
+        "TransformerBlock",
+        "TransformerFeedForward",
+        "TransformerLM",
+        "WithConstantSideInputs",
+        "WithSideInputsFromInputTuple",
+        "float32",
+      ]);
       mkdirSync(screenshots, { recursive: true });
       await page.screenshot({ path: join(screenshots, "viewer.png"), fullPage: true });
-      expect(errors).toEqual([]);
+      expect(log).toEqual({ errors: [], warnings: [], failed: [] });
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it("falls back to cpu with one warning that names the fix when the wasm binaries are not found", {
+    timeout: 120_000,
+  }, async () => {
+    const browser = await launchChromium();
+    try {
+      const { page, log } = await openViewer(browser, "/?wasmPaths=none");
+      expect(await page.locator("body").getAttribute("data-backend")).toBe("cpu");
+      expect(await page.locator("body").getAttribute("data-sampled-same")).toBe("true");
+      expect(log.warnings).toHaveLength(1);
+      expect(log.warnings[0]).toMatch(
+        /^saikei ready\(\): the tfjs wasm backend did not start \(wasm: failed to asynchronously prepare wasm: .+\), so tensors run on the much slower cpu backend\. .*ready\(\{ wasmPaths: \{ "tfjs-backend-wasm\.wasm": url, .* See https:\/\/github\.com\/saikei-dev\/saikei\/blob\/main\/docs\/browser\.md\.$/,
+      );
+      // what the browser itself reports about the missing binary, and nothing else
+      const binary = `${origin}/tfjs-backend-wasm-simd.wasm`;
+      expect(new Set(log.failed)).toEqual(
+        new Set([`${binary}: 404`, `${binary}: net::ERR_ABORTED`]),
+      );
+      expect(new Set(log.errors)).toEqual(
+        new Set(["Failed to load resource: the server responded with a status of 404 (Not Found)"]),
+      );
     } finally {
       await browser.close();
     }
