@@ -172,8 +172,10 @@ async function initialise(name: BackendName): Promise<boolean> {
  * to load (Emscripten's "failed to asynchronously prepare wasm", "Aborted(...)"): the one warning
  * of {@link wasmFallbackWarning} says what happened and how to fix it. The messages of a start
  * that succeeds are printed as usual.
+ *
+ * @throws Error with the wasm module's reason when it does not start.
  */
-async function startWasmQuietly(): Promise<boolean> {
+async function startWasmQuietly(): Promise<true> {
   const held: [level: "warn" | "error", args: unknown[]][] = [];
   const original = { warn: console.warn, error: console.error };
   let holding = true;
@@ -188,15 +190,23 @@ async function startWasmQuietly(): Promise<boolean> {
   console.warn = printer("warn");
   console.error = printer("error");
   try {
-    const started = await tf.setBackend("wasm");
-    if (started) await tf.ready();
-    for (const [level, args] of held) original[level].apply(console, args);
-    return started;
+    if (await tf.setBackend("wasm")) {
+      await tf.ready();
+      for (const [level, args] of held) original[level].apply(console, args);
+      return true;
+    }
   } finally {
     holding = false;
     console.warn = original.warn;
     console.error = original.error;
   }
+  // tfjs reports a failed start as `false`; the reason is in what the module printed.
+  const said = held.map(([, args]) => args.map(String).join(" "));
+  throw new Error(
+    said.find((m) => m.startsWith("failed to asynchronously prepare wasm")) ??
+      said.at(-1) ??
+      "initialisation returned false",
+  );
 }
 
 function wasmFallbackWarning(name: BackendName, failures: readonly string[]): string {

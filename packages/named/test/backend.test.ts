@@ -72,20 +72,21 @@ describe("ready", () => {
 
 describe("ready in a browser", () => {
   const WASM_FAILURE =
-    "Make sure the server can serve the `.wasm` file relative to the bundled js file.";
+    "failed to asynchronously prepare wasm: RuntimeError: Aborted(both async and sync fetching of the wasm failed).";
 
-  /** Pretends to be a page whose wasm start prints `noise` and then fails or succeeds. */
-  function browserWhereWasm(outcome: "fails" | "starts", noise: string) {
+  /**
+   * Pretends to be a page whose wasm start prints `noise` and then fails (as tfjs reports it:
+   * `setBackend` resolves to false) or succeeds.
+   */
+  function browserWhereWasm(outcome: "fails" | "starts", noise: readonly string[]) {
     vi.stubGlobal("window", {});
     vi.stubGlobal("document", {});
     const engine = tf.engine();
     const setBackend = engine.setBackend.bind(engine);
     vi.spyOn(engine, "setBackend").mockImplementation(async (name: string) => {
       if (name !== "wasm") return setBackend(name);
-      console.warn(noise);
-      // tfjs rejects a failed wasm start with a plain object, not an Error
-      if (outcome === "fails") throw { message: WASM_FAILURE };
-      return setBackend(name);
+      for (const line of noise) console.warn(line);
+      return outcome === "fails" ? false : setBackend(name);
     });
     return vi.spyOn(console, "warn").mockImplementation(() => {});
   }
@@ -96,7 +97,11 @@ describe("ready in a browser", () => {
   });
 
   it("falls back to cpu with one warning that names the fix, holding back the wasm module's noise", async () => {
-    const warn = browserWhereWasm("fails", "failed to asynchronously prepare wasm: 404");
+    const warn = browserWhereWasm("fails", [
+      "wasm streaming compile failed: TypeError: HTTP status code is not ok",
+      WASM_FAILURE,
+      "Aborted(RuntimeError: Aborted(both async and sync fetching of the wasm failed).)",
+    ]);
     await ready({ backends: ["cpu"] });
     expect(await ready({ backends: ["wasm", "cpu"] })).toBe("cpu");
     expect(warn.mock.calls).toEqual([
@@ -112,14 +117,14 @@ describe("ready in a browser", () => {
   });
 
   it("prints what the wasm module says when it starts, and no warning", async () => {
-    const warn = browserWhereWasm("starts", "a note from the wasm module");
+    const warn = browserWhereWasm("starts", ["a note from the wasm module"]);
     await ready({ backends: ["cpu"] });
     expect(await ready({ backends: ["wasm", "cpu"] })).toBe("wasm");
     expect(warn.mock.calls).toEqual([["a note from the wasm module"]]);
   });
 
   it("does not warn when cpu was asked for", async () => {
-    const warn = browserWhereWasm("fails", "unused");
+    const warn = browserWhereWasm("fails", ["unused"]);
     expect(await ready({ backends: ["cpu"] })).toBe("cpu");
     expect(warn).not.toHaveBeenCalled();
   });
