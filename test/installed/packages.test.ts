@@ -60,16 +60,17 @@ describe("every published package", () => {
         type: "module",
         main: "./dist/index.js",
         types: "./dist/index.d.ts",
-          engines: { node: ">=20.19" },
+        engines: { node: ">=20.19" },
         exports: { ".": { types: "./dist/index.d.ts", default: "./dist/index.js" } },
       });
       expect(manifest.repository.directory).toMatch(/^packages\//);
-    // Only the two modules that install hooks when imported are kept by tree-shaking regardless.
-    expect(manifest.sideEffects).toEqual(
-      { "@saikei/select": ["./dist/structSelect.js"], "@saikei/treescope": ["./dist/install.js"] }[
-        name as string
-      ] ?? false,
-    );
+      // Only the two modules that install hooks when imported are kept by tree-shaking regardless.
+      expect(manifest.sideEffects).toEqual(
+        {
+          "@saikei/select": ["./dist/structSelect.js"],
+          "@saikei/treescope": ["./dist/install.js"],
+        }[name as string] ?? false,
+      );
       if (name.startsWith("@saikei/")) expect(manifest.publishConfig).toEqual({ access: "public" });
       // tfjs is a peer: one copy, the application's. Every range is a caret range.
       expect(
@@ -107,4 +108,38 @@ describe("every published package", () => {
       ).toEqual([]);
     },
   );
+});
+
+describe("declared dependencies", () => {
+  /** Bare package names imported by the published JavaScript and declarations of one package. */
+  function importedPackages(stage: string): string[] {
+    const found = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (/\.(js|d\.ts)$/.test(entry.name)) {
+          const code = readFileSync(path, "utf8").replace(/\/\*[\s\S]*?\*\/|^\s*\/\/.*$/gm, "");
+          const statements =
+            /^\s*(?:(?:import|export)\b[^'";]*?\bfrom|import)\s*["']([^"'./#][^"']*)["']/gm;
+          const inline = /\bimport\(\s*["']([^"'./#][^"']*)["']\s*\)/g;
+          for (const [, spec] of [...code.matchAll(statements), ...code.matchAll(inline)]) {
+            if (spec!.startsWith("node:")) continue;
+            found.add(
+              spec!.startsWith("@") ? spec!.split("/").slice(0, 2).join("/") : spec!.split("/")[0]!,
+            );
+          }
+        }
+      }
+    };
+    walk(join(stage, "dist"));
+    if (existsSync(join(stage, "types"))) walk(join(stage, "types"));
+    return [...found].sort();
+  }
+
+  it.each(packed)("$name declares exactly the packages it imports", ({ stage, name }) => {
+    const manifest = JSON.parse(readFileSync(join(stage, "package.json"), "utf8"));
+    const declared = Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies }).sort();
+    expect(importedPackages(stage).filter((p) => p !== name)).toEqual(declared);
+  });
 });
