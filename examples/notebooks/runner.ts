@@ -256,6 +256,21 @@ export async function runNotebook(notebookPath: string, options: RunOptions): Pr
       reason,
     };
   };
+  // The kernel's messages for each cell that ran: output can reach a cell after its reply.
+  const raw: KernelOutput[][] = [];
+  const absorbLate = (late: readonly KernelOutput[]) => {
+    const last = cells.at(-1);
+    if (last === undefined) return;
+    const messages = raw[raw.length - 1]!;
+    messages.push(...late);
+    last.outputs = toNotebookOutputs(messages);
+    last.stdout = streamText(messages, "stdout");
+    const stderr = streamText(late, "stderr");
+    last.stderr += stderr;
+    if (stderr !== "" && failure === undefined) {
+      fail(last.codeIndex, `the cell printed to stderr after it finished:\n${stderr}`);
+    }
+  };
   let current = -1;
   try {
     const ready = await channel.next();
@@ -268,10 +283,11 @@ export async function runNotebook(notebookPath: string, options: RunOptions): Pr
       channel.send({ type: "execute", code: source });
       let reply = await channel.next();
       while (reply.type === "late") {
-        cells.at(-1)?.outputs.push(...toNotebookOutputs(reply.outputs));
+        absorbLate(reply.outputs);
         reply = await channel.next();
       }
       if (reply.type !== "reply") throw new Error(`expected "reply", got "${reply.type}"`);
+      raw.push([...reply.outputs]);
       const run: CellRun = {
         codeIndex: current,
         cellIndex,
@@ -284,6 +300,7 @@ export async function runNotebook(notebookPath: string, options: RunOptions): Pr
         durationMs: Math.round(performance.now() - cellStarted),
       };
       cells.push(run);
+      if (failure !== undefined) break; // the previous cell failed after its reply
       const reason = failureReason(run.status, run.stderr);
       if (reason !== undefined) {
         fail(current, reason);
@@ -292,15 +309,9 @@ export async function runNotebook(notebookPath: string, options: RunOptions): Pr
     }
     if (failure === undefined) {
       channel.send({ type: "shutdown" });
-      for (let message = await channel.next(); ; message = await channel.next()) {
-        if (message.type !== "late") break;
-        const last = cells.at(-1);
-        last?.outputs.push(...toNotebookOutputs(message.outputs));
-        const stderr = streamText(message.outputs, "stderr");
-        if (last !== undefined && stderr !== "") {
-          last.stderr += stderr;
-          fail(last.codeIndex, `the cell printed to stderr after it finished:\n${stderr}`);
-        }
+      for (let message = await channel.next(); message.type === "late"; ) {
+        absorbLate(message.outputs);
+        message = await channel.next();
       }
     }
   } catch (error) {

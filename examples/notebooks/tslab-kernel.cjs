@@ -8,10 +8,11 @@
 // messages, are recorded instead and sent back to the parent.
 //
 // Messages from the parent: { type: "execute", code } and { type: "shutdown" }.
-// Messages to the parent: { type: "ready", versions } after start-up, and
-// { type: "reply", status, executionCount, outputs } for each execute request, where outputs are
-// the iopub messages of that request in order ({ kind: "stream", name, text } or
-// { kind: "display", data, metadata, displayId, update }).
+// Messages to the parent: { type: "ready", versions } after start-up; for each execute request
+// { type: "reply", status, executionCount, outputs }, where outputs are that request's iopub
+// messages in order ({ kind: "stream", name, text } or
+// { kind: "display", data, metadata, displayId, update }); { type: "late", outputs } for output
+// that reached the previous request after its reply; { type: "closed" } before exiting.
 "use strict";
 
 const { createRequire } = require("node:module");
@@ -87,13 +88,14 @@ function callbacks(outputs) {
   };
 }
 
-// Lets timers and promise callbacks that a cell left behind run (and print) before its reply.
-const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+// Lets timers and promise callbacks that a cell left behind run (and print) before its reply;
+// before shutting down, waits longer for what the last cell left behind.
+const settle = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
 
 process.on("message", async (message) => {
   await flushLate();
   if (message.type === "shutdown") {
-    await settle();
+    await settle(250);
     await flushLate();
     executor.close();
     await send({ type: "closed" });

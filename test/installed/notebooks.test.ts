@@ -148,6 +148,13 @@ describe("the tslab runner", () => {
     expect(rejected.failure?.codeIndex).toBe(0);
     expect(rejected.failure?.reason).toContain("UnhandledPromiseRejection");
     expect(rejected.failure?.reason).toContain("late failure");
+    const timer = await run("timer.ipynb", [
+      'setTimeout(() => console.error("from a timer"), 60);\nconsole.log("returned");',
+    ]);
+    expect(timer.ok).toBe(false);
+    expect(timer.failure?.codeIndex).toBe(0);
+    expect(timer.failure?.reason).toContain("from a timer");
+    expect(timer.cells[0]!.stdout).toBe("returned\n");
   }, 90_000);
 });
 
