@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./chromium.js";
 
 const viewer = fileURLToPath(new URL("../../../examples/viewer/", import.meta.url));
@@ -25,9 +25,10 @@ const TYPES: Record<string, string> = {
   ".wasm": "application/wasm",
 };
 
-let outDir: string;
-let server: Server;
-let origin: string;
+let outDir: string | undefined;
+let server: Server | undefined;
+let origin = "";
+let built: Promise<void> | undefined;
 
 /** Serves `dir` over HTTP on the loopback address: module scripts do not load from file:// URLs. */
 function serve(dir: string): Promise<Server> {
@@ -47,25 +48,35 @@ function serve(dir: string): Promise<Server> {
   return new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve(s)));
 }
 
-beforeAll(async () => {
-  outDir = mkdtempSync(join(tmpdir(), "skts-viewer-"));
-  const { build } = await import("vite");
-  // A production build as an application makes it: minified, the @saikei packages from their
-  // dist through node_modules (build them first: npx turbo run build).
-  await build({
-    configFile: join(viewer, "vite.config.ts"),
-    mode: "production",
-    build: { outDir, emptyOutDir: true, reportCompressedSize: false },
-    logLevel: "silent",
-  });
-  server = await serve(outDir);
-  const address = server.address();
-  origin = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`;
-}, 240_000);
+/**
+ * Builds the viewer once, for the first test that needs it, and serves it: a failed build (the
+ * packages' dist missing, say) then fails every test with its message instead of skipping them.
+ */
+function app(): Promise<void> {
+  built ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), "skts-viewer-"));
+    outDir = dir;
+    const { build } = await import("vite");
+    // A production build as an application makes it: minified, the @saikei packages from their
+    // dist through node_modules (build them first: npx turbo run build).
+    await build({
+      configFile: join(viewer, "vite.config.ts"),
+      mode: "production",
+      build: { outDir: dir, emptyOutDir: true, reportCompressedSize: false },
+      logLevel: "silent",
+    });
+    server = await serve(dir);
+    const address = server.address();
+    origin = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`;
+  })();
+  return built;
+}
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  if (server !== undefined) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+  }
   if (outDir !== undefined) rmSync(outDir, { recursive: true, force: true });
 });
 
@@ -104,9 +115,13 @@ function typeNames(text: string): string[] {
 }
 
 describe("examples/viewer", () => {
-  it("builds with vite into a page, a minified script bundle and the three wasm binaries", () => {
-    expect(existsSync(join(outDir, "index.html"))).toBe(true);
-    const assets = readdirSync(join(outDir, "assets")).sort();
+  it("builds with vite into a page, a minified script bundle and the three wasm binaries", {
+    timeout: 240_000,
+  }, async () => {
+    await app();
+    const dir = outDir!;
+    expect(existsSync(join(dir, "index.html"))).toBe(true);
+    const assets = readdirSync(join(dir, "assets")).sort();
     expect(assets.map((f) => f.replace(/-[\w-]{8}\./, "."))).toEqual([
       "index.js",
       "tfjs-backend-wasm.wasm",
@@ -114,7 +129,7 @@ describe("examples/viewer", () => {
       "tfjs-backend-wasm-threaded-simd.wasm",
     ]);
     // minified without keepNames: the class declarations lost their names
-    const script = readFileSync(join(outDir, "assets", assets[0]!), "utf8");
+    const script = readFileSync(join(dir, "assets", assets[0]!), "utf8");
     expect(script).not.toMatch(/class (TransformerLM|Linear|Struct)\b/);
     expect(script).not.toContain("__name(");
   });
@@ -122,6 +137,7 @@ describe("examples/viewer", () => {
   it("runs on the wasm backend in Chromium and shows real class names, with no console error", {
     timeout: 120_000,
   }, async () => {
+    await app();
     const browser = await launchChromium();
     try {
       const { page, log } = await openViewer(browser, "/");
@@ -188,6 +204,7 @@ describe("examples/viewer", () => {
   it("falls back to cpu with one warning that names the fix when the wasm binaries are not found", {
     timeout: 120_000,
   }, async () => {
+    await app();
     const browser = await launchChromium();
     try {
       const { page, log } = await openViewer(browser, "/?wasmPaths=none");
