@@ -31,8 +31,22 @@ interface DenoJupyter {
 }
 
 function tslabDisplay(): TslabDisplay | undefined {
-  // tslab exposes `$$` in notebook cells; some set-ups expose the module's `display` as `tslab`.
-  const g = globalThis as { $$?: { html?: unknown }; tslab?: { display?: { html?: unknown } } };
+  const g = globalThis as {
+    $$?: { html?: unknown };
+    tslab?: { display?: { html?: unknown } };
+    __tslab__?: { require?: (id: string) => unknown };
+  };
+  // tslab 1.0 sets `__tslab__` in its kernel; its `require("tslab")` is the display API that a
+  // cell gets with `import * as tslab from "tslab"`. `$$` and a global `tslab` serve other set-ups.
+  const tslabRequire = g.__tslab__?.require;
+  if (typeof tslabRequire === "function") {
+    try {
+      const module = tslabRequire("tslab") as { display?: { html?: unknown } } | undefined;
+      if (typeof module?.display?.html === "function") return module.display as TslabDisplay;
+    } catch {
+      // Not tslab's kernel after all: try the other hosts.
+    }
+  }
   if (typeof g.$$?.html === "function") return g.$$ as TslabDisplay;
   if (typeof g.tslab?.display?.html === "function") return g.tslab.display as TslabDisplay;
   return undefined;
@@ -86,39 +100,55 @@ export function mountHTML(target: { appendChild(node: unknown): unknown }, html:
 }
 
 /**
- * Shows a tree where the user is looking: as interactive HTML in tslab (`$$.html`), in Deno's
- * Jupyter kernel (`Deno.jupyter.display`) and in a browser page (appended to `document.body`),
- * and as multi-line text (coloured in a terminal) everywhere else.
+ * Where {@link display} sends a rendering in this environment: `"tslab"`, `"deno-jupyter"`, `"dom"`
+ * (a browser page) or `"text"`.
+ *
+ * @param options the same options as `display` (a `write` function means text).
+ * @returns the display target.
+ * @example
+ * displayTarget(); // "text" in a terminal, "tslab" in a tslab notebook
+ */
+export function displayTarget(options: Pick<DisplayOptions, "write"> = {}): DisplayTarget {
+  if (tslabDisplay() !== undefined) return "tslab";
+  if (denoJupyter() !== undefined) return "deno-jupyter";
+  const doc = (globalThis as { document?: MinimalDocument }).document;
+  if (doc !== undefined && options.write === undefined) return "dom";
+  return "text";
+}
+
+/**
+ * Shows a tree where the user is looking: as interactive HTML in tslab, in Deno's Jupyter kernel
+ * (`Deno.jupyter.display`) and in a browser page (appended to `document.body`), and as multi-line
+ * text (coloured in a terminal) everywhere else. Like penzai's `display`, it returns nothing, so a
+ * notebook cell that ends with it shows only the rendering; {@link displayTarget} says where it
+ * goes.
  *
  * @param value any value, tree or selection.
  * @param options theme, expansion depth, highlighted paths, and the DOM target or text writer.
- * @returns where the rendering went.
  * @example
  * display(model); // in a notebook: an interactive tree; in a terminal: indented text
  */
-export function display(value: unknown, options: DisplayOptions = {}): DisplayTarget {
+export function display(value: unknown, options: DisplayOptions = {}): void {
   const htmlOptions: HTMLOptions = { fragment: true };
   if (options.theme !== undefined) htmlOptions.theme = options.theme;
   if (options.expandDepth !== undefined) htmlOptions.expandDepth = options.expandDepth;
   if (options.highlight !== undefined) htmlOptions.highlight = options.highlight;
   if (options.reveal !== undefined) htmlOptions.reveal = options.reveal;
-  const tslab = tslabDisplay();
-  if (tslab !== undefined) {
-    tslab.html(renderToHTML(value, htmlOptions));
-    return "tslab";
+  switch (displayTarget(options)) {
+    case "tslab":
+      tslabDisplay()!.html(renderToHTML(value, htmlOptions));
+      return;
+    case "deno-jupyter":
+      void denoJupyter()!.display(displayBundle(value, htmlOptions), { raw: true });
+      return;
+    case "dom": {
+      const doc = (globalThis as { document?: MinimalDocument }).document!;
+      mountHTML(options.target ?? doc.body, renderToHTML(value, htmlOptions));
+      return;
+    }
+    case "text":
+      (options.write ?? console.log)(renderToText(value, { multiline: true }));
   }
-  const deno = denoJupyter();
-  if (deno !== undefined) {
-    void deno.display(displayBundle(value, htmlOptions), { raw: true });
-    return "deno-jupyter";
-  }
-  const doc = (globalThis as { document?: MinimalDocument }).document;
-  if (doc !== undefined && options.write === undefined) {
-    mountHTML(options.target ?? doc.body, renderToHTML(value, htmlOptions));
-    return "dom";
-  }
-  (options.write ?? console.log)(renderToText(value, { multiline: true }));
-  return "text";
 }
 
 function displayBundle(value: unknown, options: HTMLOptions): Record<string, string> {

@@ -20,6 +20,7 @@ export {
   type DisplayTarget,
   display,
   displayable,
+  displayTarget,
   mountHTML,
 } from "./display.js";
 export { type HTMLOptions, renderToHTML } from "./html.js";

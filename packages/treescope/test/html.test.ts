@@ -4,6 +4,7 @@ import {
   colorFromString,
   display,
   displayable,
+  displayTarget,
   type HTMLOptions,
   oklchColor,
   parseColor,
@@ -379,9 +380,9 @@ describe("summarizeArray", () => {
 describe("display", () => {
   it("prints multi-line text where no HTML host exists", () => {
     const lines: string[] = [];
-    expect(display(new Point({ x: 1, y: 2, label: "p" }), { write: (t) => lines.push(t) })).toBe(
-      "text",
-    );
+    const write = (t: string) => lines.push(t);
+    expect(displayTarget({ write })).toBe("text");
+    expect(display(new Point({ x: 1, y: 2, label: "p" }), { write })).toBeUndefined();
     expect(lines).toEqual(["Point(x=1, y=2, label='p')"]);
   });
 
@@ -390,12 +391,34 @@ describe("display", () => {
     const g = globalThis as { $$?: unknown };
     g.$$ = { html: (h: string) => shown.push(h) };
     try {
-      expect(display([1, 2])).toBe("tslab");
+      expect(displayTarget()).toBe("tslab");
+      display([1, 2]);
     } finally {
       delete g.$$;
     }
     expect(shown).toHaveLength(1);
     expect(shown[0]!.startsWith("<style>")).toBe(true);
+  });
+
+  it("sends HTML to the display API of tslab's kernel (__tslab__.require)", () => {
+    const shown: string[] = [];
+    const g = globalThis as { __tslab__?: unknown };
+    const requested: string[] = [];
+    g.__tslab__ = {
+      require: (id: string) => {
+        requested.push(id);
+        return { display: { html: (h: string) => shown.push(h) } };
+      },
+    };
+    try {
+      expect(displayTarget()).toBe("tslab");
+      expect(display({ a: 1 })).toBeUndefined();
+    } finally {
+      delete g.__tslab__;
+    }
+    expect(requested).toContain("tslab");
+    expect(shown).toHaveLength(1);
+    expect(shown[0]).toContain("skts-root");
   });
 
   it("sends a MIME bundle to Deno's Jupyter kernel", () => {
@@ -410,7 +433,8 @@ describe("display", () => {
       },
     };
     try {
-      expect(display({ a: 1 })).toBe("deno-jupyter");
+      expect(displayTarget()).toBe("deno-jupyter");
+      display({ a: 1 });
     } finally {
       delete g.Deno;
     }

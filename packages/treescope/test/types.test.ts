@@ -8,6 +8,7 @@ import {
   describe as describeValue,
   display,
   displayable,
+  displayTarget,
   type HTMLOptions,
   type NodeKind,
   renderSelectionHTML,
@@ -18,10 +19,11 @@ import { describe, expect, expectTypeOf, it } from "vitest";
 
 describe("public types", () => {
   it("display reports where the rendering went", () => {
-    expectTypeOf(display).returns.toEqualTypeOf<DisplayTarget>();
+    expectTypeOf(display).returns.toEqualTypeOf<void>();
+    expectTypeOf(displayTarget).returns.toEqualTypeOf<DisplayTarget>();
     expectTypeOf<DisplayTarget>().toEqualTypeOf<"tslab" | "deno-jupyter" | "dom" | "text">();
     expectTypeOf<DisplayOptions["write"]>().toEqualTypeOf<((text: string) => void) | undefined>();
-    expect(display(1, { write: () => {} })).toBe("text");
+    expect(displayTarget({ write: () => {} })).toBe("text");
   });
 
   it("options take key paths for highlighting", () => {
