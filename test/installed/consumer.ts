@@ -73,13 +73,17 @@ export function prepareConsumer(): Consumer {
     stdio: ["ignore", "pipe", "pipe"],
   });
   writeFileSync(join(building, ".installed"), "");
-  rmSync(dir, { recursive: true, force: true });
-  try {
-    renameSync(building, dir);
-  } catch (error) {
-    // Another run finished the same project first: use it.
-    if (!existsSync(join(dir, ".installed"))) throw error;
+  if (existsSync(join(dir, ".installed"))) {
+    // Another run finished the same project meanwhile, and may be using it: keep it, drop ours.
     rmSync(building, { recursive: true, force: true });
+  } else {
+    rmSync(dir, { recursive: true, force: true }); // a leftover without its marker
+    try {
+      renameSync(building, dir);
+    } catch (error) {
+      if (!existsSync(join(dir, ".installed"))) throw error;
+      rmSync(building, { recursive: true, force: true });
+    }
   }
   return { dir, packages, installSeconds: (performance.now() - started) / 1000 };
 }
