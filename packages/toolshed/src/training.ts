@@ -11,6 +11,7 @@
  */
 
 import { type RandomKey, random, registerGradients } from "@saikei/named";
+import type { Parameter } from "@saikei/nn";
 import { NotInThisPartition } from "@saikei/select";
 import {
   field,
@@ -22,7 +23,6 @@ import {
   unflatten,
 } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-import type { Parameter } from "@saikei/nn";
 import { isTrainableTensor, type Optimizer } from "./optimizers.js";
 import { findParameters, isParameterNode } from "./parameterAccess.js";
 
