@@ -6,9 +6,17 @@
 
 import { isNamedArray } from "@saikei/named";
 import { ArraySpec, checkStructure, MatchResult, Wildcard } from "@saikei/shapecheck";
-import { className, flatten, nodeTypeOf, reprValue, type TreeDef } from "@saikei/struct";
+import {
+  className,
+  flatten,
+  flattenWithPath,
+  keystr,
+  nodeTypeOf,
+  reprValue,
+  type TreeDef,
+} from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-import { CHECKED_LAYER_CALL, type Layer, LayerDefinitionError } from "./layer.js";
+import { CHECKED_LAYER_CALL, DisposedTensorError, type Layer, LayerDefinitionError } from "./layer.js";
 
 /**
  * Errors that want to know which layers they passed through implement a method under this symbol;
@@ -61,8 +69,100 @@ interface Signature {
   readonly leaves: string;
 }
 
+/** Whether a leaf (named arrays kept whole) is, or wraps, a tensor whose data was freed. */
+function isDisposedLeaf(leaf: unknown): boolean {
+  if (leaf instanceof tf.Tensor) return leaf.isDisposed;
+  if (isNamedArray(leaf)) {
+    const data = (leaf as { dataArray?: unknown }).dataArray;
+    return data instanceof tf.Tensor && data.isDisposed;
+  }
+  return false;
+}
+
+/**
+ * The signature of a call's argument (see {@link signatureOf}), after checking that no leaf is a
+ * disposed tensor: one walk of the argument serves both, so the check costs a flag read per leaf.
+ *
+ * @throws DisposedTensorError naming the key path of the first disposed tensor.
+ */
+function argumentSignatureOf(layer: Layer, argument: unknown): Signature | undefined {
+  const [leaves, treedef] = flatten(argument, isNamedArray);
+  for (const leaf of leaves) {
+    if (isDisposedLeaf(leaf)) throwDisposedArgument(layer, argument);
+  }
+  return signatureFromLeaves(leaves, treedef);
+}
+
+/** The first disposed tensor in `tree` (named arrays opened), with its key path. */
+function firstDisposed(tree: unknown): { path: string; tensor: tf.Tensor } | undefined {
+  const [entries] = flattenWithPath(tree);
+  for (const [path, leaf] of entries) {
+    if (leaf instanceof tf.Tensor && leaf.isDisposed) return { path: keystr(path), tensor: leaf };
+  }
+  return undefined;
+}
+
+function describeTensor(tensor: tf.Tensor): string {
+  return `${tensor.dtype} [${tensor.shape.join(", ")}]`;
+}
+
+function throwDisposedArgument(layer: Layer, argument: unknown): never {
+  const layerType = className((layer as object).constructor) || "(anonymous layer)";
+  const found = firstDisposed(argument);
+  const where =
+    found === undefined || found.path === ""
+      ? "the argument is a disposed tensor"
+      : `the argument at ${found.path} is a disposed tensor`;
+  throw new DisposedTensorError(
+    `${layerType}.call: ${where}${found === undefined ? "" : ` (${describeTensor(found.tensor)})`}. ` +
+      "Its data was freed by dispose() or by the end of the tf.tidy that created it. Pass a live " +
+      "tensor: create it outside that tidy (or tf.keep it), and dispose it only after its last use.",
+  );
+}
+
+/**
+ * The tensors held by each checked layer that has been called: a layer is immutable, so they are
+ * collected once per instance, and every call then reads one flag per tensor.
+ */
+const ownTensors = new WeakMap<object, readonly tf.Tensor[]>();
+
+/**
+ * Checks that none of the layer's own tensors (parameters, constants, anything in its tree) has
+ * been disposed.
+ *
+ * @throws DisposedTensorError naming the key path of the first disposed tensor inside the layer.
+ */
+function assertOwnTensorsLive(layer: Layer): void {
+  let tensors = ownTensors.get(layer);
+  if (tensors === undefined) {
+    tensors = flatten(layer)[0].filter((leaf): leaf is tf.Tensor => leaf instanceof tf.Tensor);
+    ownTensors.set(layer, tensors);
+  }
+  for (const tensor of tensors) {
+    if (tensor.isDisposed) throwDisposedOwnTensor(layer);
+  }
+}
+
+function throwDisposedOwnTensor(layer: Layer): never {
+  const layerType = className((layer as object).constructor) || "(anonymous layer)";
+  const found = firstDisposed(layer);
+  const where =
+    found === undefined
+      ? "one of its tensors"
+      : `its tensor at ${found.path} (${describeTensor(found.tensor)})`;
+  throw new DisposedTensorError(
+    `${layerType}.call: ${where} has been disposed, so the layer cannot run. A layer's parameters ` +
+      "must stay alive while the layer is used: dispose them (or the model holding them) only " +
+      "after the last call, or rebuild them (initializeParameters, or load the weights again).",
+  );
+}
+
 function signatureOf(value: unknown): Signature | undefined {
   const [leaves, treedef] = flatten(value, isNamedArray);
+  return signatureFromLeaves(leaves, treedef);
+}
+
+function signatureFromLeaves(leaves: readonly unknown[], treedef: TreeDef): Signature | undefined {
   let text = "";
   for (const leaf of leaves) {
     if (isNamedArray(leaf)) {
@@ -144,6 +244,11 @@ export function addLayerContext(error: unknown, layer: Layer): void {
  * structure is computed before the body runs, so a {@link MisconfiguredLayerError} fires before
  * any work is done. Returns the body's result unchanged.
  *
+ * Before anything else, a checked call makes sure no tensor in the argument and none of the
+ * layer's own tensors (its parameters) has been disposed: one flag read per tensor (the layer's
+ * tensors are collected once per instance).
+ *
+ * @throws DisposedTensorError naming the key path of a disposed tensor in the argument or the layer.
  * @throws StructureMismatchError (from `@saikei/shapecheck`) naming the layer type and the
  *   mismatching part of the input or output.
  * @example
@@ -161,7 +266,8 @@ export function checkedLayerCall<This extends Layer, In, Out>(
   assertDecoratesCall("checkedLayerCall", context);
   const checked = function (this: This, argument: In): Out {
     const passed = passedChecks.get(this);
-    const inputSignature = signatureOf(argument);
+    const inputSignature = argumentSignatureOf(this, argument);
+    assertOwnTensorsLive(this);
     if (passed !== undefined && inputSignature !== undefined) {
       for (const entry of passed) {
         if (!sameSignature(entry.input, inputSignature)) continue;

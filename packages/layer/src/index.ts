@@ -13,6 +13,7 @@ export {
   assertLayerClassIsChecked,
   CHECKED_LAYER_CALL,
   callLayer,
+  DisposedTensorError,
   Layer,
   LayerDefinitionError,
   type LayerLike,

@@ -34,6 +34,22 @@ export class LayerDefinitionError extends Error {
   override name = "LayerDefinitionError";
 }
 
+/**
+ * Raised when a layer is called with a disposed tensor, or when one of the layer's own tensors
+ * (a parameter, a constant) has been disposed. tfjs frees a tensor's data on `dispose()` and at
+ * the end of the `tf.tidy` that made it; using it afterwards fails deep in a kernel with an
+ * unexplained `TypeError`, so checked layer calls (see {@link checkedLayerCall}) look for disposed
+ * tensors first and name the key path of the first one.
+ *
+ * @example
+ * const x = nx.wrap(tf.ones([2, 3]), "batch", "features");
+ * x.dataArray.dispose();
+ * linear.call(x); // DisposedTensorError: Linear.call: the argument at .dataArray is a disposed tensor ...
+ */
+export class DisposedTensorError extends Error {
+  override name = "DisposedTensorError";
+}
+
 const verifiedClasses = new WeakSet<Function>();
 
 /**
