@@ -8,7 +8,7 @@
  * const step = buildTrainStepFn(lossFn);
  * let state = TrainState.initialState(model, adam({ learningRate: 1e-3 }), random.key(0));
  * [state] = step(state, { x, y });
- * writeFileSync("model.safetensors", saveSafetensors(state.model));
+ * const bytes = saveSafetensors(state.model); // in Node: saveSafetensorsFile from "@saikei/toolshed/node"
  *
  * @module
  */
@@ -20,6 +20,7 @@ export * from "./interleaveIntermediates.js";
 export * from "./isolateSubmodel.js";
 export * from "./lora.js";
 export * from "./modelRewiring.js";
+export * from "./namedAxes.js";
 export * from "./optimizers.js";
 export * from "./parameterAccess.js";
 export * from "./parameterCheckpoints.js";

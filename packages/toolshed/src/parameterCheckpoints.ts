@@ -11,17 +11,35 @@
 import { isNamedArray, type NamedArrayBase, nx } from "@saikei/named";
 import { FrozenParameter, Parameter, UninitializedParameter } from "@saikei/nn";
 import { ArraySpec } from "@saikei/shapecheck";
-import { className, flatten, map, options as treeOptions } from "@saikei/struct";
+import {
+  className,
+  flattenWithPath,
+  type KeyPath,
+  keystr,
+  map,
+  options as treeOptions,
+} from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import {
+  type AxisLabel,
+  arrangeAsTemplate,
+  axisLabelsOf,
+  encodeNamedAxes,
+  formatLabels,
   NAMED_AXES_METADATA_KEY,
   readNamedAxes,
-  SafetensorsMissingTensorError,
   SafetensorsTemplateMismatchError,
+} from "./namedAxes.js";
+import {
+  SafetensorsDuplicateNameError,
+  SafetensorsMissingTensorError,
   SafetensorsUnexpectedTensorError,
 } from "./safetensors.js";
 import {
+  checkMetadata,
   parseSafetensorsWithMetadata,
+  SafetensorsInvalidMetadataError,
+  SafetensorsInvalidNameError,
   type SafetensorsMetadata,
   serializeSafetensors,
 } from "./safetensorsFormat.js";
@@ -37,30 +55,77 @@ function isAnyParameter(node: unknown): node is AnyParameter {
 }
 
 /**
+ * Every parameter of a model with its path, after checking that names are non-empty strings and
+ * distinct: two parameters of one name would silently share one tensor when loading, and one of
+ * them would be lost when saving.
+ */
+function namedParameters(
+  model: unknown,
+  what: string,
+  include: (node: AnyParameter) => boolean,
+): [KeyPath, AnyParameter][] {
+  const found: [KeyPath, AnyParameter][] = [];
+  const seen = new Map<string, KeyPath>();
+  const at = (path: KeyPath) => keystr(path) || "the root";
+  for (const [path, node] of flattenWithPath(model, (x) => isAnyParameter(x))[0]) {
+    if (!isAnyParameter(node) || !include(node)) continue;
+    const name = node.name as unknown;
+    if (typeof name !== "string" || name === "") {
+      throw new SafetensorsInvalidNameError(
+        `${what}: the ${className(node.constructor)} at ${at(path)} has ${name === "" ? "an empty name" : `the name ${String(name)}`}; ` +
+          "checkpoints are keyed by parameter name, so every parameter needs a non-empty one. " +
+          'Name it (e.g. Linear.fromConfig(..., { name: "proj" })) or prefix a sublayer with addParameterPrefix.',
+      );
+    }
+    const previous = seen.get(name);
+    if (previous !== undefined) {
+      throw new SafetensorsDuplicateNameError(
+        `${what}: the parameters at ${at(previous)} and ${at(path)} are both named ${JSON.stringify(name)}, ` +
+          "so a checkpoint keyed by name cannot tell them apart. Give them distinct names, for example with " +
+          'addParameterPrefix("block0", layer); to save or load by position instead, use saveSafetensors / loadSafetensors.',
+      );
+    }
+    seen.set(name, path);
+    found.push([path, node]);
+  }
+  return found;
+}
+
+/**
  * Saves every `Parameter` and `FrozenParameter` of a model under its name. A NamedArray value is
  * stored as its data tensor, its axis names recorded in the metadata; a plain tensor as itself.
+ * To write the bytes to a file safely, use `saveParametersFile` from `@saikei/toolshed/node`.
  *
  * @param model a model with initialized parameters.
- * @param options `metadata` to add.
+ * @param options `metadata` to add (string values).
  * @returns the safetensors bytes.
- * @throws SafetensorsTemplateMismatchError for a parameter whose value is not a tensor or NamedArray.
+ * @throws SafetensorsTemplateMismatchError for a parameter whose value is not a tensor or NamedArray;
+ *   SafetensorsDuplicateNameError when two parameters share a name; SafetensorsInvalidNameError
+ *   for an empty name; SafetensorsInvalidMetadataError for metadata that is not string pairs.
  * @example
- * writeFileSync("ckpt.safetensors", saveParameters(model));
+ * const bytes = saveParameters(model);
+ * readSafetensorsHeader(bytes).entries.map((e) => e.name); // ["first.weights", ...]
  */
 export function saveParameters(
   model: unknown,
   options: { metadata?: SafetensorsMetadata } = {},
 ): Uint8Array {
+  const metadata = checkMetadata(options.metadata, "saveParameters");
+  if (Object.hasOwn(metadata, NAMED_AXES_METADATA_KEY)) {
+    throw new SafetensorsInvalidMetadataError(
+      `saveParameters: the metadata key ${JSON.stringify(NAMED_AXES_METADATA_KEY)} is reserved for the ` +
+        "parameters' axis names. Store your value under another key.",
+    );
+  }
   const tensors = new Map<string, tf.Tensor>();
-  const axes: Record<string, readonly string[]> = {};
-  for (const node of flatten(model, (x) => isAnyParameter(x))[0]) {
-    if (!(node instanceof Parameter || node instanceof FrozenParameter)) continue;
+  const axes = new Map<string, readonly AxisLabel[]>();
+  const saved = (node: AnyParameter) => !(node instanceof UninitializedParameter);
+  for (const [, node] of namedParameters(model, "saveParameters", saved)) {
     const value = node.value as unknown;
     if (value instanceof tf.Tensor) tensors.set(node.name, value);
     else if (isNamedArray(value) && value.positionalShape.length === 0) {
-      const ordered = value.dataArray;
-      tensors.set(node.name, ordered);
-      axes[node.name] = Object.keys(value.namedShape);
+      tensors.set(node.name, value.dataArray);
+      axes.set(node.name, axisLabelsOf(value));
     } else {
       throw new SafetensorsTemplateMismatchError(
         `saveParameters: parameter ${JSON.stringify(node.name)} holds ${describe(value)}; only tensors and ` +
@@ -68,8 +133,7 @@ export function saveParameters(
       );
     }
   }
-  const metadata: SafetensorsMetadata = { ...options.metadata };
-  if (Object.keys(axes).length > 0) metadata[NAMED_AXES_METADATA_KEY] = JSON.stringify(axes);
+  if (axes.size > 0) metadata[NAMED_AXES_METADATA_KEY] = encodeNamedAxes(axes);
   return serializeSafetensors(tensors, metadata);
 }
 
@@ -122,29 +186,34 @@ function expectedOf(node: AnyParameter): {
 /**
  * Fills every `Parameter`, `FrozenParameter` and `UninitializedParameter` of `model` from a file
  * keyed by parameter name (written by {@link saveParameters}, or by PyTorch with matching names).
- * Axis names come from the file's metadata when it has them, else from the parameter's own named
- * shape in order; sizes must match. Uninitialized parameters become `Parameter`s. Either every
- * parameter loads or nothing stays allocated.
+ * When the file records axis names (as {@link saveParameters} does), axes are matched by name and
+ * the tensor is transposed into the order of the parameter's named shape; without them (PyTorch),
+ * the file's axes are taken in that order. Sizes must match. Uninitialized parameters become
+ * `Parameter`s. Names are ordinary strings (`"constructor"` or `"__proto__"` work like any other).
+ * Either every parameter loads or nothing changes and nothing stays allocated.
  *
  * @param bytes the safetensors file.
  * @param model the model (its existing tensors are not disposed).
  * @param options `strict` (default true) rejects tensors no parameter is named after.
  * @returns the model with loaded parameters.
  * @throws SafetensorsMissingTensorError, SafetensorsTemplateMismatchError,
- *   SafetensorsUnexpectedTensorError, or a malformed-file {@link SafetensorsError}.
+ *   SafetensorsUnexpectedTensorError, SafetensorsDuplicateNameError (two parameters of one name),
+ *   SafetensorsInvalidNameError (an empty name), or a malformed-file {@link SafetensorsError}.
  * @example
- * const model = loadParameters(readFileSync("ckpt.safetensors"), buildModel()); // no initializeParameters needed
+ * const model = loadParameters(saveParameters(trained), buildModel()); // no initializeParameters needed
  */
 export function loadParameters<T>(
   bytes: Uint8Array,
   model: T,
   options: { strict?: boolean } = {},
 ): T {
+  namedParameters(model, "loadParameters", () => true);
   const { tensors, metadata } = parseSafetensorsWithMetadata(bytes);
   const all = Object.values(tensors);
+  const transposed: tf.Tensor[] = [];
   try {
-    const savedAxes = readNamedAxes(metadata) as Record<string, string[]>;
-    const used = new Set<string>();
+    const savedAxes = readNamedAxes(metadata);
+    const used = new Map<string, tf.Tensor>(); // name → the tensor the loaded parameter holds
     const loaded = map<T>(
       (node: unknown) => {
         if (!isAnyParameter(node)) return node;
@@ -155,27 +224,30 @@ export function loadParameters<T>(
               "that name. Check the parameter names (parameterNames(model)) against the file's tensor names.",
           );
         }
-        const tensor = tensors[name]!;
+        const stored = tensors[name]!;
         const expected = expectedOf(node);
-        const axes = savedAxes[name] ?? expected.names;
-        const sizeOf = (axis: string) => tensor.shape[axes.indexOf(axis)];
-        const ok = expected.named
-          ? axes.length === tensor.rank &&
-            expected.names.length === axes.length &&
-            expected.names.every((axis, i) => sizeOf(axis) === expected.sizes[i])
-          : tensor.rank === expected.sizes.length &&
-            tensor.shape.every((d, i) => d === expected.sizes[i]);
+        const storedAxes = savedAxes.get(name);
+        const at = `loadParameters: parameter ${JSON.stringify(name)}`;
+        let tensor = stored;
+        if (expected.named) {
+          tensor = arrangeAsTemplate(stored, storedAxes, expected.names, at);
+          if (tensor !== stored) transposed.push(tensor);
+        }
+        const shapeOk =
+          tensor.rank === expected.sizes.length &&
+          tensor.shape.every((d, i) => d === expected.sizes[i]);
         const concreteDtype = ["float32", "int32", "bool"].includes(expected.dtype);
-        if (!ok || (concreteDtype && expected.dtype !== tensor.dtype)) {
+        if (!shapeOk || (concreteDtype && expected.dtype !== tensor.dtype)) {
           throw new SafetensorsTemplateMismatchError(
-            `loadParameters: parameter ${JSON.stringify(name)} expects ${expected.dtype} ` +
+            `${at} expects ${expected.dtype} ` +
               `${expected.named ? `{${expected.names.map((n, i) => `${n}: ${expected.sizes[i]}`).join(", ")}}` : `[${expected.sizes.join(", ")}]`}, ` +
-              `but the file has ${tensor.dtype}[${tensor.shape.join(", ")}]${savedAxes[name] ? ` with axes (${axes.join(", ")})` : ""}.`,
+              `but the file has ${stored.dtype}[${stored.shape.join(", ")}]${storedAxes ? ` with axes ${formatLabels(storedAxes)}` : ""}. ` +
+              "Build the model with the configuration the checkpoint was saved from.",
           );
         }
-        used.add(name);
+        used.set(name, tensor);
         const value: tf.Tensor | NamedArrayBase = expected.named
-          ? nx.wrap(tensor, ...axes)
+          ? nx.wrap(tensor, ...expected.names)
           : tensor;
         if (node instanceof FrozenParameter) return new FrozenParameter({ value, name });
         return new Parameter({ value, name });
@@ -193,10 +265,11 @@ export function loadParameters<T>(
             .join(", ")}. Pass { strict: false } to ignore them.`,
       );
     }
-    for (const [name, t] of Object.entries(tensors)) if (!used.has(name)) t.dispose();
+    const kept = new Set(used.values());
+    for (const t of all) if (!kept.has(t)) t.dispose();
     return loaded;
   } catch (error) {
-    for (const t of all) t.dispose();
+    tf.dispose([...all, ...transposed]);
     throw error;
   }
 }

@@ -2,22 +2,40 @@
  * Saving the tensors of any tree as safetensors, and loading them back into a tree of the same
  * structure. Each tensor is stored under the `keystr` of its key path (`.layers[0].weights.value`);
  * a NamedArray (or NamedArrayView) is stored as its data tensor under the NamedArray's own path,
- * and the file's metadata records its named axes.
+ * and the file's metadata records its axis names (see `namedAxes.ts`).
  *
  * @module
  */
 
-import { flattenWithPath, isStruct, type KeyPath, keystr, unflatten } from "@saikei/struct";
+import { isNamedArray, type NamedArrayBase } from "@saikei/named";
+import {
+  flattenOneLevel,
+  flattenWithPath,
+  type KeyPath,
+  keystr,
+  type PathKey,
+  unflatten,
+} from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import {
+  type AxisLabel,
+  arrangeAsTemplate,
+  axisLabelsOf,
+  encodeNamedAxes,
+  formatLabels,
+  NAMED_AXES_METADATA_KEY,
+  readNamedAxes,
+  SafetensorsTemplateMismatchError,
+} from "./namedAxes.js";
+import {
+  checkMetadata,
   parseSafetensorsWithMetadata,
   SafetensorsError,
+  SafetensorsInvalidMetadataError,
+  SafetensorsInvalidNameError,
   type SafetensorsMetadata,
   serializeSafetensors,
 } from "./safetensorsFormat.js";
-
-/** The metadata key under which {@link saveSafetensors} records the named axes of NamedArrays. */
-export const NAMED_AXES_METADATA_KEY = "saikei.named_axes";
 
 /** A tensor in the template has no entry in the file. */
 export class SafetensorsMissingTensorError extends SafetensorsError {
@@ -29,37 +47,22 @@ export class SafetensorsUnexpectedTensorError extends SafetensorsError {
   override name = "SafetensorsUnexpectedTensorError";
 }
 
-/** A tensor in the file has a different shape, dtype or named axes than its template leaf. */
-export class SafetensorsTemplateMismatchError extends SafetensorsError {
-  override name = "SafetensorsTemplateMismatchError";
-}
-
-/** Two leaves of a tree would be saved under the same name. */
+/** Two leaves of a tree (or two parameters) would be saved under the same name. */
 export class SafetensorsDuplicateNameError extends SafetensorsError {
   override name = "SafetensorsDuplicateNameError";
 }
 
-/** The shape of a NamedArray as far as saving needs it: a struct holding a data tensor. */
-interface NamedLike {
-  readonly dataArray: tf.Tensor;
-  readonly namedAxes?: readonly string[];
-  replace(changes: { dataArray: tf.Tensor }): NamedLike;
-}
-
-/**
- * Whether a value is a NamedArray or NamedArrayView: a struct whose `dataArray` field is a tensor.
- * Checked structurally so that this module works with any version of `@saikei/named`.
- */
-function isNamedLike(value: unknown): value is NamedLike {
-  return isStruct(value) && (value as { dataArray?: unknown }).dataArray instanceof tf.Tensor;
+/** The tree to save (or the template to load into) contains itself, so it has no finite set of leaves. */
+export class SafetensorsCyclicTreeError extends SafetensorsError {
+  override name = "SafetensorsCyclicTreeError";
 }
 
 /** How a leaf path becomes a name in the file. */
-export type TensorNamer = (path: KeyPath, leaf: tf.Tensor | NamedLike) => string;
+export type TensorNamer = (path: KeyPath, leaf: tf.Tensor | NamedArrayBase) => string;
 
 /** Options for {@link saveSafetensors}. */
 export interface SaveSafetensorsOptions {
-  /** Extra `__metadata__` string pairs. */
+  /** Extra `__metadata__` string pairs (values must be strings: `{ step: "300" }`). */
   metadata?: SafetensorsMetadata;
   /** Names each tensor; by default `keystr(path)`. Loading must use the same namer. */
   nameOf?: TensorNamer;
@@ -79,8 +82,72 @@ interface TensorSlot {
   readonly index: number;
   readonly path: KeyPath;
   readonly name: string;
-  readonly leaf: tf.Tensor | NamedLike;
+  readonly leaf: tf.Tensor | NamedArrayBase;
   readonly tensor: tf.Tensor;
+}
+
+const where = (path: KeyPath) => keystr(path) || "the root";
+
+/**
+ * Finds where a tree contains itself: the path of a child that is one of its own ancestors, and
+ * the path of that ancestor. Walks one level at a time with an explicit stack, so it never
+ * overflows on the cycle it is looking for.
+ */
+function findCycle(
+  tree: unknown,
+  isLeaf: (value: unknown) => boolean,
+): { closes: KeyPath; ancestor: KeyPath } | undefined {
+  interface Frame {
+    readonly node: unknown;
+    readonly key: PathKey | undefined;
+    readonly children: [PathKey, unknown][];
+    next: number;
+  }
+  const open = (node: unknown, key: PathKey | undefined): Frame | undefined => {
+    if (isLeaf(node)) return undefined;
+    const level = flattenOneLevel(node);
+    return level === undefined ? undefined : { node, key, children: level[0], next: 0 };
+  };
+  const first = open(tree, undefined);
+  if (first === undefined) return undefined;
+  const stack: Frame[] = [first];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.next >= top.children.length) {
+      stack.pop();
+      continue;
+    }
+    const [key, child] = top.children[top.next++]!;
+    const keysTo = (depth: number) => stack.slice(1, depth + 1).map((f) => f.key!);
+    if (child !== null && (typeof child === "object" || typeof child === "function")) {
+      const at = stack.findIndex((f) => f.node === child);
+      if (at >= 0) return { closes: [...keysTo(stack.length - 1), key], ancestor: keysTo(at) };
+    }
+    const frame = open(child, key);
+    if (frame !== undefined) stack.push(frame);
+  }
+  return undefined;
+}
+
+/**
+ * `flattenWithPath` that reports a cyclic tree as {@link SafetensorsCyclicTreeError}, naming the key
+ * path where the cycle closes. The tree is searched for a cycle only when the walk fails (a stack
+ * overflow, or the walk's own error), so saving an ordinary tree pays nothing for the check.
+ */
+function flattenChecked(tree: unknown, what: string): ReturnType<typeof flattenWithPath> {
+  const isLeaf = (value: unknown) => isNamedArray(value);
+  try {
+    return flattenWithPath(tree, isLeaf);
+  } catch (error) {
+    const cycle = findCycle(tree, isLeaf);
+    if (cycle === undefined) throw error;
+    throw new SafetensorsCyclicTreeError(
+      `${what}: the tree contains a cycle: the value at ${where(cycle.closes)} is the same object as its ` +
+        `ancestor at ${where(cycle.ancestor)}, so the tree has no finite set of leaves. Break the cycle ` +
+        "before saving (keep the back-reference outside the tree, or store a name or index instead).",
+      { cause: error },
+    );
+  }
 }
 
 function tensorSlots(
@@ -88,59 +155,73 @@ function tensorSlots(
   nameOf: TensorNamer,
   what: string,
 ): [TensorSlot[], unknown[], ReturnType<typeof flattenWithPath>[1]] {
-  const [pairs, def] = flattenWithPath(tree, (value) => isNamedLike(value));
+  const [pairs, def] = flattenChecked(tree, what);
   const slots: TensorSlot[] = [];
   const seen = new Map<string, KeyPath>();
   for (let index = 0; index < pairs.length; index++) {
     const [path, leaf] = pairs[index]!;
     let tensor: tf.Tensor | undefined;
     if (leaf instanceof tf.Tensor) tensor = leaf;
-    else if (isNamedLike(leaf)) tensor = leaf.dataArray;
+    else if (isNamedArray(leaf)) tensor = leaf.dataArray;
     if (tensor === undefined) continue;
-    const name = nameOf(path, leaf as tf.Tensor | NamedLike);
+    const name = nameOf(path, leaf as tf.Tensor | NamedArrayBase);
+    if (typeof name !== "string" || name === "") {
+      throw new SafetensorsInvalidNameError(
+        `${what}: the tensor at ${where(path)} would be stored under ${name === "" ? "the empty name" : String(name)}. ` +
+          (path.length === 0
+            ? "A tensor at the root of the tree has an empty key path: wrap it, as in saveSafetensors({ w: tensor })."
+            : "Pass a nameOf option that returns a non-empty string for every tensor."),
+      );
+    }
     const previous = seen.get(name);
     if (previous !== undefined) {
       throw new SafetensorsDuplicateNameError(
-        `${what}: the tensors at ${keystr(previous) || "the root"} and ${keystr(path) || "the root"} would both be ` +
+        `${what}: the tensors at ${where(previous)} and ${where(path)} would both be ` +
           `stored as ${JSON.stringify(name)}. Pass a nameOf option that gives every tensor a distinct name.`,
       );
     }
     seen.set(name, path);
-    slots.push({ index, path, name, leaf: leaf as tf.Tensor | NamedLike, tensor });
+    slots.push({ index, path, name, leaf: leaf as tf.Tensor | NamedArrayBase, tensor });
   }
   return [slots, pairs.map((p) => p[1]), def];
 }
 
 /**
  * Saves every tensor of a tree (structs, arrays, objects, Maps, NamedArrays, Parameters...) to
- * safetensors bytes. Names are the `keystr` of each tensor's key path; NamedArrays are stored as
- * their data tensor and their axis names are recorded in the metadata under
- * {@link NAMED_AXES_METADATA_KEY}. Non-tensor leaves are not stored: they come from the template
- * when loading.
+ * safetensors bytes. Names are the `keystr` of each tensor's key path; NamedArrays (and views) are
+ * stored as their data tensor, and the label of each of its axes (the axis name, or the index of a
+ * positional axis) is recorded in the metadata under {@link NAMED_AXES_METADATA_KEY}, so that
+ * {@link loadSafetensors} matches axes by name. Non-tensor leaves are not stored: they come from
+ * the template when loading. To write the bytes to a file safely, use `saveSafetensorsFile` from
+ * `@saikei/toolshed/node`.
  *
  * @param tree any tree; its tensors are read, not disposed.
- * @param options `metadata` to add, `nameOf` to choose names.
+ * @param options `metadata` to add (string values), `nameOf` to choose names.
  * @returns the file's bytes.
  * @throws SafetensorsDuplicateNameError when two tensors would get the same name;
+ *   SafetensorsInvalidNameError for an empty name; SafetensorsInvalidMetadataError for metadata
+ *   that is not string pairs; SafetensorsCyclicTreeError for a tree that contains itself;
  *   SafetensorsUnsupportedTensorError for string or complex tensors.
  * @example
- * const bytes = saveSafetensors({ w: tf.ones([2, 3]), b: tf.zeros([3]) });
- * writeFileSync("params.safetensors", bytes);
+ * const bytes = saveSafetensors({ w: nx.wrap(tf.ones([2, 3]), "in", "out"), b: tf.zeros([3]) });
+ * readNamedAxes(readSafetensorsHeader(bytes).metadata).get("['w']"); // ["in", "out"]
  */
 export function saveSafetensors(tree: unknown, options: SaveSafetensorsOptions = {}): Uint8Array {
+  const metadata = checkMetadata(options.metadata, "saveSafetensors");
+  if (Object.hasOwn(metadata, NAMED_AXES_METADATA_KEY)) {
+    throw new SafetensorsInvalidMetadataError(
+      `saveSafetensors: the metadata key ${JSON.stringify(NAMED_AXES_METADATA_KEY)} is reserved: saikei records ` +
+        "the axis names of the tree's NamedArrays there. Store your value under another key.",
+    );
+  }
   const [slots] = tensorSlots(tree, options.nameOf ?? defaultNamer, "saveSafetensors");
   const tensors = new Map<string, tf.Tensor>();
-  const namedAxes: Record<string, readonly string[]> = {};
+  const namedAxes = new Map<string, readonly AxisLabel[]>();
   for (const slot of slots) {
     tensors.set(slot.name, slot.tensor);
-    if (!(slot.leaf instanceof tf.Tensor)) {
-      const axes = slot.leaf.namedAxes;
-      if (Array.isArray(axes)) namedAxes[slot.name] = axes;
-    }
+    if (!(slot.leaf instanceof tf.Tensor)) namedAxes.set(slot.name, axisLabelsOf(slot.leaf));
   }
-  const metadata: SafetensorsMetadata = { ...options.metadata };
-  if (Object.keys(namedAxes).length > 0)
-    metadata[NAMED_AXES_METADATA_KEY] = JSON.stringify(namedAxes);
+  if (namedAxes.size > 0) metadata[NAMED_AXES_METADATA_KEY] = encodeNamedAxes(namedAxes);
   return serializeSafetensors(tensors, metadata);
 }
 
@@ -149,29 +230,13 @@ function describeShape(t: tf.Tensor): string {
 }
 
 /**
- * The named axes a file's metadata records under {@link NAMED_AXES_METADATA_KEY}, by tensor name
- * (`{}` when the entry is missing or is not a JSON object). Values are as stored: check them
- * before use.
- *
- * @example
- * readNamedAxes({ "saikei.named_axes": '{"w":["in","out"]}' }); // { w: ["in", "out"] }
- */
-export function readNamedAxes(metadata: SafetensorsMetadata): Record<string, unknown> {
-  const raw = metadata[NAMED_AXES_METADATA_KEY];
-  if (raw === undefined) return {};
-  try {
-    const parsed = JSON.parse(raw);
-    return parsed !== null && typeof parsed === "object" ? parsed : {};
-  } catch {
-    return {};
-  }
-}
-
-/**
  * Loads safetensors bytes into a tree of the same structure as `template`: every tensor (or
  * NamedArray) leaf of the template is replaced by the file's tensor of the same name, which must
  * have the template leaf's shape and dtype (after conversion: F16/BF16/F64 load as float32,
- * integer types as int32). Everything else (non-tensor leaves, static fields) comes from the
+ * integer types as int32). A NamedArray leaf is matched by axis name: when the file recorded its
+ * axes in another order, the tensor is transposed into the template's order; when the names
+ * differ, loading fails. (A file without saikei's axis metadata, e.g. from PyTorch, is taken in
+ * the template's order.) Everything else (non-tensor leaves, static fields) comes from the
  * template. Either the whole tree loads or an error is thrown and no tensor stays allocated.
  *
  * @param bytes the file's bytes.
@@ -180,9 +245,12 @@ export function readNamedAxes(metadata: SafetensorsMetadata): Record<string, unk
  *   the namer used when saving.
  * @returns a new tree whose tensors the caller owns.
  * @throws a {@link SafetensorsError}: a malformed file, SafetensorsMissingTensorError,
- *   SafetensorsUnexpectedTensorError or SafetensorsTemplateMismatchError.
+ *   SafetensorsUnexpectedTensorError, SafetensorsTemplateMismatchError (shape, dtype or axis
+ *   names), SafetensorsNamedAxesError (corrupt axis metadata) or SafetensorsCyclicTreeError.
  * @example
- * const restored = loadSafetensors(bytes, model); // same structure, the file's weights
+ * const bytes = saveSafetensors({ w: nx.wrap(tf.ones([2, 3]), "in", "out") });
+ * const restored = loadSafetensors(bytes, { w: nx.zeros({ out: 3, in: 2 }) });
+ * restored.w.namedShape; // { out: 3, in: 2 } (transposed to the template's order)
  */
 export function loadSafetensors<T>(
   bytes: Uint8Array,
@@ -197,16 +265,18 @@ export function loadSafetensors<T>(
   );
   const { tensors, metadata } = parseSafetensorsWithMetadata(bytes);
   const all = Object.values(tensors);
+  const transposed: tf.Tensor[] = [];
   try {
     const fileAxes = readNamedAxes(metadata);
     const used = new Set<string>();
+    const kept = new Set<tf.Tensor>(); // the tensors the loaded tree holds
     const newLeaves = leaves.slice();
     for (const slot of slots) {
-      const where = `loadSafetensors: template leaf at ${keystr(slot.path) || "the root"}`;
+      const at = `loadSafetensors: template leaf at ${where(slot.path)}`;
       if (!Object.hasOwn(tensors, slot.name)) {
         const names = Object.keys(tensors);
         throw new SafetensorsMissingTensorError(
-          `${where} expects a tensor named ${JSON.stringify(slot.name)}, which the file does not have. ` +
+          `${at} expects a tensor named ${JSON.stringify(slot.name)}, which the file does not have. ` +
             `The file has ${names.length} tensors${
               names.length > 0
                 ? `, e.g. ${names
@@ -218,29 +288,27 @@ export function loadSafetensors<T>(
             "Save with the same tree structure, or pass a nameOf option that maps template paths to the file's names.",
         );
       }
-      const loaded = tensors[slot.name]!;
+      const stored = tensors[slot.name]!;
       const expected = slot.tensor;
+      let loaded = stored;
+      let axesNote = "";
+      if (!(slot.leaf instanceof tf.Tensor)) {
+        const storedLabels = fileAxes.get(slot.name);
+        const wanted = axisLabelsOf(slot.leaf);
+        loaded = arrangeAsTemplate(stored, storedLabels, wanted, `${at} (a NamedArray)`);
+        if (loaded !== stored) transposed.push(loaded);
+        axesNote = ` with axes ${formatLabels(wanted)}`;
+        if (storedLabels !== undefined)
+          axesNote += ` (the file's axes ${formatLabels(storedLabels)})`;
+      }
       if (loaded.dtype !== expected.dtype || !sameShape(loaded.shape, expected.shape)) {
         throw new SafetensorsTemplateMismatchError(
-          `${where} is ${describeShape(expected)}, but the file's tensor ${JSON.stringify(slot.name)} is ` +
-            `${describeShape(loaded)}. Build the template with the configuration the file was saved from.`,
+          `${at} is ${describeShape(expected)}${axesNote}, but the file's tensor ${JSON.stringify(slot.name)} is ` +
+            `${describeShape(stored)}. Build the template with the configuration the file was saved from.`,
         );
       }
-      if (!(slot.leaf instanceof tf.Tensor)) {
-        const savedAxes = fileAxes[slot.name];
-        const axes = slot.leaf.namedAxes;
-        if (
-          Array.isArray(savedAxes) &&
-          Array.isArray(axes) &&
-          savedAxes.join("\u0000") !== axes.join("\u0000")
-        ) {
-          throw new SafetensorsTemplateMismatchError(
-            `${where} is a NamedArray with axes (${axes.join(", ")}), but the file saved ${JSON.stringify(slot.name)} ` +
-              `with axes (${savedAxes.join(", ")}). Reorder the template (orderAs) or the saved array to agree.`,
-          );
-        }
-      }
       used.add(slot.name);
+      kept.add(loaded);
       newLeaves[slot.index] =
         slot.leaf instanceof tf.Tensor ? loaded : slot.leaf.replace({ dataArray: loaded });
     }
@@ -255,10 +323,10 @@ export function loadSafetensors<T>(
           "Pass { strict: false } to ignore them, or load into a template that includes them.",
       );
     }
-    for (const [name, tensor] of Object.entries(tensors)) if (!used.has(name)) tensor.dispose();
+    for (const tensor of all) if (!kept.has(tensor)) tensor.dispose();
     return unflatten<T>(def, newLeaves);
   } catch (error) {
-    for (const t of all) t.dispose();
+    tf.dispose([...all, ...transposed]);
     throw error;
   }
 }

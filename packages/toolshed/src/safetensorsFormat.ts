@@ -124,6 +124,25 @@ export class SafetensorsUnsupportedTensorError extends SafetensorsError {
   override name = "SafetensorsUnsupportedTensorError";
 }
 
+/**
+ * The header names the same key twice (two tensors of one name, or one field twice in an entry).
+ * JSON parsers disagree on which copy wins, so such a file means different things to different
+ * readers; it is rejected rather than guessed at.
+ */
+export class SafetensorsDuplicateKeyError extends SafetensorsError {
+  override name = "SafetensorsDuplicateKeyError";
+}
+
+/** Metadata to write is not a record of string values (or uses a key saikei reserves). */
+export class SafetensorsInvalidMetadataError extends SafetensorsError {
+  override name = "SafetensorsInvalidMetadataError";
+}
+
+/** A tensor or parameter name cannot be written: it is empty, or not a string. */
+export class SafetensorsInvalidNameError extends SafetensorsError {
+  override name = "SafetensorsInvalidNameError";
+}
+
 const HOW_TO_FIX =
   "The file is not a valid safetensors file: re-export it with the official `safetensors` library " +
   "(safetensors.torch.save_file) or with saikei's saveSafetensors.";
@@ -167,9 +186,18 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
         `the length field. The file is truncated or its first 8 bytes are not a little-endian length. ${HOW_TO_FIX}`,
     );
   }
+  if (n >= 3 && bytes[8] === 0xef && bytes[9] === 0xbb && bytes[10] === 0xbf) {
+    throw new SafetensorsHeaderJsonError(
+      "Safetensors header starts with a UTF-8 byte order mark (bytes EF BB BF at offset 8); the format " +
+        `requires the JSON object to start right after the length field. ${HOW_TO_FIX}`,
+    );
+  }
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n));
+    // ignoreBOM keeps a BOM in the text (never silently dropped), so the '{' check below sees it.
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(
+      bytes.subarray(8, 8 + n),
+    );
   } catch {
     throw new SafetensorsHeaderJsonError(
       `Safetensors header (bytes 8..${8 + n}) is not valid UTF-8. ${HOW_TO_FIX}`,
@@ -191,9 +219,10 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
     throw new SafetensorsHeaderJsonError(`Safetensors header must be a JSON object. ${HOW_TO_FIX}`);
   }
+  checkNoDuplicateKeys(text);
   const bufferStart = 8 + n;
   const bufferLength = bytes.byteLength - bufferStart;
-  let metadata: SafetensorsMetadata = {};
+  let metadata: SafetensorsMetadata = Object.create(null);
   const entries: SafetensorsEntry[] = [];
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
     if (name === "__metadata__") {
@@ -231,6 +260,51 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
     );
   }
   return { entries, metadata, bufferStart };
+}
+
+/**
+ * Throws {@link SafetensorsDuplicateKeyError} when any object of `text` (valid JSON, already
+ * parsed) repeats a key. `JSON.parse` keeps the last copy silently, so the keys are re-scanned
+ * here: one pass over the text with a stack of the open containers, no recursion.
+ */
+function checkNoDuplicateKeys(text: string): void {
+  // Per open container: the keys seen so far (an object) or null (an array).
+  const stack: (Set<string> | null)[] = [];
+  // path[d]: how the container at depth d + 1 was reached from the one at depth d (for messages).
+  const path: string[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (stack.at(-1) === null) path[stack.length - 1] = "[…]";
+      stack.push(c === 0x7b ? new Set() : null);
+      expectKey = c === 0x7b;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+      expectKey = false;
+    } else if (c === 0x2c /* , */) {
+      expectKey = stack.at(-1) instanceof Set;
+    } else if (c === 0x22 /* " */) {
+      let j = i + 1;
+      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
+      if (expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        const keys = stack.at(-1) as Set<string>;
+        const depth = stack.length - 1;
+        if (keys.has(key)) {
+          const where = depth > 0 ? ` inside ${path.slice(0, depth).map(quote).join(" → ")}` : "";
+          throw new SafetensorsDuplicateKeyError(
+            `Safetensors header has the key ${quote(key)} twice${where}. JSON readers disagree on which ` +
+              `copy wins, so the file is ambiguous. ${HOW_TO_FIX}`,
+          );
+        }
+        keys.add(key);
+        path[depth] = key;
+        expectKey = false;
+      }
+      i = j;
+    }
+  }
 }
 
 function parseMetadata(raw: unknown): SafetensorsMetadata {
@@ -459,6 +533,80 @@ export function parseSafetensors(bytes: Uint8Array): Record<string, tf.Tensor> {
   return parseSafetensorsWithMetadata(bytes).tensors;
 }
 
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value !== "object" && typeof value !== "function")
+    return `the ${typeof value} ${String(value)}`;
+  const ctor = (value as { constructor?: { name?: unknown } }).constructor;
+  return typeof ctor?.name === "string" && ctor.name !== "" ? `a ${ctor.name}` : "an object";
+}
+
+/**
+ * Checks a name a tensor will be stored under: a non-empty string. Any other string is fine, including
+ * `__proto__` or `constructor`, since every record keyed by names is prototype-free.
+ *
+ * @param name the name to check.
+ * @param where the function asking, for the message.
+ * @throws SafetensorsInvalidNameError for an empty name or a non-string.
+ * @example
+ * checkTensorName("layers.0.weight", "myWriter"); // ok
+ */
+export function checkTensorName(name: unknown, where: string): asserts name is string {
+  if (typeof name !== "string" || name === "") {
+    throw new SafetensorsInvalidNameError(
+      `${where}: a tensor name must be a non-empty string, got ${name === "" ? "the empty string" : describeValue(name)}. ` +
+        "Give every tensor (or parameter) a name, for example with addParameterPrefix, or pass a nameOf option.",
+    );
+  }
+}
+
+/**
+ * Validates metadata to be written and copies it into a prototype-free record: a plain object
+ * (or Map) of string keys and string values, as the format allows and every reader expects.
+ *
+ * @param metadata the metadata, or undefined for none.
+ * @param where the function asking, for the message.
+ * @returns a prototype-free copy.
+ * @throws SafetensorsInvalidMetadataError naming the first bad entry.
+ * @example
+ * checkMetadata({ step: "300" }, "save"); // { step: "300" }
+ * checkMetadata({ step: 300 }, "save"); // throws: use String(300)
+ */
+export function checkMetadata(metadata: unknown, where: string): SafetensorsMetadata {
+  const out: SafetensorsMetadata = Object.create(null);
+  if (metadata === undefined) return out;
+  const entries =
+    metadata instanceof Map
+      ? [...metadata.entries()]
+      : metadata !== null && typeof metadata === "object" && !Array.isArray(metadata)
+        ? Object.entries(metadata)
+        : undefined;
+  if (entries === undefined) {
+    throw new SafetensorsInvalidMetadataError(
+      `${where}: metadata must be an object of string values like { step: "300" }, got ${describeValue(metadata)}.`,
+    );
+  }
+  for (const [key, value] of entries) {
+    if (typeof key !== "string") {
+      throw new SafetensorsInvalidMetadataError(
+        `${where}: metadata keys must be strings, got ${describeValue(key)}.`,
+      );
+    }
+    if (typeof value !== "string") {
+      const shown =
+        typeof value === "number" || typeof value === "boolean" ? String(value) : undefined;
+      throw new SafetensorsInvalidMetadataError(
+        `${where}: metadata entry ${quote(key)} is ${describeValue(value)}; the safetensors format stores ` +
+          `string values only (readers reject anything else). Convert it: { ${quote(key)}: ${
+            shown !== undefined ? quote(shown) : "JSON.stringify(value)"
+          } }.`,
+      );
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
 const DTYPE_FOR_TF: Partial<Record<tf.DataType, SafetensorsDtype>> = {
   float32: "F32",
   int32: "I32",
@@ -472,13 +620,16 @@ const DTYPE_FOR_TF: Partial<Record<tf.DataType, SafetensorsDtype>> = {
  * @param tensors tensors by name (a record or a Map); they are not disposed.
  * @param metadata optional `__metadata__` string pairs.
  * @returns the file's bytes.
- * @throws SafetensorsUnsupportedTensorError for `string` or `complex64` tensors.
+ * @throws SafetensorsUnsupportedTensorError for `string` or `complex64` tensors, disposed tensors
+ *   and values that are not tensors; SafetensorsInvalidNameError for an empty name;
+ *   SafetensorsInvalidMetadataError for metadata that is not string pairs. Nothing is written
+ *   before every check passes.
  * @example
  * const bytes = serializeSafetensors({ w: tf.ones([2, 2]) }, { format: "pt" });
  */
 export function serializeSafetensors(
   tensors: Readonly<Record<string, tf.Tensor>> | ReadonlyMap<string, tf.Tensor>,
-  metadata?: SafetensorsMetadata,
+  metadata?: Readonly<SafetensorsMetadata> | ReadonlyMap<string, string>,
 ): Uint8Array {
   const pairs: [string, tf.Tensor][] =
     tensors instanceof Map
@@ -486,6 +637,19 @@ export function serializeSafetensors(
       : Object.entries(tensors as Record<string, tf.Tensor>);
   pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   for (const [name, tensor] of pairs) {
+    checkTensorName(name, "serializeSafetensors");
+    if (!(tensor instanceof tf.Tensor)) {
+      throw new SafetensorsUnsupportedTensorError(
+        `Cannot save ${quote(name)}: it is ${describeValue(tensor)}, not a tf.Tensor. Pass tensors only ` +
+          "(to save a whole tree of tensors, NamedArrays and other leaves use saveSafetensors).",
+      );
+    }
+    if (tensor.isDisposed) {
+      throw new SafetensorsUnsupportedTensorError(
+        `Cannot save tensor ${quote(name)}: it has been disposed. Save before disposing it, or keep it ` +
+          "alive (tf.keep) while saving.",
+      );
+    }
     if (DTYPE_FOR_TF[tensor.dtype] === undefined) {
       throw new SafetensorsUnsupportedTensorError(
         `Cannot save tensor ${quote(name)} of dtype ${tensor.dtype} as safetensors: only float32, int32 and bool ` +
@@ -498,6 +662,7 @@ export function serializeSafetensors(
       );
     }
   }
+  const checkedMetadata = checkMetadata(metadata, "serializeSafetensors");
   const header: Record<string, unknown> = Object.create(null);
   const chunks: Uint8Array[] = [];
   let offset = 0;
@@ -515,8 +680,7 @@ export function serializeSafetensors(
     chunks.push(bytes);
     offset += bytes.byteLength;
   }
-  if (metadata !== undefined && Object.keys(metadata).length > 0)
-    header.__metadata__ = { ...metadata };
+  if (Object.keys(checkedMetadata).length > 0) header.__metadata__ = checkedMetadata;
   let text = new TextEncoder().encode(JSON.stringify(header));
   const padding = (8 - (text.byteLength % 8)) % 8;
   if (padding > 0) {

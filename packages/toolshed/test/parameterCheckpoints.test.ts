@@ -12,6 +12,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   loadParameters,
+  SafetensorsDuplicateNameError,
+  SafetensorsInvalidMetadataError,
+  SafetensorsInvalidNameError,
   SafetensorsMissingTensorError,
   SafetensorsTemplateMismatchError,
   SafetensorsUnexpectedTensorError,
@@ -112,5 +115,81 @@ describe("saveParameters / loadParameters", () => {
     const partial = loadParameters(bytes, half, { strict: false });
     tf.dispose(weightsOf(partial).map((w) => w.dataArray));
     tf.dispose(weightsOf(trained).map((w) => w.dataArray));
+  });
+});
+
+describe("parameter names in checkpoints", () => {
+  const awkward = ["constructor", "toString", "valueOf", "__proto__", "hasOwnProperty"];
+  const modelWith = (names: string[]) =>
+    names.map(
+      (name, i) => new Parameter({ value: nx.wrap(tf.fill([2, 3], i + 1), "in", "out"), name }),
+    );
+
+  it("names such as constructor, toString, valueOf and __proto__ are ordinary names", () => {
+    const model = modelWith(awkward);
+    const bytes = saveParameters(model);
+    const templates = awkward.map(
+      (name) =>
+        new UninitializedParameter({ initializer: () => nx.zeros({ in: 2, out: 3 }), name }),
+    );
+    const loaded = loadParameters(bytes, templates) as unknown as Parameter[];
+    expect(loaded.map((p) => p.name)).toEqual(awkward);
+    for (let i = 0; i < awkward.length; i++) {
+      const value = loaded[i]!.value as NamedArray;
+      expect(value.namedShape).toEqual({ in: 2, out: 3 });
+      expect(Array.from(value.dataArray.dataSync())).toEqual(new Array(6).fill(i + 1));
+    }
+    expect(Object.getPrototypeOf({})).toBe(Object.prototype);
+    tf.dispose([...model, ...loaded].map((p) => (p.value as NamedArray).dataArray));
+  });
+
+  it("two parameters of one name are rejected when saving and when loading", () => {
+    const model = modelWith(["w", "w"]);
+    expect(() => saveParameters(model)).toThrow(SafetensorsDuplicateNameError);
+    expect(() => saveParameters(model)).toThrow(
+      /parameters at \[0\] and \[1\] are both named "w".*addParameterPrefix/,
+    );
+    const bytes = saveParameters([model[0]]);
+    const before = tf.memory().numTensors;
+    expect(() => loadParameters(bytes, model)).toThrow(SafetensorsDuplicateNameError);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(model.map((p) => (p.value as NamedArray).dataArray));
+  });
+
+  it("an empty parameter name is rejected with SafetensorsInvalidNameError", () => {
+    const model = modelWith([""]);
+    expect(() => saveParameters(model)).toThrow(SafetensorsInvalidNameError);
+    expect(() => saveParameters(model)).toThrow(/Parameter at \[0\] has an empty name/);
+    expect(() => loadParameters(serializeSafetensors({}), model)).toThrow(
+      SafetensorsInvalidNameError,
+    );
+    tf.dispose(model.map((p) => (p.value as NamedArray).dataArray));
+  });
+
+  it("axes saved in another order than the parameter's are matched by name", () => {
+    const trained = new Parameter({
+      value: nx.wrap(tf.tensor2d([1, 2, 3, 4], [2, 2]), "out", "in"),
+      name: "w",
+    });
+    const bytes = saveParameters({ trained });
+    const template = new UninitializedParameter({
+      initializer: () => nx.zeros({ in: 2, out: 2 }),
+      name: "w",
+    });
+    const loaded = loadParameters(bytes, { template });
+    const value = (loaded.template as unknown as Parameter).value as NamedArray;
+    expect(Object.keys(value.namedShape)).toEqual(["in", "out"]);
+    const original = (trained.value as NamedArray).unwrap("in", "out");
+    const restored = value.unwrap("in", "out");
+    expect(Array.from(restored.dataSync())).toEqual(Array.from(original.dataSync()));
+    tf.dispose([(trained.value as NamedArray).dataArray, value.dataArray, original, restored]);
+  });
+
+  it("metadata values must be strings", () => {
+    const model = modelWith(["w"]);
+    expect(() =>
+      saveParameters(model, { metadata: { step: 300 } as unknown as Record<string, string> }),
+    ).toThrow(SafetensorsInvalidMetadataError);
+    tf.dispose(model.map((p) => (p.value as NamedArray).dataArray));
   });
 });
