@@ -49,6 +49,15 @@ export class LeafHandle {
   }
 }
 
+// Handles expose their value and nothing else: no prototype chain (`h.__proto__`,
+// `Object.getPrototypeOf(h)`), no `constructor`, and a conversion method that leads nowhere.
+// `instanceof LeafHandle` still works: it compares with `LeafHandle.prototype` itself.
+Object.defineProperty(LeafHandle.prototype, "constructor", { value: undefined });
+Object.setPrototypeOf(LeafHandle.prototype[Symbol.toPrimitive], null);
+Object.freeze(LeafHandle.prototype[Symbol.toPrimitive]);
+Object.setPrototypeOf(LeafHandle.prototype, null);
+Object.freeze(LeafHandle.prototype);
+
 interface HandleInfo {
   readonly keyPath: readonly PathKey[];
   readonly indexPath: readonly number[];
@@ -155,26 +164,34 @@ export class AccessorSession {
           { cause },
         );
       }
-      this.infos.set(copy, info);
-      return copy;
+      const sealed = sealCopy(copy);
+      this.infos.set(sealed, info);
+      return sealed;
     }
     const view = new NodeView(this, value, type, info);
     const original = value as object;
+    // The target carries no prototype: a stand-in shows the node's fields, never the real
+    // prototype chain (which an accessor could otherwise write through, see `readMember`).
     const surrogate: object =
-      type === ARRAY_NODE
-        ? new Array(view.children.length)
-        : Object.create(Object.getPrototypeOf(original));
-    const proxy = new Proxy(surrogate, {
-      get(target, prop, receiver) {
+      type === ARRAY_NODE ? nullPrototypeArray(view.children.length) : Object.create(null);
+    const proxy: object = new Proxy(surrogate, {
+      get(_target, prop) {
         const i = view.indexOf(prop);
         if (i >= 0) return view.child(i);
-        if (type === ARRAY_NODE && prop === "length") return view.children.length;
-        if (type === OBJECT_NODE) return Reflect.get(target, prop, receiver);
-        return Reflect.get(original, prop, receiver);
+        if (type === ARRAY_NODE) {
+          if (prop === "length") return view.children.length;
+          return readMember(Array.prototype, prop, proxy);
+        }
+        if (type === OBJECT_NODE) return undefined;
+        if (Object.hasOwn(original, prop)) return readMember(original, prop, proxy);
+        return readMember(Object.getPrototypeOf(original), prop, proxy);
       },
-      has(target, prop) {
+      has(_target, prop) {
         if (view.indexOf(prop) >= 0) return true;
-        return type === OBJECT_NODE ? Reflect.has(target, prop) : Reflect.has(original, prop);
+        if (type === OBJECT_NODE) return false;
+        if (type === ARRAY_NODE)
+          return prop === "length" || readMember(Array.prototype, prop, proxy) !== undefined;
+        return readMember(original, prop, proxy) !== undefined;
       },
       ownKeys() {
         if (type === ARRAY_NODE) return [...view.children.map((_, i) => String(i)), "length"];
@@ -189,12 +206,20 @@ export class AccessorSession {
         if (own !== undefined) return own;
         if (type === ARRAY_NODE || type === OBJECT_NODE) return undefined;
         const desc = Reflect.getOwnPropertyDescriptor(original, prop);
-        return desc === undefined ? undefined : { ...desc, configurable: true };
+        if (desc === undefined) return undefined;
+        return {
+          value: readMember(original, prop, proxy),
+          writable: false,
+          enumerable: desc.enumerable ?? false,
+          configurable: true,
+        };
       },
+      getPrototypeOf: () => null,
       set: refuse,
       defineProperty: refuse,
       deleteProperty: refuse,
       setPrototypeOf: refuse,
+      preventExtensions: refuse,
     });
     this.infos.set(proxy, info);
     return proxy;
@@ -206,6 +231,101 @@ export class AccessorSession {
       return undefined;
     return this.infos.get(value);
   }
+}
+
+/** Names a stand-in never answers unless they are children: they lead to the prototype chain. */
+const PROTOTYPE_NAMES: ReadonlySet<string | symbol> = new Set(["__proto__", "constructor"]);
+
+/**
+ * Reads member `prop` found on `holder` (a node or one of its prototypes) for a stand-in: getters
+ * run with the stand-in as `this`, methods come back as {@link sealedFunction}s, primitives as
+ * they are. Objects found on prototypes and the names in {@link PROTOTYPE_NAMES} read as
+ * `undefined`, so no path through a stand-in reaches `Object.prototype` or a class prototype.
+ */
+function readMember(
+  holder: object | null,
+  prop: string | symbol,
+  receiver: object,
+  bindTo?: object,
+): unknown {
+  if (PROTOTYPE_NAMES.has(prop)) return undefined;
+  for (let o = holder; o !== null; o = Object.getPrototypeOf(o)) {
+    const desc = Reflect.getOwnPropertyDescriptor(o, prop);
+    if (desc === undefined) continue;
+    if (desc.get !== undefined) return Reflect.apply(desc.get, receiver, []);
+    const v = desc.value;
+    if (typeof v === "function") return sealedFunction(v, bindTo);
+    // Own data of the node (a struct's static fields) is the node's value; data kept on
+    // prototypes is not shown.
+    if (typeof v === "object" && v !== null && o !== holder) return undefined;
+    return v;
+  }
+  return undefined;
+}
+
+const sealedFunctions = new WeakMap<Function, Function>();
+
+/**
+ * A frozen, prototype-less function that calls `fn` (with `boundThis` when given, else with the
+ * `this` of the call): methods read through a stand-in work, but `m.method.__proto__` or
+ * `m.method.constructor` lead nowhere.
+ */
+function sealedFunction(fn: Function, boundThis?: object): Function {
+  if (boundThis === undefined) {
+    const known = sealedFunctions.get(fn);
+    if (known !== undefined) return known;
+  }
+  const sealed = {
+    // A method (unlike a `function`) has no `prototype` object that would lead back to Object.prototype.
+    call(this: unknown, ...args: unknown[]): unknown {
+      return Reflect.apply(fn, boundThis ?? this, args);
+    },
+  }.call;
+  Object.setPrototypeOf(sealed, null);
+  Object.freeze(sealed);
+  if (boundThis === undefined) sealedFunctions.set(fn, sealed);
+  return sealed;
+}
+
+/** An array with no prototype, as the target of an array stand-in (`Array.isArray` holds). */
+function nullPrototypeArray(length: number): unknown[] {
+  const a = new Array(length);
+  Object.setPrototypeOf(a, null);
+  return a;
+}
+
+/**
+ * The stand-in for a node rebuilt with stand-in children (a Map, a registered class): a read-only
+ * view of the copy whose methods run on the copy (`m.get("k")`), without its prototype chain.
+ */
+function sealCopy(copy: object): object {
+  return new Proxy(Object.create(null) as object, {
+    get(_target, prop) {
+      return readMember(copy, prop, copy, copy);
+    },
+    has: (_target, prop) => !PROTOTYPE_NAMES.has(prop) && Reflect.has(copy, prop),
+    ownKeys: () =>
+      Reflect.ownKeys(copy).filter((k) => {
+        const d = Reflect.getOwnPropertyDescriptor(copy, k);
+        return d !== undefined;
+      }),
+    getOwnPropertyDescriptor(_target, prop) {
+      const desc = Reflect.getOwnPropertyDescriptor(copy, prop);
+      if (desc === undefined || PROTOTYPE_NAMES.has(prop)) return undefined;
+      return {
+        value: readMember(copy, prop, copy, copy),
+        writable: false,
+        enumerable: desc.enumerable ?? false,
+        configurable: true,
+      };
+    },
+    getPrototypeOf: () => null,
+    set: refuse,
+    defineProperty: refuse,
+    deleteProperty: refuse,
+    setPrototypeOf: refuse,
+    preventExtensions: refuse,
+  });
 }
 
 function hasAttrKeys(type: NodeType, node: unknown): boolean {

@@ -5,7 +5,15 @@
  * @module
  */
 
-import { keystr, nodeTypeOf, type PathKey, reprValue, Struct } from "@saikei/struct";
+import {
+  keystr,
+  MAX_TREE_DEPTH,
+  nodeTypeOf,
+  type PathKey,
+  reprValue,
+  Struct,
+  TreeDepthError,
+} from "@saikei/struct";
 import { PartitionCombineError } from "./errors.js";
 import { keyOfChild } from "./paths.js";
 
@@ -48,6 +56,15 @@ function combineTwo(a: unknown, b: unknown, path: PathKey[]): unknown {
   if (b instanceof NotInThisPartition) return a;
   const ta = nodeTypeOf(a);
   const tb = nodeTypeOf(b);
+  if (path.length > MAX_TREE_DEPTH && ta !== undefined && a !== null && a !== undefined) {
+    throw new TreeDepthError(
+      `combine: the partitions are nested more than ${MAX_TREE_DEPTH} levels deep (or contain ` +
+        "themselves); partitions made by Selection.partition never are. Combine partitions of " +
+        `trees at most MAX_TREE_DEPTH = ${MAX_TREE_DEPTH} levels deep.`,
+      Object.freeze(path.slice()),
+      MAX_TREE_DEPTH,
+    );
+  }
   if (ta !== undefined && ta === tb) {
     const [ca, auxA] = ta.flatten(a);
     const [cb, auxB] = ta.flatten(b);

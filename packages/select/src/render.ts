@@ -12,6 +12,7 @@ import {
   isStruct,
   type KeyPath,
   keystr,
+  MAX_TREE_DEPTH,
   nodeTypeOf,
   OBJECT_NODE,
   reprValue,
@@ -82,6 +83,8 @@ function render(node: unknown, trie: Trie | undefined, indent: string, visible: 
     return visible ? `«${inner}»` : inner;
   }
   const type = nodeTypeOf(node);
+  // Deeper than any tree a walk accepts (or a cycle): the one-line form, which cuts itself off.
+  if (indent.length > 2 * MAX_TREE_DEPTH) return reprValue(node);
   if (trie === undefined || type === undefined) {
     const line = reprValue(node);
     if (line.length + indent.length <= WIDTH || type === undefined) return line;

@@ -8,11 +8,13 @@
 
 import {
   ARRAY_NODE,
+  chainError,
   childKeys,
   GetAttrKey,
   type KeyPath,
   keyPathEquals,
   keystr,
+  MAX_TREE_DEPTH,
   NODE_TYPE,
   nodeTypeOf,
   type PathKey,
@@ -20,6 +22,8 @@ import {
   reprValue,
   Struct,
   structFields,
+  TreeCycleError,
+  TreeDepthError,
   treeEquals,
 } from "@saikei/struct";
 import * as O from "fp-ts/lib/Option.js";
@@ -332,8 +336,9 @@ export class Selection<T = unknown, R = unknown> {
     const c = cached(this);
     if (!("remainder" in c)) {
       try {
-        c.remainder = quoteAndPunch(this.tree, this.trie(), this.entries);
+        c.remainder = quoteAndPunch(this.tree, this.trie(), this.entries, this.tree, []);
       } catch (cause) {
+        if (cause instanceof TreeCycleError || cause instanceof TreeDepthError) throw cause;
         throw new SelectionError(
           "Selection.remainder could not put SelectionHole markers into the tree: a node's unflatten " +
             `rejected them (${cause instanceof Error ? cause.message : String(cause)}). Nodes that check the ` +
@@ -734,8 +739,14 @@ export class Selection<T = unknown, R = unknown> {
           "atSubtreesWhere",
         );
       };
-      walkGeneral(e.value, [], [], test, options.innermost === true, (kp, ip, v) =>
-        out.push(entry([...e.keyPath, ...kp], [...e.indexPath, ...ip], v)),
+      walkGeneral(
+        e.value,
+        [],
+        [],
+        test,
+        options.innermost === true,
+        (kp, ip, v) => out.push(entry([...e.keyPath, ...kp], [...e.indexPath, ...ip], v)),
+        e,
       );
     }
     return this.derive(out);
@@ -1131,6 +1142,9 @@ function visitOutermost(state: WalkState, node: unknown, depth: number): void {
     return;
   }
   if (node === null || typeof node !== "object") return;
+  if (depth > MAX_TREE_DEPTH) {
+    throw chainError("select", state.base.value, state.indices.slice(0, depth), state.base.keyPath);
+  }
   const indices = state.indices;
   if (Array.isArray(node)) {
     for (let i = 0; i < node.length; i++) {
@@ -1187,6 +1201,7 @@ function walkGeneral(
   test: (kp: PathKey[], v: unknown) => boolean,
   innermost: boolean,
   emit: (kp: PathKey[], ip: number[], v: unknown) => void,
+  base: Entry,
 ): boolean {
   if (!innermost && test(kp, node)) {
     emit(kp, ip, node);
@@ -1194,13 +1209,16 @@ function walkGeneral(
   }
   const type = nodeTypeOf(node);
   if (type === undefined) return false;
+  if (ip.length > MAX_TREE_DEPTH && typeof node === "object" && node !== null) {
+    throw chainError("atSubtreesWhere", base.value, ip, base.keyPath);
+  }
   const [children, aux] = type.flatten(node);
   const keys = children.length > 0 ? childKeys(type, node, aux, children.length) : [];
   let found = false;
   for (let i = 0; i < children.length; i++) {
     kp.push(keys[i]!);
     ip.push(i);
-    if (walkGeneral(children[i], kp, ip, test, innermost, emit)) found = true;
+    if (walkGeneral(children[i], kp, ip, test, innermost, emit, base)) found = true;
     kp.pop();
     ip.pop();
   }
@@ -1212,17 +1230,28 @@ function walkGeneral(
 }
 
 /** The remainder: holes at the selected positions, pre-existing holes and quotes quoted. */
-function quoteAndPunch(node: unknown, trie: Trie | undefined, entries: readonly Entry[]): unknown {
+function quoteAndPunch(
+  node: unknown,
+  trie: Trie | undefined,
+  entries: readonly Entry[],
+  root: unknown,
+  ip: number[],
+): unknown {
   if (trie !== undefined && trie.selected >= 0) {
     return new SelectionHole({ path: entries[trie.selected]!.keyPath });
   }
   if (isHoleOrQuote(node)) return new SelectionQuote({ quoted: node });
   const type = nodeTypeOf(node);
   if (type === undefined) return node;
+  if (ip.length > MAX_TREE_DEPTH && typeof node === "object" && node !== null) {
+    throw chainError("Selection.remainder", root, ip);
+  }
   const [children, aux] = type.flatten(node);
   let out: unknown[] | undefined;
   for (let i = 0; i < children.length; i++) {
-    const replaced = quoteAndPunch(children[i], trie?.children?.get(i), entries);
+    ip.push(i);
+    const replaced = quoteAndPunch(children[i], trie?.children?.get(i), entries, root, ip);
+    ip.pop();
     if (replaced !== children[i]) {
       out ??= children.slice();
       out[i] = replaced;
@@ -1259,6 +1288,9 @@ function resolveParts(s: Selection<any, any>): { tree: unknown; entries: readonl
     if (node instanceof SelectionQuote) return node.quoted;
     const type = nodeTypeOf(node);
     if (type === undefined) return node;
+    if (indexPath.length > MAX_TREE_DEPTH && typeof node === "object" && node !== null) {
+      throw chainError("Selection (rebuilt from its parts)", parts.remainder, indexPath);
+    }
     const [children, aux] = type.flatten(node);
     let out: unknown[] | undefined;
     for (let i = 0; i < children.length; i++) {

@@ -14,3 +14,5 @@ export * from "./registry.js";
 export * from "./struct.js";
 export * from "./tree.js";
 export * as tree from "./treeNamespace.js";
+export * from "./walkErrors.js";
+export { chainError } from "./walkLimits.js";

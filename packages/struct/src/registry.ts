@@ -10,6 +10,7 @@
  */
 
 import { DictKey, FlattenedIndexKey, type PathKey, SequenceKey } from "./keys.js";
+import { MAX_TREE_DEPTH, TreeDepthError } from "./walkErrors.js";
 
 /**
  * How one kind of node is taken apart and rebuilt. `aux` is the node's static data: it is kept in
@@ -217,13 +218,26 @@ export function safeString(value: unknown): string {
  * deepEqualStatic(new Map([["a", 1], ["b", 2]]), new Map([["b", 2], ["a", 1]])); // false: order matters
  */
 export function deepEqualStatic(a: unknown, b: unknown): boolean {
+  return staticEqual(a, b, 0);
+}
+
+function staticEqual(a: unknown, b: unknown, depth: number): boolean {
   if (Object.is(a, b)) return true;
+  if (depth > MAX_TREE_DEPTH) {
+    throw new TreeDepthError(
+      `Comparing static data (struct static fields or registered aux data): the values are nested more ` +
+        `than ${MAX_TREE_DEPTH} levels deep, or contain themselves (a cycle). Static data is compared by ` +
+        "value; keep it small and acyclic, or give its class an equals(other) method.",
+      [],
+      MAX_TREE_DEPTH,
+    );
+  }
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
   if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
   if (Array.isArray(a)) {
     const bb = b as unknown[];
     if (a.length !== bb.length) return false;
-    for (let i = 0; i < a.length; i++) if (!deepEqualStatic(a[i], bb[i])) return false;
+    for (let i = 0; i < a.length; i++) if (!staticEqual(a[i], bb[i], depth + 1)) return false;
     return true;
   }
   if (ArrayBuffer.isView(a)) {
@@ -240,7 +254,7 @@ export function deepEqualStatic(a: unknown, b: unknown): boolean {
     const bk = [...bm.keys()];
     for (let i = 0; i < ak.length; i++) {
       if (!Object.is(ak[i], bk[i])) return false;
-      if (!deepEqualStatic(a.get(ak[i]), bm.get(bk[i]))) return false;
+      if (!staticEqual(a.get(ak[i]), bm.get(bk[i]), depth + 1)) return false;
     }
     return true;
   }
@@ -253,7 +267,7 @@ export function deepEqualStatic(a: unknown, b: unknown): boolean {
     if (ak.length !== bk.length) return false;
     for (const k of ak) {
       if (!Object.hasOwn(b, k)) return false;
-      if (!deepEqualStatic((a as any)[k], (b as any)[k])) return false;
+      if (!staticEqual((a as any)[k], (b as any)[k], depth + 1)) return false;
     }
     return true;
   }

@@ -36,6 +36,8 @@ import {
   TreeDef,
   truncate,
 } from "./treedef.js";
+import { depthError, MAX_TREE_DEPTH } from "./walkErrors.js";
+import { findCycleOrDepth } from "./walkLimits.js";
 
 /**
  * A predicate that stops the walk at a node and treats it as a leaf. May look at the key path.
@@ -63,6 +65,17 @@ export class TreeStructureMismatchError extends Error {
 }
 
 export { LEAF, LeafCountError, TreeDef } from "./treedef.js";
+
+/**
+ * Thrown by the recursive walks when they pass {@link MAX_TREE_DEPTH}; the public function that
+ * started the walk catches it and looks for the cycle or the deep path with `findCycleOrDepth`, so
+ * the walks themselves only count their depth.
+ */
+const TOO_DEEP: unique symbol = Symbol("saikei.tooDeep");
+
+function walkLimitError(operation: string, tree: unknown, isLeaf: IsLeaf | undefined): Error {
+  return findCycleOrDepth(operation, tree, isLeaf) ?? depthError(operation, []);
+}
 
 const OBJECT_PROTO = Object.prototype;
 const MAP_PROTO = Map.prototype;
@@ -117,6 +130,7 @@ function flattenRec(
   top: number,
   leaves: unknown[],
   isLeaf: IsLeaf | undefined,
+  depth: number,
 ): number {
   if (isLeaf?.(node, NO_PATH)) {
     ops[top] = undefined;
@@ -124,13 +138,14 @@ function flattenRec(
     return top + 1;
   }
   if (typeof node === "object" && node !== null) {
+    if (depth > MAX_TREE_DEPTH) throw TOO_DEEP;
     if (Array.isArray(node)) {
       const n = node.length;
       ops[top] = ARRAY_NODE;
       ops[top + 1] = null;
       ops[top + 2] = n;
       top += 3;
-      for (let i = 0; i < n; i++) top = flattenRec(node[i], ops, top, leaves, isLeaf);
+      for (let i = 0; i < n; i++) top = flattenRec(node[i], ops, top, leaves, isLeaf, depth + 1);
       return top;
     }
     const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
@@ -156,7 +171,7 @@ function flattenRec(
             ops[top++] = undefined;
             leaves.push(child);
           } else {
-            top = flattenRec(child, ops, top, leaves, isLeaf);
+            top = flattenRec(child, ops, top, leaves, isLeaf, depth + 1);
           }
         }
         return top;
@@ -189,7 +204,9 @@ function flattenRec(
   const flattened = type.flatten(node);
   const children = flattened[0];
   top = writeRecord(ops, top, type, flattened[1], children.length);
-  for (let i = 0; i < children.length; i++) top = flattenRec(children[i], ops, top, leaves, isLeaf);
+  for (let i = 0; i < children.length; i++) {
+    top = flattenRec(children[i], ops, top, leaves, isLeaf, depth + 1);
+  }
   return top;
 }
 
@@ -213,6 +230,7 @@ function flattenRecWithPath(
     return top + 1;
   }
   if (typeof node === "object" && node !== null) {
+    if (path.length > MAX_TREE_DEPTH) throw TOO_DEEP;
     if (Array.isArray(node)) {
       const n = node.length;
       ops[top] = ARRAY_NODE;
@@ -315,7 +333,12 @@ export function flatten(tree: unknown, isLeaf?: IsLeaf): [unknown[], TreeDef] {
     return [leaves, def];
   }
   const leaves: unknown[] = [];
-  const ops = withScratch((buffer) => flattenRec(tree, buffer, 0, leaves, isLeaf));
+  let ops: Ops;
+  try {
+    ops = withScratch((buffer) => flattenRec(tree, buffer, 0, leaves, isLeaf, 0));
+  } catch (e) {
+    throw e === TOO_DEEP ? walkLimitError("flatten", tree, isLeaf) : e;
+  }
   return [leaves, rootDef(ops, leaves.length)];
 }
 
@@ -331,7 +354,12 @@ export function flatten(tree: unknown, isLeaf?: IsLeaf): [unknown[], TreeDef] {
  */
 export function flattenWithPath(tree: unknown, isLeaf?: IsLeaf): [[KeyPath, unknown][], TreeDef] {
   const out: [KeyPath, unknown][] = [];
-  const ops = withScratch((buffer) => flattenRecWithPath(tree, [], buffer, 0, out, isLeaf));
+  let ops: Ops;
+  try {
+    ops = withScratch((buffer) => flattenRecWithPath(tree, [], buffer, 0, out, isLeaf));
+  } catch (e) {
+    throw e === TOO_DEEP ? walkLimitError("flattenWithPath", tree, isLeaf) : e;
+  }
   return [out, rootDef(ops, out.length)];
 }
 
@@ -437,7 +465,8 @@ interface UpToState {
   failedAt?: { readonly p: number; readonly value: unknown };
 }
 
-function flattenUpToRec(s: UpToState, value: unknown): boolean {
+function flattenUpToRec(s: UpToState, value: unknown, depth: number): boolean {
+  if (depth > MAX_TREE_DEPTH + 1) throw depthError("flattenUpTo", []);
   const p = s.p;
   const kind = kindAt(s.ops, p);
   if (kind === undefined) {
@@ -464,7 +493,7 @@ function flattenUpToRec(s: UpToState, value: unknown): boolean {
   }
   s.p += recordWidth(s.ops, p);
   for (let c = 0; c < children.length; c++) {
-    if (!flattenUpToRec(s, children[c])) {
+    if (!flattenUpToRec(s, children[c], depth + 1)) {
       s.reversedPath.push(childKeys(type!, value, aux, children.length)[c]!);
       return false;
     }
@@ -496,7 +525,7 @@ function flattenUpToOrThrow(
   message: (path: KeyPath, expected: string, got: string) => string,
 ): unknown[] {
   const state: UpToState = { ops: treedef.ops, p: treedef.start, out: [], reversedPath: [] };
-  if (flattenUpToRec(state, tree)) return state.out;
+  if (flattenUpToRec(state, tree, 0)) return state.out;
   const path = state.reversedPath.reverse();
   const failed = state.failedAt!;
   const expected = describeRecord(treedef.ops, failed.p);

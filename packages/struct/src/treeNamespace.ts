@@ -35,3 +35,4 @@ export {
   treeEquals as equals,
   unflatten,
 } from "./tree.js";
+export { MAX_TREE_DEPTH, TreeCycleError, TreeDepthError } from "./walkErrors.js";

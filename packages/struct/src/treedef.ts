@@ -13,6 +13,7 @@ import {
   type StructLayout,
   safeString,
 } from "./registry.js";
+import { depthError, MAX_TREE_DEPTH } from "./walkErrors.js";
 
 /**
  * Raised when `unflatten` receives a number of leaves that does not fit the structure.
@@ -348,7 +349,7 @@ export class TreeDef {
       );
     }
     const state: BuildState = { ops: this.ops, p: this.start, leaves, leaf: 0 };
-    return build(state) as T;
+    return build(state, 0) as T;
   }
 
   /**
@@ -372,7 +373,9 @@ export function truncate(s: string, max = 300): string {
   return s.length <= max ? s : `${s.slice(0, max)}…`;
 }
 
-function renderRecord(ops: Ops, cursor: { p: number }): string {
+function renderRecord(ops: Ops, cursor: { p: number }, depth = 0): string {
+  // Flatten lets childless nodes (null) sit one level below the limit.
+  if (depth > MAX_TREE_DEPTH + 1) throw depthError("TreeDef.toString", []);
   const p = cursor.p;
   const kind = kindAt(ops, p);
   if (kind === undefined) {
@@ -383,7 +386,7 @@ function renderRecord(ops: Ops, cursor: { p: number }): string {
   const count = recordChildCount(ops, p);
   cursor.p += recordWidth(ops, p);
   const children = new Array<string>(count);
-  for (let c = 0; c < count; c++) children[c] = renderRecord(ops, cursor);
+  for (let c = 0; c < count; c++) children[c] = renderRecord(ops, cursor, depth + 1);
   try {
     return kind.render(aux, children);
   } catch {
@@ -453,7 +456,7 @@ interface BuildState {
   leaf: number;
 }
 
-function build(s: BuildState): unknown {
+function build(s: BuildState, depth: number): unknown {
   const ops = s.ops;
   const p = s.p;
   const entry = ops.at(p) as { [NODE_TYPE]?: NodeType } | undefined;
@@ -461,6 +464,9 @@ function build(s: BuildState): unknown {
     s.p = p + 1;
     return s.leaves[s.leaf++];
   }
+  // Only a structure built by hand with `new TreeDef` can be this deep: flatten refuses such trees
+  // (it lets childless nodes such as null sit one level below the limit).
+  if (depth > MAX_TREE_DEPTH + 1) throw depthError("unflatten", []);
   const structKind = entry[NODE_TYPE];
   if (structKind !== undefined && structKind.isStructNode === true) {
     // Rebuild the frozen instance directly: the result of `kind.unflatten`, without the
@@ -471,7 +477,7 @@ function build(s: BuildState): unknown {
     const nStatic = staticNames.length;
     s.p = p + 1 + nStatic;
     const names = layout.childNames;
-    for (let c = 0; c < names.length; c++) obj[names[c]!] = build(s);
+    for (let c = 0; c < names.length; c++) obj[names[c]!] = build(s, depth + 1);
     for (let k = 0; k < nStatic; k++) obj[staticNames[k]!] = ops.at(p + 1 + k);
     return Object.freeze(obj);
   }
@@ -479,7 +485,7 @@ function build(s: BuildState): unknown {
   const count = ops.at(p + 2) as number;
   s.p = p + 3;
   const children = new Array(count);
-  for (let c = 0; c < count; c++) children[c] = build(s);
+  for (let c = 0; c < count; c++) children[c] = build(s, depth + 1);
   return kind === ARRAY_NODE ? children : kind.unflatten(ops.at(p + 1), children);
 }
 
