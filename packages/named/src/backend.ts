@@ -62,6 +62,8 @@ export class BackendUnavailableError extends Error {
 
 let pending: Promise<BackendName> | undefined;
 let pendingKey = "";
+/** The `wasmPaths` of the call that started `pending`, as JSON (undefined when none was given). */
+let pendingPaths: string | undefined;
 
 const isBrowser = () => typeof window !== "undefined" && typeof document !== "undefined";
 const KNOWN: readonly BackendName[] = ["wasm", "cpu", "webgl"];
@@ -105,10 +107,22 @@ export function defaultBackendOrder(): BackendName[] {
 export function ready(options: ReadyOptions = {}): Promise<BackendName> {
   const order = options.backends ?? defaultBackendOrder();
   const key = order.join(",");
-  if (pending !== undefined && key === pendingKey) return pending;
+  const paths = options.wasmPaths === undefined ? undefined : JSON.stringify(options.wasmPaths);
   const pathsProblem = checkWasmPaths(options.wasmPaths);
   if (pathsProblem !== undefined) return Promise.reject(pathsProblem);
+  if (pending !== undefined && paths !== undefined && paths !== pendingPaths) {
+    // tfjs reads wasm paths once, when the wasm backend first starts: later ones would be ignored.
+    return Promise.reject(
+      new BackendUnavailableError(
+        `ready({ wasmPaths: ${paths} }) came after ready() had already set up a backend ` +
+          `${pendingPaths === undefined ? "without wasmPaths" : `with wasmPaths ${pendingPaths}`}; tfjs reads ` +
+          "the wasm paths only once. Pass wasmPaths to the first ready() call of the application.",
+      ),
+    );
+  }
+  if (pending !== undefined && key === pendingKey) return pending;
   pendingKey = key;
+  pendingPaths = paths ?? pendingPaths;
   pending = (async () => {
     tf.env().set("PROD", true);
     registerMissingWasmKernels();
@@ -136,6 +150,7 @@ export function ready(options: ReadyOptions = {}): Promise<BackendName> {
     }
     pending = undefined;
     pendingKey = "";
+    pendingPaths = undefined;
     throw new BackendUnavailableError(
       `None of the tfjs backends [${order.join(", ")}] could be initialised (${failures.join("; ")}). ` +
         'Pass { backends: [...] } with a registered backend (webgl needs `import "@tensorflow/tfjs-backend-webgl"`), ' +

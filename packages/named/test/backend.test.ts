@@ -24,6 +24,18 @@ describe("ready", () => {
     expect(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")).toBe(true);
   });
 
+  it("rejects wasmPaths given after a backend was set up without them, naming the fix", async () => {
+    await ready();
+    await expect(ready({ wasmPaths: "/assets/" })).rejects.toThrow(
+      new BackendUnavailableError(
+        'ready({ wasmPaths: "/assets/" }) came after ready() had already set up a backend without ' +
+          "wasmPaths; tfjs reads the wasm paths only once. Pass wasmPaths to the first ready() call of " +
+          "the application.",
+      ),
+    );
+    expect(await ready()).toBe("wasm"); // the set-up that was made stays
+  });
+
   it("can be overridden", async () => {
     expect(await ready({ backends: ["cpu"] })).toBe("cpu");
     expect(tf.getBackend()).toBe("cpu");
