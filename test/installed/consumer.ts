@@ -85,5 +85,20 @@ export function prepareConsumer(): Consumer {
       rmSync(building, { recursive: true, force: true });
     }
   }
+  removeStaleProjects(dir);
   return { dir, packages, installSeconds: (performance.now() - started) / 1000 };
+}
+
+/** Deletes consumer projects of earlier package versions not used for two hours (about 170 MB each). */
+function removeStaleProjects(keep: string): void {
+  const cutoff = Date.now() - 2 * 3600_000;
+  for (const name of readdirSync(tmpdir())) {
+    const path = join(tmpdir(), name);
+    if (!/^saikei-(consumer|pack)-/.test(name) || path === keep) continue;
+    try {
+      if (statSync(path).mtimeMs < cutoff) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Removed by another run meanwhile.
+    }
+  }
 }
