@@ -16,7 +16,12 @@ import {
   type TreeDef,
 } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-import { CHECKED_LAYER_CALL, DisposedTensorError, type Layer, LayerDefinitionError } from "./layer.js";
+import {
+  CHECKED_LAYER_CALL,
+  DisposedTensorError,
+  type Layer,
+  LayerDefinitionError,
+} from "./layer.js";
 
 /**
  * Errors that want to know which layers they passed through implement a method under this symbol;

@@ -8,9 +8,9 @@
 import { InitialLocalStateRequest, SideInputRequest } from "@saikei/effects";
 import { callLayer, Layer, type LayerLike } from "@saikei/layer";
 import { isNamedArray, isTracing, type NamedArray } from "@saikei/named";
-import { field } from "@saikei/struct";
+import { className, field } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-import { AxisMismatchError } from "./errors.js";
+import { AxisMismatchError, DtypeMismatchError } from "./errors.js";
 import type { AxisSizes } from "./initializers.js";
 import { dataAs, dataOf, requireNamed, wrapAs } from "./internal/named.js";
 import { keepAll, tidyCall } from "./internal/tidy.js";
@@ -50,28 +50,62 @@ export class ApplyAttentionMask extends Layer.define(
     return new ApplyAttentionMask({ mask: new SideInputRequest({ tag: maskTag }), maskedOutValue });
   }
 
-  /** Returns `where(mask, x, maskedOutValue)`. */
+  /**
+   * Returns `where(mask, x, maskedOutValue)`.
+   *
+   * @throws AxisMismatchError when the mask is not a named array or its axes disagree with `x`.
+   * @throws DtypeMismatchError when the mask is not boolean.
+   */
   call(x: NamedArray): NamedArray {
-    const mask = this.mask.ask() as NamedArray;
-    return tidyCall(() =>
-      applyMask(requireNamed(x, "ApplyAttentionMask"), mask, this.maskedOutValue),
-    );
+    const layerType = className(this.constructor);
+    const logits = requireNamed(x, layerType);
+    const mask = requireMask(this.mask.ask(), layerType);
+    return tidyCall(() => applyMask(logits, mask, this.maskedOutValue, layerType));
   }
 }
 
-function applyMask(x: NamedArray, mask: NamedArray, value: number | tf.Tensor): NamedArray {
+/**
+ * The mask side input, required to be a live boolean named array: a float mask would be
+ * read as "nonzero attends", which hides a mask built with the wrong comparison or dtype.
+ */
+function requireMask(mask: unknown, layerType: string): NamedArray {
+  if (mask instanceof tf.Tensor) {
+    throw new AxisMismatchError(
+      `${layerType}: the mask side input must be a boolean NamedArray, but got a tf.Tensor of ` +
+        `shape [${mask.shape.join(", ")}] (${mask.dtype}). Name its axes so that they line up ` +
+        'with the logits, e.g. nx.wrap(mask, "seq", "kv_seq").',
+    );
+  }
   if (!isNamedArray(mask)) {
     throw new AxisMismatchError(
-      `ApplyAttentionMask: the mask side input must be a boolean NamedArray, but got ${String(mask)}. ` +
+      `${layerType}: the mask side input must be a boolean NamedArray, but got ${String(mask)}. ` +
         'Build one with e.g. nx.arange("seq", n).ge(nx.arange("kv_seq", n)).',
     );
   }
+  const named = requireNamed(mask, `${layerType} mask`);
+  if (named.dtype !== "bool") {
+    throw new DtypeMismatchError(
+      `${layerType}: the mask side input must be boolean (true where a query may attend to a ` +
+        `key), but it has dtype ${named.dtype} (axes ${JSON.stringify(named.namedShape)}). ` +
+        'Build it from comparisons, e.g. nx.arange("seq", n).ge(nx.arange("kv_seq", n)), or ' +
+        'convert it with mask.astype("bool") if nonzero means "attend".',
+    );
+  }
+  return named;
+}
+
+function applyMask(
+  x: NamedArray,
+  mask: NamedArray,
+  value: number | tf.Tensor,
+  layerType: string,
+): NamedArray {
   const { data, names } = dataOf(x);
   const maskNames = Object.keys(mask.namedShape);
   for (const n of maskNames) {
     if (Object.hasOwn(x.namedShape, n) && mask.namedShape[n] !== x.namedShape[n]) {
       throw new AxisMismatchError(
-        `ApplyAttentionMask: the mask has axis "${n}" of size ${mask.namedShape[n]} but the logits have size ` +
+        `${layerType}: the mask has axis "${n}" of size ${mask.namedShape[n]} but the logits have size ` +
           `${x.namedShape[n]}. Build the mask for the logits' shape ${JSON.stringify(x.namedShape)}.`,
       );
     }
@@ -80,10 +114,7 @@ function applyMask(x: NamedArray, mask: NamedArray, value: number | tf.Tensor): 
   const order = [...extra, ...names];
   const maskOrder = order.filter((n) => maskNames.includes(n));
   const maskShape = order.map((n) => (maskNames.includes(n) ? mask.namedShape[n]! : 1));
-  const maskData = tf.reshape(
-    dataAs(requireNamed(mask, "ApplyAttentionMask mask"), maskOrder),
-    maskShape,
-  );
+  const maskData = tf.reshape(dataAs(mask, maskOrder), maskShape);
   const shape = order.map((n) =>
     Object.hasOwn(x.namedShape, n) ? x.namedShape[n]! : mask.namedShape[n]!,
   );
@@ -109,9 +140,7 @@ function whereBroadcast(
   const sameShape =
     condition.shape.length === shape.length && condition.shape.every((s, i) => s === shape[i]);
   const full = sameShape
-    ? condition.dtype === "bool"
-      ? condition
-      : tf.cast(condition, "bool")
+    ? condition
     : tf.greater(tf.add(tf.zeros(shape), tf.cast(condition, "float32")), 0.5);
   const filler =
     typeof fill === "number"
@@ -259,17 +288,32 @@ export class KVCachingAttention extends Layer.define(
     // make the trace unreplayable); eagerly, one read gives the cheaper slice-and-concat update.
     const asked = this.kvCacheEndIndex.ask();
     const end = isTracing() && typeof asked !== "number" ? indexTensor(asked) : readIndex(asked);
-    const [keyCache, valueCache] = this.kvCache.get() as [NamedArray, NamedArray];
-    return tidyCall(() => {
-      const query = callLayer(this.inputToQuery, x);
-      const key = callLayer(this.inputToKey, x) as NamedArray;
-      const value = callLayer(this.inputToValue, x) as NamedArray;
-      const newKeys = keepAll(updateSlice(keyCache, key, this.sequenceAxis, end));
-      const newValues = keepAll(updateSlice(valueCache, value, this.sequenceAxis, end));
-      this.kvCache.set([newKeys, newValues]);
-      const attn = callLayer(this.queryKeyToAttn, [query, newKeys]);
-      return callLayer(this.attnValueToOutput, [attn, newValues]);
-    });
+    const previous = this.kvCache.get() as [NamedArray, NamedArray];
+    const [keyCache, valueCache] = previous;
+    // The updated caches are kept past the tidy (they are the new state). When a later sublayer
+    // throws, the state goes back to the previous caches and the kept tensors are freed, so a
+    // failed call leaves neither a leak nor a state pointing at tensors nobody owns.
+    const kept: NamedArray[] = [];
+    try {
+      return tidyCall(() => {
+        const query = callLayer(this.inputToQuery, x);
+        const key = callLayer(this.inputToKey, x) as NamedArray;
+        const value = callLayer(this.inputToValue, x) as NamedArray;
+        const newKeys = keepAll(updateSlice(keyCache, key, this.sequenceAxis, end));
+        kept.push(newKeys);
+        const newValues = keepAll(updateSlice(valueCache, value, this.sequenceAxis, end));
+        kept.push(newValues);
+        this.kvCache.set([newKeys, newValues]);
+        const attn = callLayer(this.queryKeyToAttn, [query, newKeys]);
+        return callLayer(this.attnValueToOutput, [attn, newValues]);
+      });
+    } catch (error) {
+      if (kept.length > 0) {
+        if (kept.length === 2) this.kvCache.set(previous);
+        for (const cache of kept) cache.dataArray.dispose();
+      }
+      throw error;
+    }
   }
 }
 
@@ -320,7 +364,9 @@ function updateSlice(
   parts.push(u);
   if (begin + len < cacheLen)
     parts.push(sliceAxis(c.data, axisIndex, begin + len, cacheLen - begin - len));
-  return wrapAs(parts.length === 1 ? parts[0]! : tf.concat(parts, axisIndex), c.names);
+  // A fresh tensor in every case (`tf.clone` shares the data): the result becomes state that its
+  // owner disposes, which must never free the caller's update array.
+  return wrapAs(parts.length === 1 ? tf.clone(parts[0]!) : tf.concat(parts, axisIndex), c.names);
 }
 
 /**

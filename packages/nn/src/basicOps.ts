@@ -5,10 +5,10 @@
  * @module
  */
 
-import { checkedLayerCall, Layer } from "@saikei/layer";
+import { checkedLayerCall, Layer, MisconfiguredLayerError } from "@saikei/layer";
 import { isNamedArray, NamedArray } from "@saikei/named";
 import { ArraySpec, var as dimVar, dtypes, varsForAxes } from "@saikei/shapecheck";
-import { field, map, options } from "@saikei/struct";
+import { className, field, map, options, reprValue } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { memo } from "./internal/memo.js";
 import { dataAs, dataOf, requireNamed, wrapAs } from "./internal/named.js";
@@ -29,9 +29,21 @@ export class Elementwise extends Layer.define(
   { fn: field<ElementwiseFn>({ static: true }) },
   { name: "Elementwise" },
 ) {
-  /** Any shape, any dtype. */
+  /**
+   * Any shape, any dtype.
+   *
+   * @throws MisconfiguredLayerError when `fn` is not a function.
+   */
   inputStructure(): unknown {
     return memo(this, "inputStructure", () => {
+      if (typeof this.fn !== "function") {
+        const layerType = className(this.constructor);
+        throw new MisconfiguredLayerError(
+          `${layerType}: fn must be a function from tensor to tensor, but it is ` +
+            `${reprValue(this.fn)} (${this.fn === null ? "null" : typeof this.fn}). Build the ` +
+            `layer with one, e.g. new ${layerType}({ fn: tf.relu }) or new ${layerType}({ fn: gelu }).`,
+        );
+      }
       return new ArraySpec({ shape: dimVar("pos"), namedShape: dimVar("named") });
     });
   }

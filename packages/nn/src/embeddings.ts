@@ -7,11 +7,17 @@
 
 import { SideInputRequest } from "@saikei/effects";
 import { checkedLayerCall, Layer } from "@saikei/layer";
-import type { NamedArray } from "@saikei/named";
+import { isTracing, type NamedArray } from "@saikei/named";
 import { ArraySpec, var as dimVar, dtypes } from "@saikei/shapecheck";
-import { field, Struct } from "@saikei/struct";
+import { className, field, Struct } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-import { AxisConfigurationError, AxisMismatchError } from "./errors.js";
+import {
+  AxisConfigurationError,
+  AxisMismatchError,
+  DtypeMismatchError,
+  EmptyAxisError,
+  TokenIdOutOfRangeError,
+} from "./errors.js";
 import {
   type AxisSizes,
   type LinearOperatorWeightInitializer,
@@ -114,9 +120,91 @@ export class EmbeddingTable extends Struct.define(
   }
 }
 
+let tokenIdChecks = true;
+
+/**
+ * Turns `EmbeddingLookup`'s token-id range check on or off for every lookup (it is on by default)
+ * and returns the previous setting.
+ *
+ * The check reads the ids back to the host (`dataSync`) on each call with a new ids tensor: a copy
+ * of the ids on the wasm and cpu backends (microseconds for a batch of prompts), but a wait for
+ * the device on webgl. A `jit` trace never runs it (a trace must not read its inputs), so a
+ * traced decoding step costs nothing extra; turn it off around an eager hot loop whose ids are
+ * known to be valid.
+ *
+ * @example
+ * const previous = setTokenIdChecks(false);
+ * try { runHotLoop(); } finally { setTokenIdChecks(previous); }
+ */
+export function setTokenIdChecks(enabled: boolean): boolean {
+  const previous = tokenIdChecks;
+  tokenIdChecks = enabled;
+  return previous;
+}
+
+/** The smallest and largest id of id tensors already checked (tensors are immutable). */
+const idRanges = new WeakMap<tf.Tensor, readonly [number, number]>();
+
+/**
+ * Requires every id in `ids` (axes `names`) to be in `[0, vocabSize)`.
+ *
+ * @throws TokenIdOutOfRangeError naming the first offending id and where it is.
+ */
+function checkTokenIds(
+  layerType: string,
+  ids: tf.Tensor,
+  names: readonly string[],
+  vocabularyAxis: string,
+  vocabSize: number,
+): void {
+  let range = idRanges.get(ids);
+  if (range === undefined) {
+    const values = ids.dataSync();
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    range = [min, max];
+    idRanges.set(ids, range);
+  }
+  if (range[0] >= 0 && range[1] < vocabSize) return;
+  const values = ids.dataSync();
+  let first = -1;
+  let count = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v < 0 || v >= vocabSize) {
+      if (first < 0) first = i;
+      count++;
+    }
+  }
+  const at: Record<string, number> = {};
+  let rest = first;
+  for (let axis = names.length - 1; axis >= 0; axis--) {
+    const size = ids.shape[axis]!;
+    at[names[axis]!] = rest % size;
+    rest = Math.floor(rest / size);
+  }
+  const where = Object.fromEntries(names.map((n) => [n, at[n]]));
+  throw new TokenIdOutOfRangeError(
+    `${layerType}: token id ${values[first]} at ${JSON.stringify(where)} is outside [0, ${vocabSize}), ` +
+      `the vocabulary of the embedding table (axis "${vocabularyAxis}" of size ${vocabSize})` +
+      `${count > 1 ? `; ${count} ids are out of range (smallest ${range[0]}, largest ${range[1]})` : ""}. ` +
+      "Use a tokenizer that matches the model's vocabulary, or map unknown tokens to a valid id " +
+      "(such as an <unk> token).",
+  );
+}
+
 /**
  * Looks up token ids in an embedding table (penzai's `EmbeddingLookup`): an integer array of
  * named axes becomes those axes plus the embedding axes.
+ *
+ * Ids outside `[0, vocabulary size)` raise a {@link TokenIdOutOfRangeError} (tfjs would fail with
+ * a bare kernel error on wasm and cpu, and silently read zeros on webgl). The check reads the ids
+ * back to the host; see {@link setTokenIdChecks} for its cost and how to skip it.
  *
  * @example
  * new EmbeddingLookup({ table }).call(tokens); // {batch, seq} -> {batch, seq, embedding}
@@ -143,13 +231,22 @@ export class EmbeddingLookup extends Layer.define(
     });
   }
 
-  /** Gathers one embedding per token. */
+  /**
+   * Gathers one embedding per token.
+   *
+   * @throws TokenIdOutOfRangeError for an id outside `[0, vocabulary size)` (unless checks are off).
+   */
   @checkedLayerCall
   call(tokens: NamedArray): NamedArray {
     const table = this.table.embeddings.value;
     return tidyCall(() => {
-      const ids = dataOf(requireNamed(tokens, "EmbeddingLookup"));
+      const layerType = className(this.constructor);
+      const ids = dataOf(requireNamed(tokens, layerType));
       const vocab = this.table.vocabularyAxis;
+      if (tokenIdChecks && !isTracing()) {
+        const vocabSize = requireNamed(table, `${layerType} table`).namedShape[vocab]!;
+        checkTokenIds(layerType, ids.data, ids.names, vocab, vocabSize);
+      }
       const embeddingNames = Object.keys(this.table.embeddingAxes());
       const tableData = dataAs(requireNamed(table, "EmbeddingLookup table"), [
         vocab,
@@ -261,28 +358,51 @@ export class ApplyRoPE extends Layer.define(
     });
   }
 
-  /** Rotates `x` by the positions. */
+  /**
+   * Rotates `x` by the positions.
+   *
+   * @throws DtypeMismatchError when the positions are not integers (int32).
+   * @throws EmptyAxisError when an axis of the input has size 0.
+   * @throws AxisMismatchError when the positions' axes do not fit the input.
+   */
   @checkedLayerCall
   call(x: NamedArray): NamedArray {
     const positions = this.positions.ask() as NamedArray;
+    const layerType = className(this.constructor);
     return tidyCall(() => {
-      const named = requireNamed(x, "ApplyRoPE");
-      const pos = requireNamed(positions, "ApplyRoPE positions");
+      const named = requireNamed(x, layerType);
+      const pos = requireNamed(positions, `${layerType} positions`);
       const emb = this.embeddingAxis;
+      if (pos.dtype !== "int32") {
+        throw new DtypeMismatchError(
+          `${layerType}: the positions side input must hold integer token positions (int32), but ` +
+            `it has dtype ${pos.dtype} (axes ${JSON.stringify(pos.namedShape)}). Build positions ` +
+            'with integers, e.g. nx.arange("seq", n), or convert them with positions.astype("int32").',
+        );
+      }
+      for (const [name, size] of Object.entries(named.namedShape)) {
+        if (size === 0) {
+          throw new EmptyAxisError(
+            `${layerType}: the input ${JSON.stringify(named.namedShape)} has axis "${name}" of size ` +
+              "0, so there is nothing to rotate. Call the model with at least one token per " +
+              "sequence (an empty prompt has no position to start from).",
+          );
+        }
+      }
       const posNames = Object.keys(pos.namedShape);
       if (posNames.includes(emb)) {
         throw new AxisMismatchError(
-          `ApplyRoPE: the positions have the embedding axis "${emb}"; positions must be indexed by the other axes only.`,
+          `${layerType}: the positions have the embedding axis "${emb}"; positions must be indexed by the other axes only.`,
         );
       }
       const missing = posNames.filter((n) => !Object.hasOwn(named.namedShape, n));
       if (missing.length > 0) {
         throw new AxisMismatchError(
-          `ApplyRoPE: position axes ${JSON.stringify(missing)} are not axes of the input ${JSON.stringify(named.namedShape)}. ` +
+          `${layerType}: position axes ${JSON.stringify(missing)} are not axes of the input ${JSON.stringify(named.namedShape)}. ` +
             "Give positions a subset of the input's axes (e.g. {batch, seq}).",
         );
       }
-      // Kernels per call: Cast (integer positions only), Reshape (when the positions lack axes of
+      // Kernels per call: Cast, Reshape (when the positions lack axes of
       // the input), Mul, Sin, Cos, Gather, Mul, Mul, Add. The input keeps its layout: the
       // rotation works along the embedding axis wherever it is.
       const { data, names } = dataOf(named);
@@ -290,7 +410,7 @@ export class ApplyRoPE extends Layer.define(
       const d = named.namedShape[emb]!;
       if (d % 2 !== 0) {
         throw new AxisMismatchError(
-          `ApplyRoPE: the embedding axis "${emb}" has size ${d}; it must be even (its two halves are rotated as pairs).`,
+          `${layerType}: the embedding axis "${emb}" has size ${d}; it must be even (its two halves are rotated as pairs).`,
         );
       }
       const { inverseTimescale, swapHalves } = ropeConstants(d, this.maxWavelength);
@@ -298,7 +418,7 @@ export class ApplyRoPE extends Layer.define(
       const posOrder = names.filter((n) => posNames.includes(n));
       const posData = dataAs(pos, posOrder);
       const posShape = names.map((n) => (posNames.includes(n) ? named.namedShape[n]! : 1));
-      const posFloat = posData.dtype === "float32" ? posData : tf.cast(posData, "float32");
+      const posFloat = tf.cast(posData, "float32");
       // θ with the sign of the rotation folded in, over the whole axis: [-θ, θ]. Multiplying by a
       // host-computed 1 / timescale rounds twice like dividing by a rounded timescale did.
       const theta = tf.mul(

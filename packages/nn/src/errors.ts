@@ -43,3 +43,27 @@ export class AxisConfigurationError extends Error {
 export class AxisMismatchError extends Error {
   override name = "AxisMismatchError";
 }
+
+/**
+ * A token id given to `EmbeddingLookup` is outside `[0, vocabulary size)`.
+ *
+ * @example
+ * lookup.call(nx.wrap(tf.tensor([[3, 70]], [1, 2], "int32"), "batch", "seq"));
+ * // TokenIdOutOfRangeError: EmbeddingLookup: token id 70 at {"batch":0,"seq":1} is outside [0, 60) ...
+ */
+export class TokenIdOutOfRangeError extends Error {
+  override name = "TokenIdOutOfRangeError";
+}
+
+/**
+ * An array has a dtype a layer cannot use: a non-boolean attention mask, non-integer RoPE
+ * positions.
+ */
+export class DtypeMismatchError extends Error {
+  override name = "DtypeMismatchError";
+}
+
+/** An axis a layer needs to be non-empty has size 0 (e.g. a `seq` axis of size 0 given to `ApplyRoPE`). */
+export class EmptyAxisError extends Error {
+  override name = "EmptyAxisError";
+}

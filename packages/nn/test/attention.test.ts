@@ -1,12 +1,15 @@
 import { handleLocalStates, WithSideInputsFromInputTuple } from "@saikei/effects";
+import { callLayer, DisposedTensorError } from "@saikei/layer";
 import { type NamedArray, nx, random, ready, tidy } from "@saikei/named";
 import { tree } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  ApplyAttentionMask,
   Attention,
   addParameterPrefix,
   ConstantRescale,
+  DtypeMismatchError,
   initializeParameters,
   KVCachingAttention,
   Linear,
@@ -223,5 +226,179 @@ describe("KVCachingAttention", () => {
     }
     expect(tf.memory().numTensors).toBe(baseline);
     disposeTree([model, token, mask, states]);
+  });
+});
+
+describe("KVCachingAttention on error paths", () => {
+  it("a call that throws after the cache update keeps the previous cache and leaks nothing", () => {
+    const model = initializeParameters(attentionBlock(), random.key(4));
+    let fail = false;
+    const failing = new Attention({
+      inputToQuery: model.inputToQuery,
+      inputToKey: model.inputToKey,
+      inputToValue: model.inputToValue,
+      queryKeyToAttn: model.queryKeyToAttn,
+      attnValueToOutput: (argument: unknown) => {
+        if (fail) throw new Error("output projection failed");
+        return callLayer(model.attnValueToOutput, argument);
+      },
+    });
+    const cacheAxes = ["batch", "heads", "projection", "seq"];
+    let state: [NamedArray, NamedArray] = [
+      nx.wrap(tf.zeros([1, HEADS, PROJECTION, 4]), ...cacheAxes),
+      nx.wrap(tf.zeros([1, HEADS, PROJECTION, 4]), ...cacheAxes),
+    ];
+    const cached = new KVCachingAttention({
+      inputToQuery: failing.inputToQuery,
+      inputToKey: failing.inputToKey,
+      inputToValue: failing.inputToValue,
+      queryKeyToAttn: failing.queryKeyToAttn,
+      attnValueToOutput: failing.attnValueToOutput,
+      sequenceAxis: "seq",
+      kvCacheEndIndex: { ask: () => 1 },
+      kvCache: {
+        get: () => state,
+        set: (next: [NamedArray, NamedArray]) => {
+          state = next;
+        },
+      },
+    });
+    const body = WithSideInputsFromInputTuple.handling(cached, ["attn_mask"]);
+    const token = nx.wrap(
+      random.normal(random.key(5), [1, 1, EMBEDDING]),
+      "batch",
+      "seq",
+      "embedding",
+    );
+    const mask = causalMask(1, 4, 1);
+    // A successful call replaces the state with new caches (the caller owns the old ones).
+    const before = state;
+    const out = body.call([token, mask]) as NamedArray;
+    expect(state).not.toBe(before);
+    disposeTree([out, before]);
+    const kept = state;
+    fail = true;
+    const baseline = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) {
+      expect(() => body.call([token, mask])).toThrow("output projection failed");
+    }
+    expect(tf.memory().numTensors).toBe(baseline);
+    expect(state).toBe(kept);
+    expect(state.every((cache) => !cache.dataArray.isDisposed)).toBe(true);
+    disposeTree([model, token, mask, state]);
+  });
+
+  it("a failed call whose update fills the whole cache leaves the caller's array alive", () => {
+    const model = initializeParameters(attentionBlock(), random.key(4));
+    const cacheAxes = ["batch", "heads", "projection", "seq"];
+    let state: [NamedArray, NamedArray] = [
+      nx.wrap(tf.zeros([1, HEADS, PROJECTION, 2]), ...cacheAxes),
+      nx.wrap(tf.zeros([1, HEADS, PROJECTION, 2]), ...cacheAxes),
+    ];
+    const identityKey = (x: NamedArray) => x;
+    const cached = new KVCachingAttention({
+      inputToQuery: identityKey,
+      inputToKey: identityKey,
+      inputToValue: identityKey,
+      queryKeyToAttn: (argument: unknown) => {
+        throw new Error(`stop after the update: ${(argument as unknown[]).length} inputs`);
+      },
+      attnValueToOutput: model.attnValueToOutput,
+      sequenceAxis: "seq",
+      kvCacheEndIndex: { ask: () => 0 },
+      kvCache: {
+        get: () => state,
+        set: (next: [NamedArray, NamedArray]) => {
+          state = next;
+        },
+      },
+    });
+    // The key and value layers return the input itself: a cache built from it must not be it.
+    const x = nx.wrap(tf.ones([1, HEADS, PROJECTION, 2]), ...cacheAxes);
+    const baseline = tf.memory().numTensors;
+    expect(() => cached.call(x)).toThrow("stop after the update: 2 inputs");
+    expect(x.dataArray.isDisposed).toBe(false);
+    expect(Array.from(x.dataArray.dataSync())).toEqual(new Array(16).fill(1));
+    expect(tf.memory().numTensors).toBe(baseline);
+    disposeTree([model, x, state]);
+  });
+});
+
+describe("ApplyAttentionMask input checks", () => {
+  const handled = () =>
+    WithSideInputsFromInputTuple.handling(ApplyAttentionMask.fromConfig("attn_mask"), [
+      "attn_mask",
+    ]);
+
+  it("refuses a float mask with a DtypeMismatchError that shows how to build a boolean one", () => {
+    const logits = nx.wrap(tf.ones([2, 2]), "seq", "kv_seq");
+    const floatMask = nx.wrap(
+      tf.tensor2d([
+        [1, 0],
+        [1, 1],
+      ]),
+      "seq",
+      "kv_seq",
+    );
+    const baseline = tf.memory().numTensors;
+    expect(() => handled().call([logits, floatMask])).toThrow(DtypeMismatchError);
+    expect(() => handled().call([logits, floatMask])).toThrow(
+      "ApplyAttentionMask: the mask side input must be boolean (true where a query may attend to " +
+        'a key), but it has dtype float32 (axes {"seq":2,"kv_seq":2}). Build it from comparisons, ' +
+        'e.g. nx.arange("seq", n).ge(nx.arange("kv_seq", n)), or convert it with ' +
+        'mask.astype("bool") if nonzero means "attend".',
+    );
+    expect(tf.memory().numTensors).toBe(baseline);
+    disposeTree([logits, floatMask]);
+  });
+
+  it("refuses an unnamed boolean tensor, showing how to name its axes", () => {
+    const logits = nx.wrap(tf.ones([2, 2]), "seq", "kv_seq");
+    const plain = tf.tensor2d(
+      [
+        [1, 0],
+        [1, 1],
+      ],
+      [2, 2],
+      "bool",
+    );
+    expect(() => handled().call([logits, plain])).toThrow(
+      "ApplyAttentionMask: the mask side input must be a boolean NamedArray, but got a tf.Tensor " +
+        "of shape [2, 2] (bool). Name its axes so that they line up with the logits, e.g. " +
+        'nx.wrap(mask, "seq", "kv_seq").',
+    );
+    disposeTree([logits, plain]);
+  });
+
+  it("refuses a disposed mask with a DisposedTensorError", () => {
+    const logits = nx.wrap(tf.ones([2, 2]), "seq", "kv_seq");
+    const mask = causalMask(2, 2);
+    mask.dataArray.dispose();
+    // Through the handler, its checked call finds the disposed side input first ...
+    expect(() => handled().call([logits, mask])).toThrow(
+      "WithSideInputsFromInputTuple.call: the argument at [1].dataArray is a disposed tensor (bool [2, 2]).",
+    );
+    // ... and a mask that reaches the layer by another way is refused by the layer itself.
+    const direct = new ApplyAttentionMask({ mask: { ask: () => mask }, maskedOutValue: -1 });
+    expect(() => direct.call(logits)).toThrow(DisposedTensorError);
+    expect(() => direct.call(logits)).toThrow(
+      'ApplyAttentionMask mask: the NamedArray {"seq":2,"kv_seq":2} (bool) has been disposed',
+    );
+    disposeTree([logits]);
+  });
+
+  it("still masks with a boolean mask", () => {
+    const logits = nx.wrap(
+      tf.tensor2d([
+        [1, 2],
+        [3, 4],
+      ]),
+      "seq",
+      "kv_seq",
+    );
+    const mask = causalMask(2, 2);
+    const out = handled().call([logits, mask]) as NamedArray;
+    expect(values(out, "seq", "kv_seq")).toEqual([1, Math.fround(-2.3819763e38), 3, 4]);
+    disposeTree([logits, mask, out]);
   });
 });

@@ -1,5 +1,5 @@
 import { WithRandomKeyFromArg } from "@saikei/effects";
-import { MisconfiguredLayerError } from "@saikei/layer";
+import { DisposedTensorError, MisconfiguredLayerError } from "@saikei/layer";
 import { type NamedArray, nx, random, ready } from "@saikei/named";
 import { StructureMismatchError } from "@saikei/shapecheck";
 import * as tf from "@tensorflow/tfjs-core";
@@ -14,6 +14,8 @@ import {
   constantInitializer,
   contract,
   DisabledDropout,
+  Elementwise,
+  type ElementwiseFn,
   EmbeddingTable,
   initializeParameters,
   Linear,
@@ -329,5 +331,53 @@ describe("dropout and casting", () => {
     expect(ct.dtype).toBe("int32");
     expect(Array.from(cx.dataArray.dataSync())).toEqual([1, -2]);
     dispose(x, t, cx, ct);
+  });
+});
+
+describe("bad layer inputs get named errors", () => {
+  it("a disposed input of Linear names the argument's key path", () => {
+    const linear = initializeParameters(
+      Linear.fromConfig({ a: 3 }, { b: 2 }) as Linear,
+      random.key(0),
+    );
+    const x = nx.wrap(tf.ones([2, 3]), "batch", "a");
+    x.dataArray.dispose();
+    const baseline = tf.memory().numTensors;
+    expect(() => linear.call(x)).toThrow(DisposedTensorError);
+    expect(() => linear.call(x)).toThrow(
+      "Linear.call: the argument at .dataArray is a disposed tensor (float32 [2, 3]).",
+    );
+    expect(tf.memory().numTensors).toBe(baseline);
+    dispose(linear.weights.value as NamedArray);
+  });
+
+  it("a disposed parameter of Linear names its key path inside the layer", () => {
+    const linear = initializeParameters(
+      Linear.fromConfig({ a: 3 }, { b: 2 }) as Linear,
+      random.key(0),
+    );
+    const x = nx.wrap(tf.ones([2, 3]), "batch", "a");
+    const y = linear.call(x);
+    expect(y.namedShape).toEqual({ batch: 2, b: 2 });
+    dispose(y, linear.weights.value as NamedArray);
+    expect(() => linear.call(x)).toThrow(DisposedTensorError);
+    expect(() => linear.call(x)).toThrow(
+      "Linear.call: its tensor at .weights.value.dataArray (float32 [3, 2]) has been disposed, so " +
+        "the layer cannot run.",
+    );
+    dispose(x);
+  });
+
+  it("Elementwise with a fn that is not a function is a MisconfiguredLayerError", () => {
+    const x = nx.wrap(tf.tensor1d([-1, 2]), "features");
+    const layer = new Elementwise({ fn: 3 as unknown as ElementwiseFn });
+    expect(() => layer.call(x)).toThrow(MisconfiguredLayerError);
+    expect(() => layer.call(x)).toThrow(
+      "Elementwise: fn must be a function from tensor to tensor, but it is 3 (number). Build the " +
+        "layer with one, e.g. new Elementwise({ fn: tf.relu }) or new Elementwise({ fn: gelu }).",
+    );
+    const relu = new Elementwise({ fn: tf.relu }).call(x) as NamedArray;
+    expect(values(relu)).toEqual([0, 2]);
+    dispose(x, relu);
   });
 });

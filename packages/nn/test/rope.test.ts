@@ -1,8 +1,17 @@
 import { WithSideInputsFromInputTuple } from "@saikei/effects";
-import { type NamedArray, nx, ready } from "@saikei/named";
+import { jit, type NamedArray, nx, ready } from "@saikei/named";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ApplyRoPE, EmbeddingLookup, EmbeddingTable, Parameter } from "../src/index.js";
+import {
+  ApplyRoPE,
+  DtypeMismatchError,
+  EmbeddingLookup,
+  EmbeddingTable,
+  EmptyAxisError,
+  Parameter,
+  setTokenIdChecks,
+  TokenIdOutOfRangeError,
+} from "../src/index.js";
 import { expectNoLeakedTensors, kernelsOf } from "./helpers.js";
 
 beforeAll(async () => {
@@ -51,17 +60,47 @@ describe("ApplyRoPE", () => {
     [5, 100, 7],
   ];
 
-  it("rotates half-split pairs, for integer and float positions", () => {
+  it("rotates half-split pairs by integer positions", () => {
     const x = nx.wrap(tf.tensor(values, shape), "batch", "seq", "heads", "projection");
     const want = reference(values, shape, positions, 10_000);
-    for (const dtype of ["int32", "float32"] as const) {
-      const pos = nx.wrap(tf.tensor2d(positions, [2, 3], dtype), "batch", "seq");
-      const y = rope().call([x, pos]) as NamedArray;
-      expect(y.dataArray.dtype).toBe("float32");
-      expectNear(y.orderAs("batch", "seq", "heads", "projection").dataArray.dataSync(), want);
-      tf.dispose([pos.dataArray, y.dataArray]);
-    }
-    x.dataArray.dispose();
+    const pos = nx.wrap(tf.tensor2d(positions, [2, 3], "int32"), "batch", "seq");
+    const y = rope().call([x, pos]) as NamedArray;
+    expect(y.dataArray.dtype).toBe("float32");
+    expectNear(y.orderAs("batch", "seq", "heads", "projection").dataArray.dataSync(), want);
+    tf.dispose([pos.dataArray, y.dataArray, x.dataArray]);
+  });
+
+  it("rejects float positions with a DtypeMismatchError that shows the conversion", () => {
+    const x = nx.wrap(tf.tensor(values, shape), "batch", "seq", "heads", "projection");
+    const pos = nx.wrap(
+      tf.tensor2d(
+        [
+          [0, 1.5, 2],
+          [5, 100, 7],
+        ],
+        [2, 3],
+        "float32",
+      ),
+      "batch",
+      "seq",
+    );
+    expect(() => rope().call([x, pos])).toThrow(DtypeMismatchError);
+    expect(() => rope().call([x, pos])).toThrow(
+      "ApplyRoPE: the positions side input must hold integer token positions (int32), but it has " +
+        'dtype float32 (axes {"batch":2,"seq":3}). Build positions with integers, e.g. ' +
+        'nx.arange("seq", n), or convert them with positions.astype("int32").',
+    );
+    tf.dispose([pos.dataArray, x.dataArray]);
+  });
+
+  it("rejects a seq axis of size 0 with an EmptyAxisError", () => {
+    const x = nx.wrap(tf.zeros([1, 0, 2, 8]), "batch", "seq", "heads", "projection");
+    const pos = nx.wrap(tf.zeros([1, 0], "int32"), "batch", "seq");
+    expect(() => rope().call([x, pos])).toThrow(EmptyAxisError);
+    expect(() => rope().call([x, pos])).toThrow(
+      'ApplyRoPE: the input {"batch":1,"seq":0,"heads":2,"projection":8} has axis "seq" of size 0',
+    );
+    tf.dispose([pos.dataArray, x.dataArray]);
   });
 
   it("works along the embedding axis wherever it is, with positions in any axis order", () => {
@@ -81,15 +120,17 @@ describe("ApplyRoPE", () => {
   it("decoding one token: one kernel each for the angles, sin, cos, the swap and the combination", () => {
     const x = nx.wrap(tf.randomNormal([1, 1, 4, 16]), "batch", "seq", "heads", "projection");
     const intPos = nx.wrap(tf.tensor2d([[7]], [1, 1], "int32"), "batch", "seq");
-    const floatPos = nx.wrap(tf.tensor2d([[7]], [1, 1], "float32"), "batch", "seq");
     const layer = rope();
-    const rotation = { Reshape: 1, Multiply: 3, Sin: 1, Cos: 1, GatherV2: 1, Add: 1 };
     expect(kernelsOf(() => layer.call([x, intPos]) as NamedArray)).toEqual({
-      ...rotation,
       Cast: 1,
+      Reshape: 1,
+      Multiply: 3,
+      Sin: 1,
+      Cos: 1,
+      GatherV2: 1,
+      Add: 1,
     });
-    expect(kernelsOf(() => layer.call([x, floatPos]) as NamedArray)).toEqual(rotation);
-    tf.dispose([x, intPos, floatPos].map((a) => a.dataArray));
+    tf.dispose([x, intPos].map((a) => a.dataArray));
   });
 
   it("passes gradients back as the inverse rotation", async () => {
@@ -140,5 +181,100 @@ describe("EmbeddingLookup", () => {
       [0, 1],
     ]);
     tf.dispose([ids.dataArray, y.dataArray, table.embeddings.value.dataArray]);
+  });
+
+  function smallTable(): EmbeddingTable {
+    return new EmbeddingTable({
+      embeddings: new Parameter({
+        value: nx.wrap(tf.tensor2d([0, 1, 2, 3, 4, 5], [3, 2]), "vocabulary", "embedding"),
+        name: "embeddings",
+      }),
+      vocabularyAxis: "vocabulary",
+    });
+  }
+
+  /** How many times `f` reads tensor data back to the host. */
+  function readsOf(f: () => void): number {
+    const engine = tf.engine() as unknown as { readSync: (...args: unknown[]) => unknown };
+    const original = engine.readSync;
+    let reads = 0;
+    engine.readSync = function (this: unknown, ...args: unknown[]) {
+      reads++;
+      return original.apply(this, args);
+    };
+    try {
+      f();
+    } finally {
+      engine.readSync = original;
+    }
+    return reads;
+  }
+
+  it("rejects ids outside [0, vocabulary) with a TokenIdOutOfRangeError naming the vocabulary size", () => {
+    const table = smallTable();
+    const lookup = new EmbeddingLookup({ table });
+    const ids = nx.wrap(
+      tf.tensor2d(
+        [
+          [0, 2],
+          [3, 1],
+        ],
+        [2, 2],
+        "int32",
+      ),
+      "batch",
+      "seq",
+    );
+    expect(() => lookup.call(ids)).toThrow(TokenIdOutOfRangeError);
+    expect(() => lookup.call(ids)).toThrow(
+      'EmbeddingLookup: token id 3 at {"batch":1,"seq":0} is outside [0, 3), the vocabulary of ' +
+        'the embedding table (axis "vocabulary" of size 3). Use a tokenizer that matches the ' +
+        "model's vocabulary, or map unknown tokens to a valid id (such as an <unk> token).",
+    );
+    const several = nx.wrap(tf.tensor1d([1, -1, 7], "int32"), "seq");
+    expect(() => lookup.call(several)).toThrow(
+      'token id -1 at {"seq":1} is outside [0, 3), the vocabulary of the embedding table (axis ' +
+        '"vocabulary" of size 3); 2 ids are out of range (smallest -1, largest 7).',
+    );
+    tf.dispose([ids.dataArray, several.dataArray, table.embeddings.value.dataArray]);
+  });
+
+  it("reads the ids once per ids tensor, and not at all when checks are off", () => {
+    const table = smallTable();
+    const lookup = new EmbeddingLookup({ table });
+    const ids = nx.wrap(tf.tensor1d([2, 0], "int32"), "seq");
+    expect(readsOf(() => lookup.call(ids).dataArray.dispose())).toBe(1);
+    expect(readsOf(() => lookup.call(ids).dataArray.dispose())).toBe(0);
+    const other = nx.wrap(tf.tensor1d([1, 1], "int32"), "seq");
+    const bad = nx.wrap(tf.tensor1d([1, 9], "int32"), "seq");
+    const previous = setTokenIdChecks(false);
+    try {
+      expect(previous).toBe(true);
+      expect(readsOf(() => lookup.call(other).dataArray.dispose())).toBe(0);
+      // Unchecked, a bad id reaches tfjs, which reports it without the layer or the fix.
+      expect(() => lookup.call(bad)).toThrow(/^GatherV2: the index value 9 is not in \[0, 2\]$/);
+    } finally {
+      expect(setTokenIdChecks(previous)).toBe(false);
+    }
+    expect(() => lookup.call(bad)).toThrow(TokenIdOutOfRangeError);
+    tf.dispose([ids, other, bad, table.embeddings.value].map((a) => a.dataArray));
+  });
+
+  it("does not read the ids inside a jit trace, so the trace replays", () => {
+    const table = smallTable();
+    const lookup = new EmbeddingLookup({ table });
+    const traced = jit((ids: NamedArray) => lookup.call(ids));
+    const first = nx.wrap(tf.tensor1d([2, 0], "int32"), "seq");
+    const second = nx.wrap(tf.tensor1d([1, 2], "int32"), "seq");
+    const a = traced(first);
+    const b = traced(second);
+    expect(traced.stats.unreplayable).toBeUndefined();
+    expect(traced.stats.replays).toBe(1);
+    expect(b.orderAs("seq", "embedding").dataArray.arraySync()).toEqual([
+      [2, 3],
+      [4, 5],
+    ]);
+    traced.dispose();
+    tf.dispose([first, second, a, b, table.embeddings.value].map((x) => x.dataArray));
   });
 });

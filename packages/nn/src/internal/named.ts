@@ -6,6 +6,7 @@
  * @module
  */
 
+import { DisposedTensorError } from "@saikei/layer";
 import { isNamedArray, isTaping, isTracing, NamedArray } from "@saikei/named";
 import { className } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
@@ -20,14 +21,26 @@ export function axisNames(x: AnyNamed): string[] {
 }
 
 /**
- * Requires `x` to be a named array with no positional axes; `where` names the caller in the error.
+ * Requires `x` to be a live named array with no positional axes; `where` names the caller in the
+ * error. Layers that are not checked calls (and side inputs, which no checked call sees) get
+ * their disposed-tensor check here: one flag read.
  *
- * @throws AxisMismatchError otherwise.
+ * @throws AxisMismatchError for anything but a named array with named axes only.
+ * @throws DisposedTensorError when its data tensor has been disposed.
  */
 export function requireNamed(x: unknown, where: string): NamedArray {
   if (!isNamedArray(x)) {
     throw new AxisMismatchError(
       `${where} expects a NamedArray, but got ${describe(x)}. Wrap tensors with nx.wrap(tensor, ...axisNames).`,
+    );
+  }
+  const data = (x as { dataArray?: unknown }).dataArray;
+  if (data instanceof tf.Tensor && data.isDisposed) {
+    throw new DisposedTensorError(
+      `${where}: the NamedArray ${JSON.stringify((x as NamedArray).namedShape)} (${data.dtype}) has ` +
+        "been disposed; its data was freed by dispose() or by the end of the tf.tidy that created " +
+        "it. Pass a live array: create it outside that tidy (or tf.keep its dataArray), and " +
+        "dispose it only after its last use.",
     );
   }
   const positional = (x as any).positionalShape as readonly number[]; // views and arrays both have it
