@@ -14,6 +14,7 @@ import {
   NamedArray,
   type NamedArrayBase,
   type NamedShape,
+  nameRecord,
 } from "./namedArray.js";
 import { isInt32, unionNamedShape } from "./ops.js";
 import * as random from "./random.js";
@@ -26,10 +27,11 @@ function toRecord(shape: NamedShapeLike, where: string): Record<string, number> 
   const entries: readonly (readonly [string, number])[] = Array.isArray(shape)
     ? (shape as readonly (readonly [string, number])[])
     : Object.entries(shape as NamedShape);
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = nameRecord();
   for (const [n, s] of entries) {
     checkAxisName(n, where);
-    if (n in out) throw new AxisNameError(`${where}: axis name "${n}" is given twice.`);
+    if (Object.hasOwn(out, n))
+      throw new AxisNameError(`${where}: axis name "${n}" is given twice.`);
     if (!Number.isInteger(s) || s < 0) {
       throw new NamedShapeMismatchError(
         `${where}: axis "${n}" must have a non-negative integer size, but got ${s}.`,
@@ -127,7 +129,7 @@ export function stack(arrays: readonly NamedArrayBase[], axisName: AxisName): Na
   if (arrays.length === 0) throw new NamedShapeMismatchError("stack needs at least one array.");
   commonPositionalRank(arrays, "stack");
   const sizes = unionNamedShape(arrays, "stack");
-  if (axisName in sizes) {
+  if (Object.hasOwn(sizes, axisName)) {
     throw new AxisNameError(
       `stack: the new axis "${axisName}" already exists in the arrays (named shapes ${arrays
         .map((a) => describeNamedShape(a.namedShape))
@@ -146,7 +148,10 @@ export function stack(arrays: readonly NamedArrayBase[], axisName: AxisName): Na
       );
     }
     const data = tf.stack(datas, pos.length);
-    return new NamedArray({ namedAxes: { ...sizes, [axisName]: arrays.length }, dataArray: data });
+    return new NamedArray({
+      namedAxes: nameRecord(sizes, { [axisName]: arrays.length }),
+      dataArray: data,
+    });
   });
 }
 
@@ -162,7 +167,7 @@ export function concatenate(arrays: readonly NamedArrayBase[], axisName: AxisNam
     throw new NamedShapeMismatchError("concatenate needs at least one array.");
   commonPositionalRank(arrays, "concatenate");
   arrays.forEach((a, i) => {
-    if (!(axisName in a.namedShape)) {
+    if (!Object.hasOwn(a.namedShape, axisName)) {
       throw new AxisNameError(
         `concatenate: axis "${axisName}" is missing from arrays[${i}], whose named shape is ${describeNamedShape(a.namedShape)}.`,
       );
@@ -175,7 +180,7 @@ export function concatenate(arrays: readonly NamedArrayBase[], axisName: AxisNam
   const names = Object.keys(others);
   return tidy(() => {
     const datas = arrays.map((a) => {
-      const target = { ...others, [axisName]: a.namedShape[axisName]! };
+      const target = nameRecord(others, { [axisName]: a.namedShape[axisName]! });
       return a.broadcastTo(a.positionalShape, target).orderAs(axisName, ...names).dataArray;
     });
     const p = arrays[0]!.positionalShape.length;

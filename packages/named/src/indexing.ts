@@ -14,6 +14,7 @@ import {
   describeNamedShape,
   fromLayout,
   type NamedArrayBase,
+  nameRecord,
 } from "./namedArray.js";
 import { tidy } from "./tidy.js";
 
@@ -232,7 +233,7 @@ export function indexArray(x: NamedArrayBase, indexer: IndexSpec): NamedArrayBas
     const c = classify(entry, `named axis "${name}"`);
     if (c.kind === "new") {
       checkAxisName(name, "index");
-      if (name in nameAxis) {
+      if (Object.hasOwn(nameAxis, name)) {
         throw new NamedIndexError(
           `index: null introduces a new axis, but "${name}" already exists in named shape ${describeNamedShape(x.namedShape)}.`,
         );
@@ -240,7 +241,7 @@ export function indexArray(x: NamedArrayBase, indexer: IndexSpec): NamedArrayBas
       introduced.push(name);
       continue;
     }
-    if (!(name in nameAxis)) {
+    if (!Object.hasOwn(nameAxis, name)) {
       throw new NamedIndexError(
         `index: axis name "${name}" is not present in the array, whose named shape is ${describeNamedShape(x.namedShape)}.`,
       );
@@ -255,7 +256,7 @@ export function indexArray(x: NamedArrayBase, indexer: IndexSpec): NamedArrayBas
       ...Array.from({ length: g.advancedRank }, (_, i) => i),
       ...logical.map((d) => g.newAxis[d]!),
     ];
-    const newNames: Record<string, number> = {};
+    const newNames: Record<string, number> = nameRecord();
     for (const n of names)
       if (g.newAxis[nameAxis[n]!]! >= 0) newNames[n] = g.newAxis[nameAxis[n]!]!;
     for (const n of introduced) {
@@ -320,7 +321,7 @@ function indexPositional(x: NamedArrayBase, entries: readonly IndexEntry[]): Nam
         placed = true;
       }
     }
-    const newNames: Record<string, number> = {};
+    const newNames: Record<string, number> = nameRecord();
     for (const n of names) newNames[n] = g.newAxis[nameAxis[n]!]!;
     return fromLayout(out, newLogical, newNames);
   });

@@ -40,6 +40,27 @@ export interface Layout {
 const INTEGER_LIKE = /^(?:0|[1-9][0-9]*)$/;
 
 /**
+ * A record keyed by axis names, without a prototype: names such as `__proto__`, `constructor` or
+ * `toString` are ordinary keys in it (a `{}` would turn `rec["__proto__"] = 3` into a prototype
+ * change and answer `"toString" in rec` with `true`). Copies the entries of `sources` in order.
+ *
+ * @param sources records whose own entries are copied in.
+ * @returns a fresh prototype-free record.
+ * @example
+ * nameRecord({ batch: 2 }, { heads: 4 }); // { batch: 2, heads: 4 }, no prototype
+ * Object.keys(nameRecord(JSON.parse('{"__proto__": 3}'))); // ["__proto__"]
+ */
+export function nameRecord<V = number>(
+  ...sources: readonly Readonly<Record<string, V>>[]
+): Record<string, V> {
+  const out = Object.create(null) as Record<string, V>;
+  for (const source of sources) {
+    for (const key of Object.keys(source)) out[key] = source[key]!;
+  }
+  return out;
+}
+
+/**
  * Throws `AxisNameError` unless `name` is a valid axis name: a string that is not integer-like.
  * Integer-like keys would be reordered by JavaScript objects and confused with positional indices.
  *
@@ -53,6 +74,11 @@ export function checkAxisName(name: unknown, where: string): asserts name is Axi
     throw new AxisNameError(
       `${where}: axis names must be strings, but got ${String(name)} (${typeof name}). ` +
         "Integers are not allowed as axis names, to avoid confusion with positional axis indices.",
+    );
+  }
+  if (name === "") {
+    throw new AxisNameError(
+      `${where}: the empty string is not an axis name. Give every axis a non-empty name, like "batch".`,
     );
   }
   if (INTEGER_LIKE.test(name)) {
@@ -155,7 +181,7 @@ export abstract class NamedArrayBase extends Struct {
     const ordered = [...names].sort((a, b) => nameAxis[a]! - nameAxis[b]!);
     const perm = [...logical, ...ordered.map((n) => nameAxis[n]!)];
     const out = tidy(() => transposeIfNeeded(data, perm));
-    const namedAxes: Record<string, number> = {};
+    const namedAxes: Record<string, number> = nameRecord();
     for (const n of ordered) namedAxes[n] = data.shape[nameAxis[n]!]!;
     return new NamedArray({ namedAxes, dataArray: out });
   }
@@ -172,7 +198,7 @@ export abstract class NamedArrayBase extends Struct {
     return new NamedArrayView({
       dataShape: [...data.shape],
       dataAxisForLogicalAxis: [...logical],
-      dataAxisForName: { ...nameAxis },
+      dataAxisForName: nameRecord(nameAxis),
       dataArray: data,
     });
   }
@@ -247,14 +273,14 @@ export abstract class NamedArrayBase extends Struct {
   untagPrefix(...names: AxisName[]): NamedArrayView {
     checkNoRepeats(names, "untag");
     const { data, logical, names: have, nameAxis } = this.layout();
-    const missing = names.filter((n) => !(n in nameAxis));
+    const missing = names.filter((n) => !Object.hasOwn(nameAxis, n));
     if (missing.length > 0) {
       throw new AxisNameError(
         `Requested axis names {${missing.join(", ")}} are not present in the array, whose named shape is ` +
           `${formatShape(this.namedShape)}.`,
       );
     }
-    const dataAxisForName: Record<string, number> = {};
+    const dataAxisForName: Record<string, number> = nameRecord();
     for (const n of have) if (!names.includes(n)) dataAxisForName[n] = nameAxis[n]!;
     return new NamedArrayView({
       dataShape: [...data.shape],
@@ -285,7 +311,7 @@ export abstract class NamedArrayBase extends Struct {
     const { data } = this.layout();
     const view = this.tagPrefixLayout(names, "tag");
     const order = Object.keys(view.nameAxis).sort((a, b) => view.nameAxis[a]! - view.nameAxis[b]!);
-    const namedAxes: Record<string, number> = {};
+    const namedAxes: Record<string, number> = nameRecord();
     for (const n of order) namedAxes[n] = data.shape[view.nameAxis[n]!]!;
     return new NamedArray({ namedAxes, dataArray: data });
   }
@@ -307,7 +333,7 @@ export abstract class NamedArrayBase extends Struct {
     if (names.length === pos.length) return this.tag(...names);
     const view = this.tagPrefixLayout(names, "tagPrefix");
     const order = Object.keys(view.nameAxis).sort((a, b) => view.nameAxis[a]! - view.nameAxis[b]!);
-    const dataAxisForName: Record<string, number> = {};
+    const dataAxisForName: Record<string, number> = nameRecord();
     for (const n of order) dataAxisForName[n] = view.nameAxis[n]!;
     return new NamedArrayView({
       dataShape: [...view.data.shape],
@@ -327,7 +353,7 @@ export abstract class NamedArrayBase extends Struct {
           `${where} were [${names.join(", ")}]; repeated: [${[...new Set(repeated)].join(", ")}]. Choose distinct names.`,
       );
     }
-    const newAxis: Record<string, number> = { ...nameAxis };
+    const newAxis: Record<string, number> = nameRecord(nameAxis);
     names.forEach((n, i) => {
       newAxis[n] = logical[i]!;
     });
@@ -350,7 +376,7 @@ export abstract class NamedArrayBase extends Struct {
     checkNoRepeats(names, "orderAs");
     const { data, logical, names: have, nameAxis } = this.layout();
     const missing = have.filter((n) => !names.includes(n));
-    const extra = names.filter((n) => !(n in nameAxis));
+    const extra = names.filter((n) => !Object.hasOwn(nameAxis, n));
     if (missing.length > 0 || extra.length > 0) {
       throw new AxisNameError(
         `orderAs needs a permutation of the array's axis names [${have.join(", ")}], but got [${names.join(", ")}]` +
@@ -362,7 +388,7 @@ export abstract class NamedArrayBase extends Struct {
     const perm = [...logical, ...names.map((n) => nameAxis[n]!)];
     if (this instanceof NamedArray && isIdentity(perm)) return this;
     const out = tidy(() => transposeIfNeeded(data, perm));
-    const namedAxes: Record<string, number> = {};
+    const namedAxes: Record<string, number> = nameRecord();
     for (const n of names) namedAxes[n] = data.shape[nameAxis[n]!]!;
     return new NamedArray({ namedAxes, dataArray: out });
   }
@@ -409,7 +435,7 @@ export abstract class NamedArrayBase extends Struct {
     return new NamedArrayView({
       dataShape: [...out.shape],
       dataAxisForLogicalAxis: [...theirs.logical],
-      dataAxisForName: { ...(other as NamedArrayView).dataAxisForName },
+      dataAxisForName: nameRecord((other as NamedArrayView).dataAxisForName),
       dataArray: out,
     });
   }
@@ -430,7 +456,7 @@ export abstract class NamedArrayBase extends Struct {
     const have = this.namedShape;
     const sameNamed =
       Object.keys(namedShape).every((n) => have[n] === namedShape[n]) &&
-      Object.keys(have).every((n) => n in namedShape);
+      Object.keys(have).every((n) => Object.hasOwn(namedShape, n));
     if (
       sameNamed &&
       pos.length === positionalShape.length &&
@@ -440,7 +466,7 @@ export abstract class NamedArrayBase extends Struct {
     }
     for (const [n, s] of Object.entries(namedShape)) {
       checkAxisName(n, "broadcastTo");
-      if (n in have && have[n] !== s) {
+      if (Object.hasOwn(have, n) && have[n] !== s) {
         throw new NamedShapeMismatchError(
           `broadcastTo cannot change the size of named axis "${n}" from ${have[n]} to ${s}: named axes are matched ` +
             `by name and are not broadcast (array named shape ${formatShape(have)}, requested ${formatShape(namedShape)}).`,
@@ -461,8 +487,8 @@ export abstract class NamedArrayBase extends Struct {
     }
     const base = this.withPositionalPrefix();
     const names = Object.keys(base.namedAxes);
-    const added = Object.keys(namedShape).filter((n) => !(n in have));
-    const namedAxes: Record<string, number> = {};
+    const added = Object.keys(namedShape).filter((n) => !Object.hasOwn(have, n));
+    const namedAxes: Record<string, number> = nameRecord();
     for (const n of names) namedAxes[n] = have[n]!;
     for (const n of added) namedAxes[n] = namedShape[n]!;
     const out = tidy(() => {
@@ -662,7 +688,7 @@ export class NamedArray extends NamedArrayBase.define(
     const names = Object.keys(this.namedAxes);
     const rank = this.dataArray.rank;
     const p = rank - names.length;
-    const nameAxis: Record<string, number> = {};
+    const nameAxis: Record<string, number> = nameRecord();
     names.forEach((n, i) => {
       nameAxis[n] = p + i;
     });
@@ -728,7 +754,7 @@ export class NamedArrayView extends NamedArrayBase.define(
 ) {
   /** Sizes of the named axes, in `dataAxisForName` order. @example nx.zeros({ a: 2, b: 3 }).untag("a").namedShape // { b: 3 } */
   get namedShape(): NamedShape {
-    const out: Record<string, number> = {};
+    const out: Record<string, number> = nameRecord();
     for (const [n, d] of Object.entries(this.dataAxisForName)) out[n] = this.dataShape[d]!;
     return out;
   }
@@ -805,14 +831,14 @@ export function fromLayout(
 ): NamedArrayBase {
   if (isIdentity(logical)) {
     const order = Object.keys(nameAxis).sort((a, b) => nameAxis[a]! - nameAxis[b]!);
-    const namedAxes: Record<string, number> = {};
+    const namedAxes: Record<string, number> = nameRecord();
     for (const n of order) namedAxes[n] = data.shape[nameAxis[n]!]!;
     return new NamedArray({ namedAxes, dataArray: data });
   }
   return new NamedArrayView({
     dataShape: [...data.shape],
     dataAxisForLogicalAxis: [...logical],
-    dataAxisForName: { ...nameAxis },
+    dataAxisForName: nameRecord(nameAxis),
     dataArray: data,
   });
 }

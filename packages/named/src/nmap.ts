@@ -21,6 +21,7 @@ import {
   NamedArray,
   NamedArrayBase,
   NamedArrayView,
+  nameRecord,
   transposeIfNeeded,
 } from "./namedArray.js";
 import { isInt32, unionNamedShape } from "./ops.js";
@@ -65,13 +66,13 @@ function toTensor(value: unknown, where: string): tf.Tensor {
 function wrapOutput(data: tf.Tensor, names: readonly string[]): NamedArrayBase {
   const k = names.length;
   if (data.rank === k) {
-    const namedAxes: Record<string, number> = {};
+    const namedAxes: Record<string, number> = nameRecord();
     names.forEach((n, i) => {
       namedAxes[n] = data.shape[i]!;
     });
     return new NamedArray({ namedAxes, dataArray: data });
   }
-  const dataAxisForName: Record<string, number> = {};
+  const dataAxisForName: Record<string, number> = nameRecord();
   names.forEach((n, i) => {
     dataAxisForName[n] = i;
   });
@@ -90,7 +91,7 @@ function batchFirst(
   sizes: Record<string, number>,
   padTo: number,
 ): tf.Tensor {
-  const present = names.filter((n) => n in l.nameAxis);
+  const present = names.filter((n) => Object.hasOwn(l.nameAxis, n));
   const t = transposeIfNeeded(l.data, [...present.map((n) => l.nameAxis[n]!), ...l.logical]);
   const shape = [
     ...names.map((n) => (n in l.nameAxis ? sizes[n]! : 1)),

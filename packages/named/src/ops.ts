@@ -20,6 +20,7 @@ import {
   NamedArray,
   NamedArrayBase,
   NamedArrayView,
+  nameRecord,
   transposeIfNeeded,
 } from "./namedArray.js";
 import { tidy } from "./tidy.js";
@@ -94,13 +95,13 @@ export function unionNamedShape(
   where: string,
   labels?: readonly string[],
 ): Record<AxisName, number> {
-  const sizes: Record<string, number> = {};
+  const sizes: Record<string, number> = nameRecord();
   const bad = new Set<string>();
   for (const o of operands) {
     if (!(o instanceof NamedArrayBase)) continue;
     for (const [n, s] of Object.entries(o.namedShape)) {
-      if (n in sizes && sizes[n] !== s) bad.add(n);
-      else if (!(n in sizes)) sizes[n] = s;
+      if (Object.hasOwn(sizes, n) && sizes[n] !== s) bad.add(n);
+      else if (!Object.hasOwn(sizes, n)) sizes[n] = s;
     }
   }
   if (bad.size > 0) {
@@ -168,7 +169,7 @@ export function elementwise(
     const inputs = operands.map((o, i) => {
       const l = layouts[i];
       if (l === undefined) return weakScalar(o as number | boolean, reference);
-      const present = outNames.filter((n) => n in l.nameAxis);
+      const present = outNames.filter((n) => Object.hasOwn(l.nameAxis, n));
       const perm = [...l.logical, ...present.map((n) => l.nameAxis[n]!)];
       let t = transposeIfNeeded(l.data, perm);
       const shape = [
@@ -183,7 +184,7 @@ export function elementwise(
     let out = fn(...inputs);
     const target = [...outPositional, ...outNames.map((n) => sizes[n]!)];
     out = broadcastFast(out, target);
-    const namedAxes: Record<string, number> = {};
+    const namedAxes: Record<string, number> = nameRecord();
     for (const n of outNames) namedAxes[n] = sizes[n]!;
     return new NamedArray({ namedAxes, dataArray: out });
   });
@@ -318,7 +319,7 @@ export function dataAxesOf(x: NamedArrayBase, axes: ReductionAxes, where: string
       }
       d = logical[a < 0 ? a + p : a]!;
     } else {
-      if (!(a in nameAxis)) {
+      if (!Object.hasOwn(nameAxis, a)) {
         throw new AxisNameError(
           `${where}: axis name "${a}" is not present in the array, whose named shape is ` +
             `${describeNamedShape(x.namedShape)}.`,
@@ -348,7 +349,7 @@ function afterRemoving(
   let next = 0;
   for (let d = 0; d < rank; d++) if (!removed.includes(d)) newIndex[d] = next++;
   const newLogical = logical.filter((d) => !removed.includes(d)).map((d) => newIndex[d]!);
-  const newNames: Record<string, number> = {};
+  const newNames: Record<string, number> = nameRecord();
   for (const n of names) if (!removed.includes(nameAxis[n]!)) newNames[n] = newIndex[nameAxis[n]!]!;
   return fromLayout(data, newLogical, newNames);
 }
@@ -479,7 +480,7 @@ export function dot(a: NamedArrayBase, b: NamedArrayBase, options: DotOptions): 
       );
     }
     for (const n of contract) {
-      if (!(n in x.namedShape)) {
+      if (!Object.hasOwn(x.namedShape, n)) {
         throw new AxisNameError(
           `nx.dot: contracted axis "${n}" is not present in operand ${label}, whose named shape is ` +
             `${describeNamedShape(x.namedShape)}. Every name in contract must be in both operands.`,
@@ -498,8 +499,8 @@ export function dot(a: NamedArrayBase, b: NamedArrayBase, options: DotOptions): 
   const aOrder = [...la.names].sort((x, y) => la.nameAxis[x]! - la.nameAxis[y]!);
   const bOrder = [...lb.names].sort((x, y) => lb.nameAxis[x]! - lb.nameAxis[y]!);
   const batch = aOrder.filter((n) => n in lb.nameAxis && !contract.includes(n));
-  const aFree = aOrder.filter((n) => !(n in lb.nameAxis));
-  const bFree = bOrder.filter((n) => !(n in la.nameAxis));
+  const aFree = aOrder.filter((n) => !Object.hasOwn(lb.nameAxis, n));
+  const bFree = bOrder.filter((n) => !Object.hasOwn(la.nameAxis, n));
   const B = prod(batch.map((n) => sizes[n]!));
   const M = prod(aFree.map((n) => sizes[n]!));
   const K = prod(contract.map((n) => sizes[n]!));
@@ -536,7 +537,7 @@ export function dot(a: NamedArrayBase, b: NamedArrayBase, options: DotOptions): 
       outNames.map((n) => sizes[n]!),
     );
     if (intResult) out = tf.cast(tf.round(out), "int32");
-    const namedAxes: Record<string, number> = {};
+    const namedAxes: Record<string, number> = nameRecord();
     for (const n of outNames) namedAxes[n] = sizes[n]!;
     return new NamedArray({ namedAxes, dataArray: out });
   });
@@ -566,7 +567,7 @@ function normalizeOver(
     perm.forEach((d, j) => {
       inverse[d] = j;
     });
-    const newNames: Record<string, number> = {};
+    const newNames: Record<string, number> = nameRecord();
     for (const n of names) newNames[n] = inverse[nameAxis[n]!]!;
     return fromLayout(
       out,

@@ -233,7 +233,13 @@ function staticEqual(a: unknown, b: unknown, depth: number): boolean {
     );
   }
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+  const protoA = Object.getPrototypeOf(a);
+  const protoB = Object.getPrototypeOf(b);
+  // Plain records compare by entries whether or not they have a prototype: a name record built
+  // with Object.create(null) equals the literal a user wrote.
+  const plainA = protoA === Object.prototype || protoA === null;
+  const plainB = protoB === Object.prototype || protoB === null;
+  if (protoA !== protoB && !(plainA && plainB)) return false;
   if (Array.isArray(a)) {
     const bb = b as unknown[];
     if (a.length !== bb.length) return false;
@@ -258,10 +264,7 @@ function staticEqual(a: unknown, b: unknown, depth: number): boolean {
     }
     return true;
   }
-  const equals = (a as { equals?: unknown }).equals;
-  if (typeof equals === "function") return Boolean(equals.call(a, b));
-  const proto = Object.getPrototypeOf(a);
-  if (proto === Object.prototype || proto === null) {
+  if (plainA) {
     const ak = Object.keys(a);
     const bk = Object.keys(b);
     if (ak.length !== bk.length) return false;
@@ -271,6 +274,8 @@ function staticEqual(a: unknown, b: unknown, depth: number): boolean {
     }
     return true;
   }
+  const equals = (a as { equals?: unknown }).equals;
+  if (typeof equals === "function") return Boolean(equals.call(a, b));
   return false;
 }
 
