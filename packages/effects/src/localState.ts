@@ -316,10 +316,12 @@ export class WithFunctionalLocalState extends EffectHandler.define(
   /** `[input to body, { name: old state i, ... }]`. */
   override inputStructure(): unknown {
     return handlerMemo(this, "inputStructure", () => {
-      const states: Record<string, Wildcard> = {};
-      this.stateNames().forEach((name, i) => {
-        states[name] = new Wildcard({ description: `old state ${i}: ${name}` });
-      });
+      const states = recordOf(
+        this.stateNames().map((name, i) => [
+          name,
+          new Wildcard({ description: `old state ${i}: ${name}` }),
+        ]),
+      );
       return [new Wildcard({ description: "input to body" }), states];
     });
   }
@@ -327,10 +329,12 @@ export class WithFunctionalLocalState extends EffectHandler.define(
   /** `[output from body, { name: new state i, ... }]`. */
   override outputStructure(): unknown {
     return handlerMemo(this, "outputStructure", () => {
-      const states: Record<string, Wildcard> = {};
-      this.stateNames().forEach((name, i) => {
-        states[name] = new Wildcard({ description: `new state ${i}: ${name}` });
-      });
+      const states = recordOf(
+        this.stateNames().map((name, i) => [
+          name,
+          new Wildcard({ description: `new state ${i}: ${name}` }),
+        ]),
+      );
       return [new Wildcard({ description: "output from body" }), states];
     });
   }
@@ -342,14 +346,31 @@ export class WithFunctionalLocalState extends EffectHandler.define(
     const { names, nameIndexOf } = layoutOf(this);
     const cells = new Array<LocalStateEffectImpl>(names.length);
     for (let i = 0; i < names.length; i++) {
-      cells[i] = new LocalStateEffectImpl(states[names[i]!], this.handlerId);
+      const name = names[i]!;
+      const value = Object.hasOwn(states, name) ? states[name] : undefined;
+      cells[i] = new LocalStateEffectImpl(value, this.handlerId);
     }
     const body = this.substituteRefs((_ref, _path, ordinal) => cells[nameIndexOf[ordinal]!]);
     const output = this.runBody(body, input);
-    const newStates: Record<string, unknown> = {};
-    for (let i = 0; i < names.length; i++) newStates[names[i]!] = cells[i]!.get();
-    return [output, newStates];
+    return [output, recordOf(names.map((name, i) => [name, cells[i]!.get()]))];
   }
+}
+
+/**
+ * A plain object of states by name. Entries are defined, not assigned, so that a state named
+ * `__proto__` is an ordinary key rather than a prototype change.
+ */
+function recordOf<V>(entries: readonly (readonly [string, V])[]): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (const [name, value] of entries) {
+    Object.defineProperty(out, name, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
 }
 
 /** How repeated explicit state names are treated by {@link handleLocalStates}. */
@@ -504,9 +525,7 @@ export function handleLocalStates(
 
   const handler = new WithFunctionalLocalState({ handlerId, body: handled });
   const compute = () => {
-    const states: Record<string, unknown> = {};
-    for (const [name, init] of initializers) states[name] = init();
-    return states;
+    return recordOf([...initializers].map(([name, init]) => [name, init()]));
   };
   return [handler, opts.lazy ? compute : compute()];
 }

@@ -295,7 +295,15 @@ function lookup(values: SideInputValues, tag: Tag): { found: boolean; value?: un
 function sameKind(values: SideInputValues, entries: [Tag, unknown][]): SideInputValues {
   if (values instanceof Map) return new Map(entries);
   const out: Record<string, unknown> = {};
-  for (const [k, v] of entries) out[k as string] = v;
+  // Defined, not assigned: `out["__proto__"] = v` would replace the prototype and lose the tag.
+  for (const [k, v] of entries) {
+    Object.defineProperty(out, k as string, {
+      value: v,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
   return out;
 }
 

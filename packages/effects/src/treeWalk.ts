@@ -6,7 +6,24 @@
  * @internal
  */
 
-import { childKeys, type KeyPath, nodeTypeOf, type PathKey } from "@saikei/struct";
+import {
+  chainError,
+  childKeys,
+  type KeyPath,
+  MAX_TREE_DEPTH,
+  nodeTypeOf,
+  type PathKey,
+} from "@saikei/struct";
+
+/**
+ * Raises TreeCycleError / TreeDepthError when the walk at child positions `indices` has gone past
+ * MAX_TREE_DEPTH with an object: a cycle never ends and a very deep tree would overflow the stack.
+ */
+function checkDepth(operation: string, root: unknown, node: unknown, indices: number[]): void {
+  if (indices.length > MAX_TREE_DEPTH && typeof node === "object" && node !== null) {
+    throw chainError(operation, root, indices);
+  }
+}
 
 /** Returned by a replacer to keep a node and keep walking into it. */
 export const KEEP: unique symbol = Symbol("keep");
@@ -19,14 +36,20 @@ export function walk(
   tree: unknown,
   visit: (node: unknown, path: KeyPath) => boolean | undefined,
 ): void {
+  const indices: number[] = [];
   const rec = (node: unknown, path: PathKey[]): void => {
     if (visit(node, path) === false) return;
     const type = nodeTypeOf(node);
     if (type === undefined) return;
+    checkDepth("effect handling", tree, node, indices);
     const [children, aux] = type.flatten(node);
     if (children.length === 0) return;
     const keys = childKeys(type, node, aux, children.length);
-    for (let i = 0; i < children.length; i++) rec(children[i], [...path, keys[i]!]);
+    for (let i = 0; i < children.length; i++) {
+      indices.push(i);
+      rec(children[i], [...path, keys[i]!]);
+      indices.pop();
+    }
   };
   rec(tree, []);
 }
@@ -39,11 +62,13 @@ export function replaceNodes(
   tree: unknown,
   replace: (node: unknown, path: KeyPath) => unknown | typeof KEEP,
 ): unknown {
+  const indices: number[] = [];
   const rec = (node: unknown, path: PathKey[]): unknown => {
     const replaced = replace(node, path);
     if (replaced !== KEEP) return replaced;
     const type = nodeTypeOf(node);
     if (type === undefined) return node;
+    checkDepth("effect handling", tree, node, indices);
     const [children, aux] = type.flatten(node);
     if (children.length === 0) return node;
     const keys = childKeys(type, node, aux, children.length);
@@ -51,7 +76,9 @@ export function replaceNodes(
     const out = new Array(children.length);
     for (let i = 0; i < children.length; i++) {
       const child = children[i];
+      indices.push(i);
       const next = rec(child, [...path, keys[i]!]);
+      indices.pop();
       out[i] = next;
       if (next !== child) changed = true;
     }
@@ -81,6 +108,7 @@ export function findPaths<T>(
   isTarget: (node: unknown) => node is T,
 ): { trie: PathTrie<T> | undefined; targets: { node: T; path: KeyPath }[] } {
   const targets: { node: T; path: KeyPath }[] = [];
+  const positions: number[] = [];
   const rec = (node: unknown, path: PathKey[]): PathTrie<T> | undefined => {
     if (isTarget(node)) {
       const target = { node, path, ordinal: targets.length };
@@ -89,13 +117,16 @@ export function findPaths<T>(
     }
     const type = nodeTypeOf(node);
     if (type === undefined) return undefined;
+    checkDepth("effect handling", tree, node, positions);
     const [children, aux] = type.flatten(node);
     if (children.length === 0) return undefined;
     const keys = childKeys(type, node, aux, children.length);
     const indices: number[] = [];
     const subtries: PathTrie<T>[] = [];
     for (let i = 0; i < children.length; i++) {
+      positions.push(i);
       const sub = rec(children[i], [...path, keys[i]!]);
+      positions.pop();
       if (sub !== undefined) {
         indices.push(i);
         subtries.push(sub);
