@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { type NamedArray, NamedArrayView, nx, ready } from "@saikei/named";
+import { nx, ready } from "@saikei/named";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { afterEach, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from "vitest";
