@@ -13,15 +13,15 @@
  */
 export * from "./backend.js";
 export * from "./creation.js";
+export { isTaping, isTracing } from "./engineState.js";
 export * from "./errors.js";
 export { registerGradients } from "./gradients.js";
 export * from "./indexing.js";
 export * from "./jit.js";
-export * from "./lowering.js";
 export * from "./namedArray.js";
 export * from "./nmap.js";
 export * as nx from "./nxNamespace.js";
 export * from "./ops.js";
 export * as random from "./random.js";
-export * from "./random.js";
+export { RandomKey } from "./random.js";
 export { tidy } from "./tidy.js";

@@ -23,7 +23,7 @@
 
 import { flatten, flattenWithPath, keystr, Struct, type TreeDef, unflatten } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-import { isTaping } from "./lowering.js";
+import { isTaping, whileTracing } from "./engineState.js";
 import { tidy } from "./tidy.js";
 
 /** Options of {@link jit}. */
@@ -59,17 +59,6 @@ export interface Jitted<A extends unknown[], R> {
 /** Thrown by {@link jit} for invalid options. */
 export class JitError extends Error {
   override name = "JitError";
-}
-
-let tracingDepth = 0;
-
-/**
- * Whether a {@link jit} trace is being recorded. Code with host-side fast paths (reading tensor
- * data back to build new tensors) takes its tensor-only path while this is true, so the trace
- * stays replayable.
- */
-export function isTracing(): boolean {
-  return tracingDepth > 0;
 }
 
 // --- recording ----------------------------------------------------------------------------------
@@ -660,13 +649,11 @@ export function jit<A extends unknown[], R>(
     const engine = tf.engine() as unknown as EngineLike;
     const recorder = new Recorder(leaves);
     const uninstall = recorder.install(engine);
-    tracingDepth++;
     let result: R;
     try {
       // Like a replay, the traced call frees its intermediates.
-      result = tidy(() => fn(...args));
+      result = whileTracing(() => tidy(() => fn(...args)));
     } finally {
-      tracingDepth--;
       uninstall();
     }
     if (typeof (result as { then?: unknown } | null)?.then === "function") {

@@ -17,7 +17,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
-import { isTracing } from "./jit.js";
+import { isTaping, isTracing } from "./engineState.js";
 
 interface WasmBackendLike {
   typedArrayFromHeap(info: { dataId: object; dtype: tf.DataType; shape: number[] }): tf.TypedArray;
@@ -49,15 +49,6 @@ function wasmHeapBackend(...ts: tf.Tensor[]): WasmBackendLike | undefined {
       return undefined;
   }
   return backend as WasmBackendLike;
-}
-
-/**
- * Whether tfjs is recording operations for gradients (inside `tf.grad`, `tf.valueAndGrads`, ...).
- * The host-side fast paths here read data back and build new tensors, which the tape cannot see.
- */
-export function isTaping(): boolean {
-  const engine = tf.engine() as unknown as { isTapeOn?: () => boolean };
-  return typeof engine.isTapeOn === "function" && engine.isTapeOn();
 }
 
 /**

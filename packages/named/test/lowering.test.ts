@@ -1,7 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { batchedMatMul2d, broadcastFast, ready, splitLeading, whereFast } from "../src/index.js";
+import { ready } from "../src/index.js";
+import { batchedMatMul2d, broadcastFast, splitLeading, whereFast } from "../src/lowering.js";
 import { expectClose, values } from "./helpers.js";
 
 beforeAll(async () => {

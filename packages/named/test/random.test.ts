@@ -1,16 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { beforeAll, describe, expect, expectTypeOf, it } from "vitest";
-import {
-  erf,
-  erfinv,
-  nx,
-  RandomKey,
-  RandomKeyError,
-  random,
-  ready,
-  threefry2x32,
-} from "../src/index.js";
+import { nx, RandomKey, RandomKeyError, random, ready } from "../src/index.js";
+import { erf, erfinv, threefry2x32 } from "../src/random.js";
 import { values } from "./helpers.js";
 
 beforeAll(async () => {
