@@ -331,84 +331,134 @@ function runOp(
   return Array.isArray(out) ? out : [out];
 }
 
-/** Simplifies a recording into a program; the program owns the constants it keeps. */
+/**
+ * Simplifies a recording into a program; the program owns the constants it keeps. The passes, in
+ * order: {@link mergeEqualConstants}, then one walk over the kernels ({@link simplifyKernels}:
+ * common subexpressions, constant folding, dropped no-op copies, reshape chains), then
+ * {@link liveKernels} (dead code), then {@link bindValues} (what a replay fills in before running).
+ */
 function compile(
   recorder: Recorder,
   outputTreedef: TreeDef,
   outputs: OutputLeaf[],
   engine: EngineLike,
 ): Program {
-  const { slots } = recorder;
-  // Canonical slot of every slot (common subexpressions alias to the first occurrence).
-  const alias = slots.map((_, i) => i);
-  const canon = (r: number) => {
-    let x = r;
-    while (alias[x] !== x) x = alias[x]!;
-    return x;
+  const state = new Compilation(recorder.slots);
+  mergeEqualConstants(state);
+  const kept = simplifyKernels(state, recorder.ops, outputs, engine);
+  for (const out of outputs) if (out.kind === "value") out.ref = state.canon(out.ref);
+  const { ops, needed } = liveKernels(kept, outputs);
+  const { inputs, fixed, constants } = bindValues(state, needed);
+  return {
+    size: state.slots.length,
+    inputs,
+    fixed,
+    constants,
+    ops,
+    outputTreedef,
+    outputs,
+    recordedKernels: recorder.ops.length,
   };
-  // Equal small constants (the same scalar or table made by every call of a layer) are one value,
-  // so the kernels that use them can be shared.
-  const constantKeys = new Map<string, number>();
-  slots.forEach((slot, ref) => {
+}
+
+/** What the compiler passes share: the slots, which slot stands for which, and owned constants. */
+class Compilation {
+  /** Canonical slot of every slot (merged values alias the first occurrence). */
+  readonly alias: number[];
+  /** Constant tensors made while compiling; the program keeps those it uses. */
+  readonly owned: tf.Tensor[] = [];
+
+  constructor(readonly slots: Slot[]) {
+    this.alias = slots.map((_, i) => i);
+  }
+
+  canon(ref: number): number {
+    let x = ref;
+    while (this.alias[x] !== x) x = this.alias[x]!;
+    return x;
+  }
+
+  isConstant(ref: number): boolean {
+    return this.slots[ref]!.kind === Kind.Constant;
+  }
+
+  /** The tensor of a constant slot, made (and owned) on first use. */
+  constantTensor(ref: number): tf.Tensor {
+    const slot = this.slots[ref]!;
+    if (slot.tensor === undefined) {
+      slot.tensor = tf.keep(tf.tensor(slot.values as any, slot.shape, slot.dtype));
+      this.owned.push(slot.tensor);
+    }
+    return slot.tensor;
+  }
+}
+
+/**
+ * Equal small constants (the same scalar or table made by every call of a layer) become one value,
+ * so the kernels that use them can be shared by {@link simplifyKernels}.
+ */
+function mergeEqualConstants(state: Compilation): void {
+  const firstByContents = new Map<string, number>();
+  state.slots.forEach((slot, ref) => {
     if (slot.kind !== Kind.Constant || !ArrayBuffer.isView(slot.values)) return;
     const values = slot.values as unknown as ArrayLike<number>;
     if (values.length > 4096) return;
     const key = `${slot.dtype}|${slot.shape.join(",")}|${Array.prototype.join.call(values, ",")}`;
-    const first = constantKeys.get(key);
-    if (first === undefined) constantKeys.set(key, ref);
-    else alias[ref] = first;
+    const first = firstByContents.get(key);
+    if (first === undefined) firstByContents.set(key, ref);
+    else state.alias[ref] = first;
   });
-  const owned: tf.Tensor[] = [];
-  const constantTensor = (ref: number): tf.Tensor => {
-    const slot = slots[ref]!;
-    if (slot.tensor === undefined) {
-      slot.tensor = tf.keep(tf.tensor(slot.values as any, slot.shape, slot.dtype));
-      owned.push(slot.tensor);
-    }
-    return slot.tensor;
-  };
-  const isFixed = (ref: number) => slots[ref]!.kind === Kind.Constant;
+}
+
+/**
+ * One walk over the recorded kernels, keeping those a replay must run: a kernel repeated on the same
+ * values with the same attributes is run once; a pure kernel of constants is run now and its
+ * outputs become constants; a copy or layout kernel that changes nothing becomes its input (unless
+ * it is a result); a reshape of a reshape reshapes the original.
+ */
+function simplifyKernels(
+  state: Compilation,
+  ops: readonly OpRecord[],
+  outputs: readonly OutputLeaf[],
+  engine: EngineLike,
+): OpRecord[] {
   const kept: OpRecord[] = [];
   const seen = new Map<string, number[]>();
   const producer = new Map<number, OpRecord>();
   const results = new Set<number>();
   for (const out of outputs) if (out.kind === "value") results.add(out.ref);
   tf.tidy(() => {
-    for (const op of recorder.ops) {
-      const inputs = op.inputs.map((r) => (r === null ? null : canon(r)));
+    for (const op of ops) {
+      const inputs = op.inputs.map((r) => (r === null ? null : state.canon(r)));
       const pure = !IMPURE.has(op.kernel);
-      // Common subexpressions: the same kernel on the same values with the same attributes.
       const key = pure ? attrKey(op.attrs) : undefined;
       if (key !== undefined) {
         const full = `${op.kernel}|${inputs.join(",")}|${op.names?.join(",") ?? "[]"}|${key}`;
         const earlier = seen.get(full);
         if (earlier !== undefined && earlier.length === op.outputs.length) {
           op.outputs.forEach((ref, i) => {
-            alias[ref] = earlier[i]!;
+            state.alias[ref] = earlier[i]!;
           });
           continue;
         }
         seen.set(full, op.outputs);
       }
-      if (pure && inputs.every((r) => r === null || isFixed(r))) {
-        // Constant folding: run it now, keep its outputs as constants.
-        const outs = runOp(engine, { ...op, inputs }, (r) => constantTensor(r));
+      if (pure && inputs.every((r) => r === null || state.isConstant(r))) {
+        const outs = runOp(engine, { ...op, inputs }, (r) => state.constantTensor(r));
         op.outputs.forEach((ref, i) => {
           const t = tf.keep(outs[i]!);
-          owned.push(t);
-          const slot = slots[ref]!;
+          state.owned.push(t);
+          const slot = state.slots[ref]!;
           slot.kind = Kind.Constant;
           slot.tensor = t;
         });
         continue;
       }
-      // A copy (or a layout change that changes nothing) that is not part of the result is its
-      // input: the replay never disposes either.
+      // The replay never disposes a copy's input or output, so the two can be one value.
       if (op.noop && inputs[0] !== null && !results.has(op.outputs[0]!)) {
-        alias[op.outputs[0]!] = inputs[0]!;
+        state.alias[op.outputs[0]!] = inputs[0]!;
         continue;
       }
-      // A reshape of a reshape reshapes the original (the first one may then be dead code).
       if (op.kernel === "Reshape" && inputs[0] !== null) {
         const from = producer.get(inputs[0]);
         if (from !== undefined && from.kernel === "Reshape") inputs[0] = from.inputs[0]!;
@@ -418,8 +468,14 @@ function compile(
       kept.push(record);
     }
   });
-  // Dead code: keep only kernels whose outputs the result needs.
-  for (const out of outputs) if (out.kind === "value") out.ref = canon(out.ref);
+  return kept;
+}
+
+/** Dead code: the kernels whose outputs the result needs, in order, and every value they read. */
+function liveKernels(
+  kept: readonly OpRecord[],
+  outputs: readonly OutputLeaf[],
+): { ops: OpRecord[]; needed: Set<number> } {
   const needed = new Set<number>();
   for (const out of outputs) if (out.kind === "value") needed.add(out.ref);
   const live: OpRecord[] = [];
@@ -429,32 +485,32 @@ function compile(
     live.push(op);
     for (const r of op.inputs) if (r !== null) needed.add(r);
   }
-  live.reverse();
+  return { ops: live.reverse(), needed };
+}
+
+/**
+ * The values a replay fills in before running (inputs by leaf index, constants, external tensors);
+ * constants nothing uses any more (folded intermediates) are freed here.
+ */
+function bindValues(
+  state: Compilation,
+  needed: ReadonlySet<number>,
+): Pick<Program, "inputs" | "fixed" | "constants"> {
   const inputs: [number, number][] = [];
   const fixed: [number, tf.Tensor][] = [];
   for (const ref of needed) {
-    const slot = slots[ref]!;
+    const slot = state.slots[ref]!;
     if (slot.kind === Kind.Input) inputs.push([ref, slot.index]);
-    else if (slot.kind === Kind.Constant) fixed.push([ref, constantTensor(ref)]);
+    else if (slot.kind === Kind.Constant) fixed.push([ref, state.constantTensor(ref)]);
     else if (slot.kind === Kind.External) fixed.push([ref, slot.tensor!]);
   }
-  // Constants nothing uses any more (folded intermediates) are freed now.
   const usedConstants = new Set(fixed.map(([, t]) => t));
   const constants = new Set<tf.Tensor>();
-  for (const t of owned) {
+  for (const t of state.owned) {
     if (usedConstants.has(t)) constants.add(t);
     else t.dispose();
   }
-  return {
-    size: slots.length,
-    inputs,
-    fixed,
-    constants,
-    ops: live,
-    outputTreedef,
-    outputs,
-    recordedKernels: recorder.ops.length,
-  };
+  return { inputs, fixed, constants };
 }
 
 function replay(program: Program, leaves: readonly unknown[], engine: EngineLike): unknown {
