@@ -22,6 +22,7 @@ border-radius:6px;padding:6px 10px;overflow-x:auto;text-align:left}
 .skts-root button{font:inherit;font-size:11px;color:var(--skts-fg);background:var(--skts-button-bg);
 border:1px solid var(--skts-border);border-radius:4px;padding:0 6px;cursor:pointer;line-height:1.5}
 .skts-toolbar{display:flex;gap:6px;margin-bottom:4px}
+.skts-text{margin:0;font:inherit;white-space:pre}
 .skts-head{white-space:nowrap;padding:0 2px}
 .skts-root button.skts-toggle{border:none;background:none;padding:0;width:14px;text-align:center;color:var(--skts-muted)}
 .skts-spacer{display:inline-block;width:14px}
@@ -48,9 +49,11 @@ border:1px solid var(--skts-border);border-radius:4px;padding:0 6px;cursor:point
 `;
 
 /**
- * The script of a rendering, called with the id of its root element. It parses the embedded JSON
+ * The script of a rendering, called with the id of its root element. It replaces the static text
+ * form (shown where scripts do not run) by the toolbar and the tree, parses the embedded JSON
  * tree, renders the nodes marked open, renders the children of other nodes the first time they
- * are expanded, and handles the toolbar and the "copy path" buttons.
+ * are expanded, and handles the toolbar and the "copy path" buttons. Every text from the tree
+ * reaches the page through `textContent` or `setAttribute`, never as markup.
  */
 export const SCRIPT = String.raw`(function (id) {
   var root = document.getElementById(id);
@@ -60,6 +63,8 @@ export const SCRIPT = String.raw`(function (id) {
   var data = JSON.parse(dataEl.textContent);
   var info = new WeakMap();
   var tree = root.querySelector(".skts-tree");
+  var text = root.querySelector(".skts-text");
+  if (text) root.removeChild(text);
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -111,7 +116,7 @@ export const SCRIPT = String.raw`(function (id) {
     var node = el("div", "skts-node");
     var path = parentPath + (d.p || "");
     node.setAttribute("data-path", path);
-    if (d.v) {
+    if (d.v && /^[\w-]+$/.test(d.v)) {
       node.classList.add("skts-colored");
       node.style.setProperty("--skts-c", "var(--skts-color-" + d.v + ")");
     }
@@ -148,6 +153,7 @@ export const SCRIPT = String.raw`(function (id) {
       }
     }
     if (d.z) head.appendChild(el("span", "skts-tag", "static"));
+    if (d.g) head.appendChild(el("span", "skts-tag", "deeper levels not shown"));
     if (path) head.appendChild(button("skts-copy", "copy path", "Copy the path " + path));
     if (branch) {
       node.appendChild(el("div", "skts-body"));
@@ -237,6 +243,14 @@ export const SCRIPT = String.raw`(function (id) {
       for (var k = 0; k < open.length; k++) collapse(open[k]);
     }
   });
+  var dark = root.classList.contains("skts-dark");
+  var bar = el("div", "skts-toolbar");
+  bar.appendChild(button("skts-expand-all", "Expand all"));
+  bar.appendChild(button("skts-collapse-all", "Collapse all"));
+  var theme = button("skts-theme", dark ? "Light theme" : "Dark theme");
+  theme.setAttribute("aria-pressed", dark ? "true" : "false");
+  bar.appendChild(theme);
+  root.insertBefore(bar, tree);
   renderNode(data, "", tree);
   root.setAttribute("data-skts-ready", "1");
   root.setAttribute("data-render-ms", String(Math.round((performance.now() - t0) * 100) / 100));

@@ -71,15 +71,49 @@ function hashColor(name: string): string {
   return oklchColor(0.785, 0.103, (hash % 3600) / 10);
 }
 
+/** `#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa`. */
+const HEX_COLOR = /^#(?:[0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})$/i;
+/** A colour keyword: `red`, `rebeccapurple`, `transparent`, `currentcolor`. */
+const KEYWORD_COLOR = /^[a-z]{3,24}$/i;
+/**
+ * A colour function whose arguments are numbers, percentages, angles and keywords (`rgb(1 2 3)`,
+ * `hsl(120deg 50% 50% / .5)`, `oklch(0.7 0.1 40)`, `color(display-p3 1 0 0)`): no nested
+ * function, so no `url(` or `var(`, and no `;`, `:`, braces, quotes or backslashes.
+ */
+const FUNCTION_COLOR = /^(?:rgba?|hsla?|hwb|lab|lch|oklab|oklch|color)\([-+.,%/ \w]*\)$/i;
+
+/**
+ * Whether `text` is a CSS colour treescope accepts: a hex colour, a colour keyword, or a colour
+ * function (`rgb()`, `hsl()`, `hwb()`, `lab()`, `lch()`, `oklab()`, `oklch()`, `color()`) whose
+ * arguments are numbers, units and keywords, at most 100 characters. Nothing else reaches the
+ * HTML view's stylesheet, so a colour cannot add CSS declarations or load anything.
+ *
+ * @param text a candidate colour.
+ * @returns `true` for colours in that syntax.
+ * @example
+ * isCSSColor("#93cce1"); // true
+ * isCSSColor("oklch(0.785 0.103 40)"); // true
+ * isCSSColor("red;background-image:url(http://example.com/x)"); // false
+ */
+export function isCSSColor(text: unknown): text is string {
+  if (typeof text !== "string" || text.length > 100) return false;
+  return HEX_COLOR.test(text) || KEYWORD_COLOR.test(text) || FUNCTION_COLOR.test(text);
+}
+
 /**
  * The colour treescope gives a value, as penzai does: the value's own `treescopeColor()` when it
- * has one, a colour derived from the class name for layers (structs with a `call` method), and
- * `"transparent"` for everything else.
+ * has one and it returns a colour in the syntax {@link isCSSColor} accepts, a colour derived from
+ * the class name for layers (structs with a `call` method), and `"transparent"` for everything
+ * else.
+ *
+ * A `treescopeColor()` that throws or returns anything else is ignored, as if the method were
+ * absent: the colour only decorates the view, and a tree from elsewhere must still render.
  *
  * @param value any tree node or leaf.
  * @returns a CSS colour string.
  * @example
  * treescopeColorOf({ treescopeColor: () => "#93cce1" }); // "#93cce1"
+ * treescopeColorOf({ treescopeColor: () => "red;background:url(x)" }); // "transparent"
  * treescopeColorOf([1, 2]); // "transparent"
  */
 export function treescopeColorOf(value: unknown): string {
@@ -87,8 +121,8 @@ export function treescopeColorOf(value: unknown): string {
   const own = (value as { treescopeColor?: unknown }).treescopeColor;
   if (typeof own === "function") {
     try {
-      const color = own.call(value);
-      if (typeof color === "string" && color !== "") return color;
+      const color: unknown = own.call(value);
+      if (isCSSColor(color)) return color;
     } catch {
       // A broken treescopeColor must not break rendering; fall through to the default.
     }

@@ -11,15 +11,31 @@
 import { className, type KeyPath, keystr } from "@saikei/struct";
 import { SCRIPT, STYLE } from "./client.js";
 import { treescopeColorOf } from "./color.js";
+import { RenderOptionError } from "./errors.js";
+import {
+  checkElementId,
+  describeOption,
+  escapeControls,
+  escapeHTML,
+  scriptJSON,
+} from "./escape.js";
 import { asSelectionView, type Described, describe } from "./inspect.js";
 import { statsText, summarizeArray } from "./summary.js";
-import { arrayText, leafText, oneLine, smallArrayValues } from "./text.js";
+import {
+  arrayText,
+  leafText,
+  MAX_RENDER_DEPTH,
+  oneLine,
+  renderToText,
+  smallArrayValues,
+} from "./text.js";
 
 /** Options for {@link renderToHTML}. */
 export interface HTMLOptions {
   /**
    * `true`: a fragment (`<style>`, the view, its data and script) to insert into a page or a
-   * notebook output. `false` (default): a complete `<!doctype html>` page.
+   * notebook output. `false` (default): a complete `<!doctype html>` page, whose
+   * Content-Security-Policy forbids every network request and every script but its own.
    */
   fragment?: boolean;
   /** The initial theme; the toolbar toggles it. Default `"light"`. */
@@ -34,7 +50,11 @@ export interface HTMLOptions {
   highlight?: readonly KeyPath[];
   /** Key paths of nodes to show without highlighting them: their ancestors start expanded. */
   reveal?: readonly KeyPath[];
-  /** The id of the root element. Default: a fresh random id, so renderings never collide. */
+  /**
+   * The id of the root element: a letter, then letters, digits, `-` or `_` (at most 100
+   * characters). Default: a fresh random id (`skts-` and 16 hex digits), so renderings never
+   * collide.
+   */
   id?: string;
   /** The page title of a complete page. Default `"treescope"`. */
   title?: string;
@@ -73,6 +93,8 @@ interface NodeData {
   /** layer input / output structure */
   i?: string;
   u?: string;
+  /** children not shown: more than MAX_RENDER_DEPTH levels deep */
+  g?: 1;
 }
 
 class HTMLBuilder {
@@ -131,6 +153,12 @@ class HTMLBuilder {
     if (d.entries.length === 0 || this.ancestors.has(value)) {
       out.x = this.ancestors.has(value) ? "<cycle>" : oneLine(value);
       out.k = "other";
+      return out;
+    }
+    if (depth >= MAX_RENDER_DEPTH) {
+      out.x = `${d.open}\u2026${d.close}`;
+      out.k = "other";
+      out.g = 1;
       return out;
     }
     out.o = d.open;
@@ -211,7 +239,7 @@ function structureText(get: () => unknown): string | undefined {
     return oneLine(structure);
   } catch (error) {
     const e = error as { name?: string; message?: string };
-    return `\u26a0 ${e?.name ?? "Error"}: ${e?.message ?? String(error)}`;
+    return `\u26a0 ${escapeControls(`${e?.name ?? "Error"}: ${e?.message ?? String(error)}`)}`;
   }
 }
 
@@ -251,24 +279,63 @@ function countText(d: Described): string {
   }
 }
 
-function escapeHTML(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** JSON safe inside `<script>`: no `</script>`, no `<!--`, no line separators. */
-function scriptJSON(value: unknown): string {
-  let json = JSON.stringify(value).replaceAll("<", "\\u003c");
-  if (json.includes("\u2028")) json = json.replaceAll("\u2028", "\\u2028");
-  if (json.includes("\u2029")) json = json.replaceAll("\u2029", "\\u2029");
-  return json;
+function randomHex(bytes: number): string {
+  const buffer = new Uint8Array(bytes);
+  const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
+  if (c?.getRandomValues !== undefined) c.getRandomValues(buffer);
+  else for (let i = 0; i < buffer.length; i++) buffer[i] = Math.floor(Math.random() * 256);
+  return Array.from(buffer, (b) => HEX[b]).join("");
 }
 
 function freshId(): string {
-  const bytes = new Uint8Array(8);
-  const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
-  if (c?.getRandomValues !== undefined) c.getRandomValues(bytes);
-  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
-  return `skts-${Array.from(bytes, (b) => HEX[b]).join("")}`;
+  return `skts-${randomHex(8)}`;
+}
+
+/** The static text shown where scripts do not run is cut after this many lines or characters. */
+const FALLBACK_LINES = 400;
+const FALLBACK_CHARS = 40_000;
+
+/**
+ * The multi-line text form for hosts that strip scripts (GitHub's and nbviewer's notebook views,
+ * untrusted Jupyter notebooks), cut to a reasonable size; the script replaces it by the view.
+ */
+function fallbackText(tree: unknown, highlight: readonly KeyPath[]): string {
+  const text = renderToText(tree, { multiline: true, color: false, width: 100, highlight });
+  let end = -1;
+  for (let i = 0; i < FALLBACK_LINES; i++) {
+    end = text.indexOf("\n", end + 1);
+    if (end === -1) break;
+  }
+  if (end === -1 && text.length <= FALLBACK_CHARS) return text;
+  const cut = Math.min(end === -1 ? text.length : end, FALLBACK_CHARS);
+  let rest = 1;
+  for (let i = text.indexOf("\n", cut + 1); i !== -1; i = text.indexOf("\n", i + 1)) rest++;
+  return (
+    `${text.slice(0, cut)}\n\u2026 ${rest} more line${rest === 1 ? "" : "s"}: ` +
+    "the interactive view shows everything where scripts run."
+  );
+}
+
+/**
+ * The Content-Security-Policy of a complete page: nothing may be loaded or sent (`default-src
+ * 'none'`), the only script that runs is the page's own (by its nonce), styles are inline only.
+ */
+function contentSecurityPolicy(nonce: string): string {
+  return (
+    `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; ` +
+    "base-uri 'none'; form-action 'none'"
+  );
+}
+
+function checkExpandDepth(depth: unknown): number {
+  if (depth === undefined) return 2;
+  if (typeof depth === "number" && depth >= 0) return depth;
+  throw new RenderOptionError(
+    "expandDepth",
+    `${describeOption(depth)} is not a number of levels`,
+    "Pass a number of levels from 0 (everything starts collapsed) up to Infinity (everything " +
+      "starts open), like renderToHTML(tree, { expandDepth: 3 }).",
+  );
 }
 
 /**
@@ -282,16 +349,27 @@ function freshId(): string {
  * (penzai's `show_selection`).
  *
  * The result is self-contained: inline CSS and script, no network access, no global state. Several
- * renderings on one page never collide.
+ * renderings on one page never collide. Where scripts do not run (a notebook viewed on GitHub, an
+ * untrusted Jupyter notebook) the view shows the multi-line text form instead, cut after 400 lines.
+ *
+ * Nothing in the tree can change what the output does: every name and value reaches the page as
+ * text (escaped for the script element that carries it), colours only in CSS colour syntax
+ * (`isCSSColor`), and a complete page also carries a Content-Security-Policy that forbids every
+ * request and every script but its own. Trees deeper than `MAX_RENDER_DEPTH` levels show their
+ * deepest nodes as `Name(…)`.
  *
  * @param value any value or tree, or a selection.
  * @param options see {@link HTMLOptions}.
  * @returns an HTML page or fragment.
+ * @throws RenderOptionError for an `id` that is not a safe element id or an `expandDepth` that is
+ *   not a number of levels.
  * @example
  * writeFileSync("model.html", renderToHTML(model, { expandDepth: 3 }));
  * renderToHTML(select(model).atInstancesOf(Linear), { fragment: true });
  */
 export function renderToHTML(value: unknown, options: HTMLOptions = {}): string {
+  const id = options.id === undefined ? freshId() : checkElementId(options.id);
+  const expandDepth = checkExpandDepth(options.expandDepth);
   let tree = value;
   const highlight: KeyPath[] = [...(options.highlight ?? [])];
   const selection = asSelectionView(value);
@@ -304,28 +382,28 @@ export function renderToHTML(value: unknown, options: HTMLOptions = {}): string 
   for (const path of [...highlight, ...(options.reveal ?? [])]) {
     for (let i = 0; i < path.length; i++) openPaths.add(keystr(path.slice(0, i)));
   }
-  const builder = new HTMLBuilder(options.expandDepth ?? 2, selected, openPaths);
+  const builder = new HTMLBuilder(expandDepth, selected, openPaths);
   const data = builder.node(tree, "", 0);
-  const id = options.id ?? freshId();
+  // Names are [A-Za-z0-9_-] and colours pass isCSSColor, so a declaration cannot end early.
   const vars = [...builder.colorVars]
     .map(([name, color]) => `--skts-color-${name}:${color}`)
     .join(";");
   const dark = options.theme === "dark";
+  const page = options.fragment !== true;
+  const nonce = page ? randomHex(16) : "";
   const fragment =
     `<style>${STYLE}</style>` +
-    `<div class="skts-root${dark ? " skts-dark" : ""}" id="${escapeHTML(id)}"${vars === "" ? "" : ` style="${escapeHTML(vars)}"`}>` +
-    `<div class="skts-toolbar">` +
-    `<button type="button" class="skts-expand-all">Expand all</button>` +
-    `<button type="button" class="skts-collapse-all">Collapse all</button>` +
-    `<button type="button" class="skts-theme" aria-pressed="${dark}">${dark ? "Light theme" : "Dark theme"}</button>` +
-    `</div><div class="skts-tree"></div>` +
-    `<noscript>This view needs JavaScript; renderToText gives the same tree as text.</noscript></div>` +
-    `<script type="application/json" id="${escapeHTML(id)}-data">${scriptJSON(data)}</script>` +
-    `<script>${SCRIPT}(${JSON.stringify(id)});</script>`;
-  if (options.fragment === true) return fragment;
+    `<div class="skts-root${dark ? " skts-dark" : ""}" id="${id}"${vars === "" ? "" : ` style="${escapeHTML(vars)}"`}>` +
+    `<pre class="skts-text">${escapeHTML(fallbackText(tree, highlight))}</pre>` +
+    `<div class="skts-tree"></div></div>` +
+    `<script type="application/json" id="${id}-data">${scriptJSON(data)}</script>` +
+    `<script${page ? ` nonce="${nonce}"` : ""}>${SCRIPT}(${scriptJSON(id)});</script>`;
+  if (!page) return fragment;
   return (
-    `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
-    `<title>${escapeHTML(options.title ?? "treescope")}</title></head>` +
+    `<!doctype html><html><head><meta charset="utf-8">` +
+    `<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(nonce)}">` +
+    `<meta name="viewport" content="width=device-width">` +
+    `<title>${escapeHTML(escapeControls(options.title ?? "treescope"))}</title></head>` +
     `<body style="margin:12px">${fragment}</body></html>`
   );
 }

@@ -14,7 +14,13 @@
  */
 import "./install.js";
 
-export { colorFromString, oklchColor, parseColor, treescopeColorOf } from "./color.js";
+export {
+  colorFromString,
+  isCSSColor,
+  oklchColor,
+  parseColor,
+  treescopeColorOf,
+} from "./color.js";
 export {
   type DisplayOptions,
   type DisplayTarget,
@@ -23,6 +29,8 @@ export {
   displayTarget,
   mountHTML,
 } from "./display.js";
+export { RenderOptionError, TreescopeError } from "./errors.js";
+export { escapeControls } from "./escape.js";
 export { type HTMLOptions, renderToHTML } from "./html.js";
 export {
   asSelectionView,
@@ -49,6 +57,7 @@ export {
 export {
   defaultColor,
   leafText,
+  MAX_RENDER_DEPTH,
   oneLine,
   quoteString,
   renderToText,

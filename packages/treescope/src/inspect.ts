@@ -18,6 +18,7 @@ import {
   Struct,
   structFields,
 } from "@saikei/struct";
+import { escapeControls } from "./escape.js";
 
 /** The kinds of node treescope distinguishes. */
 export type NodeKind =
@@ -37,9 +38,15 @@ export interface ChildEntry {
   readonly key: PathKey;
   /** The child value. */
   readonly value: unknown;
-  /** The text shown before the child: `"x="` in a struct, `'"a": '` in an object, `""` in an array. */
+  /**
+   * The text shown before the child: `"x="` in a struct, `'"a": '` in an object, `""` in an array.
+   * Control and bidirectional characters in names are escaped (`escapeControls`).
+   */
   readonly label: string;
-  /** The step written as code, for "copy path": `.x`, `[2]`, `['a']`, `.get('a')`. */
+  /**
+   * The step written as code, for "copy path": `.x`, `[2]`, `['a']`, `.get('a')`. Control and
+   * bidirectional characters in keys are written as string escapes, which reach the same key.
+   */
   readonly code: string;
   /** Static struct fields are shown but are not tree children. */
   readonly isStatic: boolean;
@@ -162,7 +169,10 @@ export function asSelectionView(value: unknown): SelectionView | undefined {
 /** What treescope knows about one value before rendering it. */
 export interface Described {
   readonly kind: NodeKind;
-  /** The type name shown for nodes: the class name for structs and registered nodes. */
+  /**
+   * The type name shown for nodes: the class name for structs and registered nodes, with control
+   * and bidirectional characters escaped.
+   */
   readonly typeName: string;
   /** Opening and closing brackets: `Linear(` / `)`, `[` / `]`, `{` / `}`, `Map{` / `}`. */
   readonly open: string;
@@ -191,7 +201,7 @@ const layouts = new WeakMap<Function, StructLayout>();
 function structLayout(cls: Function): StructLayout {
   let layout = layouts.get(cls);
   if (layout === undefined) {
-    const name = className(cls) || "Struct";
+    const name = escapeControls(className(cls) || "Struct");
     layout = {
       name,
       open: `${name}(`,
@@ -199,7 +209,7 @@ function structLayout(cls: Function): StructLayout {
         name: f.name,
         isStatic: f.isStatic,
         key: new GetAttrKey(f.name),
-        label: `${f.name}=`,
+        label: `${escapeControls(f.name)}=`,
         code: attrCode(f.name),
       })),
     };
@@ -209,13 +219,13 @@ function structLayout(cls: Function): StructLayout {
 }
 
 function attrCode(name: string): string {
-  return IDENTIFIER.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
+  return IDENTIFIER.test(name) ? `.${name}` : `[${escapeControls(JSON.stringify(name))}]`;
 }
 
 function keyCode(key: PathKey, inMap: boolean): string {
   if (key instanceof GetAttrKey) return attrCode(key.name);
-  if (key instanceof DictKey && inMap) return `.get(${String(key).slice(1, -1)})`;
-  return keystr([key]);
+  if (key instanceof DictKey && inMap) return escapeControls(`.get(${String(key).slice(1, -1)})`);
+  return escapeControls(keystr([key]));
 }
 
 /**
@@ -227,7 +237,9 @@ function keyCode(key: PathKey, inMap: boolean): string {
 export function describe(value: unknown): Described {
   if (value === null || value === undefined) return leafLike("none");
   if (isTensorLike(value)) return leafLike("tensor");
-  if (isNamedArrayLike(value)) return leafLike("namedArray", className(value.constructor));
+  if (isNamedArrayLike(value)) {
+    return leafLike("namedArray", escapeControls(className(value.constructor)));
+  }
   if (typeof value !== "object") return leafLike("leaf");
   if (isStruct(value)) {
     const layout = structLayout(value.constructor);
@@ -292,13 +304,13 @@ export function describe(value: unknown): Described {
       entries: children.map(([key, child]) => ({
         key,
         value: child,
-        label: `${JSON.stringify(String((key as DictKey).key))}: `,
+        label: `${escapeControls(JSON.stringify(String((key as DictKey).key)))}: `,
         code: keyCode(key, false),
         isStatic: false,
       })),
     };
   }
-  const name = className((value as object).constructor) || "Node";
+  const name = escapeControls(className((value as object).constructor) || "Node");
   return {
     kind: "registered",
     typeName: name,
@@ -307,7 +319,7 @@ export function describe(value: unknown): Described {
     entries: children.map(([key, child]) => ({
       key,
       value: child,
-      label: key instanceof GetAttrKey ? `${key.name}=` : "",
+      label: key instanceof GetAttrKey ? `${escapeControls(key.name)}=` : "",
       code: keyCode(key, false),
       isStatic: false,
     })),
@@ -315,7 +327,7 @@ export function describe(value: unknown): Described {
 }
 
 function mapKeyText(key: unknown): string {
-  return typeof key === "string" ? JSON.stringify(key) : String(key);
+  return escapeControls(typeof key === "string" ? JSON.stringify(key) : String(key));
 }
 
 function leafLike(kind: NodeKind, typeName = ""): Described {

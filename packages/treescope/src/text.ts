@@ -7,6 +7,7 @@
 
 import { className, type KeyPath, keystr, safeString } from "@saikei/struct";
 import { parseColor, treescopeColorOf } from "./color.js";
+import { escapeControls } from "./escape.js";
 import { asSelectionView, type ChildEntry, describe } from "./inspect.js";
 import {
   type ArraySummary,
@@ -93,27 +94,18 @@ const ANSI: Style = {
 };
 
 /**
- * A string as treescope writes it: single-quoted like Python's `repr`, with `\`, `'` and control
- * characters escaped.
+ * A string as treescope writes it: single-quoted like Python's `repr`, with `\`, `'`, control
+ * characters, line separators and bidirectional controls escaped (`\n`, `\x1b`, `\u202e`).
  *
  * @example
  * quoteString("it's"); // "'it\\'s'"
+ * quoteString("\x1b[2J"); // "'\\x1b[2J'"
  */
 export function quoteString(text: string): string {
-  if (!NEEDS_ESCAPE.test(text)) return `'${text}'`;
-  let out = "'";
-  for (const ch of text) {
-    const code = ch.charCodeAt(0);
-    if (ch === "\\") out += "\\\\";
-    else if (ch === "'") out += "\\'";
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\r") out += "\\r";
-    else if (ch === "\t") out += "\\t";
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
-    else out += ch;
-  }
-  return `${out}'`;
+  return `'${escapeControls(text.replace(QUOTE_OR_BACKSLASH, "\\$&"))}'`;
 }
+
+const QUOTE_OR_BACKSLASH = /[\\']/g;
 
 /**
  * The uncoloured text of a leaf that is neither an array nor a tree node (numbers, strings,
@@ -125,9 +117,6 @@ export function quoteString(text: string): string {
 export function leafText(value: unknown): string {
   return styledLeafText(value, PLAIN);
 }
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
-const NEEDS_ESCAPE = /[\\'\x00-\x1f\x7f]/;
 
 /** Renders a leaf that is not an array. */
 function styledLeafText(value: unknown, st: Style): string {
@@ -143,18 +132,20 @@ function styledLeafText(value: unknown, st: Style): string {
     case "undefined":
       return st.keyword("undefined");
     case "symbol":
-      return st.keyword(value.toString());
+      return st.keyword(escapeControls(value.toString()));
     case "function":
-      return st.dim(`<function ${value.name || "anonymous"}>`);
+      return st.dim(`<function ${escapeControls(String(value.name) || "anonymous")}>`);
   }
   if (value === null) return st.keyword("null");
   if (ArrayBuffer.isView(value)) {
     const length = (value as unknown as ArrayLike<unknown>).length ?? value.byteLength;
-    return st.array(`${value.constructor.name}(${length})`);
+    return st.array(escapeControls(`${value.constructor.name}(${length})`));
   }
   const own = (value as { toString?: unknown }).toString;
-  if (typeof own === "function" && own !== Object.prototype.toString) return safeString(value);
-  return st.dim(`<${className((value as object).constructor) || "object"}>`);
+  if (typeof own === "function" && own !== Object.prototype.toString) {
+    return escapeControls(safeString(value));
+  }
+  return st.dim(`<${escapeControls(className((value as object).constructor) || "object")}>`);
 }
 
 const SMALL_ARRAY = 5;
@@ -189,7 +180,8 @@ export function arrayText(
     const stats = statsText(summary);
     if (stats !== "") extra = ` ${stats}`;
   }
-  return `<${summary.typeName} ${shapeText(summary)}${extra}>`;
+  // Class, dtype and axis names come from the array; quoted values are escaped already.
+  return escapeControls(`<${summary.typeName} ${shapeText(summary)}${extra}>`);
 }
 
 /**
@@ -211,6 +203,13 @@ export function smallArrayValues(value: unknown, summary: ArraySummary): unknown
   const out = Array.from(data as ArrayLike<unknown>);
   return summary.dtype === "bool" ? out.map((x) => Boolean(x)) : out;
 }
+
+/**
+ * How deep treescope walks a tree. Nodes at this depth that have children are shown with their
+ * brackets and an ellipsis (`Block(…)`, `[…]`), so a tree nested 20,000 levels deep (which no
+ * model is, but a hostile or corrupted file can be) renders instead of overflowing the stack.
+ */
+export const MAX_RENDER_DEPTH = 1000;
 
 class TextRenderer {
   private readonly summaries = new Map<unknown, ArraySummary>();
@@ -245,42 +244,64 @@ class TextRenderer {
     return this.tracking ? path + String(e.key) : "";
   }
 
-  line(value: unknown, st: Style, path = ""): string {
+  /**
+   * The one-line form. `limit`: the caller only needs to know whether the text fits in this many
+   * columns, so the walk stops (returning a longer, partial text) once it is exceeded; without
+   * it, measuring every node of a deep tree in the multi-line form would cost depth × size.
+   */
+  line(value: unknown, st: Style, path = "", depth = 0, limit = Number.POSITIVE_INFINITY): string {
     const d = describe(value);
     if (d.kind === "tensor" || d.kind === "namedArray")
       return this.mark(this.array(value, st), path, st);
     if (d.kind === "leaf" || d.kind === "none")
       return this.mark(styledLeafText(value, st), path, st);
     if (this.ancestors.has(value)) return st.dim("<cycle>");
+    const open = this.open(value, d.typeName, d.open, st);
+    if (depth >= MAX_RENDER_DEPTH && d.entries.length > 0) {
+      return this.mark(`${open}${st.dim("\u2026")}${d.close}`, path, st);
+    }
     this.ancestors.add(value);
     try {
-      const parts = d.entries.map((e) => e.label + this.line(e.value, st, this.childPath(path, e)));
-      return this.mark(
-        `${this.open(value, d.typeName, d.open, st)}${parts.join(", ")}${d.close}`,
-        path,
-        st,
-      );
+      let text = open;
+      for (let i = 0; i < d.entries.length && text.length <= limit; i++) {
+        const e = d.entries[i]!;
+        if (i > 0) text += ", ";
+        text +=
+          e.label + this.line(e.value, st, this.childPath(path, e), depth + 1, limit - text.length);
+      }
+      return this.mark(text + d.close, path, st);
     } finally {
       this.ancestors.delete(value);
     }
   }
 
   /** `extra`: columns taken on the node's first line by its label and trailing comma. */
-  block(value: unknown, indent: number, extra: number, st: Style, path = ""): string {
+  block(value: unknown, indent: number, extra: number, st: Style, path = "", depth = 0): string {
     const d = describe(value);
-    if (d.entries.length === 0 || this.ancestors.has(value)) return this.line(value, st, path);
-    const flat = this.line(value, PLAIN, path);
-    if (indent + extra + flat.length <= this.width) {
-      return st === PLAIN ? flat : this.line(value, st, path);
+    if (d.entries.length === 0 || this.ancestors.has(value) || depth >= MAX_RENDER_DEPTH) {
+      return this.line(value, st, path, depth);
+    }
+    const room = this.width - indent - extra;
+    const flat = this.line(value, PLAIN, path, depth, room);
+    if (flat.length <= room) {
+      return st === PLAIN ? flat : this.line(value, st, path, depth);
     }
     this.ancestors.add(value);
     try {
       const pad = " ".repeat(indent + 2);
-      const lines = d.entries.map(
-        (e) =>
-          `${pad}${e.label}${this.block(e.value, indent + 2, e.label.length + 1, st, this.childPath(path, e))},`,
-      );
-      const text = `${this.open(value, d.typeName, d.open, st)}\n${lines.join("\n")}\n${" ".repeat(indent)}${d.close}`;
+      let lines = "";
+      for (const e of d.entries) {
+        const child = this.block(
+          e.value,
+          indent + 2,
+          e.label.length + 1,
+          st,
+          this.childPath(path, e),
+          depth + 1,
+        );
+        lines += `${pad}${e.label}${child},\n`;
+      }
+      const text = `${this.open(value, d.typeName, d.open, st)}\n${lines}${" ".repeat(indent)}${d.close}`;
       return this.mark(text, path, st);
     } finally {
       this.ancestors.delete(value);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ready } from "@saikei/named";
 import { DictKey, GetAttrKey, leaves, SequenceKey } from "@saikei/struct";
-import { describe as describeNode, renderToHTML } from "@saikei/treescope";
+import { describe as describeNode, renderToHTML, renderToText } from "@saikei/treescope";
 import * as tf from "@tensorflow/tfjs-core";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -59,7 +59,7 @@ afterAll(async () => {
 
 let pageCount = 0;
 /** Opens `html` from a file in a new tab, failing the test on any console error. */
-async function open(html: string): Promise<{ page: Page; errors: string[] }> {
+async function open(html: string, ready = true): Promise<{ page: Page; errors: string[] }> {
   const file = join(dir, `page${pageCount++}.html`);
   writeFileSync(file, html);
   const page = await (await browser()).context.newPage();
@@ -70,7 +70,7 @@ async function open(html: string): Promise<{ page: Page; errors: string[] }> {
   page.on("pageerror", (e) => errors.push(String(e)));
   page.setDefaultTimeout(10_000);
   await page.goto(pathToFileURL(file).href);
-  await page.waitForSelector(".skts-root[data-skts-ready]");
+  if (ready) await page.waitForSelector(".skts-root[data-skts-ready]");
   return { page, errors };
 }
 
@@ -273,6 +273,41 @@ describe("HTML view in Chromium", () => {
     ]);
     await page.click(".skts-collapse-all");
     expect(await page.locator(".skts-node.skts-open").count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("shows the text form where scripts are stripped and replaces it by the view where they run", async () => {
+    const tree = { model, note: "<b>not bold</b>" };
+    const fragment = renderToHTML(tree, { fragment: true });
+    // GitHub's notebook view and untrusted Jupyter notebooks drop every script element
+    const stripped = fragment.replace(/<script\b[\s\S]*?<\/script>/g, "");
+    const still = await open(`<!doctype html><html><body>${stripped}</body></html>`, false);
+    expect(await still.page.locator(".skts-text").isVisible()).toBe(true);
+    expect(await still.page.locator(".skts-text").textContent()).toBe(
+      renderToText(tree, { multiline: true, color: false, width: 100 }),
+    );
+    expect(await still.page.locator("button, b").count()).toBe(0);
+    await still.page.close();
+
+    const live = await open(`<!doctype html><html><body>${fragment}</body></html>`);
+    expect(await live.page.locator(".skts-text").count()).toBe(0);
+    expect(await live.page.locator(".skts-toolbar > button").allTextContents()).toEqual([
+      "Expand all",
+      "Collapse all",
+      "Dark theme",
+    ]);
+    expect(live.errors).toEqual([]);
+    await live.page.close();
+  });
+
+  it("starts in the dark theme with the toolbar offering the light one", async () => {
+    const { page, errors } = await open(renderToHTML([1], { theme: "dark" }));
+    expect(await page.locator(".skts-theme").textContent()).toBe("Light theme");
+    expect(await page.locator(".skts-theme").getAttribute("aria-pressed")).toBe("true");
+    expect(
+      await page.locator(".skts-root").evaluate((el) => getComputedStyle(el).backgroundColor),
+    ).toBe("rgb(30, 30, 30)");
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -1,15 +1,20 @@
 import { ready } from "@saikei/named";
-import { DictKey, flattenWithPath, SequenceKey } from "@saikei/struct";
+import { DictKey, field, flattenWithPath, SequenceKey, Struct } from "@saikei/struct";
 import {
   colorFromString,
   display,
   displayable,
   displayTarget,
   type HTMLOptions,
+  isCSSColor,
+  MAX_RENDER_DEPTH,
   oklchColor,
   parseColor,
+  RenderOptionError,
   renderToHTML,
+  renderToText,
   summarizeArray,
+  TreescopeError,
   treescopeColorOf,
 } from "@saikei/treescope";
 import * as tf from "@tensorflow/tfjs-core";
@@ -41,6 +46,7 @@ interface NodeData {
   a?: { t?: string; n?: number; f?: number; h?: { r: number; c: number; m: string; d: string } };
   i?: string;
   u?: string;
+  g?: 1;
 }
 
 function dataOf(html: string): NodeData {
@@ -68,10 +74,9 @@ describe("renderToHTML", () => {
   });
 
   it("starts in the dark theme on request and escapes the page title", () => {
-    const html = renderToHTML([1], { id: "d", theme: "dark", title: "<model>" });
+    const html = renderToHTML([1], { id: "d", theme: "dark", title: "<model>\u202e" });
     expect(html).toContain('<div class="skts-root skts-dark" id="d">');
-    expect(html).toContain('aria-pressed="true">Light theme</button>');
-    expect(html).toContain("<title>&#60;model&#62;</title>");
+    expect(html).toContain("<title>&#60;model&#62;\\u202e</title>");
   });
 
   it("is self-contained: no external URL, stylesheet link or module import", () => {
@@ -191,9 +196,11 @@ describe("renderToHTML", () => {
   });
 
   it("escapes line and paragraph separators, which end a line in old script parsers", () => {
-    const html = renderToHTML({ text: "a\u2028b\u2029c" });
+    const html = renderToHTML({ ["k\u2028"]: "a\u2028b\u2029c" });
     expect(html.includes("\u2028") || html.includes("\u2029")).toBe(false);
-    expect(dataOf(html).c![0]!.x).toBe("'a\u2028b\u2029c'");
+    // and shows them as escapes, as the text form does
+    expect(dataOf(html).c![0]!.x).toBe("'a\\u2028b\\u2029c'");
+    expect(dataOf(html).c![0]!.l).toBe('"k\\u2028": ');
   });
 
   it("copy-path code reaches each node: evaluating it on the root gives the node", () => {
@@ -254,6 +261,164 @@ describe("renderToHTML", () => {
   });
 });
 
+/** The text inside the static `<pre>` of a rendering, with character references decoded. */
+function staticText(html: string): string {
+  const m = /<pre class="skts-text">(.*?)<\/pre>/s.exec(html);
+  if (m === null) throw new Error("no static text");
+  return m[1]!.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code)));
+}
+
+class Nest extends Struct.define({ inner: field<unknown>() }) {}
+
+describe("renderToHTML with hostile input", () => {
+  const pwn = "</script><script>window.__pwned=1</script>";
+
+  it("refuses an id that is not a safe element id with a RenderOptionError that says what to pass", () => {
+    let error: unknown;
+    try {
+      renderToHTML([1], { id: pwn });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(RenderOptionError);
+    expect(error).toBeInstanceOf(TreescopeError);
+    expect((error as RenderOptionError).option).toBe("id");
+    expect((error as Error).message).toBe(
+      'renderToHTML option `id`: "</script><script>window.__pwned=1</script>" is not a safe ' +
+        'element id. Use a letter followed by letters, digits, "-" or "_" (at most 100 ' +
+        'characters), like renderToHTML(tree, { id: "model-view" }), or leave id out for a fresh ' +
+        "random id.",
+    );
+    for (const bad of ["", "1abc", "a b", 'a"b', "a\u2028", "x".repeat(101), 7]) {
+      expect(() => renderToHTML([1], { id: bad as string }), String(bad)).toThrow(
+        RenderOptionError,
+      );
+    }
+    for (const good of ["model-view", "a_1", "Z", `a${"x".repeat(99)}`]) {
+      expect(renderToHTML([1], { id: good, fragment: true })).toContain(`id="${good}"`);
+    }
+  });
+
+  it("refuses an expandDepth that is not a number of levels", () => {
+    expect(() => renderToHTML([1], { expandDepth: "2" as unknown as number })).toThrow(
+      'renderToHTML option `expandDepth`: "2" is not a number of levels. Pass a number of levels',
+    );
+    expect(() => renderToHTML([1], { expandDepth: -1 })).toThrow(RenderOptionError);
+    expect(() => renderToHTML([1], { expandDepth: Number.NaN })).toThrow(RenderOptionError);
+    expect(dataOf(renderToHTML([[1]], { expandDepth: Number.POSITIVE_INFINITY })).f).toBe(1);
+  });
+
+  it("writes <, > and & in script data as escapes, so the data cannot end its element", () => {
+    const html = renderToHTML({ [pwn]: "a>b&c<!--" }, { id: "t", fragment: true });
+    const data = /<script type="application\/json" id="t-data">(.*?)<\/script>/s.exec(html)![1]!;
+    expect(data).not.toMatch(/[<>&]/);
+    expect(data).toContain("\\u003c/script\\u003e");
+    expect(dataOf(html).c![0]).toMatchObject({ l: `${JSON.stringify(pwn)}: `, x: "'a>b&c<!--'" });
+    expect(html.endsWith(`("t");</script>`)).toBe(true);
+  });
+
+  it("lets only colours in CSS colour syntax into the page", () => {
+    class Hostile extends Struct.define({ v: field<number>() }) {
+      treescopeColor(): string {
+        return "red;background-image:url(http://127.0.0.1:9/x)";
+      }
+    }
+    class HostileLayer extends Hostile {
+      call(x: unknown): unknown {
+        return x;
+      }
+    }
+    const html = renderToHTML([new Hostile({ v: 1 }), new HostileLayer({ v: 2 })], { id: "c" });
+    expect(html).not.toContain("url(");
+    expect(html).not.toContain("background-image");
+    // the data struct stays uncoloured; the layer gets the colour of its name, as without a method
+    expect(html).toContain(`style="--skts-color-HostileLayer:${colorFromString("HostileLayer")}"`);
+    expect(treescopeColorOf(new Hostile({ v: 1 }))).toBe("transparent");
+  });
+
+  it("gives a complete page a Content-Security-Policy that allows its own script only", () => {
+    const html = renderToHTML([1], { id: "p" });
+    const csp =
+      /<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1] ?? "";
+    const nonce = /'nonce-([0-9a-f]{32})'/.exec(csp)?.[1];
+    expect(csp).toBe(
+      `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; ` +
+        "base-uri 'none'; form-action 'none'",
+    );
+    // the policy comes before anything it governs; the one executable script carries the nonce
+    expect(html.indexOf("Content-Security-Policy")).toBeLessThan(html.indexOf("<style>"));
+    expect(html.match(/<script(?! type="application\/json")[^>]*>/g)).toEqual([
+      `<script nonce="${nonce}">`,
+    ]);
+    const again = /'nonce-([0-9a-f]{32})'/.exec(renderToHTML([1], { id: "p" }))![1];
+    expect(again).not.toBe(nonce);
+    // a fragment lives in someone else's page: no policy of its own, no nonce
+    const fragment = renderToHTML([1], { id: "p", fragment: true });
+    expect(fragment).not.toContain("Content-Security-Policy");
+    expect(fragment).not.toContain("nonce");
+  });
+
+  it("shows the multi-line text form, escaped, where scripts do not run", () => {
+    const tree = {
+      weights: new Parameter({ value: [1, 2, 3], name: "<b>w</b>" }),
+      [pwn]: new Linear({ weights: new Parameter({ value: 1, name: "w" }) }),
+    };
+    const html = renderToHTML(tree, { fragment: true, id: "s" });
+    expect(html).toContain('<div class="skts-root" id="s"');
+    expect(staticText(html)).toBe(
+      renderToText(tree, { multiline: true, color: false, width: 100 }),
+    );
+    expect(html).not.toContain("<b>");
+    // a selection's nodes are marked as in the text form
+    const marked = renderToHTML(tree, { highlight: [[new DictKey("weights")]] });
+    expect(staticText(marked)).toContain(
+      `"weights": «Parameter(value=[1, 2, 3], name='<b>w</b>')»`,
+    );
+  });
+
+  it("cuts the static text after 400 lines, saying how many are left", () => {
+    const tree = Array.from({ length: 1000 }, (_, i) => ({ i }));
+    const lines = staticText(renderToHTML(tree)).split("\n");
+    // "[", 1000 entries, "]": 400 lines shown, 602 left
+    expect(lines).toHaveLength(401);
+    expect(lines[399]).toBe('  {"i": 398},');
+    expect(lines[400]).toBe(
+      "\u2026 602 more lines: the interactive view shows everything where scripts run.",
+    );
+    const long = staticText(renderToHTML("x".repeat(100_000)));
+    expect(long.length).toBeLessThan(40_200);
+    expect(
+      long.endsWith("\u2026 1 more line: the interactive view shows everything where scripts run."),
+    ).toBe(true);
+  });
+
+  it("renders trees 20,000 levels deep, showing nodes below MAX_RENDER_DEPTH as Name(…)", () => {
+    let object: unknown = 0;
+    let array: unknown = 0;
+    let struct: unknown = 0;
+    for (let i = 0; i < 20_000; i++) {
+      object = { a: object };
+      array = [array];
+      struct = new Nest({ inner: struct });
+    }
+    expect(MAX_RENDER_DEPTH).toBe(1000);
+    for (const [tree, elided] of [
+      [object, "{\u2026}"],
+      [array, "[\u2026]"],
+      [struct, "Nest(\u2026)"],
+    ] as const) {
+      let node = dataOf(renderToHTML(tree, { expandDepth: 0 }));
+      let depth = 0;
+      while (node.c !== undefined) {
+        node = node.c[0]!;
+        depth++;
+      }
+      expect(depth).toBe(MAX_RENDER_DEPTH);
+      expect(node).toMatchObject({ x: elided, k: "other", g: 1 });
+    }
+  });
+});
+
 describe("colours", () => {
   it("converts OKLCH to sRGB hex", () => {
     expect(oklchColor(1, 0, 0)).toBe("#ffffff");
@@ -283,6 +448,40 @@ describe("colours", () => {
         },
       }),
     ).toBe("transparent");
+  });
+
+  it("accepts colours in CSS colour syntax only", () => {
+    for (const good of [
+      "#93cce1",
+      "#abc",
+      "#abcd",
+      "#93cce180",
+      "red",
+      "transparent",
+      "rgb(1, 2, 3)",
+      "rgba(1 2 3 / 50%)",
+      "hsl(120deg 50% 50%)",
+      "oklch(0.785 0.103 40)",
+      "color(display-p3 1 0 0)",
+    ]) {
+      expect(isCSSColor(good), good).toBe(true);
+    }
+    for (const bad of [
+      "red;background-image:url(http://127.0.0.1:9/x)",
+      "url(http://127.0.0.1:9/x)",
+      "var(--x)",
+      "rgb(var(--x))",
+      "expression(alert(1))",
+      "red}*{color:blue",
+      "#12345",
+      "</style>",
+      "red ",
+      "",
+      `rgb(${"1 ".repeat(60)})`,
+      42,
+    ]) {
+      expect(isCSSColor(bad), String(bad)).toBe(false);
+    }
   });
 
   it("parses the CSS colours penzai uses", () => {

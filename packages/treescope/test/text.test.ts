@@ -1,6 +1,13 @@
 import { ready } from "@saikei/named";
 import { DictKey, field, Struct } from "@saikei/struct";
-import { defaultColor, oneLine, quoteString, renderToText } from "@saikei/treescope";
+import {
+  defaultColor,
+  escapeControls,
+  MAX_RENDER_DEPTH,
+  oneLine,
+  quoteString,
+  renderToText,
+} from "@saikei/treescope";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
@@ -275,6 +282,95 @@ describe("custom keys", () => {
       }
     }
     expect(oneLine(new Keyed({ a: 1 }))).toBe("Keyed(a=1)");
+  });
+});
+
+describe("hostile names and strings", () => {
+  class Evil extends Struct.define({ v: field<number>() }) {}
+  Object.defineProperty(Evil, "name", { value: "Evil\x1b[2J" });
+
+  it("escapes control and bidirectional characters in class, field, key and axis names and strings", () => {
+    class Fields extends Struct.define({ ["a\u202eb"]: field<number>() }) {}
+    function f() {}
+    Object.defineProperty(f, "name", { value: "run\u2066" });
+    const x = named(tf.zeros([2]), { "\x1b]0;title\x07": 2 });
+    const axis = oneLine(x);
+    x.dataArray.dispose();
+    expect(axis).toBe("<NamedArray float32(| \\x1b]0;title\\x07:2) [0, 0]>");
+    expect(oneLine(new Evil({ v: 1 }))).toBe("Evil\\x1b[2J(v=1)");
+    expect(oneLine(new Fields({ ["a\u202eb"]: 1 } as never))).toBe("Fields(a\\u202eb=1)");
+    expect(oneLine({ "k\x1b[31m": 1, "\u202e": 2 })).toBe(`{"k\\u001b[31m": 1, "\\u202e": 2}`);
+    expect(oneLine(new Map([["\u200f", 1]]))).toBe(`Map{"\\u200f" => 1}`);
+    expect(oneLine(["\u202eevil\u2069", "\x9b2J", "a\u2028b", "\u061c"])).toBe(
+      "['\\u202eevil\\u2069', '\\x9b2J', 'a\\u2028b', '\\u061c']",
+    );
+    expect(oneLine([f, Symbol("\x1b")])).toBe("[<function run\\u2066>, Symbol(\\x1b)]");
+  });
+
+  it("keeps a name with a newline on one line of the multi-line layout", () => {
+    class Two extends Struct.define({ ["line\nbreak"]: field<number>() }) {}
+    Object.defineProperty(Two, "name", { value: "A\nB" });
+    expect(
+      renderToText(new Two({ ["line\nbreak"]: 1 } as never), {
+        multiline: true,
+        width: 5,
+        color: false,
+      }),
+    ).toBe("A\\nB(\n  line\\nbreak=1,\n)");
+  });
+
+  it("keeps its own colour codes and escapes the ones a name carries", () => {
+    expect(renderToText(new Evil({ v: 1 }), { color: true })).toBe(
+      "\x1b[1mEvil\\x1b[2J\x1b[0m(v=\x1b[34m1\x1b[0m)",
+    );
+  });
+
+  it("no name or string can put a control or bidirectional character into the output", () => {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: treescope's own colour codes
+    const ownCodes = /\x1b\[[0-9;]*m/g;
+    const text = fc.string({ unit: "binary", maxLength: 8 });
+    fc.assert(
+      fc.property(text, text, text, (key, value, name) => {
+        class Named extends Struct.define({ v: field<unknown>() }) {}
+        Object.defineProperty(Named, "name", { value: name });
+        const tree = { [key]: [value, new Named({ v: new Map([[key, value]]) })] };
+        for (const options of [{ color: false }, { color: true }]) {
+          const out = renderToText(tree, options).replace(ownCodes, "");
+          expect(escapeControls(out)).toBe(out);
+          const multi = renderToText(tree, { ...options, multiline: true, width: 10 });
+          const lines = multi.replace(ownCodes, "").split("\n");
+          for (const line of lines) expect(escapeControls(line)).toBe(line);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("deep trees", () => {
+  class Nest extends Struct.define({ inner: field<unknown>() }) {}
+
+  function chain(depth: number, wrap: (inner: unknown) => unknown): unknown {
+    let tree: unknown = 0;
+    for (let i = 0; i < depth; i++) tree = wrap(tree);
+    return tree;
+  }
+
+  it("renders a 20,000-level tree, showing the nodes at MAX_RENDER_DEPTH as Name(…)", () => {
+    const n = MAX_RENDER_DEPTH;
+    expect(oneLine(chain(20_000, (a) => ({ a })))).toBe(
+      `${'{"a": '.repeat(n)}{\u2026}${"}".repeat(n)}`,
+    );
+    expect(oneLine(chain(20_000, (a) => [a]))).toBe(`${"[".repeat(n)}[\u2026]${"]".repeat(n)}`);
+    const struct = chain(20_000, (inner) => new Nest({ inner }));
+    expect(String(struct)).toBe(`${"Nest(inner=".repeat(n)}Nest(\u2026)${")".repeat(n)}`);
+    const lines = renderToText(struct, { multiline: true, color: false }).split("\n");
+    expect(lines).toHaveLength(2 * n + 1);
+    expect(lines[n]).toBe(`${" ".repeat(2 * n)}inner=Nest(\u2026),`);
+  });
+
+  it("stops at the depth a tree has when it is shallower than the limit", () => {
+    expect(oneLine(chain(3, (a) => [a]))).toBe("[[[0]]]");
   });
 });
 
