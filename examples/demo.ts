@@ -20,7 +20,8 @@ import {
   temperatureSample,
 } from "@saikei/models";
 import { initializeParameters } from "@saikei/nn";
-import { adam, buildTrainStepFn, parseSafetensors, TrainState } from "@saikei/toolshed";
+import { adam, buildTrainStepFn, TrainState } from "@saikei/toolshed";
+import { parseSafetensorsFile, writeFileAtomic } from "@saikei/toolshed/node";
 import * as tf from "@tensorflow/tfjs-core";
 import { pz } from "saikei";
 import { commandLine } from "./lib/args.js";
@@ -123,10 +124,10 @@ const trained = trainState.model;
 const lossPath = join(outDir, "loss.svg");
 writeFileSync(lossPath, lossPlotSvg(losses, "character-level cross-entropy on the sonnets"));
 const checkpointPath = join(outDir, "checkpoint.safetensors");
-const checkpoint = saveParametersByName(trained);
-writeFileSync(checkpointPath, checkpoint);
+// Written atomically: stopping the demo mid-save never leaves a truncated checkpoint.
+writeFileAtomic(checkpointPath, saveParametersByName(trained));
 // The checkpoint loads back into a freshly built model by parameter name.
-const reloadedWeights = parseSafetensors(new Uint8Array(readFileSync(checkpointPath)));
+const reloadedWeights = parseSafetensorsFile(checkpointPath);
 loadParametersByName(TransformerLM.fromConfig(config), reloadedWeights);
 tf.dispose(Object.values(reloadedWeights));
 

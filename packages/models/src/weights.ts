@@ -157,7 +157,8 @@ export function saveParametersByName(model: unknown): Uint8Array {
       tensors.set(param.name, ordered);
       axes.set(param.name, names);
     }
-    const metadata = axes.size > 0 ? { [NAMED_AXES_METADATA_KEY]: encodeNamedAxes(axes) } : {};
+    const metadata = new Map<string, string>();
+    if (axes.size > 0) metadata.set(NAMED_AXES_METADATA_KEY, encodeNamedAxes(axes));
     return serializeSafetensors(tensors, metadata);
   } finally {
     tf.dispose(created);

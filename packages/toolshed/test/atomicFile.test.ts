@@ -53,6 +53,19 @@ afterEach(() => {
 
 const leftovers = (folder: string) => readdirSync(folder).filter((n) => n.startsWith("."));
 
+describe("browser safety", () => {
+  it("the main entry imports no node: module; only the ./node entry does", () => {
+    const src = fileURLToPath(new URL("../src/", import.meta.url));
+    const nodeOnly = ["atomicFile.ts", "node.ts"];
+    for (const name of readdirSync(src).filter((n) => n.endsWith(".ts"))) {
+      const code = readFileSync(join(src, name), "utf8");
+      const importsNode = /from\s+"node:|import\("node:/.test(code);
+      expect(importsNode, name).toBe(nodeOnly.includes(name));
+      if (!nodeOnly.includes(name)) expect(code, name).not.toMatch(/"\.\/(atomicFile|node)\.js"/);
+    }
+  });
+});
+
 describe("writeFileAtomic", () => {
   it("creates and replaces a file and leaves no temporary file", () => {
     const path = join(dir, "plain.bin");
