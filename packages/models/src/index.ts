@@ -5,8 +5,9 @@
  * @module
  */
 
-export * from "./decoding.js";
+export * from "./decodingLoop.js";
+export * from "./errors.js";
 export * from "./mlp.js";
-export * from "./sampling.js";
+export * from "./samplingMode.js";
 export * from "./transformer.js";
 export * from "./weights.js";

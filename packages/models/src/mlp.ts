@@ -14,11 +14,7 @@ import {
   StochasticDropout,
 } from "@saikei/nn";
 import * as tf from "@tensorflow/tfjs-core";
-
-/** Raised when a model configuration cannot describe a model. */
-export class ModelConfigError extends Error {
-  override name = "ModelConfigError";
-}
+import { ModelConfigError } from "./errors.js";
 
 /** Options of {@link MLP.fromConfig}. */
 export interface MLPConfig {

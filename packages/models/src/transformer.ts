@@ -37,7 +37,7 @@ import {
 import { Wildcard } from "@saikei/shapecheck";
 import { field, Struct } from "@saikei/struct";
 import type * as tf from "@tensorflow/tfjs-core";
-import { ModelConfigError } from "./mlp.js";
+import { ModelConfigError } from "./errors.js";
 
 /** The configuration of a {@link TransformerLM} (penzai's `GemmaTransformerConfig`). */
 export interface TransformerConfig {

@@ -21,8 +21,12 @@ import {
 } from "@saikei/named";
 import { field, Struct } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-import { ModelConfigError } from "./mlp.js";
-import { KVCachingInputs, type KVCachingState, type KVCachingTransformerLM } from "./sampling.js";
+import { ModelConfigError } from "./errors.js";
+import {
+  KVCachingInputs,
+  type KVCachingState,
+  type KVCachingTransformerLM,
+} from "./samplingMode.js";
 import { TransformerInputs, type TransformerLM } from "./transformer.js";
 
 /**

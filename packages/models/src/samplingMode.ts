@@ -18,7 +18,7 @@ import { select } from "@saikei/select";
 import { Wildcard } from "@saikei/shapecheck";
 import { field, Struct, tree } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-import { ModelConfigError } from "./mlp.js";
+import { ModelConfigError } from "./errors.js";
 import {
   kvAxes,
   TransformerAttention,
