@@ -49,7 +49,6 @@ export {
 export {
   HandledRandomRef,
   type HolePredicate,
-  InvalidRandomKeyError,
   RandomEffect,
   RandomEffectImpl,
   type RandomHandlingOptions,

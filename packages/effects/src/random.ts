@@ -7,7 +7,7 @@
  */
 
 import { checkedLayerCall, type LayerLike, RandomStream } from "@saikei/layer";
-import { RandomKey, random } from "@saikei/named";
+import { RandomKey, RandomKeyError, random } from "@saikei/named";
 import { Wildcard } from "@saikei/shapecheck";
 import { field, reprValue } from "@saikei/struct";
 import {
@@ -148,14 +148,9 @@ export class RandomEffectImpl extends EffectRuntimeImpl implements RandomEffect 
   }
 }
 
-/** Raised when a random handler gets something other than a `RandomKey` or a bad offset. */
-export class InvalidRandomKeyError extends Error {
-  override name = "InvalidRandomKeyError";
-}
-
 function checkKey(where: string, key: unknown): asserts key is RandomKey {
   if (!(key instanceof RandomKey)) {
-    throw new InvalidRandomKeyError(
+    throw new RandomKeyError(
       `${where} expects a RandomKey, but got ${reprValue(key)}. Build one with random.key(seed) ` +
         "(or random.split / random.foldIn from @saikei/named).",
     );
@@ -303,7 +298,7 @@ export class WithStatefulRandomKey extends EffectHandler.define(
    *
    * @param initialKey the first stored key.
    * @param options `stateCategory` (default `"random"`), `holePredicate`, `handlerId`.
-   * @throws InvalidRandomKeyError when `initialKey` is not a `RandomKey`.
+   * @throws RandomKeyError when `initialKey` is not a `RandomKey`.
    * @example
    * WithStatefulRandomKey.handling(model, random.key(0));
    */
@@ -359,7 +354,7 @@ export class WithFrozenRandomState extends EffectHandler.define(
   /**
    * Handles the random requests of `body` with a fixed key.
    *
-   * @throws InvalidRandomKeyError for a key that is not a `RandomKey` or an offset that is not a
+   * @throws RandomKeyError for a key that is not a `RandomKey` or an offset that is not a
    *   non-negative integer.
    * @example
    * WithFrozenRandomState.handling(model, random.key(3), { startingOffset: 10 });
@@ -372,7 +367,7 @@ export class WithFrozenRandomState extends EffectHandler.define(
     checkKey("WithFrozenRandomState.handling", randomKey);
     const startingOffset = options.startingOffset ?? 0;
     if (!Number.isInteger(startingOffset) || startingOffset < 0 || startingOffset > 0xffffffff) {
-      throw new InvalidRandomKeyError(
+      throw new RandomKeyError(
         `WithFrozenRandomState.handling expects startingOffset to be an integer in [0, 2^32), but got ${reprValue(startingOffset)}.`,
       );
     }

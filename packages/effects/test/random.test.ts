@@ -1,5 +1,5 @@
 import { Layer, RandomStream } from "@saikei/layer";
-import { type RandomKey, random } from "@saikei/named";
+import { type RandomKey, RandomKeyError, random } from "@saikei/named";
 import { StructureMismatchError } from "@saikei/shapecheck";
 import { field } from "@saikei/struct";
 import { describe, expect, expectTypeOf, it } from "vitest";
@@ -8,7 +8,6 @@ import {
   freeEffectTypes,
   HandledRandomRef,
   handleLocalStates,
-  InvalidRandomKeyError,
   RandomEffect,
   RandomEffectImpl,
   RandomRequest,
@@ -76,7 +75,7 @@ describe("WithRandomKeyFromArg", () => {
 
   it("rejects a wrong argument", () => {
     const handled = WithRandomKeyFromArg.handling(draw());
-    expect(() => handled.call([[], 3] as never)).toThrow(InvalidRandomKeyError);
+    expect(() => handled.call([[], 3] as never)).toThrow(RandomKeyError);
     expect(() => handled.call([[], 3] as never)).toThrow(
       /expects a RandomKey, but got 3.*random\.key\(seed\)/s,
     );
@@ -118,7 +117,7 @@ describe("WithStatefulRandomKey", () => {
   it("uses its frozen key when not handled as state, and checks the initial key", () => {
     const stateful = WithStatefulRandomKey.handling(draw(1), random.key(1));
     expect(() => stateful.call([])).toThrow(/'set' of LocalStateEffect/);
-    expect(() => WithStatefulRandomKey.handling(draw(), 5 as never)).toThrow(InvalidRandomKeyError);
+    expect(() => WithStatefulRandomKey.handling(draw(), 5 as never)).toThrow(RandomKeyError);
     expect(
       WithStatefulRandomKey.handling(draw(), random.key(1), { stateCategory: "rng" }).randomState,
     ).toEqual(new FrozenLocalStateRequest({ state: random.key(1), category: "rng" }));
@@ -138,9 +137,7 @@ describe("WithFrozenRandomState", () => {
     expect(() => WithFrozenRandomState.handling(draw(), key, { startingOffset: -1 })).toThrow(
       /startingOffset/,
     );
-    expect(() => WithFrozenRandomState.handling(draw(), "k" as never)).toThrow(
-      InvalidRandomKeyError,
-    );
+    expect(() => WithFrozenRandomState.handling(draw(), "k" as never)).toThrow(RandomKeyError);
   });
 
   it("gives bitwise-known keys for a fixed seed (the same in Node and browsers)", () => {
