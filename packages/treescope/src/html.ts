@@ -20,13 +20,13 @@ import {
   scriptJSON,
 } from "./escape.js";
 import { asSelectionView, type Described, describe } from "./inspect.js";
-import { statsText, summarizeArray } from "./summary.js";
+import { type ArraySummary, statsText, summarizeArray } from "./summary.js";
 import {
   arrayText,
   leafText,
   MAX_RENDER_DEPTH,
+  multilineHead,
   oneLine,
-  renderToText,
   smallArrayValues,
 } from "./text.js";
 
@@ -100,6 +100,8 @@ interface NodeData {
 class HTMLBuilder {
   /** colour variable name → colour */
   readonly colorVars = new Map<string, string>();
+  /** Array summaries by array, for the static text form. */
+  readonly summaries = new Map<unknown, ArraySummary>();
   private readonly varByTypeAndColor = new Map<string, Map<string, string>>();
   private readonly ancestors = new Set<unknown>();
   private readonly tracking: boolean;
@@ -187,6 +189,7 @@ class HTMLBuilder {
 
   private arrayLeaf(value: unknown, out: NodeData): NodeData {
     const summary = summarizeArray(value)!;
+    this.summaries.set(value, summary);
     out.x = arrayText(summary, smallArrayValues(value, summary), false);
     out.k = "array";
     const a: NonNullable<NodeData["a"]> = {};
@@ -299,22 +302,23 @@ const FALLBACK_CHARS = 40_000;
  * The multi-line text form for hosts that strip scripts (GitHub's and nbviewer's notebook views,
  * untrusted Jupyter notebooks), cut to a reasonable size; the script replaces it by the view.
  */
-function fallbackText(tree: unknown, highlight: readonly KeyPath[]): string {
-  const text = renderToText(tree, { multiline: true, color: false, width: 100, highlight });
-  let end = -1;
-  for (let i = 0; i < FALLBACK_LINES; i++) {
-    end = text.indexOf("\n", end + 1);
-    if (end === -1) break;
+function fallbackText(
+  tree: unknown,
+  highlight: readonly KeyPath[],
+  summaries: Map<unknown, ArraySummary>,
+): string {
+  const head = multilineHead(tree, { width: 100, maxLines: FALLBACK_LINES, highlight, summaries });
+  let text = head.lines.join("\n");
+  let more = head.more;
+  if (text.length > FALLBACK_CHARS) {
+    text = text.slice(0, FALLBACK_CHARS);
+    more = true;
   }
-  if (end === -1 && text.length <= FALLBACK_CHARS) return text;
-  const cut = Math.min(end === -1 ? text.length : end, FALLBACK_CHARS);
-  let rest = 1;
-  for (let i = text.indexOf("\n", cut + 1); i !== -1; i = text.indexOf("\n", i + 1)) rest++;
-  return (
-    `${text.slice(0, cut)}\n\u2026 ${rest} more line${rest === 1 ? "" : "s"}: ` +
-    "the interactive view shows everything where scripts run."
-  );
+  return more ? `${text}\n${FALLBACK_CUT}` : text;
 }
+
+const FALLBACK_CUT =
+  "\u2026 (cut here: the interactive view shows the whole tree where scripts run)";
 
 /**
  * The Content-Security-Policy of a complete page: nothing may be loaded or sent (`default-src
@@ -394,7 +398,7 @@ export function renderToHTML(value: unknown, options: HTMLOptions = {}): string 
   const fragment =
     `<style>${STYLE}</style>` +
     `<div class="skts-root${dark ? " skts-dark" : ""}" id="${id}"${vars === "" ? "" : ` style="${escapeHTML(vars)}"`}>` +
-    `<pre class="skts-text">${escapeHTML(fallbackText(tree, highlight))}</pre>` +
+    `<pre class="skts-text">${escapeHTML(fallbackText(tree, highlight, builder.summaries))}</pre>` +
     `<div class="skts-tree"></div></div>` +
     `<script type="application/json" id="${id}-data">${scriptJSON(data)}</script>` +
     `<script${page ? ` nonce="${nonce}"` : ""}>${SCRIPT}(${scriptJSON(id)});</script>`;

@@ -212,15 +212,22 @@ export function smallArrayValues(value: unknown, summary: ArraySummary): unknown
 export const MAX_RENDER_DEPTH = 1000;
 
 class TextRenderer {
-  private readonly summaries = new Map<unknown, ArraySummary>();
   private readonly ancestors = new Set<unknown>();
   private readonly tracking: boolean;
+  /** Line breaks the multi-line form has written so far. */
+  private breaks = 0;
 
-  /** `marks`: keystr of the paths to wrap in `«…»` (a selection's nodes). */
+  /**
+   * `marks`: keystr of the paths to wrap in `«…»` (a selection's nodes). `maxBreaks`: the
+   * multi-line form stops adding children after this many line breaks (its text is then cut by
+   * the caller). `summaries`: array summaries already computed, by array.
+   */
   constructor(
     private readonly width: number,
     private readonly withStats: boolean,
     private readonly marks: ReadonlySet<string>,
+    private readonly maxBreaks = Number.POSITIVE_INFINITY,
+    private readonly summaries = new Map<unknown, ArraySummary>(),
   ) {
     this.tracking = marks.size > 0;
   }
@@ -287,10 +294,12 @@ class TextRenderer {
       return st === PLAIN ? flat : this.line(value, st, path, depth);
     }
     this.ancestors.add(value);
+    this.breaks++;
     try {
       const pad = " ".repeat(indent + 2);
       let lines = "";
       for (const e of d.entries) {
+        if (this.breaks >= this.maxBreaks) break;
         const child = this.block(
           e.value,
           indent + 2,
@@ -300,6 +309,7 @@ class TextRenderer {
           depth + 1,
         );
         lines += `${pad}${e.label}${child},\n`;
+        this.breaks++;
       }
       const text = `${this.open(value, d.typeName, d.open, st)}\n${lines}${" ".repeat(indent)}${d.close}`;
       return this.mark(text, path, st);
@@ -348,6 +358,37 @@ export function renderToText(value: unknown, options: TextOptions = {}): string 
     new Set(marked.map((p) => keystr(p))),
   );
   return multiline ? renderer.block(tree, 0, 0, st) : renderer.line(tree, st);
+}
+
+/**
+ * The first `maxLines` lines of the uncoloured multi-line form, with array statistics, rendering
+ * no more of the tree than those lines need (for the static text of an HTML view).
+ *
+ * @param tree a tree (not a selection).
+ * @param highlight key paths to mark `«…»`.
+ * @param summaries array summaries already computed.
+ * @returns the lines, and whether more followed.
+ */
+export function multilineHead(
+  tree: unknown,
+  options: {
+    width: number;
+    maxLines: number;
+    highlight: readonly KeyPath[];
+    summaries?: Map<unknown, ArraySummary>;
+  },
+): { lines: string[]; more: boolean } {
+  const renderer = new TextRenderer(
+    options.width,
+    true,
+    new Set(options.highlight.map((p) => keystr(p))),
+    options.maxLines,
+    options.summaries,
+  );
+  const lines = renderer.block(tree, 0, 0, PLAIN).split("\n");
+  return lines.length > options.maxLines
+    ? { lines: lines.slice(0, options.maxLines), more: true }
+    : { lines, more: false };
 }
 
 /**

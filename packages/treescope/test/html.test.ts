@@ -376,20 +376,29 @@ describe("renderToHTML with hostile input", () => {
     );
   });
 
-  it("cuts the static text after 400 lines, saying how many are left", () => {
+  it("cuts the static text after 400 lines or 40,000 characters, saying so", () => {
+    const cut = "\u2026 (cut here: the interactive view shows the whole tree where scripts run)";
     const tree = Array.from({ length: 1000 }, (_, i) => ({ i }));
     const lines = staticText(renderToHTML(tree)).split("\n");
-    // "[", 1000 entries, "]": 400 lines shown, 602 left
-    expect(lines).toHaveLength(401);
-    expect(lines[399]).toBe('  {"i": 398},');
-    expect(lines[400]).toBe(
-      "\u2026 602 more lines: the interactive view shows everything where scripts run.",
+    expect(lines).toEqual([
+      ...renderToText(tree, { multiline: true, color: false, width: 100 })
+        .split("\n")
+        .slice(0, 400),
+      cut,
+    ]);
+    expect(lines[399]).toBe(`  {"i": 398},`);
+    // exactly 400 lines are not cut
+    const fits = Array.from({ length: 398 }, (_, i) => i);
+    const text = renderToText(fits, { multiline: true, color: false, width: 100 });
+    expect(text.split("\n")).toHaveLength(400);
+    expect(staticText(renderToHTML(fits))).toBe(text);
+    // one line more is
+    const over = [...fits, 398];
+    expect(staticText(renderToHTML(over))).toBe(
+      `${renderToText(over, { multiline: true, color: false, width: 100 }).split("\n").slice(0, 400).join("\n")}\n${cut}`,
     );
     const long = staticText(renderToHTML("x".repeat(100_000)));
-    expect(long.length).toBeLessThan(40_200);
-    expect(
-      long.endsWith("\u2026 1 more line: the interactive view shows everything where scripts run."),
-    ).toBe(true);
+    expect(long).toBe(`'${"x".repeat(39_999)}\n${cut}`);
   });
 
   it("renders trees 20,000 levels deep, showing nodes below MAX_RENDER_DEPTH as Name(…)", () => {
