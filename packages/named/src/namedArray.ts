@@ -39,6 +39,25 @@ export interface Layout {
 
 const INTEGER_LIKE = /^(?:0|[1-9][0-9]*)$/;
 
+/** Node's hook for `console.log` / `util.inspect` (a symbol key: invisible to `Object.keys`). */
+const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
+
+/**
+ * Prints a name record as the plain object it stands for (`{ batch: 4 }`), not as
+ * `[Object: null prototype] { batch: 4 }`. Spreading copies keys such as `__proto__` as data.
+ */
+const INSPECT_AS_PLAIN_OBJECT: PropertyDescriptor = {
+  value: function inspectNameRecord(
+    this: object,
+    _depth: number,
+    options: unknown,
+    inspect: (value: unknown, options: unknown) => string,
+  ) {
+    return inspect({ ...this }, options);
+  },
+  enumerable: false,
+};
+
 /**
  * A record keyed by axis names, without a prototype: names such as `__proto__`, `constructor` or
  * `toString` are ordinary keys in it (a `{}` would turn `rec["__proto__"] = 3` into a prototype
@@ -54,6 +73,7 @@ export function nameRecord<V = number>(
   ...sources: readonly Readonly<Record<string, V>>[]
 ): Record<string, V> {
   const out = Object.create(null) as Record<string, V>;
+  Object.defineProperty(out, NODE_INSPECT, INSPECT_AS_PLAIN_OBJECT);
   for (const source of sources) {
     for (const key of Object.keys(source)) out[key] = source[key]!;
   }

@@ -12,6 +12,7 @@ import * as toolshed from "@saikei/toolshed";
 import * as treescope from "@saikei/treescope";
 import * as tf from "@tensorflow/tfjs-core";
 import { pz } from "saikei";
+import { writeFileAtomic } from "saikei/node";
 
 class Point extends Struct.define({ x: field<number>(), y: field<number>() }) {
   norm(): number {

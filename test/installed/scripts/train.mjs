@@ -1,10 +1,11 @@
 // A user's ESM script: build a TransformerLM, train it 20 steps on wasm, save and reload a
-// checkpoint, sample text. Prints one JSON line with what the test checks.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// checkpoint (written atomically through saikei/node), sample text. Prints one JSON line with what the test checks.
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { pz } from "saikei";
+import { parseSafetensorsFile, writeFileAtomic } from "saikei/node";
 
 const backend = await pz.ready();
 const text =
@@ -67,8 +68,8 @@ const trained = state.model;
 
 const dir = mkdtempSync(join(tmpdir(), "saikei-checkpoint-"));
 const path = join(dir, "model.safetensors");
-writeFileSync(path, pz.models.saveParametersByName(trained));
-const weights = pz.toolshed.parseSafetensors(new Uint8Array(readFileSync(path)));
+writeFileAtomic(path, pz.models.saveParametersByName(trained));
+const weights = parseSafetensorsFile(path);
 const reloaded = pz.models.loadParametersByName(TransformerLM.fromConfig(config), weights);
 rmSync(dir, { recursive: true, force: true });
 const probe = pz.nx.wrap(tf.tensor2d([ids.slice(0, seqLen)], undefined, "int32"), "batch", "seq");
