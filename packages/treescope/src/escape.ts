@@ -34,17 +34,6 @@ function escapeOne(ch: string): string {
 }
 
 /**
- * Whether `text` holds a control, line-separator or bidirectional-control character that
- * {@link escapeControls} would escape.
- *
- * @example
- * hasControls("a\u202eb"); // true
- */
-export function hasControls(text: string): boolean {
-  return UNSAFE.test(text);
-}
-
-/**
  * Text with every control character (C0, DEL, C1), line and paragraph separator (U+2028, U+2029)
  * and bidirectional control (U+200E, U+200F, U+061C, U+202A–U+202E, U+2066–U+2069) written as an
  * escape: `\n`, `\t`, `\x1b`, `\u202e`. Treescope passes every name and value it prints through
