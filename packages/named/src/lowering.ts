@@ -2,16 +2,13 @@
  * Backend-aware building blocks that the name-aware ops lower to. They avoid the tfjs patterns
  * that are slow on the wasm backend:
  *
- * - `tf.slice` / `tf.split` / `tf.unstack` on wasm copy the *whole* input to JavaScript for every
- *   slice (`readSync`), so splitting a tensor into `n` parts costs `n` full copies.
- *   {@link splitLeading} copies each part once instead.
  * - `tf.broadcastTo` (and `tf.where`, which calls it) runs the wasm `Tile` kernel, and binary ops
  *   on bool or int32 broadcast with a generic loop; both are about a hundred times slower than a
  *   broadcasting float32 add. {@link broadcastFast} broadcasts with a float32 add instead.
  * - The wasm `Select` kernel (`tf.where`) runs about a hundred times slower than a float32 add;
  *   {@link whereFast} selects in one JavaScript pass over the wasm heap instead.
  * - Batched or transposed `tf.matMul` on wasm runs a naive loop (about 2 GFLOP/s) where a plain
- *   2-D matMul runs XNNPACK (about 30 GFLOP/s): {@link matMul2d} keeps to the fast path.
+ *   2-D matMul runs XNNPACK (about 30 GFLOP/s): {@link matMulFast} keeps to the fast path.
  *
  * @module
  */
@@ -52,30 +49,6 @@ function wasmHeapBackend(...ts: tf.Tensor[]): WasmBackendLike | undefined {
 }
 
 /**
- * Splits `t` into `n` equal parts along axis 0, each of shape `[t.shape[0] / n, ...rest]`.
- * On wasm each part is copied once straight from the wasm heap.
- *
- * @example
- * splitLeading(tf.zeros([6, 2]), 3).map((p) => p.shape) // [[2, 2], [2, 2], [2, 2]]
- */
-export function splitLeading(t: tf.Tensor, n: number): tf.Tensor[] {
-  if (n === 1) return [t];
-  const backend = wasmHeapBackend(t);
-  if (backend === undefined) return tf.split(t, n, 0);
-  const shape = [t.shape[0]! / n, ...t.shape.slice(1)];
-  const per = t.size / n;
-  const parts: tf.Tensor[] = [];
-  for (let i = 0; i < n; i++) {
-    // A fresh heap view each time: creating the previous part may have grown (and detached) the heap.
-    const view = backend.typedArrayFromHeap(
-      t as unknown as { dataId: object; dtype: tf.DataType; shape: number[] },
-    );
-    parts.push(tf.tensor(view.slice(i * per, (i + 1) * per), shape, t.dtype));
-  }
-  return parts;
-}
-
-/**
  * Broadcasts `t` to `shape` (NumPy rules) with a broadcasting binary op rather than `Tile`.
  *
  * @example
@@ -103,22 +76,102 @@ export function broadcastFast(t: tf.Tensor, shape: readonly number[]): tf.Tensor
 }
 
 /**
- * `B` independent products `a[i] @ b[i]` for `a: [B*M, K]`-shaped rows and `b: [B, K, N]`,
- * returned as `[B*M, N]`, using one plain 2-D matMul per batch element (the XNNPACK path on
- * wasm).
+ * Multiply-adds per batch slice (`m * k * p`) from which {@link matMulFast} splits a batched
+ * product on the host. Measured on wasm (Node 20, SIMD; batched kernel vs split, three runs):
+ * 4 x [1, 16] x [16, 72] 25-48 µs vs 86-160 µs; 32 x [8, 16] x [16, 64] (8192 per slice)
+ * 0.4-0.6 ms vs 0.7-1.2 ms; 16384 per slice ties (4 x [16, 16] x [16, 72]: 0.13-0.19 ms vs
+ * 0.12-0.23 ms); 4 x [32, 16] x [16, 72] (36864) 0.22-0.33 ms vs 0.12-0.24 ms; 4 x [72, 16] x
+ * [16, 72] 0.75 ms vs 0.22-0.47 ms; 16 x [128, 64] x [64, 128] 24-34 ms vs 3.5-6.2 ms. The total
+ * `n * m * k * p` does not separate the cases: 32 slices of 8192 lose 2x with the split, 4 of
+ * 36864 win 2x.
+ */
+export const HOST_SPLIT_MIN_SLICE_WORK = 32768;
+
+/**
+ * Rows per batch slice (`m`) from which {@link matMulFast} splits on the host: with fewer, the
+ * per-slice cost of packing the right operand dominates (4 x [8, 64] x [64, 72], 36864 per slice,
+ * runs 0.19-0.26 ms batched vs 0.25-0.38 ms split).
+ */
+export const HOST_SPLIT_MIN_ROWS = 16;
+
+/**
+ * `[...batch, m, k] x [...batch, k, p] -> [...batch, m, p]` (the same batch axes on both sides, or
+ * none), the one matMul every name-aware contraction lowers to. Small products run as one
+ * `tf.matMul`. On wasm, large batched ones are split on the host and each slice goes through a
+ * plain 2-D `tf.matMul` (the XNNPACK path; the batched kernel is a naive loop): 16 x [128, 64] x
+ * [64, 128] runs in 10 ms against 36 ms for the batched kernel and 24 ms for `tf.unstack` + 2-D
+ * matMuls. Each slice costs a fixed ~30 µs plus packing its right operand, so the split pays off
+ * only from {@link HOST_SPLIT_MIN_SLICE_WORK} multiply-adds and {@link HOST_SPLIT_MIN_ROWS} rows
+ * per slice (decoding one token, `[heads, 1, k] x [heads, k, kv]`, stays one kernel). Other
+ * backends run their batched kernel, as does a jit trace (host copies would become constants of
+ * the trace).
+ *
+ * Differentiable: while gradients are recorded and the split would run, the product goes through
+ * `tf.customGrad` (the tape cannot follow host copies), whose gradient is the same fast product
+ * on explicitly transposed operands.
  *
  * @example
- * batchedMatMul2d(tf.ones([4, 3]), tf.ones([2, 3, 5]), 2).shape // [4, 5]
+ * matMulFast(tf.ones([16, 32, 64]), tf.ones([16, 64, 128])).shape // [16, 32, 128]
  */
-export function batchedMatMul2d(a: tf.Tensor, b: tf.Tensor, batch: number): tf.Tensor {
-  const as = splitLeading(a, batch);
-  const bs = splitLeading(b, batch);
-  const K = b.shape[1]!;
-  const N = b.shape[2]!;
-  const parts = as.map((x, i) =>
-    tf.matMul(x as tf.Tensor2D, tf.reshape(bs[i]!, [K, N]) as tf.Tensor2D),
-  );
-  return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
+export function matMulFast(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (!splitsOnHost(a, b)) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D);
+  if (isTaping()) return matMulSplitWithGradient(a, b) as tf.Tensor;
+  return matMulSplit(a, b);
+}
+
+/** Whether {@link matMulFast} splits `a x b` on the host. */
+function splitsOnHost(a: tf.Tensor, b: tf.Tensor): boolean {
+  const r = a.rank;
+  if (r < 3 || isTracing() || a.dtype !== "float32" || b.dtype !== "float32") return false;
+  const m = a.shape[r - 2]!;
+  const k = a.shape[r - 1]!;
+  const p = b.shape[r - 1]!;
+  if (m < HOST_SPLIT_MIN_ROWS || m * k * p < HOST_SPLIT_MIN_SLICE_WORK || a.size === m * k)
+    return false;
+  return tf.getBackend() === "wasm";
+}
+
+// The split builds new tensors from host copies, which the gradient tape cannot follow; the
+// gradient is given explicitly: dA = dC x B^T, dB = A^T x dC.
+const matMulSplitWithGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([a, b]);
+  return {
+    value: matMulSplit(a, b),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sa, sb] = saved as [tf.Tensor, tf.Tensor];
+      return [matMulFast(dy, swapLastTwo(sb)), matMulFast(swapLastTwo(sa), dy)];
+    },
+  };
+});
+
+function swapLastTwo(t: tf.Tensor): tf.Tensor {
+  const perm = t.shape.map((_, i) => i);
+  perm[t.rank - 2] = t.rank - 1;
+  perm[t.rank - 1] = t.rank - 2;
+  return tf.transpose(t, perm);
+}
+
+/** One plain 2-D `tf.matMul` per batch slice, on host copies of the operands. */
+function matMulSplit(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const r = a.rank;
+  const m = a.shape[r - 2]!;
+  const k = a.shape[r - 1]!;
+  const p = b.shape[r - 1]!;
+  const n = a.size / (m * k);
+  const aData = a.dataSync() as Float32Array;
+  const bData = b.dataSync() as Float32Array;
+  const out = new Float32Array(n * m * p);
+  for (let i = 0; i < n; i++) {
+    const ai = tf.tensor2d(aData.subarray(i * m * k, (i + 1) * m * k), [m, k]);
+    const bi = tf.tensor2d(bData.subarray(i * k * p, (i + 1) * k * p), [k, p]);
+    const ci = tf.matMul(ai, bi);
+    out.set(ci.dataSync() as Float32Array, i * m * p);
+    ai.dispose();
+    bi.dispose();
+    ci.dispose();
+  }
+  return tf.tensor(out, [...a.shape.slice(0, -2), m, p]);
 }
 
 /** How an operand of {@link whereFast} is read: its size when it repeats over leading axes. */

@@ -10,8 +10,9 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
+import { isTaping } from "./engineState.js";
 import { AxisNameError, NamedShapeMismatchError, PositionalAxesError } from "./errors.js";
-import { batchedMatMul2d, broadcastFast, whereFast } from "./lowering.js";
+import { broadcastFast, matMulFast, whereFast } from "./lowering.js";
 import {
   type AxisName,
   describeNamedShape,
@@ -446,17 +447,18 @@ function prod(xs: readonly number[]): number {
 }
 
 /**
- * Per-batch work (multiply-adds) below which a batched tf.matMul beats a loop of 2-D matMuls:
- * for tiny matrices the per-kernel overhead of the loop dominates.
- */
-const SMALL_MATMUL = 16 * 1024;
-
-/**
- * Name-aware contraction: sums `a * b` over the `contract` axes. Names present in both operands
- * and not contracted are batch axes (matched elementwise); names in only one operand are kept.
- * Lowered to plain 2-D `tf.matMul` calls on explicitly transposed and reshaped data (one per
- * batch element), which on the wasm backend is an order of magnitude faster than a batched or
- * transposed matMul; on other backends (webgl, cpu) batch axes use one batched matMul.
+ * Name-aware contraction: sums `a * b` over the `contract` axes (penzai's `contract`, and the
+ * one contraction saikei has: nn's `contract`, `Linear`, `NamedEinsum` and `EmbeddingDecode` call
+ * it). Names present in both operands and not contracted are batch axes (matched elementwise);
+ * names in only one operand are kept.
+ *
+ * Lowering: without batch axes one plain 2-D `tf.matMul` of `[rows, k] x [k, cols]` on
+ * explicitly transposed data (a transposed-operand matMul is about 30 times slower on wasm).
+ * With batch axes one `[...batch, rows, k] x [...batch, k, cols]` product, which on wasm is split
+ * into plain 2-D matMuls when the slices are large enough to pay for it. Transposes and reshapes
+ * that would not change the data's layout are skipped (each is a kernel dispatch, which dominates
+ * small products): moving size-1 axes is a reshape, and a `{batch: 1, seq: 1, embedding}` input
+ * feeds the matMul as it is. Differentiable (`tf.grad`) and traceable (`jit`) on every path.
  *
  * The result is a NamedArray whose axes are ordered: batch names (in `a`'s order), then `a`'s
  * other names, then `b`'s other names.
@@ -501,10 +503,12 @@ export function dot(a: NamedArrayBase, b: NamedArrayBase, options: DotOptions): 
   const batch = aOrder.filter((n) => n in lb.nameAxis && !contract.includes(n));
   const aFree = aOrder.filter((n) => !Object.hasOwn(lb.nameAxis, n));
   const bFree = bOrder.filter((n) => !Object.hasOwn(la.nameAxis, n));
-  const B = prod(batch.map((n) => sizes[n]!));
-  const M = prod(aFree.map((n) => sizes[n]!));
-  const K = prod(contract.map((n) => sizes[n]!));
-  const N = prod(bFree.map((n) => sizes[n]!));
+  const sizesOf = (names: readonly string[]) => names.map((n) => sizes[n]!);
+  const batchSizes = sizesOf(batch);
+  const aFreeSizes = sizesOf(aFree);
+  const M = prod(aFreeSizes);
+  const K = prod(sizesOf(contract));
+  const N = prod(sizesOf(bFree));
   const outNames = [...batch, ...aFree, ...bFree];
   return tidy(() => {
     let ad = la.data;
@@ -512,35 +516,72 @@ export function dot(a: NamedArrayBase, b: NamedArrayBase, options: DotOptions): 
     const intResult = ad.dtype !== "float32" && bd.dtype !== "float32";
     if (ad.dtype !== "float32") ad = tf.cast(ad, "float32");
     if (bd.dtype !== "float32") bd = tf.cast(bd, "float32");
-    const A = transposeIfNeeded(
-      ad,
-      [...batch, ...aFree, ...contract].map((n) => la.nameAxis[n]!),
-    );
-    const Bt = transposeIfNeeded(
-      bd,
-      [...batch, ...contract, ...bFree].map((n) => lb.nameAxis[n]!),
-    );
     let out: tf.Tensor;
-    if (B === 1) {
-      out = tf.matMul(tf.reshape(A, [M, K]) as tf.Tensor2D, tf.reshape(Bt, [K, N]) as tf.Tensor2D);
-    } else if (M * K * N < SMALL_MATMUL || tf.getBackend() !== "wasm") {
-      // Off wasm (webgl, cpu) the batched kernel is the fast one; on wasm only for tiny matrices.
-      out = tf.matMul(
-        tf.reshape(A, [B, M, K]) as tf.Tensor3D,
-        tf.reshape(Bt, [B, K, N]) as tf.Tensor3D,
+    if (batch.length === 0) {
+      // The left operand may keep leading size-1 axes (`[1, ..., rows, k]`): the kernel runs that
+      // as the same plain product, and the result then often needs no reshape. Not while taping:
+      // tfjs's matMul gradient does not sum over broadcast batch axes.
+      const keepLeading = aFree.length > 1 && prod(aFreeSizes.slice(0, -1)) === 1 && !isTaping();
+      const A = operandAs(
+        ad,
+        la.nameAxis,
+        [...aFree, ...contract],
+        keepLeading ? [...aFreeSizes, K] : [M, K],
       );
+      const Bt = operandAs(bd, lb.nameAxis, [...contract, ...bFree], [K, N]);
+      out = tf.matMul(A as tf.Tensor2D, Bt as tf.Tensor2D);
     } else {
-      out = batchedMatMul2d(tf.reshape(A, [B * M, K]), tf.reshape(Bt, [B, K, N]), B);
+      const A = operandAs(
+        ad,
+        la.nameAxis,
+        [...batch, ...aFree, ...contract],
+        [...batchSizes, M, K],
+      );
+      const Bt = operandAs(
+        bd,
+        lb.nameAxis,
+        [...batch, ...contract, ...bFree],
+        [...batchSizes, K, N],
+      );
+      out = matMulFast(A, Bt);
     }
-    out = tf.reshape(
-      out,
-      outNames.map((n) => sizes[n]!),
-    );
+    out = reshapeIfNeeded(out, sizesOf(outNames));
     if (intResult) out = tf.cast(tf.round(out), "int32");
     const namedAxes: Record<string, number> = nameRecord();
     for (const n of outNames) namedAxes[n] = sizes[n]!;
     return new NamedArray({ namedAxes, dataArray: out });
   });
+}
+
+/**
+ * The data of an operand with its named axes put in the order `names`, reshaped to `shape` (of
+ * the same size). A permutation that moves only size-1 axes is folded into the reshape, and a
+ * reshape to the data's own shape is skipped.
+ */
+function operandAs(
+  data: tf.Tensor,
+  nameAxis: Readonly<Record<string, number>>,
+  names: readonly string[],
+  shape: readonly number[],
+): tf.Tensor {
+  const perm = names.map((n) => nameAxis[n]!);
+  let last = -1;
+  let inOrder = true;
+  for (const d of perm) {
+    if (data.shape[d] === 1) continue;
+    if (d < last) {
+      inOrder = false;
+      break;
+    }
+    last = d;
+  }
+  return reshapeIfNeeded(inOrder ? data : tf.transpose(data, perm), shape);
+}
+
+/** `tf.reshape(x, shape)`, or `x` itself when it already has that shape (a reshape is a dispatch). */
+function reshapeIfNeeded(x: tf.Tensor, shape: readonly number[]): tf.Tensor {
+  const same = x.rank === shape.length && x.shape.every((s, i) => s === shape[i]);
+  return same ? x : tf.reshape(x, shape as number[]);
 }
 
 function normalizeOver(

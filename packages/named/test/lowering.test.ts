@@ -1,35 +1,23 @@
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { whileTracing } from "../src/engineState.js";
 import { ready } from "../src/index.js";
-import { batchedMatMul2d, broadcastFast, splitLeading, whereFast } from "../src/lowering.js";
+import {
+  broadcastFast,
+  HOST_SPLIT_MIN_ROWS,
+  HOST_SPLIT_MIN_SLICE_WORK,
+  matMulFast,
+  whereFast,
+} from "../src/lowering.js";
 import { expectClose, values } from "./helpers.js";
 
 beforeAll(async () => {
   await ready();
+  await import("@tensorflow/tfjs-core/dist/register_all_gradients.js");
 });
 
 describe("wasm-aware lowering helpers", () => {
-  it("splitLeading copies each part", () => {
-    const t = tf.tensor([
-      [1, 2],
-      [3, 4],
-      [5, 6],
-      [7, 8],
-    ]);
-    const parts = splitLeading(t, 2);
-    expect(parts.map((p) => p.shape)).toEqual([
-      [2, 2],
-      [2, 2],
-    ]);
-    expect(values(parts[1]!)).toEqual([
-      [5, 6],
-      [7, 8],
-    ]);
-    expect(splitLeading(t, 1)[0]).toBe(t);
-    expect(values(splitLeading(tf.tensor([1, 2, 3, 4], [4], "int32"), 4)[2]!)).toEqual([3]);
-  });
-
   it("broadcastFast for every dtype", () => {
     expect(values(broadcastFast(tf.scalar(2), [2, 2]))).toEqual([
       [2, 2],
@@ -46,31 +34,6 @@ describe("wasm-aware lowering helpers", () => {
     ]);
     const same = tf.zeros([3]);
     expect(broadcastFast(same, [3])).toBe(same);
-  });
-
-  it("batchedMatMul2d multiplies batch by batch", () => {
-    const a = tf.tensor([
-      [1, 0],
-      [0, 1],
-      [2, 0],
-      [0, 2],
-    ]); // two 2x2 blocks: I and 2I
-    const b = tf.tensor([
-      [
-        [1, 2],
-        [3, 4],
-      ],
-      [
-        [1, 1],
-        [1, 1],
-      ],
-    ]);
-    expect(values(batchedMatMul2d(a, b, 2))).toEqual([
-      [1, 2],
-      [3, 4],
-      [2, 2],
-      [2, 2],
-    ]);
   });
 
   it("whereFast equals tf.where on broadcast operands (property)", () => {
@@ -119,5 +82,105 @@ describe("wasm-aware lowering helpers", () => {
       [1, 2],
       [0, 0],
     ]);
+  });
+});
+
+/** The kernels `f` dispatches, by name; every tensor of its result is disposed. */
+function kernelsOf(f: () => tf.Tensor): Record<string, number> {
+  const engine = tf.engine() as unknown as { runKernel: (...args: unknown[]) => unknown };
+  const original = engine.runKernel;
+  const counts: Record<string, number> = {};
+  engine.runKernel = function (this: unknown, ...args: unknown[]) {
+    const name = args[0] as string;
+    counts[name] = (counts[name] ?? 0) + 1;
+    return original.apply(this, args);
+  };
+  try {
+    f().dispose();
+  } finally {
+    engine.runKernel = original;
+  }
+  return counts;
+}
+
+describe("matMulFast", () => {
+  let baseline = 0;
+  beforeEach(() => {
+    baseline = tf.memory().numTensors;
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    expect(tf.memory().numTensors).toBe(baseline);
+  });
+
+  // m = 32 rows, m * k * p = 32768 multiply-adds per slice: at the split threshold.
+  const largeShapes = (): [tf.Tensor3D, tf.Tensor3D] => [
+    tf.randomNormal([3, 32, 16], 0, 1, "float32", 10) as tf.Tensor3D,
+    tf.randomNormal([3, 16, 64], 0, 1, "float32", 11) as tf.Tensor3D,
+  ];
+
+  it("the split thresholds describe the large test shapes", () => {
+    expect(32 >= HOST_SPLIT_MIN_ROWS && 32 * 16 * 64 >= HOST_SPLIT_MIN_SLICE_WORK).toBe(true);
+  });
+
+  it("small products are one kernel and read nothing back", () => {
+    const a = tf.randomNormal([4, 1, 16]);
+    const b = tf.randomNormal([4, 16, 72]);
+    const reads = vi.spyOn(tf.Tensor.prototype, "dataSync");
+    expect(kernelsOf(() => matMulFast(a, b))).toEqual({ BatchMatMul: 1 });
+    expect(reads).not.toHaveBeenCalled();
+    tf.dispose([a, b]);
+  });
+
+  it("large products split on the host on wasm, not while tracing, with the same values", () => {
+    const [a, b] = largeShapes();
+    const expected = tf.matMul(a, b);
+    const reads = vi.spyOn(tf.Tensor.prototype, "dataSync");
+    const split = matMulFast(a, b);
+    if (tf.getBackend() === "wasm") expect(reads).toHaveBeenCalled();
+    reads.mockClear();
+    whileTracing(() => {
+      expect(kernelsOf(() => matMulFast(a, b))).toEqual({ BatchMatMul: 1 });
+    });
+    expect(reads).not.toHaveBeenCalled();
+    reads.mockRestore();
+    const got = split.dataSync();
+    const want = expected.dataSync();
+    for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 4);
+    tf.dispose([a, b, expected, split]);
+  });
+
+  it("takes any number of batch axes", () => {
+    const a = tf.randomNormal([2, 3, 4, 5]);
+    const b = tf.randomNormal([2, 3, 5, 6]);
+    const c = matMulFast(a, b);
+    expect(c.shape).toEqual([2, 3, 4, 6]);
+    const expected = tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D);
+    expect(Array.from(c.dataSync())).toEqual(Array.from(expected.dataSync()));
+    tf.dispose([a, b, c, expected]);
+  });
+
+  it("has the gradients of tf.matMul, small and on the host-split path", () => {
+    const small: [tf.Tensor, tf.Tensor] = [
+      tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [2, 2, 3]),
+      tf.tensor3d([1, 0, 2, 1, 0, 3, -1, 2, 1, 1, 0, 2], [2, 3, 2]),
+    ];
+    for (const [a, b] of [small, largeShapes()]) {
+      const w = tf.randomNormal([a.shape[0]!, a.shape[1]!, b.shape[2]!], 0, 1, "float32", 12);
+      const loss = (f: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) =>
+        tf.sum(tf.mul(f(x, y), w));
+      const ours = tf.grads(loss(matMulFast))([a, b]);
+      const reference = tf.grads(loss((x, y) => tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D)))([
+        a,
+        b,
+      ]);
+      for (let i = 0; i < 2; i++) {
+        expect(ours[i]!.shape).toEqual(reference[i]!.shape);
+        const got = ours[i]!.dataSync();
+        const want = reference[i]!.dataSync();
+        for (let j = 0; j < want.length; j++) expect(got[j]).toBeCloseTo(want[j]!, 3);
+      }
+      tf.dispose([a, b, w, ...ours, ...reference]);
+    }
   });
 });

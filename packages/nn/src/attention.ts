@@ -5,9 +5,9 @@
  * @module
  */
 
-import { InitialLocalStateRequest, SideInputRequest } from "@saikei/effects";
+import { InitialLocalStateRequest, type SideInputEffect, SideInputRequest } from "@saikei/effects";
 import { callLayer, Layer, type LayerLike } from "@saikei/layer";
-import { isNamedArray, isTracing, type NamedArray } from "@saikei/named";
+import { isNamedArray, isTracing, type NamedArray, where } from "@saikei/named";
 import { className, field } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { AxisMismatchError, DtypeMismatchError } from "./errors.js";
@@ -30,7 +30,7 @@ export const DEFAULT_MASKED_OUT_VALUE = -2.3819763e38;
  */
 export class ApplyAttentionMask extends Layer.define(
   {
-    mask: field<any>(),
+    mask: field<SideInputEffect<NamedArray>>(),
     maskedOutValue: field<number | tf.Tensor>(),
   },
   { name: "ApplyAttentionMask" },
@@ -47,11 +47,14 @@ export class ApplyAttentionMask extends Layer.define(
     maskTag: unknown,
     maskedOutValue: number | tf.Tensor = DEFAULT_MASKED_OUT_VALUE,
   ): ApplyAttentionMask {
-    return new ApplyAttentionMask({ mask: new SideInputRequest({ tag: maskTag }), maskedOutValue });
+    return new ApplyAttentionMask({
+      mask: new SideInputRequest<NamedArray>({ tag: maskTag }),
+      maskedOutValue,
+    });
   }
 
   /**
-   * Returns `where(mask, x, maskedOutValue)`.
+   * Returns `nx.where(mask, x, maskedOutValue)`.
    *
    * @throws AxisMismatchError when the mask is not a named array or its axes disagree with `x`.
    * @throws DtypeMismatchError when the mask is not boolean.
@@ -94,59 +97,25 @@ function requireMask(mask: unknown, layerType: string): NamedArray {
   return named;
 }
 
+/**
+ * `nx.where(mask, x, value)` after checking that the mask's axes fit the logits, so that a wrong
+ * mask fails with the layer's name. Mask axes that the logits lack broadcast the result over them.
+ */
 function applyMask(
   x: NamedArray,
   mask: NamedArray,
   value: number | tf.Tensor,
   layerType: string,
 ): NamedArray {
-  const { data, names } = dataOf(x);
-  const maskNames = Object.keys(mask.namedShape);
-  for (const n of maskNames) {
-    if (Object.hasOwn(x.namedShape, n) && mask.namedShape[n] !== x.namedShape[n]) {
+  for (const [n, size] of Object.entries(mask.namedShape)) {
+    if (Object.hasOwn(x.namedShape, n) && size !== x.namedShape[n]) {
       throw new AxisMismatchError(
-        `${layerType}: the mask has axis "${n}" of size ${mask.namedShape[n]} but the logits have size ` +
+        `${layerType}: the mask has axis "${n}" of size ${size} but the logits have size ` +
           `${x.namedShape[n]}. Build the mask for the logits' shape ${JSON.stringify(x.namedShape)}.`,
       );
     }
   }
-  const extra = maskNames.filter((n) => !Object.hasOwn(x.namedShape, n));
-  const order = [...extra, ...names];
-  const maskOrder = order.filter((n) => maskNames.includes(n));
-  const maskShape = order.map((n) => (maskNames.includes(n) ? mask.namedShape[n]! : 1));
-  const maskData = tf.reshape(dataAs(mask, maskOrder), maskShape);
-  const shape = order.map((n) =>
-    Object.hasOwn(x.namedShape, n) ? x.namedShape[n]! : mask.namedShape[n]!,
-  );
-  const logits =
-    extra.length === 0
-      ? data
-      : tf.broadcastTo(tf.reshape(data, [...extra.map(() => 1), ...data.shape]), shape);
-  return wrapAs(whereBroadcast(maskData, logits, value), order);
-}
-
-/**
- * `where(condition, values, fill)` with `condition` broadcast to the shape of `values`. tfjs's own
- * broadcasting in `where` (and `tile` / `broadcastTo` of booleans) is very slow on wasm (280 ms for a
- * [1, 1, 128, 128] mask against [4, 4, 128, 128] logits, under load); expanding the condition
- * through a float addition and filling explicitly takes a sixth of that.
- */
-function whereBroadcast(
-  condition: tf.Tensor,
-  values: tf.Tensor,
-  fill: number | tf.Tensor,
-): tf.Tensor {
-  const shape = values.shape;
-  const sameShape =
-    condition.shape.length === shape.length && condition.shape.every((s, i) => s === shape[i]);
-  const full = sameShape
-    ? condition
-    : tf.greater(tf.add(tf.zeros(shape), tf.cast(condition, "float32")), 0.5);
-  const filler =
-    typeof fill === "number"
-      ? tf.fill(shape, fill, values.dtype as "float32")
-      : tf.broadcastTo(tf.cast(fill, values.dtype), shape);
-  return tf.where(full, values, filler);
+  return where(mask, x, value);
 }
 
 /**

@@ -7,7 +7,7 @@
 
 import { SideInputRequest } from "@saikei/effects";
 import { checkedLayerCall, Layer } from "@saikei/layer";
-import { isTracing, type NamedArray } from "@saikei/named";
+import { dot, isTracing, type NamedArray } from "@saikei/named";
 import { ArraySpec, var as dimVar, dtypes } from "@saikei/shapecheck";
 import { className, field, Struct } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
@@ -24,14 +24,7 @@ import {
   varianceScalingInitializer,
 } from "./initializers.js";
 import { memo } from "./internal/memo.js";
-import {
-  contractNamed,
-  dataAs,
-  dataOf,
-  requireNamed,
-  reshapeIfNeeded,
-  wrapAs,
-} from "./internal/named.js";
+import { dataAs, dataOf, requireNamed, reshapeIfNeeded, wrapAs } from "./internal/named.js";
 import { tidyCall } from "./internal/tidy.js";
 import { type ParameterLike, UninitializedParameter } from "./parameters.js";
 
@@ -296,12 +289,9 @@ export class EmbeddingDecode extends Layer.define(
   call(x: NamedArray): NamedArray {
     const table = this.table.embeddings.value;
     return tidyCall(() =>
-      contractNamed(
-        Object.keys(this.table.embeddingAxes()),
-        requireNamed(x, "EmbeddingDecode"),
-        table,
-        "EmbeddingDecode",
-      ),
+      dot(requireNamed(x, "EmbeddingDecode"), table, {
+        contract: Object.keys(this.table.embeddingAxes()),
+      }),
     );
   }
 }

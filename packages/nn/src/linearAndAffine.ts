@@ -1,13 +1,14 @@
 /**
  * Linear operators on named axes: `Linear`, `AddBias`, `Affine`, `ConstantRescale`,
  * `LinearInPlace`, `RenameAxes`, `NamedEinsum` and `contract` (penzai v1
- * `nn/linear_and_affine.py`). Contractions lower to plain 2-D `tf.matMul`s.
+ * `nn/linear_and_affine.py`). Every contraction is `nx.dot`, which lowers to plain 2-D
+ * `tf.matMul`s.
  *
  * @module
  */
 
 import { checkedLayerCall, Layer, MisconfiguredLayerError } from "@saikei/layer";
-import { isNamedArray, type NamedArray } from "@saikei/named";
+import { dot, isNamedArray, type NamedArray } from "@saikei/named";
 import { ArraySpec, DimVar, var as dimVar, dtypes, varsForAxes } from "@saikei/shapecheck";
 import { field, map, options } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
@@ -21,7 +22,7 @@ import {
   zerosBiasInitializer,
 } from "./initializers.js";
 import { memo } from "./internal/memo.js";
-import { contractNamed, dataOf, renameAxes, requireNamed, wrapAs } from "./internal/named.js";
+import { dataOf, renameAxes, requireNamed, wrapAs } from "./internal/named.js";
 import { tidyCall } from "./internal/tidy.js";
 import { addParameterPrefix, type ParameterLike, UninitializedParameter } from "./parameters.js";
 
@@ -31,11 +32,14 @@ export const LINEAR_COLOR = "#eba875";
 export const ADD_BIAS_COLOR = "#65cfbc";
 
 /**
- * Sums `left * right` over the axes `names` (penzai's `contract`). Axes in both operands but not
- * contracted are kept (batch axes); the result has every other axis of both operands.
+ * Sums `left * right` over the axes `names` (penzai's `contract`): `nx.dot(left, right, {
+ * contract: names })`. Axes in both operands but not contracted are kept (batch axes); the result
+ * has every other axis of both operands.
  *
  * @param names one axis name or several.
- * @throws AxisMismatchError when a contracted axis is missing or sizes disagree.
+ * @throws AxisMismatchError when an operand is not a NamedArray with named axes only.
+ * @throws AxisNameError when a contracted axis is missing from an operand (from `nx.dot`).
+ * @throws NamedShapeMismatchError when a shared axis has two sizes (from `nx.dot`).
  * @example
  * contract("features", nx.ones({ batch: 2, features: 3 }), nx.ones({ features: 3, out: 4 })); // {batch: 2, out: 4}, all 3
  */
@@ -45,7 +49,7 @@ export function contract(
   right: NamedArray,
 ): NamedArray {
   const list = typeof names === "string" ? [names] : [...names];
-  return contractNamed(list, requireNamed(left, "contract"), requireNamed(right, "contract"));
+  return dot(requireNamed(left, "contract"), requireNamed(right, "contract"), { contract: list });
 }
 
 function namedShapeOf(structure: unknown, where: string): Record<string, number> {
@@ -204,7 +208,7 @@ export class Linear extends Layer.define(
     const weights = this.weights.value;
     return tidyCall(() => {
       if (this.inAxisNames.length === 0) return (requireNamed(x, "Linear") as any).mul(weights);
-      return contractNamed(this.inAxisNames, requireNamed(x, "Linear"), weights, "Linear");
+      return dot(requireNamed(x, "Linear"), weights, { contract: this.inAxisNames });
     });
   }
 
@@ -675,12 +679,7 @@ function namedEinsum(
     const next = sumOut(renamed[i]!, later, acc);
     const accIdx = new Set(indicesOf(acc));
     const shared = indicesOf(next).filter((ix) => accIdx.has(ix) && !later.has(ix));
-    acc = contractNamed(
-      shared.map((ix) => INDEX_PREFIX + ix),
-      acc,
-      next,
-      "NamedEinsum",
-    );
+    acc = dot(acc, next, { contract: shared.map((ix) => INDEX_PREFIX + ix) });
   }
   acc = sumOut(acc, outIndices, undefined);
   const back: Record<string, string> = {};

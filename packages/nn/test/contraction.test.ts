@@ -1,14 +1,8 @@
 import { type NamedArray, nx, ready } from "@saikei/named";
 import * as tf from "@tensorflow/tfjs-core";
-import { beforeAll, describe, expect, it, vi } from "vitest";
-import {
-  batchedMatMul,
-  contractNamed,
-  HOST_SPLIT_MIN_ROWS,
-  HOST_SPLIT_MIN_SLICE_WORK,
-  reshapeIfNeeded,
-  setHostSplitAllowed,
-} from "../src/internal/named.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { contract } from "../src/index.js";
+import { reshapeIfNeeded } from "../src/internal/named.js";
 import { expectNoLeakedTensors, kernelsOf } from "./helpers.js";
 
 beforeAll(async () => {
@@ -16,7 +10,7 @@ beforeAll(async () => {
   await import("@tensorflow/tfjs-core/dist/register_all_gradients.js");
 });
 
-expectNoLeakedTensors(() => vi.restoreAllMocks());
+expectNoLeakedTensors();
 
 function random(shape: Record<string, number>, seed: number): NamedArray {
   return nx.wrap(
@@ -64,7 +58,7 @@ function referenceContraction(
   return out;
 }
 
-/** `contractNamed` against {@link referenceContraction}; also checks the result's axis order. */
+/** `contract` (that is, `nx.dot`) against {@link referenceContraction}; also checks the result's axis order. */
 function checkAgainstReference(
   names: string[],
   lShape: Record<string, number>,
@@ -73,7 +67,7 @@ function checkAgainstReference(
 ): void {
   const left = random(lShape, 1);
   const right = random(rShape, 2);
-  const result = contractNamed(names, left, right);
+  const result = contract(names, left, right);
   expect(Object.keys(result.namedShape)).toEqual(expectedOrder);
   expect(result.dataArray.shape).toEqual(expectedOrder.map((n) => result.namedShape[n]));
   const got = result.dataArray.dataSync();
@@ -94,7 +88,7 @@ describe("reshapeIfNeeded", () => {
   });
 });
 
-describe("contractNamed", () => {
+describe("contract lowers through nx.dot", () => {
   it("matches a reference without batch axes, whatever the layouts", () => {
     checkAgainstReference(["e"], { b: 1, s: 1, e: 8 }, { e: 8, h: 2, p: 3 }, ["b", "s", "h", "p"]);
     checkAgainstReference(["e"], { b: 2, s: 3, e: 8 }, { e: 8, h: 2, p: 3 }, ["b", "s", "h", "p"]);
@@ -120,7 +114,7 @@ describe("contractNamed", () => {
     checkAgainstReference(["p"], { s: 3, h: 2, p: 4 }, { t: 5, h: 2, p: 4 }, ["h", "s", "t"]);
     checkAgainstReference(["t"], { h: 2, s: 3, t: 5 }, { t: 5, h: 2, p: 4 }, ["h", "s", "p"]);
     checkAgainstReference(["p"], { h: 1, s: 3, p: 4 }, { t: 5, h: 1, p: 4 }, ["h", "s", "t"]);
-    // Large enough for the host split on wasm and cpu.
+    // Large enough for the host split on wasm.
     checkAgainstReference(["p"], { h: 3, s: 32, p: 16 }, { h: 3, t: 72, p: 16 }, ["h", "s", "t"]);
   });
 
@@ -128,8 +122,8 @@ describe("contractNamed", () => {
     const left = random({ s: 3, e: 4 }, 3);
     const right = random({ e: 4, o: 2 }, 4);
     const view = left.untag("e").tag("e");
-    const viaView = contractNamed(["e"], view, right);
-    const direct = contractNamed(["e"], left, right);
+    const viaView = contract(["e"], view as unknown as NamedArray, right);
+    const direct = contract(["e"], left, right);
     expect(Array.from(viaView.orderAs("s", "o").dataArray.dataSync())).toEqual(
       Array.from(direct.orderAs("s", "o").dataArray.dataSync()),
     );
@@ -146,11 +140,11 @@ describe("contractNamed", () => {
     const x = random({ batch: 1, seq: 1, embedding: 8 }, 5);
     const square = random({ embedding: 8, out: 6 }, 6);
     const heads = random({ embedding: 8, heads: 2, projection: 3 }, 7);
-    expect(kernelsOf(() => contractNamed(["embedding"], x, square).dataArray)).toEqual({
+    expect(kernelsOf(() => contract(["embedding"], x, square).dataArray)).toEqual({
       BatchMatMul: 1,
     });
     // The weights [8, 2, 3] go in as [8, 6] and the result [1, 1, 6] comes out as [1, 1, 2, 3].
-    expect(kernelsOf(() => contractNamed(["embedding"], x, heads).dataArray)).toEqual({
+    expect(kernelsOf(() => contract(["embedding"], x, heads).dataArray)).toEqual({
       BatchMatMul: 1,
       Reshape: 2,
     });
@@ -158,7 +152,7 @@ describe("contractNamed", () => {
     // the size-1 seq axis is a reshape; the keys need a real transpose; one batched matMul.
     const q = random({ batch: 1, seq: 1, heads: 4, projection: 16 }, 8);
     const k = random({ batch: 1, kv_seq: 72, heads: 4, projection: 16 }, 9);
-    expect(kernelsOf(() => contractNamed(["projection"], q, k).dataArray)).toEqual({
+    expect(kernelsOf(() => contract(["projection"], q, k).dataArray)).toEqual({
       BatchMatMul: 1,
       Reshape: 1,
       Transpose: 1,
@@ -167,85 +161,14 @@ describe("contractNamed", () => {
   });
 });
 
-describe("batchedMatMul", () => {
-  const onHostBackend = () => ["wasm", "cpu"].includes(tf.getBackend());
-  // m = 32 rows, m * k * p = 32768 multiply-adds per slice: at the split threshold.
-  const largeShapes = (): [tf.Tensor3D, tf.Tensor3D] => [
-    tf.randomNormal([3, 32, 16], 0, 1, "float32", 10) as tf.Tensor3D,
-    tf.randomNormal([3, 16, 64], 0, 1, "float32", 11) as tf.Tensor3D,
-  ];
-
-  it("the split thresholds describe the large test shapes", () => {
-    expect(32 >= HOST_SPLIT_MIN_ROWS && 32 * 16 * 64 >= HOST_SPLIT_MIN_SLICE_WORK).toBe(true);
-  });
-
-  it("small products are one kernel and read nothing back", () => {
-    const a = tf.randomNormal([4, 1, 16]) as tf.Tensor3D;
-    const b = tf.randomNormal([4, 16, 72]) as tf.Tensor3D;
-    const reads = vi.spyOn(tf.Tensor.prototype, "dataSync");
-    expect(kernelsOf(() => batchedMatMul(a, b))).toEqual({ BatchMatMul: 1 });
-    expect(reads).not.toHaveBeenCalled();
-    tf.dispose([a, b]);
-  });
-
-  it("large products split on the host (wasm, cpu) unless forbidden, with the same values", () => {
-    const [a, b] = largeShapes();
-    const expected = tf.matMul(a, b);
-    const reads = vi.spyOn(tf.Tensor.prototype, "dataSync");
-    const split = batchedMatMul(a, b);
-    if (onHostBackend()) expect(reads).toHaveBeenCalled();
-    reads.mockClear();
-    expect(setHostSplitAllowed(false)).toBe(true);
-    try {
-      expect(kernelsOf(() => batchedMatMul(a, b))).toEqual({ BatchMatMul: 1 });
-      const whole = batchedMatMul(a, b);
-      expect(reads).not.toHaveBeenCalled();
-      reads.mockRestore();
-      expect(Array.from(whole.dataSync())).toEqual(Array.from(expected.dataSync()));
-      whole.dispose();
-    } finally {
-      expect(setHostSplitAllowed(true)).toBe(false);
-    }
-    const got = split.dataSync();
-    const want = expected.dataSync();
-    for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 4);
-    tf.dispose([a, b, expected, split]);
-  });
-
-  it("takes any number of batch axes", () => {
-    const a = tf.randomNormal([2, 3, 4, 5]);
-    const b = tf.randomNormal([2, 3, 5, 6]);
-    const c = batchedMatMul(a as tf.Tensor3D, b as tf.Tensor3D);
-    expect(c.shape).toEqual([2, 3, 4, 6]);
-    const expected = tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D);
-    expect(Array.from(c.dataSync())).toEqual(Array.from(expected.dataSync()));
-    tf.dispose([a, b, c, expected]);
-  });
-
-  it("has the gradients of tf.matMul on the host-split path", () => {
-    const [a, b] = largeShapes();
-    const w = tf.randomNormal([3, 32, 64], 0, 1, "float32", 12);
-    const loss =
-      (f: (x: tf.Tensor3D, y: tf.Tensor3D) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) =>
-        tf.sum(tf.mul(f(x as tf.Tensor3D, y as tf.Tensor3D), w));
-    const ours = tf.grads(loss(batchedMatMul))([a, b]);
-    const reference = tf.grads(loss((x, y) => tf.matMul(x, y)))([a, b]);
-    for (let i = 0; i < 2; i++) {
-      expect(ours[i]!.shape).toEqual(reference[i]!.shape);
-      const got = ours[i]!.dataSync();
-      const want = reference[i]!.dataSync();
-      for (let j = 0; j < want.length; j++) expect(got[j]).toBeCloseTo(want[j]!, 3);
-    }
-    tf.dispose([a, b, w, ...ours, ...reference]);
-  });
-
+describe("gradients through contract", () => {
   it("gradients through a decoding-shaped contraction keep the operands' shapes", () => {
     const x = tf.randomNormal([1, 1, 8]);
     const w = tf.randomNormal([8, 2, 3]);
     const f = (xs: tf.Tensor, ws: tf.Tensor) =>
       tf.sum(
         tf.square(
-          contractNamed(["e"], nx.wrap(xs, "b", "s", "e"), nx.wrap(ws, "e", "h", "p")).dataArray,
+          contract(["e"], nx.wrap(xs, "b", "s", "e"), nx.wrap(ws, "e", "h", "p")).dataArray,
         ),
       );
     const [dx, dw] = tf.grads(f)([x, w]);

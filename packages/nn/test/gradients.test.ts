@@ -2,29 +2,11 @@ import { nx, ready } from "@saikei/named";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { NamedEinsum } from "../src/index.js";
-import { batchedMatMul } from "../src/internal/named.js";
 
 describe("gradients through nn's contraction lowering", () => {
   beforeAll(async () => {
     await ready();
     await import("@tensorflow/tfjs-core/dist/register_all_gradients.js");
-  });
-
-  it("batchedMatMul has the gradients of tf.matMul", () => {
-    const a = tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [2, 2, 3]);
-    const b = tf.tensor3d([1, 0, 2, 1, 0, 3, -1, 2, 1, 1, 0, 2], [2, 3, 2]);
-    const w = tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]);
-    const loss =
-      (f: (x: tf.Tensor3D, y: tf.Tensor3D) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) =>
-        tf.sum(tf.mul(f(x as tf.Tensor3D, y as tf.Tensor3D), w));
-    const [ours, reference] = [loss(batchedMatMul), loss((x, y) => tf.matMul(x, y))].map((f) =>
-      tf
-        .grads(f)([a, b])
-        .map((g) => g.arraySync()),
-    );
-    expect(ours).toEqual(reference);
-    // dA[0] = w[0] x b[0]^T, computed by hand for the first row: [1*1 + 2*0, 1*2 + 2*1, 1*0 + 2*3].
-    expect((ours[0] as number[][][])[0]![0]).toEqual([1, 4, 6]);
   });
 
   it("an attention einsum over batch axes passes gradients to both operands", () => {
