@@ -178,13 +178,17 @@ export function elementwise(
         ...l.logical.map((d) => l.data.shape[d]!),
         ...outNames.map((n) => (n in l.nameAxis ? sizes[n]! : 1)),
       ];
-      if (shape.length !== t.rank || shape.some((s, j) => s !== t.shape[j]))
-        t = tf.reshape(t, shape);
+      // Leading size-1 axes need no reshape: tfjs broadcasts from the trailing axes (a bias
+      // `{hidden}` meets `{batch, hidden}` as it is, one dispatch fewer, and one fewer again in
+      // the gradient).
+      let lead = 0;
+      while (lead < shape.length - t.rank && shape[lead] === 1) lead++;
+      if (!sameShape(t.shape, shape.slice(lead))) t = tf.reshape(t, shape);
       return t;
     });
     let out = fn(...inputs);
     const target = [...outPositional, ...outNames.map((n) => sizes[n]!)];
-    out = broadcastFast(out, target);
+    out = out.size === prod(target) ? reshapeIfNeeded(out, target) : broadcastFast(out, target);
     const namedAxes: Record<string, number> = nameRecord();
     for (const n of outNames) namedAxes[n] = sizes[n]!;
     return new NamedArray({ namedAxes, dataArray: out });
@@ -580,8 +584,11 @@ function operandAs(
 
 /** `tf.reshape(x, shape)`, or `x` itself when it already has that shape (a reshape is a dispatch). */
 function reshapeIfNeeded(x: tf.Tensor, shape: readonly number[]): tf.Tensor {
-  const same = x.rank === shape.length && x.shape.every((s, i) => s === shape[i]);
-  return same ? x : tf.reshape(x, shape as number[]);
+  return sameShape(x.shape, shape) ? x : tf.reshape(x, shape as number[]);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((s, i) => s === b[i]);
 }
 
 function normalizeOver(

@@ -1,4 +1,4 @@
-import type * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs-core";
 import { expect } from "vitest";
 
 /** Reads a tensor as nested arrays (test helper). */
@@ -15,4 +15,22 @@ export function expectClose(actual: unknown, expected: unknown, tol = 1e-5): voi
     if (!Number.isFinite(e[i]!)) expect(a[i]).toBe(e[i]);
     else expect(Math.abs(a[i]! - e[i]!)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(e[i]!)));
   }
+}
+
+/** The kernels `f` dispatches, by name; the tensor it returns is disposed. */
+export function kernelsOf(f: () => tf.Tensor): Record<string, number> {
+  const engine = tf.engine() as unknown as { runKernel: (...args: unknown[]) => unknown };
+  const original = engine.runKernel;
+  const counts: Record<string, number> = {};
+  engine.runKernel = function (this: unknown, ...args: unknown[]) {
+    const name = args[0] as string;
+    counts[name] = (counts[name] ?? 0) + 1;
+    return original.apply(this, args);
+  };
+  try {
+    f().dispose();
+  } finally {
+    engine.runKernel = original;
+  }
+  return counts;
 }

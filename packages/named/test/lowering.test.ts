@@ -10,7 +10,7 @@ import {
   matMulFast,
   whereFast,
 } from "../src/lowering.js";
-import { expectClose, values } from "./helpers.js";
+import { expectClose, kernelsOf, values } from "./helpers.js";
 
 beforeAll(async () => {
   await ready();
@@ -84,24 +84,6 @@ describe("wasm-aware lowering helpers", () => {
     ]);
   });
 });
-
-/** The kernels `f` dispatches, by name; every tensor of its result is disposed. */
-function kernelsOf(f: () => tf.Tensor): Record<string, number> {
-  const engine = tf.engine() as unknown as { runKernel: (...args: unknown[]) => unknown };
-  const original = engine.runKernel;
-  const counts: Record<string, number> = {};
-  engine.runKernel = function (this: unknown, ...args: unknown[]) {
-    const name = args[0] as string;
-    counts[name] = (counts[name] ?? 0) + 1;
-    return original.apply(this, args);
-  };
-  try {
-    f().dispose();
-  } finally {
-    engine.runKernel = original;
-  }
-  return counts;
-}
 
 describe("matMulFast", () => {
   let baseline = 0;

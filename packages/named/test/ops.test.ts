@@ -10,7 +10,7 @@ import {
   PositionalAxesError,
   ready,
 } from "../src/index.js";
-import { expectClose, values } from "./helpers.js";
+import { expectClose, kernelsOf, values } from "./helpers.js";
 
 beforeAll(async () => {
   await ready();
@@ -27,6 +27,16 @@ const grid = () =>
   );
 
 describe("elementwise", () => {
+  it("a smaller operand missing leading axes meets the larger one without a reshape", () => {
+    const x = nx.wrap(tf.ones([4, 3]), "batch", "hidden");
+    const bias = nx.wrap(tf.tensor([1, 2, 3]), "hidden");
+    expect(kernelsOf(() => x.add(bias).dataArray)).toEqual({ Add: 1 });
+    expect(kernelsOf(() => bias.add(x).dataArray)).toEqual({ Add: 1 });
+    expect(values(x.add(bias).orderAs("batch", "hidden").dataArray)).toEqual(
+      Array.from({ length: 4 }, () => [2, 3, 4]),
+    );
+  });
+
   it("add matches names and broadcasts missing ones", () => {
     const y = grid().add(nx.arange("c", 0, 2));
     expect(y.namedShape).toEqual({ a: 2, b: 3, c: 2 });
