@@ -27,9 +27,10 @@ import { fileURLToPath } from "node:url";
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const DEVELOPMENT_CONDITION = "@saikei/source";
 
-/** The package.json that is published: the development condition and repository-only fields removed. */
+/** A package.json, as parsed JSON. */
 type Manifest = Record<string, any>;
 
+/** The package.json that is published: the development condition and repository-only fields removed. */
 export function publishedManifest(manifest: Manifest): Manifest {
   const published = structuredClone(manifest);
   delete published.scripts;
