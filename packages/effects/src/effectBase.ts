@@ -19,18 +19,22 @@ import {
   Layer,
   type LayerLike,
 } from "@saikei/layer";
+import { select } from "@saikei/select";
 import {
   className,
   field,
+  findOutermost,
+  flattenOneLevel,
   getAtPath,
   type KeyPath,
   keystr,
+  type Position,
   prettyKeystr,
   reprValue,
+  rewriteAt,
   Struct,
   structure,
 } from "@saikei/struct";
-import { findPaths, type PathTrie, rewriteAtPaths, walk } from "./treeWalk.js";
 
 /** A handler id: a string unique within a model, such as `"WithSideInputsFromInputTuple_3fa9c"`. */
 export type HandlerId = string;
@@ -139,15 +143,10 @@ export class UnhandledEffectError extends Error {
    */
   [ADD_LAYER_CONTEXT](layer: unknown): void {
     if (this.location !== undefined) return;
-    let found: KeyPath | undefined;
-    walk(layer, (node, path) => {
-      if (found !== undefined) return false;
-      if (node === this.effectHole) {
-        found = path;
-        return false;
-      }
-      return true;
-    });
+    const hole = this.effectHole;
+    const found = findOutermost(layer, (node) => node === hole, {
+      operation: "effect handling",
+    })[0]?.keyPath;
     if (found === undefined) return;
     const holder = found.length === 0 ? layer : getAtPath(layer, found.slice(0, -1));
     this.layerType = className((holder as object)?.constructor) || typeof holder;
@@ -277,7 +276,16 @@ export abstract class EffectHandler extends Layer.define(
   substituteRefs(
     replace: (ref: HandledEffectRef, path: KeyPath, ordinal: number) => unknown,
   ): LayerLike {
-    return rewriteAtPaths(this.body, refIndex(this).trie, replace, inheritRefIndex) as LayerLike;
+    const { positions, targets } = refIndex(this);
+    return rewriteAt(
+      this.body,
+      positions,
+      (i) => {
+        const target = targets[i]!;
+        return replace(target.ref, target.path, i);
+      },
+      { onRebuild: inheritRefIndex },
+    ) as LayerLike;
   }
 
   /**
@@ -295,7 +303,8 @@ export abstract class EffectHandler extends Layer.define(
 }
 
 interface RefIndex {
-  readonly trie: PathTrie<HandledEffectRef> | undefined;
+  /** Where the references are in the body (what `rewriteAt` takes). */
+  readonly positions: readonly Position<HandledEffectRef>[];
   readonly targets: readonly { ref: HandledEffectRef; path: KeyPath }[];
   /** Further data derived from the references only (see {@link handlerMemo}). */
   readonly memo: Map<string, unknown>;
@@ -329,14 +338,16 @@ function refIndex(handler: EffectHandler): RefIndex {
   let index = refIndexCache.get(handler);
   if (index === undefined) {
     const id = handler.handlerId;
-    const found = findPaths(
+    // penzai: select(body).at_instances_of(HandledEffectRef).where(handler_id == id), found once.
+    const positions = findOutermost<HandledEffectRef>(
       handler.body,
-      (node): node is HandledEffectRef => node instanceof HandledEffectRef && node.handlerId === id,
+      (node) => node instanceof HandledEffectRef && node.handlerId === id,
+      { operation: "effect handling" },
     );
     index = {
-      trie: found.trie,
+      positions,
       targets: Object.freeze(
-        found.targets.map((t) => Object.freeze({ ref: t.node, path: t.path })),
+        positions.map((p) => Object.freeze({ ref: p.value, path: p.keyPath })),
       ),
       memo: new Map(),
     };
@@ -355,15 +366,37 @@ function refIndex(handler: EffectHandler): RefIndex {
  */
 export function freeEffectTypes(tree: unknown): EffectProtocol[] {
   const out: EffectProtocol[] = [];
-  walk(tree, (node) => {
-    if (node instanceof EffectRequest) {
-      const protocol = node.effectProtocol();
-      if (!out.includes(protocol)) out.push(protocol);
-      return false;
-    }
-    return true;
-  });
+  for (const request of select(tree).atInstancesOf(EffectRequest).getSequence()) {
+    const protocol = request.effectProtocol();
+    if (!out.includes(protocol)) out.push(protocol);
+  }
   return out;
+}
+
+/**
+ * Visits the handlers and references of `tree` in pre-order: the outermost ones, then inside each
+ * handler (all its children: the body and fields such as stored side inputs), `leave` being called
+ * after a handler's children. Key paths in walk errors stay absolute (`basePath`).
+ */
+function walkHandlers(
+  tree: unknown,
+  visit: (node: EffectHandler | HandledEffectRef) => void,
+  leave?: (handler: EffectHandler) => void,
+  basePath: KeyPath = [],
+): void {
+  const found = findOutermost<EffectHandler | HandledEffectRef>(
+    tree,
+    (node) => node instanceof EffectHandler || node instanceof HandledEffectRef,
+    { operation: "effect handling", basePath },
+  );
+  for (const { value: node, keyPath } of found) {
+    visit(node);
+    if (!(node instanceof EffectHandler)) continue;
+    for (const [key, child] of flattenOneLevel(node)![0]) {
+      walkHandlers(child, visit, leave, [...keyPath, key]);
+    }
+    leave?.(node);
+  }
 }
 
 /**
@@ -376,30 +409,15 @@ export function freeEffectTypes(tree: unknown): EffectProtocol[] {
 export function brokenHandlerRefs(tree: unknown): HandledEffectRef[] {
   const out: HandledEffectRef[] = [];
   const enclosing: HandlerId[] = [];
-  const rec = (node: unknown): void => {
-    if (node instanceof HandledEffectRef) {
-      if (!enclosing.includes(node.handlerId)) out.push(node);
-      return;
-    }
-    const isHandler = node instanceof EffectHandler;
-    if (isHandler) enclosing.push(node.handlerId);
-    walkChildren(node, rec);
-    if (isHandler) enclosing.pop();
-  };
-  rec(tree);
+  walkHandlers(
+    tree,
+    (node) => {
+      if (node instanceof EffectHandler) enclosing.push(node.handlerId);
+      else if (!enclosing.includes(node.handlerId)) out.push(node);
+    },
+    () => enclosing.pop(),
+  );
   return out;
-}
-
-function walkChildren(node: unknown, fn: (child: unknown) => void): void {
-  let first = true;
-  walk(node, (child) => {
-    if (first) {
-      first = false;
-      return true;
-    }
-    fn(child);
-    return false;
-  });
 }
 
 /**
@@ -411,11 +429,8 @@ function walkChildren(node: unknown, fn: (child: unknown) => void): void {
  */
 export function allHandlerIds(tree: unknown): HandlerId[] {
   const out: HandlerId[] = [];
-  walk(tree, (node) => {
-    if (node instanceof HandledEffectRef || node instanceof EffectHandler) {
-      if (!out.includes(node.handlerId)) out.push(node.handlerId);
-    }
-    return true;
+  walkHandlers(tree, (node) => {
+    if (!out.includes(node.handlerId)) out.push(node.handlerId);
   });
   return out;
 }

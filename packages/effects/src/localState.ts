@@ -6,8 +6,9 @@
  */
 
 import { checkedLayerCall, type LayerLike } from "@saikei/layer";
+import { select } from "@saikei/select";
 import { Wildcard } from "@saikei/shapecheck";
-import { field, type KeyPath, prettyKeystr, reprValue } from "@saikei/struct";
+import { field, prettyKeystr, reprValue } from "@saikei/struct";
 import {
   defineEffectProtocol,
   EffectHandler,
@@ -20,7 +21,6 @@ import {
   LOCAL_STATE_EFFECT_COLOR,
   registerEffectColor,
 } from "./effectBase.js";
-import { KEEP, replaceNodes, walk } from "./treeWalk.js";
 
 /** A state category, such as `"kv_cache"` or `"random"`: handlers pick the states they handle by category. */
 export type Category = string | number;
@@ -400,13 +400,17 @@ type LocalStateRequest =
   | FrozenLocalStateRequest
   | SharedLocalStateRequest;
 
-function isLocalStateRequest(node: unknown): node is LocalStateRequest {
-  return (
-    node instanceof InitialLocalStateRequest ||
-    node instanceof FrozenLocalStateRequest ||
-    node instanceof SharedLocalStateRequest
-  );
-}
+type LocalStateRequestClass =
+  | typeof InitialLocalStateRequest
+  | typeof FrozenLocalStateRequest
+  | typeof SharedLocalStateRequest;
+
+/** The request classes a local-state handler handles (penzai's union of the three). */
+const LOCAL_STATE_REQUESTS: readonly LocalStateRequestClass[] = [
+  InitialLocalStateRequest,
+  FrozenLocalStateRequest,
+  SharedLocalStateRequest,
+];
 
 /**
  * Handles the local-state requests of a category in `body` (penzai's `handle_local_states`):
@@ -459,69 +463,74 @@ export function handleLocalStates(
 
   const initializers = new Map<string, () => unknown>();
   const definitions = new Map<string, LocalStateRequest>();
-  const handled = replaceNodes(body, (node, path) => {
-    if (!isLocalStateRequest(node) || !matches(node.category)) return KEEP;
-    const ref = (name: string, explicit: boolean) =>
-      new HandledLocalStateRef({
-        handlerId,
-        category: node.category,
-        name,
-        wasExplicitlyNamed: explicit,
-      });
-    if (node instanceof SharedLocalStateRequest) {
-      if (sharing === "forbidden") {
-        throw new LocalStateHandlingError(
-          `Found a SharedLocalStateRequest for state variable ${node.name} (at ${prettyKeystr(path, body) || "the root"}) ` +
-            "when stateSharing is 'forbidden'. SharedLocalStateRequest must only be used with " +
-            "handleLocalStates(body, { stateSharing: 'allowed' }) or 'unsafe'.",
-        );
-      }
-      if (!definitions.has(node.name)) {
-        throw new LocalStateHandlingError(
-          `Found a SharedLocalStateRequest for state variable ${node.name} (at ${prettyKeystr(path, body) || "the root"}) ` +
-            "before seeing a corresponding value. The first use of a shared state (in pre-order) must be " +
-            "an InitialLocalStateRequest or FrozenLocalStateRequest with that name; " +
-            "embedSharedStateRequests(tree, definitions) puts definitions back.",
-        );
-      }
-      return ref(node.name, true);
-    }
-    const initial =
-      node instanceof InitialLocalStateRequest
-        ? node.stateInitializer
-        : () => (node as FrozenLocalStateRequest).state;
-    if (node.name === undefined) {
-      const name = prettyKeystr(path, body);
-      initializers.set(name, initial);
-      return ref(name, false);
-    }
-    const name = node.name;
-    const previous = definitions.get(name);
-    if (previous !== undefined) {
-      if (sharing === "forbidden") {
-        throw new LocalStateHandlingError(
-          `Detected two local states with the same explicit name '${name}', which is not allowed when ` +
-            "stateSharing is 'forbidden'. Rename one of them, or pass { stateSharing: 'allowed' } to share it.",
-        );
-      }
-      if (sharing === "allowed") {
-        const same =
-          previous instanceof InitialLocalStateRequest &&
-          node instanceof InitialLocalStateRequest &&
-          previous.stateInitializer === node.stateInitializer;
-        if (!same) {
+  const requests = select(body)
+    .atInstancesOf<LocalStateRequestClass>(LOCAL_STATE_REQUESTS)
+    .where((request) => matches(request.category));
+  const handled = requests.apply(
+    (path, node) => {
+      const ref = (name: string, explicit: boolean) =>
+        new HandledLocalStateRef({
+          handlerId,
+          category: node.category,
+          name,
+          wasExplicitlyNamed: explicit,
+        });
+      if (node instanceof SharedLocalStateRequest) {
+        if (sharing === "forbidden") {
           throw new LocalStateHandlingError(
-            `Detected two local states with the same explicit name '${name}' but different initializers! ` +
-              "This is only allowed when stateSharing is 'unsafe'. Use one initializer function for both, " +
-              "or a SharedLocalStateRequest for the later uses.",
+            `Found a SharedLocalStateRequest for state variable ${node.name} (at ${prettyKeystr(path, body) || "the root"}) ` +
+              "when stateSharing is 'forbidden'. SharedLocalStateRequest must only be used with " +
+              "handleLocalStates(body, { stateSharing: 'allowed' }) or 'unsafe'.",
           );
         }
+        if (!definitions.has(node.name)) {
+          throw new LocalStateHandlingError(
+            `Found a SharedLocalStateRequest for state variable ${node.name} (at ${prettyKeystr(path, body) || "the root"}) ` +
+              "before seeing a corresponding value. The first use of a shared state (in pre-order) must be " +
+              "an InitialLocalStateRequest or FrozenLocalStateRequest with that name; " +
+              "embedSharedStateRequests(tree, definitions) puts definitions back.",
+          );
+        }
+        return ref(node.name, true);
       }
-    }
-    definitions.set(name, node);
-    initializers.set(name, initial);
-    return ref(name, true);
-  }) as LayerLike;
+      const initial =
+        node instanceof InitialLocalStateRequest
+          ? node.stateInitializer
+          : () => (node as FrozenLocalStateRequest).state;
+      if (node.name === undefined) {
+        const name = prettyKeystr(path, body);
+        initializers.set(name, initial);
+        return ref(name, false);
+      }
+      const name = node.name;
+      const previous = definitions.get(name);
+      if (previous !== undefined) {
+        if (sharing === "forbidden") {
+          throw new LocalStateHandlingError(
+            `Detected two local states with the same explicit name '${name}', which is not allowed when ` +
+              "stateSharing is 'forbidden'. Rename one of them, or pass { stateSharing: 'allowed' } to share it.",
+          );
+        }
+        if (sharing === "allowed") {
+          const same =
+            previous instanceof InitialLocalStateRequest &&
+            node instanceof InitialLocalStateRequest &&
+            previous.stateInitializer === node.stateInitializer;
+          if (!same) {
+            throw new LocalStateHandlingError(
+              `Detected two local states with the same explicit name '${name}' but different initializers! ` +
+                "This is only allowed when stateSharing is 'unsafe'. Use one initializer function for both, " +
+                "or a SharedLocalStateRequest for the later uses.",
+            );
+          }
+        }
+      }
+      definitions.set(name, node);
+      initializers.set(name, initial);
+      return ref(name, true);
+    },
+    { withKeypath: true },
+  ) as LayerLike;
 
   const handler = new WithFunctionalLocalState({ handlerId, body: handled });
   const compute = () => {
@@ -583,30 +592,28 @@ export function hoistSharedStateRequests(
   options: HoistSharedStateOptions = {},
 ): [unknown, Map<string, InitialLocalStateRequest | FrozenLocalStateRequest>] {
   const counts = new Map<string, number>();
-  walk(tree, (node) => {
-    if (isLocalStateRequest(node)) {
-      if (node.name !== undefined) counts.set(node.name, (counts.get(node.name) ?? 0) + 1);
-      return false;
-    }
-    return true;
-  });
+  for (const request of select(tree)
+    .atInstancesOf<LocalStateRequestClass>(LOCAL_STATE_REQUESTS)
+    .getSequence()) {
+    if (request.name !== undefined) counts.set(request.name, (counts.get(request.name) ?? 0) + 1);
+  }
   const definitions = new Map<string, InitialLocalStateRequest | FrozenLocalStateRequest>();
-  const out = replaceNodes(tree, (node) => {
-    if (!(node instanceof InitialLocalStateRequest || node instanceof FrozenLocalStateRequest))
-      return KEEP;
-    const name = node.name;
-    if (name === undefined || (counts.get(name) ?? 0) <= 1) return KEEP;
-    const previous = definitions.get(name);
-    if (previous === undefined) {
-      definitions.set(name, node);
-    } else if (!options.unsafe && !previous.equals(node)) {
-      throw new LocalStateHandlingError(
-        `Detected two local states with the same explicit name '${name}' but different initializers or ` +
-          "values! This is only allowed when { unsafe: true } is passed to hoistSharedStateRequests.",
-      );
-    }
-    return new SharedLocalStateRequest({ name, category: node.category });
-  });
+  const out = select(tree)
+    .atInstancesOf([InitialLocalStateRequest, FrozenLocalStateRequest])
+    .where((request) => request.name !== undefined && (counts.get(request.name) ?? 0) > 1)
+    .apply((node) => {
+      const name = node.name!;
+      const previous = definitions.get(name);
+      if (previous === undefined) {
+        definitions.set(name, node);
+      } else if (!options.unsafe && !previous.equals(node)) {
+        throw new LocalStateHandlingError(
+          `Detected two local states with the same explicit name '${name}' but different initializers or ` +
+            "values! This is only allowed when { unsafe: true } is passed to hoistSharedStateRequests.",
+        );
+      }
+      return new SharedLocalStateRequest({ name, category: node.category });
+    });
   return [out, definitions];
 }
 
@@ -623,17 +630,21 @@ export function embedSharedStateRequests(
   definitions: ReadonlyMap<string, InitialLocalStateRequest | FrozenLocalStateRequest>,
 ): unknown {
   const done = new Set<string>();
-  return replaceNodes(tree, (node, path: KeyPath) => {
-    if (!(node instanceof SharedLocalStateRequest)) return KEEP;
-    const definition = definitions.get(node.name);
-    if (definition === undefined || done.has(node.name)) return KEEP;
-    if (definition.category !== node.category) {
-      throw new LocalStateHandlingError(
-        `Tried to substitute values with mismatched categories! Got ${reprValue(definition.category)}, ` +
-          `expected ${reprValue(node.category)} for the state '${node.name}' at ${prettyKeystr(path, tree) || "the root"}.`,
-      );
-    }
-    done.add(node.name);
-    return definition;
-  });
+  return select(tree)
+    .atInstancesOf(SharedLocalStateRequest)
+    .apply(
+      (path, node) => {
+        const definition = definitions.get(node.name);
+        if (definition === undefined || done.has(node.name)) return node;
+        if (definition.category !== node.category) {
+          throw new LocalStateHandlingError(
+            `Tried to substitute values with mismatched categories! Got ${reprValue(definition.category)}, ` +
+              `expected ${reprValue(node.category)} for the state '${node.name}' at ${prettyKeystr(path, tree) || "the root"}.`,
+          );
+        }
+        done.add(node.name);
+        return definition;
+      },
+      { withKeypath: true },
+    );
 }

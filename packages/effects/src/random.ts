@@ -8,6 +8,7 @@
 
 import { checkedLayerCall, type LayerLike, RandomStream } from "@saikei/layer";
 import { RandomKey, RandomKeyError, random } from "@saikei/named";
+import { select } from "@saikei/select";
 import { Wildcard } from "@saikei/shapecheck";
 import { field, reprValue } from "@saikei/struct";
 import {
@@ -23,7 +24,6 @@ import {
 } from "./effectBase.js";
 import { type Category, FrozenLocalStateRequest, type LocalStateEffect } from "./localState.js";
 import type { Tag } from "./sideInput.js";
-import { KEEP, replaceNodes } from "./treeWalk.js";
 
 /**
  * The random effect protocol (penzai's `RandomEffect`): `nextKey()` returns a fresh key.
@@ -175,12 +175,10 @@ function handleRandomRequests(
   handlerId: HandlerId,
   holePredicate: HolePredicate,
 ): LayerLike {
-  const ref = new HandledRandomRef({ handlerId });
-  return replaceNodes(body, (node) =>
-    (node instanceof RandomRequest || node instanceof TaggedRandomRequest) && holePredicate(node)
-      ? ref
-      : KEEP,
-  ) as LayerLike;
+  return select(body)
+    .atInstancesOf([RandomRequest, TaggedRandomRequest])
+    .where(holePredicate)
+    .set(new HandledRandomRef({ handlerId })) as LayerLike;
 }
 
 function withStream<T>(

@@ -6,6 +6,7 @@
  */
 
 import { checkedLayerCall, type LayerLike } from "@saikei/layer";
+import { select } from "@saikei/select";
 import { Wildcard } from "@saikei/shapecheck";
 import {
   deepEqualStatic,
@@ -27,7 +28,6 @@ import {
   registerEffectColor,
   SIDE_INPUT_EFFECT_COLOR,
 } from "./effectBase.js";
-import { KEEP, replaceNodes, walk } from "./treeWalk.js";
 
 /**
  * A side-input tag: usually a string such as `"attn_mask"`; any value compared by value works
@@ -165,14 +165,16 @@ function handleRequests(
   handlerId: HandlerId,
   isHandled: (tag: Tag) => boolean,
 ): [LayerLike, Tag[]] {
+  const requests = select(body)
+    .atInstancesOf(SideInputRequest)
+    .where((request) => isHandled(request.tag));
   const used: Tag[] = [];
-  const handled = replaceNodes(body, (node) => {
-    if (node instanceof SideInputRequest && isHandled(node.tag)) {
-      if (tagIndex(used, node.tag) < 0) used.push(node.tag);
-      return new HandledSideInputRef({ handlerId, tag: node.tag });
-    }
-    return KEEP;
-  }) as LayerLike;
+  for (const request of requests.getSequence()) {
+    if (tagIndex(used, request.tag) < 0) used.push(request.tag);
+  }
+  const handled = requests.apply(
+    (request) => new HandledSideInputRef({ handlerId, tag: request.tag }),
+  ) as LayerLike;
   return [handled, used];
 }
 
@@ -432,53 +434,58 @@ export function hoistConstantSideInputs(
   const hoistPredicate = options.hoistPredicate ?? (() => true);
   const scoped = options.scoped ?? true;
   const hoisted = new Map<Tag, unknown>();
-  const unhandledTags: Tag[] = [];
-  walk(tree, (node) => {
-    if (node instanceof SideInputRequest) unhandledTags.push(node.tag);
-    return true;
-  });
+  const unhandledTags = select(tree)
+    .atInstancesOf(SideInputRequest)
+    .getSequence()
+    .map((request) => request.tag);
 
   const process = (subtree: unknown, basePath: KeyPath): unknown =>
-    replaceNodes(subtree, (node, relPath) => {
-      if (!(node instanceof WithConstantSideInputs)) return KEEP;
-      const path = [...basePath, ...relPath];
-      const renamed: [Tag, Tag][] = [];
-      const kept: [Tag, unknown][] = [];
-      for (const [tag, value] of entriesOf(node.sideInputs)) {
-        if (!hoistPredicate(tag, value)) {
-          kept.push([tag, value]);
-          continue;
-        }
-        const newTag = scoped ? new HoistedTag({ source: prettyKeystr(path, tree), tag }) : tag;
-        for (const existing of hoisted.keys()) {
-          if (tagEquals(existing, newTag)) {
-            throw new SideInputHandlingError(
-              `Tag conflict while hoisting tag ${renderTag(newTag)}! Two WithConstantSideInputs handlers ` +
-                "supply it. Try using { scoped: true } to make the tags unique.",
-            );
+    select(subtree)
+      .atInstancesOf(WithConstantSideInputs)
+      .apply(
+        (relPath, node) => {
+          const path = [...basePath, ...relPath];
+          const renamed: [Tag, Tag][] = [];
+          const kept: [Tag, unknown][] = [];
+          for (const [tag, value] of entriesOf(node.sideInputs)) {
+            if (!hoistPredicate(tag, value)) {
+              kept.push([tag, value]);
+              continue;
+            }
+            const newTag = scoped ? new HoistedTag({ source: prettyKeystr(path, tree), tag }) : tag;
+            for (const existing of hoisted.keys()) {
+              if (tagEquals(existing, newTag)) {
+                throw new SideInputHandlingError(
+                  `Tag conflict while hoisting tag ${renderTag(newTag)}! Two WithConstantSideInputs handlers ` +
+                    "supply it. Try using { scoped: true } to make the tags unique.",
+                );
+              }
+            }
+            if (tagIndex(unhandledTags, newTag) >= 0) {
+              throw new SideInputHandlingError(
+                "Cannot hoist a tag that is already used by an unhandled SideInputRequest! Found an " +
+                  `unhandled request with tag ${renderTag(newTag)}. Use { scoped: true } or rename that request's tag.`,
+              );
+            }
+            hoisted.set(newTag, value);
+            renamed.push([tag, newTag]);
           }
-        }
-        if (tagIndex(unhandledTags, newTag) >= 0) {
-          throw new SideInputHandlingError(
-            "Cannot hoist a tag that is already used by an unhandled SideInputRequest! Found an " +
-              `unhandled request with tag ${renderTag(newTag)}. Use { scoped: true } or rename that request's tag.`,
-          );
-        }
-        hoisted.set(newTag, value);
-        renamed.push([tag, newTag]);
-      }
-      const id = node.handlerId;
-      const rebound = replaceNodes(node.body, (inner) => {
-        if (inner instanceof HandledSideInputRef && inner.handlerId === id) {
-          const hit = renamed.find(([tag]) => tagEquals(tag, inner.tag));
-          if (hit !== undefined) return new SideInputRequest({ tag: hit[1] });
-        }
-        return KEEP;
-      });
-      const body = process(rebound, [...path, ...bodyKey(node)]);
-      if (kept.length === 0) return body;
-      return node.replace({ body: body as LayerLike, sideInputs: sameKind(node.sideInputs, kept) });
-    });
+          const id = node.handlerId;
+          const renamedIndex = (ref: HandledSideInputRef) =>
+            renamed.findIndex(([tag]) => tagEquals(tag, ref.tag));
+          const rebound = select(node.body)
+            .atInstancesOf(HandledSideInputRef)
+            .where((ref) => ref.handlerId === id && renamedIndex(ref) >= 0)
+            .apply((ref) => new SideInputRequest({ tag: renamed[renamedIndex(ref)]![1] }));
+          const body = process(rebound, [...path, ...bodyKey(node)]);
+          if (kept.length === 0) return body;
+          return node.replace({
+            body: body as LayerLike,
+            sideInputs: sameKind(node.sideInputs, kept),
+          });
+        },
+        { withKeypath: true },
+      );
 
   return [process(tree, []), hoisted];
 }

@@ -6,6 +6,7 @@
  */
 
 import { checkedLayerCall, Layer, type LayerLike } from "@saikei/layer";
+import { select } from "@saikei/select";
 import { Wildcard } from "@saikei/shapecheck";
 import { field, type KeyPath, reprValue, Struct } from "@saikei/struct";
 import {
@@ -20,7 +21,6 @@ import {
   SIDE_OUTPUT_EFFECT_COLOR,
 } from "./effectBase.js";
 import { type Tag, tagEquals } from "./sideInput.js";
-import { KEEP, replaceNodes } from "./treeWalk.js";
 
 /**
  * The side-output effect protocol (penzai's `SideOutputEffect`): `tell(value)` records a value.
@@ -232,11 +232,10 @@ export class CollectingSideOutputs extends EffectHandler.define(
     const handlerId = inferOrCheckHandlerId("CollectingSideOutputs", body, {
       explicitId: options.handlerId,
     });
-    const handled = replaceNodes(body, (node) =>
-      node instanceof SideOutputRequest && wanted(node.tag)
-        ? new HandledSideOutputRef({ handlerId, tag: node.tag })
-        : KEEP,
-    ) as LayerLike;
+    const handled = select(body)
+      .atInstancesOf(SideOutputRequest)
+      .where((request) => wanted(request.tag))
+      .apply((request) => new HandledSideOutputRef({ handlerId, tag: request.tag })) as LayerLike;
     return new CollectingSideOutputs({ handlerId, body: handled });
   }
 }

@@ -15,7 +15,7 @@ import {
 } from "@saikei/effects";
 import { type RandomKey, random } from "@saikei/named";
 import { ArraySpec, asArrayStructure, checkStructure, dtypes } from "@saikei/shapecheck";
-import { field, leaves, map, options, Struct, treeEquals } from "@saikei/struct";
+import { field, findOutermost, leaves, rewriteOutermost, Struct, treeEquals } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import {
   DuplicateParameterError,
@@ -192,11 +192,10 @@ export class UninitializedParameter<T = any> extends Struct.define(
     if (opts.checkStructure !== false) {
       const pattern =
         opts.strictDtype === false
-          ? map(
-              (spec: unknown) =>
-                spec instanceof ArraySpec ? spec.replace({ dtype: dtypes.generic } as any) : spec,
+          ? rewriteOutermost(
               this.valueStructure,
-              options({ isLeaf: (node: unknown) => node instanceof ArraySpec }),
+              (node) => node instanceof ArraySpec,
+              (spec: ArraySpec) => spec.replace({ dtype: dtypes.generic } as any),
             )
           : this.valueStructure;
       checkStructure(value, pattern as any, {
@@ -318,19 +317,6 @@ function disposeTensors(value: unknown): void {
   }
 }
 
-/** Applies `fn` to the outermost nodes of `tree` matching `predicate`; other nodes are rebuilt. */
-function mapOutermost<T>(
-  tree: T,
-  predicate: (node: unknown) => boolean,
-  fn: (node: any) => unknown,
-): T {
-  return map(
-    (node: unknown) => (predicate(node) ? fn(node) : node),
-    tree,
-    options({ isLeaf: predicate }),
-  ) as T;
-}
-
 function isAnyParameter(
   node: unknown,
 ): node is Parameter | FrozenParameter | UninitializedParameter {
@@ -359,7 +345,7 @@ function isInitialLocalStateRequest(node: unknown): boolean {
  */
 export function addParameterPrefix<T>(prefix: string, tree: T, delimiter = "."): T {
   const rename = (name: string) => `${prefix}${delimiter}${name}`;
-  return mapOutermost(tree, isRenamable, (node) => {
+  return rewriteOutermost(tree, isRenamable, (node) => {
     if (isInitialLocalStateRequest(node)) {
       const req = node as any;
       return req.name === undefined || req.name === null
@@ -372,9 +358,10 @@ export function addParameterPrefix<T>(prefix: string, tree: T, delimiter = "."):
 
 /** The names of all parameters in `tree`, outermost first, in tree order. */
 export function parameterNames(tree: unknown): string[] {
-  return leaves(tree, isAnyParameter)
-    .filter(isAnyParameter)
-    .map((p) => p.name);
+  return findOutermost<Parameter | FrozenParameter | UninitializedParameter>(
+    tree,
+    isAnyParameter,
+  ).map((p) => p.value.name);
 }
 
 /**
@@ -421,7 +408,7 @@ export function initializeParameters<T>(model: T, key: RandomKey): T {
   checkNoDuplicateParameters(model);
   const created: Parameter[] = [];
   try {
-    return mapOutermost(
+    return rewriteOutermost(
       model,
       (node) => node instanceof UninitializedParameter,
       (node: UninitializedParameter) => {
@@ -444,7 +431,7 @@ export function initializeParameters<T>(model: T, key: RandomKey): T {
  * const shareable = markShareable(EmbeddingTable.fromConfig(11, { embedding: 16 }));
  */
 export function markShareable<T>(submodel: T): T {
-  return mapOutermost(
+  return rewriteOutermost(
     submodel,
     (node) => node instanceof UninitializedParameter,
     (node: UninitializedParameter) =>
@@ -471,7 +458,7 @@ export function attachSharedParameters<T>(
 ): WithConstantSideInputs {
   const strict = opts.strict ?? true;
   const shared = new Map<string, ShareableUninitializedParameter>();
-  const rewritten = mapOutermost(
+  const rewritten = rewriteOutermost(
     submodel,
     (node) => node instanceof ShareableUninitializedParameter,
     (node: ShareableUninitializedParameter) => {
@@ -521,7 +508,7 @@ export function attachSharedParameters<T>(
  * const frozen = freezeParameters(model, (name) => name.startsWith("embedder"));
  */
 export function freezeParameters<T>(tree: T, predicate: (name: string) => boolean = () => true): T {
-  return mapOutermost(
+  return rewriteOutermost(
     tree,
     (node) => node instanceof Parameter && predicate(node.name),
     (node: Parameter) => new FrozenParameter({ value: node.value, name: node.name }),
@@ -539,7 +526,7 @@ export function unfreezeParameters<T>(
   tree: T,
   predicate: (name: string) => boolean = () => true,
 ): T {
-  return mapOutermost(
+  return rewriteOutermost(
     tree,
     (node) => node instanceof FrozenParameter && predicate(node.name),
     (node: FrozenParameter) => new Parameter({ value: node.value, name: node.name }),

@@ -294,6 +294,19 @@ describe("freezing", () => {
     value.dataArray.dispose();
   });
 
+  it("parameter rewrites rebuild only the ancestors of rewritten parameters", () => {
+    const value = nx.ones({ a: 2 });
+    const untouched = { settings: [1, 2], other: new Parameter({ value, name: "keep" }) };
+    const model = { untouched, target: [new Parameter({ value, name: "freeze.me" })] };
+    const frozen = freezeParameters(model, (name) => name.startsWith("freeze"));
+    expect(frozen.untouched).toBe(untouched);
+    expect(frozen.target[0]).toBeInstanceOf(FrozenParameter);
+    expect(freezeParameters(model, () => false)).toBe(model);
+    expect(addParameterPrefix("p", untouched).settings).toBe(untouched.settings);
+    expect(parameterNames(model)).toEqual(["freeze.me", "keep"]); // object keys in sorted order
+    value.dataArray.dispose();
+  });
+
   it("initializeWithValue checks shape, and dtype unless strictDtype is false", () => {
     const p = new UninitializedParameter({
       initializer: () => nx.zeros({ a: 2 }),

@@ -16,6 +16,7 @@ import {
   childKeys,
   GetAttrKey,
   type KeyPath,
+  keyOfChild,
   MAP_NODE,
   type NodeType,
   nodeTypeOf,
@@ -25,7 +26,7 @@ import {
   reprValue,
 } from "@saikei/struct";
 import { SelectionAccessorError } from "./errors.js";
-import { compareIndexPaths, isIndexPrefix, keyOfChild, kindOf, where } from "./paths.js";
+import { compareIndexPaths, isIndexPrefix, kindOf, where } from "./paths.js";
 
 /**
  * What an accessor sees in place of a leaf (or of `null` / `undefined`): a fresh object, so that

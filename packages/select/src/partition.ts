@@ -6,6 +6,7 @@
  */
 
 import {
+  keyOfChild,
   keystr,
   MAX_TREE_DEPTH,
   nodeTypeOf,
@@ -15,7 +16,6 @@ import {
   TreeDepthError,
 } from "@saikei/struct";
 import { PartitionCombineError } from "./errors.js";
-import { keyOfChild } from "./paths.js";
 
 /**
  * A childless struct that marks a part of a tree that belongs to another partition. Any two

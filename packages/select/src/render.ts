@@ -11,6 +11,7 @@ import {
   GetAttrKey,
   isStruct,
   type KeyPath,
+  keyOfChild,
   keystr,
   MAX_TREE_DEPTH,
   nodeTypeOf,
@@ -18,7 +19,7 @@ import {
   reprValue,
   structFields,
 } from "@saikei/struct";
-import { keyOfChild, type Trie } from "./paths.js";
+import type { Trie } from "./paths.js";
 
 /** What a renderer is given: the whole tree and where the selected nodes are. */
 export interface SelectionRenderInput {

@@ -10,18 +10,23 @@ import {
   ARRAY_NODE,
   chainError,
   childKeys,
+  findOutermost,
+  followKeyPath,
   GetAttrKey,
   type KeyPath,
+  keyOfChild,
   keyPathEquals,
+  keyPathOfIndexPath,
   keystr,
   MAX_TREE_DEPTH,
-  NODE_TYPE,
   nodeTypeOf,
+  type OutermostPredicate,
   type PathKey,
+  type Position,
   registerPytreeNode,
   reprValue,
-  Struct,
-  structFields,
+  rewriteAt,
+  rewriteOutermost,
   TreeCycleError,
   TreeDepthError,
   treeEquals,
@@ -37,11 +42,7 @@ import {
   type Entry,
   entry,
   isIndexPrefix,
-  keyOfChild,
-  keyPathOfIndexPath,
   kindOf,
-  replaceAt,
-  resolveKeyPath,
   type Trie,
   where,
 } from "./paths.js";
@@ -336,7 +337,7 @@ export class Selection<T = unknown, R = unknown> {
     const c = cached(this);
     if (!("remainder" in c)) {
       try {
-        c.remainder = quoteAndPunch(this.tree, this.trie(), this.entries, this.tree, []);
+        c.remainder = remainderOf(this.tree, this.entries);
       } catch (cause) {
         if (cause instanceof TreeCycleError || cause instanceof TreeDepthError) throw cause;
         throw new SelectionError(
@@ -394,7 +395,7 @@ export class Selection<T = unknown, R = unknown> {
   }
 
   private replaceValues(values: readonly unknown[], keepSelected: boolean): unknown {
-    const tree = replaceAt(this.tree, this.entries, values) as R;
+    const tree = rewriteAt(this.tree, this.entries, values) as R;
     if (!keepSelected) return tree;
     return new Selection(
       tree,
@@ -648,7 +649,8 @@ export class Selection<T = unknown, R = unknown> {
     };
     if (options.innermost) return this.atSubtreesWhere(test, { innermost: true }) as never;
     if (objects.length === 1 && primitive.size === 0) {
-      return this.collect(objects[0]!, { isClass: true }) as never;
+      const only = objects[0]!;
+      return this.collect((v) => v instanceof only) as never;
     }
     return this.collect(test) as never;
   }
@@ -685,7 +687,7 @@ export class Selection<T = unknown, R = unknown> {
     for (const e of this.entries) {
       const found: Entry[] = [];
       for (const p of paths) {
-        const r = resolveKeyPath(e.value, p);
+        const r = followKeyPath(e.value, p);
         if (r !== undefined)
           found.push(entry([...e.keyPath, ...p], [...e.indexPath, ...r.indexPath], r.value));
       }
@@ -723,10 +725,21 @@ export class Selection<T = unknown, R = unknown> {
     options: SubtreesWhereOptions & { withKeypath?: boolean } = {},
   ): Selection<unknown, R> {
     const withKeypath = options.withKeypath === true;
-    if (!withKeypath && !options.innermost) {
-      return this.collect((v, path) => checkBoolean(filter(v), path!, "atSubtreesWhere"), {
-        wantPath: true,
-      });
+    if (!options.innermost) {
+      const out: Entry[] = [];
+      for (const e of this.entries) {
+        // The predicate's key paths start at the root (`basePath`); cut them when relative.
+        const cut = options.absoluteKeypath ? 0 : e.keyPath.length;
+        const test: OutermostPredicate = withKeypath
+          ? (v, path) => {
+              const full = path();
+              const kp = cut === 0 ? full : full.slice(cut);
+              return checkBoolean(filter(kp, v), full, "atSubtreesWhere");
+            }
+          : (v, path) => checkBoolean(filter(v), path, "atSubtreesWhere");
+        pushFound(out, e, test, "atSubtreesWhere");
+      }
+      return this.derive(out);
     }
     const out: Entry[] = [];
     for (const e of this.entries) {
@@ -739,12 +752,11 @@ export class Selection<T = unknown, R = unknown> {
           "atSubtreesWhere",
         );
       };
-      walkGeneral(
+      walkInnermost(
         e.value,
         [],
         [],
         test,
-        options.innermost === true,
         (kp, ip, v) => out.push(entry([...e.keyPath, ...kp], [...e.indexPath, ...ip], v)),
         e,
       );
@@ -752,16 +764,10 @@ export class Selection<T = unknown, R = unknown> {
     return this.derive(out);
   }
 
-  /** Outermost matches of `test` in every selected subtree, in tree order. */
-  private collect(
-    test: ((value: unknown, path: (() => KeyPath) | undefined) => boolean) | AnyClass,
-    options: { wantPath?: boolean; isClass?: boolean } = {},
-  ): Selection<unknown, R> {
+  /** Outermost matches of `predicate` in every selected subtree, in tree order. */
+  private collect(predicate: OutermostPredicate, operation = "select"): Selection<unknown, R> {
     const out: Entry[] = [];
-    const match: Matcher = options.isClass
-      ? { test: undefined, cls: test as AnyClass, wantPath: false }
-      : { test: test as Matcher["test"], cls: undefined, wantPath: options.wantPath === true };
-    for (const e of this.entries) collectOutermost(e, match, out);
+    for (const e of this.entries) pushFound(out, e, predicate, operation);
     return this.derive(out);
   }
 
@@ -837,7 +843,7 @@ export class Selection<T = unknown, R = unknown> {
         });
       }
     }
-    const tree = replaceAt(this.tree, this.entries, inner) as R;
+    const tree = rewriteAt(this.tree, this.entries, inner) as R;
     return new Selection(tree, out);
   }
 
@@ -1060,153 +1066,46 @@ function firstChildEntry(
   return undefined;
 }
 
-const childNamesCache = new Map<Function, readonly string[]>();
-
-/** The child field names of a struct class, cached. */
-function structChildNames(cls: Function): readonly string[] {
-  let names = childNamesCache.get(cls);
-  if (names === undefined) {
-    names = structFields(cls as never)
-      .filter((f) => !f.isStatic)
-      .map((f) => f.name);
-    childNamesCache.set(cls, names);
-  }
-  return names;
-}
-
-/** What an outermost walk looks for: instances of `cls`, or nodes where `test` is true. */
-interface Matcher {
-  readonly test: ((value: unknown, path: (() => KeyPath) | undefined) => boolean) | undefined;
-  readonly cls: AnyClass | undefined;
-  readonly wantPath: boolean;
-}
-
-interface WalkState {
-  readonly base: Entry;
-  /** The filter, or `undefined` when `cls` is the filter (`atInstancesOf` of one class). */
-  readonly test: ((value: unknown, path: (() => KeyPath) | undefined) => boolean) | undefined;
-  readonly cls: AnyClass | undefined;
-  readonly wantPath: boolean;
-  readonly indices: number[];
-  readonly found: { indexPath: number[]; value: unknown }[];
-  /** Prototype of the last leaf seen (see `visitOutermost`). */
-  leafPrototype: object | null | undefined;
-}
-
 /**
- * Pre-order walk of `base.value` that records the outermost nodes matching `test`. Arrays and
- * structs are read directly (no child arrays are allocated) and only child indices are tracked;
- * key paths are computed afterwards, for the matches only.
+ * The outermost matches of `predicate` inside the selected node `base`, as entries of the whole
+ * tree (struct's `findOutermost`; key paths are computed when first read).
  */
-function collectOutermost(base: Entry, match: Matcher, out: Entry[]): void {
-  const state: WalkState = { base, ...match, indices: [], found: [], leafPrototype: undefined };
-  visitOutermost(state, base.value, 0);
-  for (const f of state.found) {
-    out.push(
-      lazyEntry(
-        base,
-        f.indexPath,
-        f.indexPath.length === 0 ? base.indexPath : base.indexPath.concat(f.indexPath),
-        f.value,
-      ),
-    );
+function pushFound(
+  out: Entry[],
+  base: Entry,
+  predicate: OutermostPredicate,
+  operation: string,
+): void {
+  const found = findOutermost(base.value, predicate, { operation, basePath: base.keyPath });
+  if (base.indexPath.length === 0) {
+    for (const p of found) out.push(p);
+    return;
   }
+  for (const p of found) out.push(nestedEntry(base, p));
 }
 
-/** An entry whose key path is computed (from its index path) the first time it is read. */
-function lazyEntry(
-  base: Entry,
-  relative: readonly number[],
-  indexPath: readonly number[],
-  value: unknown,
-): Entry {
-  let keyPath: KeyPath | undefined;
+function nestedEntry(base: Entry, p: Position): Entry {
   return {
     get keyPath(): KeyPath {
-      keyPath ??= Object.freeze([...base.keyPath, ...keyPathOfIndexPath(base.value, relative)]);
-      return keyPath;
+      return p.keyPath;
     },
-    indexPath,
-    value,
+    indexPath: base.indexPath.concat(p.indexPath),
+    value: p.value,
   };
 }
 
-function visitOutermost(state: WalkState, node: unknown, depth: number): void {
-  const cls = state.cls;
-  if (cls !== undefined) {
-    if (node instanceof cls) {
-      state.found.push({ indexPath: state.indices.slice(0, depth), value: node });
-      return;
-    }
-  } else if (visitTest(state, node, depth)) {
-    return;
-  }
-  if (node === null || typeof node !== "object") return;
-  if (depth > MAX_TREE_DEPTH) {
-    throw chainError("select", state.base.value, state.indices.slice(0, depth), state.base.keyPath);
-  }
-  const indices = state.indices;
-  if (Array.isArray(node)) {
-    for (let i = 0; i < node.length; i++) {
-      indices[depth] = i;
-      visitOutermost(state, node[i], depth + 1);
-    }
-    return;
-  }
-  if (node instanceof Struct) {
-    const names = structChildNames(node.constructor);
-    for (let i = 0; i < names.length; i++) {
-      indices[depth] = i;
-      visitOutermost(state, (node as any)[names[i]!], depth + 1);
-    }
-    return;
-  }
-  // Model trees hold thousands of leaves of one class (typed arrays, tensors): remember the
-  // prototype of the last leaf so that the registry is asked once per walk, not once per leaf.
-  // (Registrations cannot change during a walk.)
-  const proto = Object.getPrototypeOf(node);
-  if (proto === state.leafPrototype) return;
-  const type = nodeTypeOf(node);
-  if (type === undefined) {
-    if (!Object.hasOwn(node, NODE_TYPE)) state.leafPrototype = proto;
-    return;
-  }
-  const children = type.flatten(node)[0];
-  for (let i = 0; i < children.length; i++) {
-    indices[depth] = i;
-    visitOutermost(state, children[i], depth + 1);
-  }
-}
-
-/** Runs the filter; records and returns `true` on a match. */
-function visitTest(state: WalkState, node: unknown, depth: number): boolean {
-  const path = state.wantPath
-    ? () =>
-        Object.freeze([
-          ...state.base.keyPath,
-          ...keyPathOfIndexPath(state.base.value, state.indices.slice(0, depth)),
-        ])
-    : undefined;
-  if (state.test!(node, path)) {
-    state.found.push({ indexPath: state.indices.slice(0, depth), value: node });
-    return true;
-  }
-  return false;
-}
-
-function walkGeneral(
+/**
+ * The innermost matches of `test` (penzai's `innermost=True`): the filter runs bottom-up, only
+ * where no descendant matched, and never on leaves.
+ */
+function walkInnermost(
   node: unknown,
   kp: PathKey[],
   ip: number[],
   test: (kp: PathKey[], v: unknown) => boolean,
-  innermost: boolean,
   emit: (kp: PathKey[], ip: number[], v: unknown) => void,
   base: Entry,
 ): boolean {
-  if (!innermost && test(kp, node)) {
-    emit(kp, ip, node);
-    return true;
-  }
   const type = nodeTypeOf(node);
   if (type === undefined) return false;
   if (ip.length > MAX_TREE_DEPTH && typeof node === "object" && node !== null) {
@@ -1218,46 +1117,31 @@ function walkGeneral(
   for (let i = 0; i < children.length; i++) {
     kp.push(keys[i]!);
     ip.push(i);
-    if (walkGeneral(children[i], kp, ip, test, innermost, emit, base)) found = true;
+    if (walkInnermost(children[i], kp, ip, test, emit, base)) found = true;
     kp.pop();
     ip.pop();
   }
-  if (innermost && !found && test(kp, node)) {
+  if (!found && test(kp, node)) {
     emit(kp, ip, node);
     return true;
   }
   return found;
 }
 
-/** The remainder: holes at the selected positions, pre-existing holes and quotes quoted. */
-function quoteAndPunch(
-  node: unknown,
-  trie: Trie | undefined,
-  entries: readonly Entry[],
-  root: unknown,
-  ip: number[],
-): unknown {
-  if (trie !== undefined && trie.selected >= 0) {
-    return new SelectionHole({ path: entries[trie.selected]!.keyPath });
-  }
-  if (isHoleOrQuote(node)) return new SelectionQuote({ quoted: node });
-  const type = nodeTypeOf(node);
-  if (type === undefined) return node;
-  if (ip.length > MAX_TREE_DEPTH && typeof node === "object" && node !== null) {
-    throw chainError("Selection.remainder", root, ip);
-  }
-  const [children, aux] = type.flatten(node);
-  let out: unknown[] | undefined;
-  for (let i = 0; i < children.length; i++) {
-    ip.push(i);
-    const replaced = quoteAndPunch(children[i], trie?.children?.get(i), entries, root, ip);
-    ip.pop();
-    if (replaced !== children[i]) {
-      out ??= children.slice();
-      out[i] = replaced;
-    }
-  }
-  return out === undefined ? node : type.unflatten(aux, out);
+/**
+ * The remainder (penzai's `_build_selection_from_boundary`): a `SelectionHole` at each selected
+ * position, and every hole or quote that was already in the tree wrapped in one more quote.
+ */
+function remainderOf(tree: unknown, entries: readonly Entry[]): unknown {
+  const holes = entries.map((e) => new SelectionHole({ path: e.keyPath }));
+  const punched = rewriteAt(tree, entries, holes);
+  const fresh = new Set<unknown>(holes);
+  return rewriteOutermost(
+    punched,
+    (x) => isHoleOrQuote(x) && !fresh.has(x),
+    (x: SelectionHole | SelectionQuote) => new SelectionQuote({ quoted: x }),
+    { operation: "Selection.remainder" },
+  );
 }
 
 /**
@@ -1274,37 +1158,20 @@ function resolveParts(s: Selection<any, any>): { tree: unknown; entries: readonl
     const key = keystr(k);
     byString.set(key, [...(byString.get(key) ?? []), i]);
   });
-  const found: (number[] | undefined)[] = parts.keyPaths.map(() => undefined);
-  const indexPath: number[] = [];
-  const fill = (node: unknown): unknown => {
-    if (node instanceof SelectionHole) {
-      const i = byString
-        .get(keystr(node.path))
-        ?.find((j) => found[j] === undefined && keyPathEquals(parts.keyPaths[j]!, node.path));
-      if (i === undefined) return node;
-      found[i] = indexPath.slice();
-      return parts.values[i];
-    }
+  const found: (readonly number[] | undefined)[] = parts.keyPaths.map(() => undefined);
+  const markers = findOutermost<SelectionHole | SelectionQuote>(parts.remainder, isHoleOrQuote, {
+    operation: "Selection (rebuilt from its parts)",
+  });
+  const tree = rewriteAt(parts.remainder, markers, (m) => {
+    const { value: node, indexPath } = markers[m]!;
     if (node instanceof SelectionQuote) return node.quoted;
-    const type = nodeTypeOf(node);
-    if (type === undefined) return node;
-    if (indexPath.length > MAX_TREE_DEPTH && typeof node === "object" && node !== null) {
-      throw chainError("Selection (rebuilt from its parts)", parts.remainder, indexPath);
-    }
-    const [children, aux] = type.flatten(node);
-    let out: unknown[] | undefined;
-    for (let i = 0; i < children.length; i++) {
-      indexPath.push(i);
-      const replaced = fill(children[i]);
-      indexPath.pop();
-      if (replaced !== children[i]) {
-        out ??= children.slice();
-        out[i] = replaced;
-      }
-    }
-    return out === undefined ? node : type.unflatten(aux, out);
-  };
-  const tree = fill(parts.remainder);
+    const i = byString
+      .get(keystr(node.path))
+      ?.find((j) => found[j] === undefined && keyPathEquals(parts.keyPaths[j]!, node.path));
+    if (i === undefined) return node;
+    found[i] = indexPath;
+    return parts.values[i];
+  });
   const missing = parts.keyPaths.filter((_, i) => found[i] === undefined);
   if (missing.length > 0) {
     throw new SelectionError(

@@ -11,6 +11,7 @@
 export { className } from "./className.js";
 export * from "./keys.js";
 export * from "./registry.js";
+export * from "./rewrite.js";
 export * from "./struct.js";
 export * from "./tree.js";
 export * as tree from "./treeNamespace.js";

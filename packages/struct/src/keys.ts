@@ -112,19 +112,22 @@ export type PathKey = GetAttrKey | SequenceKey | DictKey | FlattenedIndexKey | s
 export type KeyPath = readonly PathKey[];
 
 /**
- * Whether two key path entries name the same step.
+ * Whether two key path entries name the same step: two keys of the same kind (`GetAttrKey`,
+ * `SequenceKey`, `DictKey`, `FlattenedIndexKey`, subclasses included) with equal contents
+ * (`DictKey` keys by `Object.is`), or the same value. This is the rule every look-up of a child by
+ * key follows (`childIndex`, `getAtPath`, `Selection.atKeypaths`).
  *
  * @example
  * keyEquals(new DictKey("a"), new DictKey("a")); // true
+ * keyEquals(new DictKey("a"), new GetAttrKey("a")); // false
  */
 export function keyEquals(a: PathKey, b: PathKey): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object") return false;
-  if (a.constructor !== b.constructor) return false;
-  if (a instanceof GetAttrKey) return a.name === (b as GetAttrKey).name;
-  if (a instanceof SequenceKey) return a.idx === (b as SequenceKey).idx;
-  if (a instanceof DictKey) return Object.is(a.key, (b as DictKey).key);
-  if (a instanceof FlattenedIndexKey) return a.key === (b as FlattenedIndexKey).key;
+  if (a instanceof GetAttrKey) return b instanceof GetAttrKey && a.name === b.name;
+  if (a instanceof SequenceKey) return b instanceof SequenceKey && a.idx === b.idx;
+  if (a instanceof DictKey) return b instanceof DictKey && Object.is(a.key, b.key);
+  if (a instanceof FlattenedIndexKey) return b instanceof FlattenedIndexKey && a.key === b.key;
   return false;
 }
 

@@ -7,7 +7,6 @@
 
 import { className } from "./className.js";
 import {
-  DictKey,
   FlattenedIndexKey,
   GetAttrKey,
   type KeyPath,
@@ -24,6 +23,7 @@ import {
   registeredNodeTypeOf,
   type StructLayout,
 } from "./registry.js";
+import { childIndex } from "./rewrite.js";
 import {
   describeRecord,
   kindAt,
@@ -687,32 +687,6 @@ export function getAtPath(tree: unknown, path: KeyPath): unknown {
     node = nodeTypeOf(node)!.flatten(node)[0][index];
   }
   return node;
-}
-
-/** The index of the child of `node` reached by `key`, or -1. */
-function childIndex(node: unknown, key: PathKey): number {
-  const type = nodeTypeOf(node);
-  if (type === undefined) return -1;
-  const [children, aux] = type.flatten(node);
-  const n = children.length;
-  if (type === ARRAY_NODE) {
-    return key instanceof SequenceKey && Number.isInteger(key.idx) && key.idx >= 0 && key.idx < n
-      ? key.idx
-      : -1;
-  }
-  if (n === 0) return -1;
-  const keys = childKeys(type, node, aux, n);
-  for (let i = 0; i < n; i++) if (stepMatches(keys[i]!, key)) return i;
-  return -1;
-}
-
-function stepMatches(a: PathKey, b: PathKey): boolean {
-  if (a === b) return true;
-  if (a instanceof GetAttrKey && b instanceof GetAttrKey) return a.name === b.name;
-  if (a instanceof SequenceKey && b instanceof SequenceKey) return a.idx === b.idx;
-  if (a instanceof DictKey && b instanceof DictKey) return Object.is(a.key, b.key);
-  if (a instanceof FlattenedIndexKey && b instanceof FlattenedIndexKey) return a.key === b.key;
-  return false;
 }
 
 /**

@@ -15,6 +15,14 @@ export {
   SequenceKey,
 } from "./keys.js";
 export { registerPytreeNode } from "./registry.js";
+export type { OutermostPredicate, Position } from "./rewrite.js";
+export {
+  childIndex,
+  findOutermost,
+  followKeyPath,
+  rewriteAt,
+  rewriteOutermost,
+} from "./rewrite.js";
 export type { IsLeaf } from "./tree.js";
 export {
   flatten,
