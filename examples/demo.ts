@@ -12,8 +12,6 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   KVCachingTransformerLM,
-  loadParametersByName,
-  saveParametersByName,
   type TransformerConfig,
   TransformerInputs,
   TransformerLM,
@@ -21,7 +19,7 @@ import {
 } from "@saikei/models";
 import { initializeParameters } from "@saikei/nn";
 import { adam, buildTrainStepFn, TrainState } from "@saikei/toolshed";
-import { parseSafetensorsFile, writeFileAtomic } from "@saikei/toolshed/node";
+import { loadParametersFile, saveParametersFile } from "@saikei/toolshed/node";
 import * as tf from "@tensorflow/tfjs-core";
 import { pz } from "saikei";
 import { commandLine } from "./lib/args.js";
@@ -125,11 +123,10 @@ const lossPath = join(outDir, "loss.svg");
 writeFileSync(lossPath, lossPlotSvg(losses, "character-level cross-entropy on the sonnets"));
 const checkpointPath = join(outDir, "checkpoint.safetensors");
 // Written atomically: stopping the demo mid-save never leaves a truncated checkpoint.
-writeFileAtomic(checkpointPath, saveParametersByName(trained));
+saveParametersFile(checkpointPath, trained);
 // The checkpoint loads back into a freshly built model by parameter name.
-const reloadedWeights = parseSafetensorsFile(checkpointPath);
-loadParametersByName(TransformerLM.fromConfig(config), reloadedWeights);
-tf.dispose(Object.values(reloadedWeights));
+const reloaded = loadParametersFile(checkpointPath, TransformerLM.fromConfig(config));
+tf.dispose(pz.tree.leaves(reloaded).filter((leaf) => leaf instanceof tf.Tensor));
 
 // Sampling mode: every attention block becomes a KVCachingAttention by selector.
 const prompt = "Shall I compare thee";

@@ -1,15 +1,24 @@
-import { type NamedArray, nx, ready } from "@saikei/named";
-import { Parameter, UninitializedParameter } from "@saikei/nn";
+import { type NamedArray, nx, random, ready } from "@saikei/named";
+import { initializeParameters, Parameter, parameterNames } from "@saikei/nn";
+import { select } from "@saikei/select";
 import {
-  NAMED_AXES_METADATA_KEY,
+  loadParameters,
   parseSafetensors,
-  readNamedAxes,
-  readSafetensorsHeader,
-  serializeSafetensors,
+  SafetensorsMissingTensorError,
+  saveParameters,
 } from "@saikei/toolshed";
 import * as tf from "@tensorflow/tfjs-core";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { loadParametersByName, saveParametersByName, WeightLoadingError } from "../src/index.js";
+import {
+  loadParametersByName,
+  saveParametersByName,
+  type TransformerConfig,
+  TransformerInputs,
+  TransformerLM,
+} from "../src/index.js";
+
+// The models save and load their weights with @saikei/toolshed's saveParameters / loadParameters
+// (the one checkpoint-by-name API); these tests pin that it fits a TransformerLM end to end.
 
 let baseline = 0;
 beforeAll(async () => {
@@ -22,73 +31,67 @@ afterEach(() => {
   expect(tf.memory().numTensors).toBe(baseline);
 });
 
-const trained = (names: string[]) =>
-  names.map(
-    (name, i) => new Parameter({ value: nx.wrap(tf.fill([2, 3], i + 1), "in", "out"), name }),
+const config: TransformerConfig = {
+  numHeads: 2,
+  embeddingDim: 8,
+  projectionDim: 4,
+  mlpHiddenDim: 16,
+  numDecoderBlocks: 1,
+  vocabSize: 7,
+};
+
+/** The tensors a model's parameters hold. */
+const valuesOf = (model: TransformerLM) =>
+  select(model)
+    .atInstancesOf(Parameter)
+    .getSequence()
+    .map((p) => ((p as Parameter).value as NamedArray).dataArray);
+
+function logitsOf(model: TransformerLM): number[] {
+  const inputs = TransformerInputs.fromBasicSegments(
+    nx.wrap(tf.tensor2d([[1, 2, 3, 4]], undefined, "int32")).tag("batch", "seq"),
   );
-const fresh = (names: string[]) =>
-  names.map(
-    (name) => new UninitializedParameter({ initializer: () => nx.zeros({ in: 2, out: 3 }), name }),
-  );
-const dataOf = (params: unknown[]) =>
-  params.map((p) => ((p as Parameter).value as NamedArray).dataArray);
+  const logits = model.call(inputs);
+  const values = Array.from(logits.unwrap("batch", "seq", "vocabulary").dataSync());
+  tf.dispose([
+    logits.dataArray,
+    inputs.tokens.dataArray,
+    inputs.positions.dataArray,
+    inputs.attentionMask.dataArray,
+  ]);
+  return values;
+}
 
-describe("saveParametersByName / loadParametersByName", () => {
-  it("names such as constructor, toString, valueOf and __proto__ work end to end", () => {
-    const names = ["constructor", "toString", "valueOf", "__proto__"];
-    const model = trained(names);
-    const tensors = parseSafetensors(saveParametersByName(model));
-    expect(Object.keys(tensors).sort()).toEqual([...names].sort());
-    const loaded = loadParametersByName(fresh(names), tensors) as unknown as Parameter[];
-    for (const [i, p] of loaded.entries()) {
-      expect(p.name).toBe(names[i]);
-      expect(Array.from(dataOf([p])[0]!.dataSync())).toEqual(new Array(6).fill(i + 1));
-    }
-    expect(Object.getPrototypeOf({})).toBe(Object.prototype);
-    tf.dispose([...dataOf(model), ...Object.values(tensors)]);
+describe("TransformerLM checkpoints by parameter name", () => {
+  it("a trained model's bytes load into a freshly built one with the same logits", () => {
+    const trained = initializeParameters(TransformerLM.fromConfig(config), random.key(0));
+    const bytes = saveParameters(trained, { metadata: { step: "1" } });
+    const loaded = loadParameters(bytes, TransformerLM.fromConfig(config));
+    expect(parameterNames(loaded)).toEqual(parameterNames(trained));
+    expect(logitsOf(loaded)).toEqual(logitsOf(trained));
+    tf.dispose([...valuesOf(trained), ...valuesOf(loaded)]);
   });
 
-  it("a name missing from a plain tensors object is reported, not looked up on its prototype", () => {
-    const w = tf.zeros([2, 3]);
-    const error = (() => {
-      try {
-        loadParametersByName(fresh(["constructor", "toString"]), { w });
-      } catch (e) {
-        return e as Error;
-      }
-    })();
-    expect(error).toBeInstanceOf(WeightLoadingError);
-    expect(error!.message).toMatch(/missing tensor for parameter "constructor"/);
-    expect(error!.message).toMatch(/missing tensor for parameter "toString"/);
-    expect(error!.message).toMatch(/tensor "w" matches no parameter/);
-    w.dispose();
+  it("tensors by name (parseSafetensors, a PyTorch export) load the same way", () => {
+    const trained = initializeParameters(TransformerLM.fromConfig(config), random.key(1));
+    const tensors = parseSafetensors(saveParameters(trained));
+    const loaded = loadParameters(tensors, TransformerLM.fromConfig(config));
+    expect(logitsOf(loaded)).toEqual(logitsOf(trained));
+    tf.dispose([...valuesOf(trained), ...Object.values(tensors)]);
   });
+});
 
-  it("two parameters of one name are rejected when saving and when loading", () => {
-    const model = trained(["w", "w"]);
-    expect(() => saveParametersByName(model)).toThrow(WeightLoadingError);
-    expect(() => saveParametersByName(model)).toThrow(/2 parameters are named "w"/);
-    const t = tf.zeros([2, 3]);
-    expect(() => loadParametersByName(fresh(["w", "w"]), { w: t })).toThrow(
-      /2 parameters are named "w"; give them distinct names/,
+describe("saveParametersByName / loadParametersByName (deprecated aliases)", () => {
+  it("are saveParameters / loadParameters of @saikei/toolshed with the model first", () => {
+    const trained = initializeParameters(TransformerLM.fromConfig(config), random.key(2));
+    const bytes = saveParametersByName(trained);
+    expect(bytes).toEqual(saveParameters(trained));
+    const tensors = parseSafetensors(bytes);
+    const loaded = loadParametersByName(TransformerLM.fromConfig(config), tensors);
+    expect(logitsOf(loaded)).toEqual(logitsOf(trained));
+    expect(() => loadParametersByName(TransformerLM.fromConfig(config), {})).toThrow(
+      SafetensorsMissingTensorError,
     );
-    tf.dispose([t, ...dataOf(model)]);
-  });
-
-  it("an empty parameter name is rejected", () => {
-    const model = trained([""]);
-    expect(() => saveParametersByName(model)).toThrow(/a parameter has an empty name/);
-    expect(() => loadParametersByName(fresh([""]), {})).toThrow(WeightLoadingError);
-    tf.dispose(dataOf(model));
-  });
-
-  it("records the axis names in the file's metadata", () => {
-    const model = [new Parameter({ value: nx.wrap(tf.zeros([3, 2]), "out", "in"), name: "w" })];
-    const bytes = saveParametersByName(model);
-    expect(readNamedAxes(readSafetensorsHeader(bytes).metadata).get("w")).toEqual(["out", "in"]);
-    expect(readSafetensorsHeader(serializeSafetensors({})).metadata[NAMED_AXES_METADATA_KEY]).toBe(
-      undefined,
-    );
-    tf.dispose(dataOf(model));
+    tf.dispose([...valuesOf(trained), ...Object.values(tensors)]);
   });
 });

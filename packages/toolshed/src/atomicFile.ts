@@ -19,16 +19,7 @@ import {
   writeSync,
 } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-
-/** Writing a file or folder failed; the previous contents at the path are unchanged. */
-export class AtomicWriteError extends Error {
-  override name = "AtomicWriteError";
-}
-
-/** A file name given to {@link writeFolderAtomic} is empty or would leave the folder. */
-export class InvalidFileNameError extends Error {
-  override name = "InvalidFileNameError";
-}
+import { AtomicWriteError, InvalidFileNameError } from "./errors.js";
 
 /** The contents of one file: bytes, or text written as UTF-8. */
 export type FileContents = Uint8Array | string;

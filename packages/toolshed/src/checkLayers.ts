@@ -26,11 +26,7 @@ import {
 } from "@saikei/shapecheck";
 import { className, flatten, leaves, map, options } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-
-/** Raised when a layer cannot be checked: no declared input structure, or one containing ANY. */
-export class CheckLayerError extends Error {
-  override name = "CheckLayerError";
-}
+import { CheckLayerError } from "./errors.js";
 
 /** A layer whose input and output structures may be declared. */
 interface CheckableLayer {

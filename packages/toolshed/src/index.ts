@@ -15,14 +15,14 @@
 
 export * from "./annotateShapes.js";
 export * from "./checkLayers.js";
-export { InterceptionError } from "./intercept.js";
+export * from "./errors.js";
 export * from "./interleaveIntermediates.js";
 export * from "./isolateSubmodel.js";
 export * from "./lora.js";
 export * from "./modelRewiring.js";
 export * from "./namedAxes.js";
 export * from "./optimizers.js";
-export * from "./parameterAccess.js";
+export { findParameters, type ParameterEntry } from "./parameterAccess.js";
 export * from "./parameterCheckpoints.js";
 export * from "./safetensors.js";
 export * from "./safetensorsFormat.js";

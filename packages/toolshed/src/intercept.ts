@@ -11,11 +11,7 @@ import { Layer } from "@saikei/layer";
 import { isSequentialOrNamed, Sequential } from "@saikei/nn";
 import { select } from "@saikei/select";
 import { type KeyPath, keystr, leaves, mapWithPath, options } from "@saikei/struct";
-
-/** Raised when a model cannot be instrumented: it already uses an interceptor's reserved tag. */
-export class InterceptionError extends Error {
-  override name = "InterceptionError";
-}
+import { InterceptionError } from "./errors.js";
 
 /** Builds a fresh interceptor layer. */
 export type InterceptorFactory = () => Layer;

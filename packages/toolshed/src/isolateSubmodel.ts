@@ -22,11 +22,7 @@ import { callLayer, Layer, type LayerLike } from "@saikei/layer";
 import type { Selection } from "@saikei/select";
 import { className, field, leaves, Struct } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-
-/** Raised when a submodel cannot be isolated. */
-export class IsolationError extends Error {
-  override name = "IsolationError";
-}
+import { IsolationError } from "./errors.js";
 
 /**
  * A submodel with one recorded call (penzai's `IsolatedSubmodel`): `submodel.call(savedInput)`

@@ -17,11 +17,7 @@ import {
 } from "@saikei/nn";
 import type { Selection } from "@saikei/select";
 import { className, prettyKeystr } from "@saikei/struct";
-
-/** Raised for an invalid LoRA configuration (a bad rank, or a lowrank axis the Linear already has). */
-export class LoraConfigError extends Error {
-  override name = "LoraConfigError";
-}
+import { LoraConfigError } from "./errors.js";
 
 /** Options for {@link LowRankAdapter.fromLinear}. */
 export interface LowRankAdapterOptions {

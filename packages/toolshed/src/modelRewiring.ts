@@ -11,11 +11,7 @@ import { Layer } from "@saikei/layer";
 import { isNamedArray, type NamedArrayBase, nmap, nx, tidy } from "@saikei/named";
 import { field } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-
-/** Raised when a rewiring layer is misconfigured or gets an input it cannot rewire. */
-export class RewiringError extends Error {
-  override name = "RewiringError";
-}
+import { RewiringError } from "./errors.js";
 
 /**
  * Knocks out attention heads (penzai's `KnockOutAttentionHeads`): insert it right after the

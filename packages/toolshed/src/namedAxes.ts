@@ -13,23 +13,14 @@
 
 import type { NamedArrayBase } from "@saikei/named";
 import * as tf from "@tensorflow/tfjs-core";
-import { SafetensorsError, type SafetensorsMetadata } from "./safetensorsFormat.js";
+import { SafetensorsNamedAxesError, SafetensorsTemplateMismatchError } from "./errors.js";
+import type { SafetensorsMetadata } from "./safetensorsFormat.js";
 
 /** The metadata key under which saikei records the axis names of saved NamedArrays. */
 export const NAMED_AXES_METADATA_KEY = "saikei.named_axes";
 
 /** What one data axis of a saved NamedArray is: its name, or its index among the positional axes. */
 export type AxisLabel = string | number;
-
-/** A tensor in the file has a different shape, dtype or named axes than its template leaf. */
-export class SafetensorsTemplateMismatchError extends SafetensorsError {
-  override name = "SafetensorsTemplateMismatchError";
-}
-
-/** The file's {@link NAMED_AXES_METADATA_KEY} entry is malformed or does not fit its tensor. */
-export class SafetensorsNamedAxesError extends SafetensorsError {
-  override name = "SafetensorsNamedAxesError";
-}
 
 /**
  * The label of every data axis of a NamedArray or NamedArrayView, in data order.

@@ -16,16 +16,22 @@
 import { readFileSync } from "node:fs";
 import type * as tf from "@tensorflow/tfjs-core";
 import { writeFileAtomic } from "./atomicFile.js";
-import { loadParameters, saveParameters } from "./parameterCheckpoints.js";
+import {
+  type LoadParametersOptions,
+  loadParameters,
+  type SaveParametersOptions,
+  saveParameters,
+} from "./parameterCheckpoints.js";
 import {
   type LoadSafetensorsOptions,
   loadSafetensors,
   type SaveSafetensorsOptions,
   saveSafetensors,
 } from "./safetensors.js";
-import { parseSafetensors, type SafetensorsMetadata } from "./safetensorsFormat.js";
+import { parseSafetensors } from "./safetensorsFormat.js";
 
 export * from "./atomicFile.js";
+export { AtomicWriteError, InvalidFileNameError } from "./errors.js";
 
 const readBytes = (path: string): Uint8Array => {
   const buffer = readFileSync(path);
@@ -89,14 +95,16 @@ export function parseSafetensorsFile(path: string): Record<string, tf.Tensor> {
  *
  * @param path the file to write; its folder must exist.
  * @param model a model with initialized parameters.
- * @param options `metadata` to add (string values).
+ * @param options as for saveParameters (`metadata`, `frozen`).
+ * @throws as saveParameters (nothing is written then); AtomicWriteError when the file cannot be
+ *   written (the old file stays).
  * @example
  * saveParametersFile("ckpt.safetensors", trained);
  */
 export function saveParametersFile(
   path: string,
   model: unknown,
-  options?: { metadata?: SafetensorsMetadata },
+  options?: SaveParametersOptions,
 ): void {
   writeFileAtomic(path, saveParameters(model, options));
 }
@@ -106,11 +114,11 @@ export function saveParametersFile(
  *
  * @param path the file to read.
  * @param model the model, initialized or not.
- * @param options `strict` (default true) rejects tensors no parameter is named after.
+ * @param options as for loadParameters (`strict`, `frozen`).
  * @returns the model with loaded parameters.
  * @example
  * const model = loadParametersFile("ckpt.safetensors", buildModel());
  */
-export function loadParametersFile<T>(path: string, model: T, options?: { strict?: boolean }): T {
+export function loadParametersFile<T>(path: string, model: T, options?: LoadParametersOptions): T {
   return loadParameters(readBytes(path), model, options);
 }

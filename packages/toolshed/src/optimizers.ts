@@ -11,6 +11,7 @@
 
 import { flatten, unflatten } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
+import { OptimizerConfigError } from "./errors.js";
 
 /** A learning rate: a constant, or a schedule from the update count (0 for the first update). */
 export type LearningRate = number | ((count: number) => number);
@@ -38,11 +39,6 @@ export interface Optimizer<S = unknown> {
    * updated, other leaves pass through unchanged.
    */
   update(grads: unknown, state: S, params: unknown): OptimizerUpdate<S>;
-}
-
-/** Raised for invalid optimizer hyper-parameters or mismatched parameter and gradient trees. */
-export class OptimizerConfigError extends Error {
-  override name = "OptimizerConfigError";
 }
 
 /** Whether a leaf is a tensor an optimizer updates: float32 tensors (gradients exist for them). */

@@ -1,14 +1,31 @@
 /**
- * Finding the trainable parameters of a model: the `Parameter` nodes of an `@saikei/nn` model
- * (not `FrozenParameter`s), or, for a tree that has none, every float32 tensor leaf.
+ * Finding the parameters of a model: {@link isAnyParameter} recognises every kind of `@saikei/nn`
+ * parameter node (the one predicate the toolshed uses), and {@link findParameters} splits out the
+ * trainable ones (`Parameter` nodes, not `FrozenParameter`s, or, for a tree that has none, every
+ * float32 tensor leaf).
  *
  * @module
  */
 
-import { Parameter } from "@saikei/nn";
+import { FrozenParameter, Parameter, UninitializedParameter } from "@saikei/nn";
 import { NotInThisPartition } from "@saikei/select";
 import { flattenWithPath, type KeyPath, keystr, mapWithPath, options } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
+
+/** Any parameter node of an `@saikei/nn` model. */
+export type AnyParameter = Parameter | FrozenParameter | UninitializedParameter;
+
+/**
+ * Whether a node is a `Parameter`, `FrozenParameter` or `UninitializedParameter`: a node that
+ * checkpoints by name save or fill. (Internal to the toolshed; `@saikei/nn` owns parameters.)
+ */
+export function isAnyParameter(node: unknown): node is AnyParameter {
+  return (
+    node instanceof Parameter ||
+    node instanceof FrozenParameter ||
+    node instanceof UninitializedParameter
+  );
+}
 
 /** One trainable value found in a model. */
 export interface ParameterEntry {
@@ -20,10 +37,7 @@ export interface ParameterEntry {
   readonly value: unknown;
 }
 
-/** Whether a node is an `@saikei/nn` `Parameter` (the only kind of parameter that is trained). */
-export function isParameterNode(node: unknown): node is Parameter {
-  return node instanceof Parameter;
-}
+const isTrainable = (node: unknown): node is Parameter => node instanceof Parameter;
 
 /**
  * Splits a model into its trainable values and the model without them: `Parameter` values (or,
@@ -36,8 +50,8 @@ export function isParameterNode(node: unknown): node is Parameter {
  * entries[0].name; // "['w']"
  */
 export function findParameters(model: unknown): [ParameterEntry[], unknown] {
-  const [nodes] = flattenWithPath(model, (node) => isParameterNode(node));
-  const parameters = nodes.filter(([, node]) => isParameterNode(node));
+  const [nodes] = flattenWithPath(model, isTrainable);
+  const parameters = nodes.filter(([, node]) => isTrainable(node));
   if (parameters.length > 0) {
     const entries = parameters.map(([path, node]) => {
       const p = node as Parameter;
@@ -45,9 +59,9 @@ export function findParameters(model: unknown): [ParameterEntry[], unknown] {
     });
     const without = mapWithPath(
       (_path, node) =>
-        isParameterNode(node) ? node.replace({ value: new NotInThisPartition() }) : node,
+        isTrainable(node) ? node.replace({ value: new NotInThisPartition() }) : node,
       model,
-      options({ isLeaf: (node) => isParameterNode(node) }),
+      options({ isLeaf: isTrainable }),
     );
     return [entries, without];
   }

@@ -18,6 +18,16 @@ import {
 } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import {
+  SafetensorsCyclicTreeError,
+  SafetensorsDuplicateNameError,
+  SafetensorsError,
+  SafetensorsInvalidMetadataError,
+  SafetensorsInvalidNameError,
+  SafetensorsMissingTensorError,
+  SafetensorsTemplateMismatchError,
+  SafetensorsUnexpectedTensorError,
+} from "./errors.js";
+import {
   type AxisLabel,
   arrangeAsTemplate,
   axisLabelsOf,
@@ -25,37 +35,13 @@ import {
   formatLabels,
   NAMED_AXES_METADATA_KEY,
   readNamedAxes,
-  SafetensorsTemplateMismatchError,
 } from "./namedAxes.js";
 import {
   checkMetadata,
   parseSafetensorsWithMetadata,
-  SafetensorsError,
-  SafetensorsInvalidMetadataError,
-  SafetensorsInvalidNameError,
   type SafetensorsMetadata,
   serializeSafetensors,
 } from "./safetensorsFormat.js";
-
-/** A tensor in the template has no entry in the file. */
-export class SafetensorsMissingTensorError extends SafetensorsError {
-  override name = "SafetensorsMissingTensorError";
-}
-
-/** The file holds tensors that the template has no place for (with `strict: true`). */
-export class SafetensorsUnexpectedTensorError extends SafetensorsError {
-  override name = "SafetensorsUnexpectedTensorError";
-}
-
-/** Two leaves of a tree (or two parameters) would be saved under the same name. */
-export class SafetensorsDuplicateNameError extends SafetensorsError {
-  override name = "SafetensorsDuplicateNameError";
-}
-
-/** The tree to save (or the template to load into) contains itself, so it has no finite set of leaves. */
-export class SafetensorsCyclicTreeError extends SafetensorsError {
-  override name = "SafetensorsCyclicTreeError";
-}
 
 /** How a leaf path becomes a name in the file. */
 export type TensorNamer = (path: KeyPath, leaf: tf.Tensor | NamedArrayBase) => string;

@@ -11,6 +11,22 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
+import {
+  SafetensorsBufferGapError,
+  SafetensorsDtypeError,
+  SafetensorsDuplicateKeyError,
+  SafetensorsError,
+  SafetensorsHeaderJsonError,
+  SafetensorsHeaderLengthError,
+  SafetensorsHeaderTooLargeError,
+  SafetensorsIntegerRangeError,
+  SafetensorsInvalidMetadataError,
+  SafetensorsInvalidNameError,
+  SafetensorsOffsetOutOfRangeError,
+  SafetensorsOverlappingOffsetsError,
+  SafetensorsShapeSizeError,
+  SafetensorsUnsupportedTensorError,
+} from "./errors.js";
 
 /** The largest header this reader accepts (the limit of the reference implementation). */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -67,80 +83,6 @@ export interface SafetensorsHeader {
   readonly metadata: SafetensorsMetadata;
   /** Where the byte buffer starts in the file (8 + header length). */
   readonly bufferStart: number;
-}
-
-/** Base class of every safetensors error, so callers can catch them all at once. */
-export class SafetensorsError extends Error {
-  override name = "SafetensorsError";
-}
-
-/** The file is shorter than 8 bytes, or its header length points past the end of the file. */
-export class SafetensorsHeaderLengthError extends SafetensorsError {
-  override name = "SafetensorsHeaderLengthError";
-}
-
-/** The header length is larger than {@link MAX_HEADER_BYTES}. */
-export class SafetensorsHeaderTooLargeError extends SafetensorsError {
-  override name = "SafetensorsHeaderTooLargeError";
-}
-
-/** The header is not UTF-8, not JSON, not a JSON object, or an entry lacks a valid field. */
-export class SafetensorsHeaderJsonError extends SafetensorsError {
-  override name = "SafetensorsHeaderJsonError";
-}
-
-/** An entry's `dtype` is not one this reader can convert to a tfjs dtype. */
-export class SafetensorsDtypeError extends SafetensorsError {
-  override name = "SafetensorsDtypeError";
-}
-
-/** An entry's `data_offsets` lie outside the byte buffer (or `begin > end`). */
-export class SafetensorsOffsetOutOfRangeError extends SafetensorsError {
-  override name = "SafetensorsOffsetOutOfRangeError";
-}
-
-/** Two entries' byte ranges overlap. */
-export class SafetensorsOverlappingOffsetsError extends SafetensorsError {
-  override name = "SafetensorsOverlappingOffsetsError";
-}
-
-/** The byte buffer has bytes no entry covers (the format forbids holes, to prevent polyglot files). */
-export class SafetensorsBufferGapError extends SafetensorsError {
-  override name = "SafetensorsBufferGapError";
-}
-
-/** An entry's shape and dtype need a different number of bytes than its offsets cover. */
-export class SafetensorsShapeSizeError extends SafetensorsError {
-  override name = "SafetensorsShapeSizeError";
-}
-
-/** A 64-bit integer does not fit in tfjs's int32. */
-export class SafetensorsIntegerRangeError extends SafetensorsError {
-  override name = "SafetensorsIntegerRangeError";
-}
-
-/** A tensor cannot be written: its dtype has no safetensors equivalent (`string`, `complex64`). */
-export class SafetensorsUnsupportedTensorError extends SafetensorsError {
-  override name = "SafetensorsUnsupportedTensorError";
-}
-
-/**
- * The header names the same key twice (two tensors of one name, or one field twice in an entry).
- * JSON parsers disagree on which copy wins, so such a file means different things to different
- * readers; it is rejected rather than guessed at.
- */
-export class SafetensorsDuplicateKeyError extends SafetensorsError {
-  override name = "SafetensorsDuplicateKeyError";
-}
-
-/** Metadata to write is not a record of string values (or uses a key saikei reserves). */
-export class SafetensorsInvalidMetadataError extends SafetensorsError {
-  override name = "SafetensorsInvalidMetadataError";
-}
-
-/** A tensor or parameter name cannot be written: it is empty, or not a string. */
-export class SafetensorsInvalidNameError extends SafetensorsError {
-  override name = "SafetensorsInvalidNameError";
 }
 
 const HOW_TO_FIX =

@@ -11,7 +11,7 @@
  */
 
 import { type RandomKey, random, registerGradients } from "@saikei/named";
-import type { Parameter } from "@saikei/nn";
+import { DuplicateParameterError, Parameter } from "@saikei/nn";
 import { NotInThisPartition } from "@saikei/select";
 import {
   field,
@@ -23,13 +23,9 @@ import {
   unflatten,
 } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
+import { TrainingError } from "./errors.js";
 import { isTrainableTensor, type Optimizer } from "./optimizers.js";
-import { findParameters, isParameterNode } from "./parameterAccess.js";
-
-/** Raised for a misused training API: duplicate parameter names, bad loss outputs, reused states. */
-export class TrainingError extends Error {
-  override name = "TrainingError";
-}
+import { findParameters } from "./parameterAccess.js";
 
 /** The arguments a {@link LossFunction} receives: the model, its state, a key and the inputs. */
 export type LossFunctionArgs<M, S, K> = {
@@ -113,7 +109,7 @@ export class TrainState<M = any, S = any> extends Struct.define(
     const params: Record<string, unknown> = Object.create(null);
     for (const entry of entries) {
       if (Object.hasOwn(params, entry.name)) {
-        throw new TrainingError(
+        throw new DuplicateParameterError(
           `TrainState.initialState: two parameters are named ${JSON.stringify(entry.name)} (the second at ` +
             `${keystr(entry.path) || "the root"}). Parameter names must be unique; rename them with ` +
             "addParameterPrefix before training.",
@@ -165,11 +161,11 @@ function planFor(withoutParams: unknown): RebuildPlan {
   if (cached !== undefined) return cached;
   const [pairs, def] = flattenWithPath(
     withoutParams,
-    (node) => isParameterNode(node) || node instanceof NotInThisPartition,
+    (node) => node instanceof Parameter || node instanceof NotInThisPartition,
   );
   const slots: (readonly [number, Parameter | string])[] = [];
   pairs.forEach(([path, node], i) => {
-    if (isParameterNode(node)) slots.push([i, node]);
+    if (node instanceof Parameter) slots.push([i, node]);
     else if (node instanceof NotInThisPartition) slots.push([i, keystr(path)]);
   });
   const plan = { def, leaves: pairs.map((p) => p[1]), slots };

@@ -198,6 +198,7 @@ describe("a process killed while saving never leaves a broken checkpoint", () =>
     const compiled = join(dir, "writer");
     mkdirSync(compiled);
     for (const [from, to] of [
+      ["../src/errors.ts", "errors.mjs"],
       ["../src/atomicFile.ts", "atomicFile.mjs"],
       ["./fixtures/atomicWriter.ts", "atomicWriter.mjs"],
     ] as const) {
@@ -207,7 +208,9 @@ describe("a process killed while saving never leaves a broken checkpoint", () =>
       });
       writeFileSync(
         join(compiled, to),
-        outputText.replace("../../src/atomicFile.js", "./atomicFile.mjs"),
+        outputText
+          .replace("../../src/atomicFile.js", "./atomicFile.mjs")
+          .replace('"./errors.js"', '"./errors.mjs"'),
       );
     }
     child = join(compiled, "atomicWriter.mjs");

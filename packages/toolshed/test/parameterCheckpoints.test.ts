@@ -1,6 +1,7 @@
 import { type NamedArray, nx, random, ready } from "@saikei/named";
 import {
   addParameterPrefix,
+  DuplicateParameterError,
   FrozenParameter,
   initializeParameters,
   Linear,
@@ -12,7 +13,11 @@ import * as tf from "@tensorflow/tfjs-core";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   loadParameters,
-  SafetensorsDuplicateNameError,
+  NAMED_AXES_METADATA_KEY,
+  parseSafetensors,
+  readNamedAxes,
+  readSafetensorsHeader,
+  SafetensorsError,
   SafetensorsInvalidMetadataError,
   SafetensorsInvalidNameError,
   SafetensorsMissingTensorError,
@@ -91,6 +96,23 @@ describe("saveParameters / loadParameters", () => {
     tf.dispose([frozen.value as tf.Tensor, loaded.frozen.value as tf.Tensor]);
   });
 
+  it("a missing-tensor error lists every parameter without a tensor", () => {
+    const trained = initializeParameters(build(), random.key(3));
+    const bytes = saveParameters(trained);
+    const renamed = new Sequential({
+      sublayers: [
+        addParameterPrefix("a", Linear.fromConfig({ features: 3 }, { hidden: 4 })),
+        addParameterPrefix("b", Linear.fromConfig({ hidden: 4 }, { out: 2 })),
+      ],
+    });
+    const before = tf.memory().numTensors;
+    expect(() => loadParameters(bytes, renamed)).toThrow(
+      /no tensor is named after 2 of the model's 2 parameters: "a.weights", "b.weights"\. The checkpoint has 2 tensors, e\.g\. "first.weights", "second.weights"/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(weightsOf(trained).map((w) => w.dataArray));
+  });
+
   it("rejects missing, mismatched and unexpected tensors without leaking", () => {
     const trained = initializeParameters(build(), random.key(3));
     const bytes = saveParameters(trained);
@@ -112,9 +134,109 @@ describe("saveParameters / loadParameters", () => {
       sublayers: [addParameterPrefix("first", Linear.fromConfig({ features: 3 }, { hidden: 4 }))],
     });
     expect(() => loadParameters(bytes, half)).toThrow(SafetensorsUnexpectedTensorError);
+    expect(() => loadParameters(bytes, half)).toThrow(
+      /"second.weights"\. Pass \{ strict: false \}/,
+    );
     const partial = loadParameters(bytes, half, { strict: false });
     tf.dispose(weightsOf(partial).map((w) => w.dataArray));
     tf.dispose(weightsOf(trained).map((w) => w.dataArray));
+  });
+
+  it("strict: false loads what matches and leaves the other parameters as they are", () => {
+    const trained = initializeParameters(build(), random.key(3));
+    const bytes = saveParameters([(trained.sublayers[0] as Linear).weights]);
+    const fresh = build();
+    const loaded = loadParameters(bytes, fresh, { strict: false });
+    expect((loaded.sublayers[0] as Linear).weights).toBeInstanceOf(Parameter);
+    expect((loaded.sublayers[1] as Linear).weights).toBe((fresh.sublayers[1] as Linear).weights);
+    expect((loaded.sublayers[1] as Linear).weights).toBeInstanceOf(UninitializedParameter);
+    expect(() => loadParameters(bytes, fresh)).toThrow(SafetensorsMissingTensorError);
+    tf.dispose(weightsOf(trained).map((w) => w.dataArray));
+    tf.dispose(((loaded.sublayers[0] as Linear).weights.value as NamedArray).dataArray);
+  });
+
+  it("frozen: false neither saves nor loads FrozenParameters", () => {
+    const frozen = new FrozenParameter({ value: tf.tensor([1, 2]), name: "scale" });
+    const trainable = new Parameter({ value: tf.tensor([3]), name: "bias" });
+    const all = saveParameters({ frozen, trainable });
+    const onlyTrainable = saveParameters({ frozen, trainable }, { frozen: false });
+    expect(readSafetensorsHeader(onlyTrainable).entries.map((e) => e.name)).toEqual(["bias"]);
+    // A checkpoint without the frozen weights loads when they are left alone.
+    const other = new FrozenParameter({ value: tf.tensor([7, 7]), name: "scale" });
+    const template = { frozen: other, trainable };
+    expect(() => loadParameters(onlyTrainable, template)).toThrow(SafetensorsMissingTensorError);
+    const adapted = loadParameters(onlyTrainable, template, { frozen: false });
+    expect(adapted.frozen).toBe(other);
+    // A full checkpoint's frozen tensors are named after a parameter, so they are not unexpected.
+    const kept = loadParameters(all, template, { frozen: false });
+    expect(kept.frozen).toBe(other);
+    tf.dispose([frozen.value, trainable.value, other.value] as tf.Tensor[]);
+    tf.dispose([adapted.trainable.value, kept.trainable.value] as tf.Tensor[]);
+  });
+
+  it("records the axis names in the file's metadata", () => {
+    const model = [new Parameter({ value: nx.wrap(tf.zeros([3, 2]), "out", "in"), name: "w" })];
+    const bytes = saveParameters(model);
+    expect(readNamedAxes(readSafetensorsHeader(bytes).metadata).get("w")).toEqual(["out", "in"]);
+    expect(() => saveParameters(model, { metadata: { [NAMED_AXES_METADATA_KEY]: "x" } })).toThrow(
+      /reserved/,
+    );
+    tf.dispose(model.map((p) => (p.value as NamedArray).dataArray));
+  });
+});
+
+describe("loadParameters from tensors by name", () => {
+  const fresh = (names: string[]) =>
+    names.map(
+      (name) =>
+        new UninitializedParameter({ initializer: () => nx.zeros({ in: 2, out: 3 }), name }),
+    );
+
+  it("uses the given tensors as they are, in the parameter's axis order", () => {
+    const w = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const [p] = loadParameters({ w }, fresh(["w"])) as unknown as Parameter[];
+    const value = p!.value as NamedArray;
+    expect(value.namedShape).toEqual({ in: 2, out: 3 });
+    expect(value.dataArray).toBe(w); // not copied: the model holds the caller's tensor
+    w.dispose();
+  });
+
+  it("loads parseSafetensors output, e.g. a PyTorch file", () => {
+    const source = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+    const tensors = parseSafetensors(serializeSafetensors({ w: source }));
+    const [p] = loadParameters(tensors, fresh(["w"])) as unknown as Parameter[];
+    expect(Array.from((p!.value as NamedArray).dataArray.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    tf.dispose([source, ...Object.values(tensors)]);
+  });
+
+  it("never disposes the caller's tensors, even when loading fails", () => {
+    const w = tf.zeros([2, 3]);
+    const stray = tf.zeros([1]);
+    expect(() => loadParameters({ w, stray }, fresh(["w"]))).toThrow(
+      SafetensorsUnexpectedTensorError,
+    );
+    expect(() => loadParameters({ w: stray }, fresh(["w"]))).toThrow(
+      /parameter "w" expects float32 \{in: 2, out: 3\}, but the checkpoint has float32\[1\]/,
+    );
+    expect(w.isDisposed || stray.isDisposed).toBe(false);
+    tf.dispose([w, stray]);
+  });
+
+  it("a name missing from a plain object is reported, not looked up on its prototype", () => {
+    const w = tf.zeros([2, 3]);
+    expect(() => loadParameters({ w }, fresh(["constructor", "toString"]))).toThrow(
+      /no tensor is named after 2 .*: "constructor", "toString"/,
+    );
+    w.dispose();
+  });
+
+  it("rejects a value that is not a tensor, and a source that is neither bytes nor tensors", () => {
+    const bad = { w: [1, 2, 3] } as unknown as Record<string, tf.Tensor>;
+    expect(() => loadParameters(bad, fresh(["w"]))).toThrow(SafetensorsTemplateMismatchError);
+    expect(() => loadParameters(bad, fresh(["w"]))).toThrow(/not a tf\.Tensor/);
+    expect(() => loadParameters(null as unknown as Uint8Array, fresh(["w"]))).toThrow(
+      SafetensorsError,
+    );
   });
 });
 
@@ -143,16 +265,19 @@ describe("parameter names in checkpoints", () => {
     tf.dispose([...model, ...loaded].map((p) => (p.value as NamedArray).dataArray));
   });
 
-  it("two parameters of one name are rejected when saving and when loading", () => {
+  it("two parameters of one name are a DuplicateParameterError when saving and when loading", () => {
     const model = modelWith(["w", "w"]);
-    expect(() => saveParameters(model)).toThrow(SafetensorsDuplicateNameError);
+    expect(() => saveParameters(model)).toThrow(DuplicateParameterError);
     expect(() => saveParameters(model)).toThrow(
       /parameters at \[0\] and \[1\] are both named "w".*addParameterPrefix/,
     );
     const bytes = saveParameters([model[0]]);
     const before = tf.memory().numTensors;
-    expect(() => loadParameters(bytes, model)).toThrow(SafetensorsDuplicateNameError);
+    expect(() => loadParameters(bytes, model)).toThrow(DuplicateParameterError);
     expect(tf.memory().numTensors).toBe(before);
+    const t = tf.zeros([2, 3]);
+    expect(() => loadParameters({ w: t }, model)).toThrow(DuplicateParameterError);
+    t.dispose();
     tf.dispose(model.map((p) => (p.value as NamedArray).dataArray));
   });
 

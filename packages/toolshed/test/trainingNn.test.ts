@@ -1,6 +1,7 @@
 import { type NamedArray, nx, random, ready } from "@saikei/named";
 import {
   Affine,
+  DuplicateParameterError,
   Elementwise,
   FrozenParameter,
   initializeParameters,
@@ -14,7 +15,6 @@ import {
   buildTrainStepFn,
   loadSafetensors,
   saveSafetensors,
-  TrainingError,
   TrainState,
 } from "../src/index.js";
 
@@ -131,11 +131,11 @@ describe("training an @saikei/nn model", () => {
     frozen.value.dataArray.dispose();
   });
 
-  it("rejects duplicate parameter names", () => {
+  it("rejects duplicate parameter names with DuplicateParameterError, as @saikei/nn does", () => {
     const a = new Parameter({ value: tf.tensor([1]), name: "w" });
     const b = new Parameter({ value: tf.tensor([2]), name: "w" });
     expect(() => TrainState.initialState([a, b], adam({ learningRate: 1 }), random.key(0))).toThrow(
-      TrainingError,
+      DuplicateParameterError,
     );
     expect(() => TrainState.initialState([a, b], adam({ learningRate: 1 }), random.key(0))).toThrow(
       /named "w"/,

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { pz } from "saikei";
-import { parseSafetensorsFile, writeFileAtomic } from "saikei/node";
+import { loadParametersFile, saveParametersFile } from "saikei/node";
 
 const backend = await pz.ready();
 const text =
@@ -68,9 +68,8 @@ const trained = state.model;
 
 const dir = mkdtempSync(join(tmpdir(), "saikei-checkpoint-"));
 const path = join(dir, "model.safetensors");
-writeFileAtomic(path, pz.models.saveParametersByName(trained));
-const weights = parseSafetensorsFile(path);
-const reloaded = pz.models.loadParametersByName(TransformerLM.fromConfig(config), weights);
+saveParametersFile(path, trained); // written atomically, parameters keyed by name
+const reloaded = loadParametersFile(path, TransformerLM.fromConfig(config));
 rmSync(dir, { recursive: true, force: true });
 const probe = pz.nx.wrap(tf.tensor2d([ids.slice(0, seqLen)], undefined, "int32"), "batch", "seq");
 const inputs = new TransformerInputs({ tokens: probe, positions, attentionMask: mask });
