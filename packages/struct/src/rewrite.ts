@@ -157,12 +157,15 @@ const OBJECT_PROTO = Object.prototype;
 
 interface Walk {
   readonly root: unknown;
-  readonly predicate: OutermostPredicate;
-  readonly wantPath: boolean;
   readonly options: OutermostOptions;
   readonly indices: number[];
   readonly found: Position[];
-  /** Prototype of the last leaf object seen: trees hold thousands of leaves of one class. */
+  /**
+   * Prototype of the last leaf object seen: model trees hold thousands of leaves of one class
+   * (typed arrays, tensors), so the registry is asked once per walk, not once per leaf. Only
+   * prototypes of objects without an attached node type are remembered (registrations cannot
+   * change during a walk).
+   */
   leafPrototype: object | null | undefined;
 }
 
@@ -172,7 +175,7 @@ interface Walk {
  * tested like any node.
  *
  * @param tree any tree.
- * @param predicate tested on every node the walk reaches; a truthy result makes a match.
+ * @param predicate tested on every node the walk reaches; `true` makes a match.
  * @param options `operation` for error messages, `basePath` to prefix key paths.
  * @returns the matches' positions, ready for {@link rewriteAt}.
  * @throws TreeCycleError / TreeDepthError when the tree contains itself or is nested more than
@@ -186,24 +189,24 @@ export function findOutermost<T = unknown>(
   predicate: OutermostPredicate,
   options: OutermostOptions = {},
 ): Position<T>[] {
-  const walk: Walk = {
-    root: tree,
-    predicate,
-    wantPath: predicate.length >= 2,
-    options,
-    indices: [],
-    found: [],
-    leafPrototype: undefined,
-  };
-  visit(walk, tree, 0);
+  const walk: Walk = { root: tree, options, indices: [], found: [], leafPrototype: undefined };
+  // Predicates that ask for key paths get one function per node; the others are called with the
+  // node alone, so the hot walk allocates nothing per node.
+  const test =
+    predicate.length >= 2
+      ? (node: unknown, depth: number) => predicate(node, pathThunk(walk, depth))
+      : (predicate as (node: unknown) => boolean);
+  visit(walk, test, tree, 0);
   return walk.found as Position<T>[];
 }
 
-function visit(walk: Walk, node: unknown, depth: number): void {
-  const matched = walk.wantPath
-    ? walk.predicate(node, pathThunk(walk, depth))
-    : (walk.predicate as (n: unknown) => boolean)(node);
-  if (matched) {
+function visit(
+  walk: Walk,
+  test: (node: unknown, depth: number) => boolean,
+  node: unknown,
+  depth: number,
+): void {
+  if (test(node, depth)) {
     walk.found.push(position(walk, walk.indices.slice(0, depth), node));
     return;
   }
@@ -220,21 +223,24 @@ function visit(walk: Walk, node: unknown, depth: number): void {
   if (Array.isArray(node)) {
     for (let i = 0; i < node.length; i++) {
       indices[depth] = i;
-      visit(walk, node[i], depth + 1);
+      visit(walk, test, node[i], depth + 1);
     }
     return;
   }
-  const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
   const proto = Object.getPrototypeOf(node);
-  if (kind === undefined) {
-    // Without an attached node type, whether an object is a node depends on its prototype only.
-    if (proto === walk.leafPrototype) return;
-  } else if (kind.isStructNode === true && proto !== OBJECT_PROTO && proto !== null) {
+  if (proto === walk.leafPrototype) return;
+  const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
+  if (
+    kind !== undefined &&
+    kind.isStructNode === true &&
+    proto !== OBJECT_PROTO &&
+    proto !== null
+  ) {
     // Structs are read field by field, without allocating a child array.
     const names = (kind as unknown as StructLayout).childNames;
     for (let i = 0; i < names.length; i++) {
       indices[depth] = i;
-      visit(walk, (node as Record<string, unknown>)[names[i]!], depth + 1);
+      visit(walk, test, (node as Record<string, unknown>)[names[i]!], depth + 1);
     }
     return;
   }
@@ -246,7 +252,7 @@ function visit(walk: Walk, node: unknown, depth: number): void {
   const children = type.flatten(node)[0];
   for (let i = 0; i < children.length; i++) {
     indices[depth] = i;
-    visit(walk, children[i], depth + 1);
+    visit(walk, test, children[i], depth + 1);
   }
 }
 
@@ -287,7 +293,7 @@ export interface RewriteOptions {
 
 /**
  * Rebuilds `tree` with the node at each position replaced: by `values[i]`, or by `values(i)` when
- * `values` is a function. Positions must be in pre-order and must not contain one another (what
+ * `values` is a function (called once per position, in order, before anything is rebuilt). Positions must be in pre-order and must not contain one another (what
  * {@link findOutermost} returns). Only ancestors of positions whose value changed are rebuilt (with
  * their node type's `unflatten`, never a user constructor); every other node is kept as is, so
  * rewriting every position with its own value returns `tree` itself.
@@ -306,21 +312,29 @@ export function rewriteAt(
   values: readonly unknown[] | ((ordinal: number) => unknown),
   options: RewriteOptions = {},
 ): unknown {
-  if (positions.length === 0) return tree;
-  const valueAt = typeof values === "function" ? values : (i: number) => values[i];
-  return rebuild(tree, positions, valueAt, options.onRebuild, 0, positions.length, 0);
+  const n = positions.length;
+  if (n === 0) return tree;
+  let list: readonly unknown[];
+  if (typeof values === "function") {
+    const computed = new Array(n);
+    for (let i = 0; i < n; i++) computed[i] = values(i);
+    list = computed;
+  } else {
+    list = values;
+  }
+  return rebuild(tree, positions, list, options.onRebuild, 0, n, 0);
 }
 
 function rebuild(
   node: unknown,
   positions: readonly { readonly indexPath: readonly number[] }[],
-  valueAt: (ordinal: number) => unknown,
+  values: readonly unknown[],
   onRebuild: ((original: unknown, rebuilt: unknown) => void) | undefined,
   lo: number,
   hi: number,
   depth: number,
 ): unknown {
-  if (positions[lo]!.indexPath.length === depth) return valueAt(lo);
+  if (positions[lo]!.indexPath.length === depth) return values[lo];
   const type = nodeTypeOf(node)!;
   const [children, aux] = type.flatten(node);
   let out: unknown[] | undefined;
@@ -330,7 +344,7 @@ function rebuild(
     let j = i + 1;
     while (j < hi && positions[j]!.indexPath[depth] === c) j++;
     const child = children[c];
-    const replaced = rebuild(child, positions, valueAt, onRebuild, i, j, depth + 1);
+    const replaced = rebuild(child, positions, values, onRebuild, i, j, depth + 1);
     if (replaced !== child) {
       out ??= children.slice();
       out[c] = replaced;
