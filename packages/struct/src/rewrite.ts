@@ -157,6 +157,9 @@ const OBJECT_PROTO = Object.prototype;
 
 interface Walk {
   readonly root: unknown;
+  readonly predicate: OutermostPredicate;
+  /** Whether the predicate declares a key path parameter (it then gets one function per node). */
+  readonly wantPath: boolean;
   readonly options: OutermostOptions;
   readonly indices: number[];
   readonly found: Position[];
@@ -189,24 +192,25 @@ export function findOutermost<T = unknown>(
   predicate: OutermostPredicate,
   options: OutermostOptions = {},
 ): Position<T>[] {
-  const walk: Walk = { root: tree, options, indices: [], found: [], leafPrototype: undefined };
-  // Predicates that ask for key paths get one function per node; the others are called with the
-  // node alone, so the hot walk allocates nothing per node.
-  const test =
-    predicate.length >= 2
-      ? (node: unknown, depth: number) => predicate(node, pathThunk(walk, depth))
-      : (predicate as (node: unknown) => boolean);
-  visit(walk, test, tree, 0);
+  const walk: Walk = {
+    root: tree,
+    predicate,
+    wantPath: predicate.length >= 2,
+    options,
+    indices: [],
+    found: [],
+    leafPrototype: undefined,
+  };
+  visit(walk, tree, 0);
   return walk.found as Position<T>[];
 }
 
-function visit(
-  walk: Walk,
-  test: (node: unknown, depth: number) => boolean,
-  node: unknown,
-  depth: number,
-): void {
-  if (test(node, depth)) {
+function visit(walk: Walk, node: unknown, depth: number): void {
+  // Only predicates that ask for key paths get a function per node: the hot walk allocates nothing.
+  const matched = walk.wantPath
+    ? walk.predicate(node, pathThunk(walk, depth))
+    : (walk.predicate as (node: unknown) => boolean)(node);
+  if (matched) {
     walk.found.push(position(walk, walk.indices.slice(0, depth), node));
     return;
   }
@@ -223,7 +227,7 @@ function visit(
   if (Array.isArray(node)) {
     for (let i = 0; i < node.length; i++) {
       indices[depth] = i;
-      visit(walk, test, node[i], depth + 1);
+      visit(walk, node[i], depth + 1);
     }
     return;
   }
@@ -240,7 +244,7 @@ function visit(
     const names = (kind as unknown as StructLayout).childNames;
     for (let i = 0; i < names.length; i++) {
       indices[depth] = i;
-      visit(walk, test, (node as Record<string, unknown>)[names[i]!], depth + 1);
+      visit(walk, (node as Record<string, unknown>)[names[i]!], depth + 1);
     }
     return;
   }
@@ -252,7 +256,7 @@ function visit(
   const children = type.flatten(node)[0];
   for (let i = 0; i < children.length; i++) {
     indices[depth] = i;
-    visit(walk, test, children[i], depth + 1);
+    visit(walk, children[i], depth + 1);
   }
 }
 
