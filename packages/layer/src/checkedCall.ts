@@ -203,6 +203,25 @@ const MAX_PASSED_PER_LAYER = 8;
  */
 const passedChecks = new WeakMap<object, PassedCheck[]>();
 
+/**
+ * A layer's input and output structures, built once per layer: layers are frozen, so their
+ * structures never change, and layer classes need not cache them themselves. A structure method
+ * that throws (a misconfigured layer) is asked again next time.
+ */
+const structures = new WeakMap<object, { input: unknown; output: unknown }>();
+
+function structuresOf(layer: { inputStructure(): unknown; outputStructure(): unknown }): {
+  input: unknown;
+  output: unknown;
+} {
+  let found = structures.get(layer);
+  if (found === undefined) {
+    found = { input: layer.inputStructure(), output: layer.outputStructure() };
+    structures.set(layer, found);
+  }
+  return found;
+}
+
 function sameSignature(a: Signature, b: Signature): boolean {
   return a.leaves === b.leaves && a.treedef.equals(b.treedef);
 }
@@ -300,7 +319,7 @@ export function checkedLayerCall<This extends Layer, In, Out>(
     precomputed: { result: Out } | undefined,
   ): Out => {
     const layerType = className((layer as object).constructor);
-    const inputStructure = layer.inputStructure();
+    const { input: inputStructure, output: outputStructure } = structuresOf(layer);
     let inputVars: MatchResult;
     try {
       inputVars = check(
@@ -315,7 +334,6 @@ export function checkedLayerCall<This extends Layer, In, Out>(
       }
       throw error;
     }
-    const outputStructure = layer.outputStructure();
     let result: Out;
     if (precomputed !== undefined) {
       result = precomputed.result;

@@ -10,7 +10,6 @@ import { isNamedArray, NamedArray } from "@saikei/named";
 import { ArraySpec, var as dimVar, dtypes, varsForAxes } from "@saikei/shapecheck";
 import { className, field, map, options, reprValue } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-import { memo } from "./internal/memo.js";
 import { dataAs, dataOf, requireNamed, wrapAs } from "./internal/named.js";
 import { tidyCall } from "./internal/tidy.js";
 
@@ -35,24 +34,20 @@ export class Elementwise extends Layer.define(
    * @throws MisconfiguredLayerError when `fn` is not a function.
    */
   inputStructure(): unknown {
-    return memo(this, "inputStructure", () => {
-      if (typeof this.fn !== "function") {
-        const layerType = className(this.constructor);
-        throw new MisconfiguredLayerError(
-          `${layerType}: fn must be a function from tensor to tensor, but it is ` +
-            `${reprValue(this.fn)} (${this.fn === null ? "null" : typeof this.fn}). Build the ` +
-            `layer with one, e.g. new ${layerType}({ fn: tf.relu }) or new ${layerType}({ fn: gelu }).`,
-        );
-      }
-      return new ArraySpec({ shape: dimVar("pos"), namedShape: dimVar("named") });
-    });
+    if (typeof this.fn !== "function") {
+      const layerType = className(this.constructor);
+      throw new MisconfiguredLayerError(
+        `${layerType}: fn must be a function from tensor to tensor, but it is ` +
+          `${reprValue(this.fn)} (${this.fn === null ? "null" : typeof this.fn}). Build the ` +
+          `layer with one, e.g. new ${layerType}({ fn: tf.relu }) or new ${layerType}({ fn: gelu }).`,
+      );
+    }
+    return new ArraySpec({ shape: dimVar("pos"), namedShape: dimVar("named") });
   }
 
   /** The input's shape. */
   outputStructure(): unknown {
-    return memo(this, "outputStructure", () => {
-      return new ArraySpec({ shape: dimVar("pos"), namedShape: dimVar("named") });
-    });
+    return new ArraySpec({ shape: dimVar("pos"), namedShape: dimVar("named") });
   }
 
   /** Applies `fn`. */
@@ -109,19 +104,15 @@ export class Softmax extends Layer.define(
 ) {
   /** Floating, with the softmax axes present. */
   inputStructure(): unknown {
-    return memo(this, "inputStructure", () => {
-      return new ArraySpec({
-        namedShape: { ...dimVar("B").unpackNamed(), ...varsForAxes("across", axesList(this.axes)) },
-        dtype: dtypes.floating,
-      });
+    return new ArraySpec({
+      namedShape: { ...dimVar("B").unpackNamed(), ...varsForAxes("across", axesList(this.axes)) },
+      dtype: dtypes.floating,
     });
   }
 
   /** Same as the input. */
   outputStructure(): unknown {
-    return memo(this, "outputStructure", () => {
-      return this.inputStructure();
-    });
+    return this.inputStructure();
   }
 
   /** Softmax of `x` over `axes`. */

@@ -11,7 +11,6 @@ import { ArraySpec, var as dimVar, varsForAxes } from "@saikei/shapecheck";
 import { field } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { Identity } from "./grouping.js";
-import { memo } from "./internal/memo.js";
 import { dataOf, requireNamed, wrapAs } from "./internal/named.js";
 import { tidyCall } from "./internal/tidy.js";
 
@@ -37,21 +36,17 @@ export class StochasticDropout extends Layer.define(
 
   /** Any named array with the shared axes. */
   inputStructure(): unknown {
-    return memo(this, "inputStructure", () => {
-      return new ArraySpec({
-        namedShape: {
-          ...varsForAxes("across", this.shareAcrossAxes),
-          ...dimVar("others").unpackNamed(),
-        },
-      });
+    return new ArraySpec({
+      namedShape: {
+        ...varsForAxes("across", this.shareAcrossAxes),
+        ...dimVar("others").unpackNamed(),
+      },
     });
   }
 
   /** Same as the input. */
   outputStructure(): unknown {
-    return memo(this, "outputStructure", () => {
-      return this.inputStructure();
-    });
+    return this.inputStructure();
   }
 
   /** Applies a fresh dropout mask. */

@@ -23,7 +23,6 @@ import {
   type LinearOperatorWeightInitializer,
   varianceScalingInitializer,
 } from "./initializers.js";
-import { memo } from "./internal/memo.js";
 import { dataAs, dataOf, requireNamed, reshapeIfNeeded, wrapAs } from "./internal/named.js";
 import { tidyCall } from "./internal/tidy.js";
 import { type ParameterLike, UninitializedParameter } from "./parameters.js";
@@ -208,19 +207,15 @@ export class EmbeddingLookup extends Layer.define(
 ) {
   /** Integer token ids with named axes only. */
   inputStructure(): unknown {
-    return memo(this, "inputStructure", () => {
-      return new ArraySpec({ namedShape: dimVar("B"), dtype: dtypes.integer });
-    });
+    return new ArraySpec({ namedShape: dimVar("B"), dtype: dtypes.integer });
   }
 
   /** The input's axes plus the embedding axes. */
   outputStructure(): unknown {
-    return memo(this, "outputStructure", () => {
-      const spec = this.table.embeddings.valueStructure as ArraySpec;
-      return new ArraySpec({
-        namedShape: { ...dimVar("B").unpackNamed(), ...this.table.embeddingAxes() },
-        dtype: spec.dtype,
-      });
+    const spec = this.table.embeddings.valueStructure as ArraySpec;
+    return new ArraySpec({
+      namedShape: { ...dimVar("B").unpackNamed(), ...this.table.embeddingAxes() },
+      dtype: spec.dtype,
     });
   }
 
@@ -265,22 +260,18 @@ export class EmbeddingDecode extends Layer.define(
 ) {
   /** Floating with the embedding axes. */
   inputStructure(): unknown {
-    return memo(this, "inputStructure", () => {
-      return new ArraySpec({
-        namedShape: { ...dimVar("B").unpackNamed(), ...this.table.embeddingAxes() },
-        dtype: dtypes.floating,
-      });
+    return new ArraySpec({
+      namedShape: { ...dimVar("B").unpackNamed(), ...this.table.embeddingAxes() },
+      dtype: dtypes.floating,
     });
   }
 
   /** Floating with the vocabulary axis. */
   outputStructure(): unknown {
-    return memo(this, "outputStructure", () => {
-      const vocab = this.table.vocabularyAxis;
-      return new ArraySpec({
-        namedShape: { ...dimVar("B").unpackNamed(), [vocab]: this.table.tableShape()[vocab]! },
-        dtype: dtypes.floating,
-      });
+    const vocab = this.table.vocabularyAxis;
+    return new ArraySpec({
+      namedShape: { ...dimVar("B").unpackNamed(), [vocab]: this.table.tableShape()[vocab]! },
+      dtype: dtypes.floating,
     });
   }
 
@@ -333,19 +324,15 @@ export class ApplyRoPE extends Layer.define(
 
   /** Floating with the embedding axis. */
   inputStructure(): unknown {
-    return memo(this, "inputStructure", () => {
-      return new ArraySpec({
-        namedShape: { ...dimVar("B").unpackNamed(), [this.embeddingAxis]: dimVar("F") },
-        dtype: dtypes.floating,
-      });
+    return new ArraySpec({
+      namedShape: { ...dimVar("B").unpackNamed(), [this.embeddingAxis]: dimVar("F") },
+      dtype: dtypes.floating,
     });
   }
 
   /** Same as the input. */
   outputStructure(): unknown {
-    return memo(this, "outputStructure", () => {
-      return this.inputStructure();
-    });
+    return this.inputStructure();
   }
 
   /**

@@ -21,7 +21,6 @@ import {
   xavierUniformInitializer,
   zerosBiasInitializer,
 } from "./initializers.js";
-import { memo } from "./internal/memo.js";
 import { dataOf, renameAxes, requireNamed, wrapAs } from "./internal/named.js";
 import { tidyCall } from "./internal/tidy.js";
 import { addParameterPrefix, type ParameterLike, UninitializedParameter } from "./parameters.js";
@@ -178,27 +177,23 @@ export class Linear extends Layer.define(
 
   /** Floating input with the weight's non-output axes. */
   inputStructure(): unknown {
-    return memo(this, "inputStructure", () => {
-      return new ArraySpec({
-        namedShape: {
-          ...dimVar("B").unpackNamed(),
-          ...without(this.weightShape(), this.outAxisNames),
-        },
-        dtype: dtypes.floating,
-      });
+    return new ArraySpec({
+      namedShape: {
+        ...dimVar("B").unpackNamed(),
+        ...without(this.weightShape(), this.outAxisNames),
+      },
+      dtype: dtypes.floating,
     });
   }
 
   /** Floating output with the weight's non-input axes. */
   outputStructure(): unknown {
-    return memo(this, "outputStructure", () => {
-      return new ArraySpec({
-        namedShape: {
-          ...dimVar("B").unpackNamed(),
-          ...without(this.weightShape(), this.inAxisNames),
-        },
-        dtype: dtypes.floating,
-      });
+    return new ArraySpec({
+      namedShape: {
+        ...dimVar("B").unpackNamed(),
+        ...without(this.weightShape(), this.inAxisNames),
+      },
+      dtype: dtypes.floating,
     });
   }
 
@@ -316,30 +311,26 @@ export class RenameAxes extends Layer.define(
 
   /** The old names, with any other axes. */
   inputStructure(): unknown {
-    return memo(this, "inputStructure", () => {
-      const [oldNames] = this.lists();
-      return new ArraySpec({
-        namedShape: { ...varsForAxes("renaming", oldNames), ...dimVar("others").unpackNamed() },
-      });
+    const [oldNames] = this.lists();
+    return new ArraySpec({
+      namedShape: { ...varsForAxes("renaming", oldNames), ...dimVar("others").unpackNamed() },
     });
   }
 
   /** The new names carry the old names' sizes. */
   outputStructure(): unknown {
-    return memo(this, "outputStructure", () => {
-      const [oldNames, newNames] = this.lists();
-      if (oldNames.length !== newNames.length) {
-        throw new MisconfiguredLayerError(
-          `RenameAxes: length of new names ${JSON.stringify(newNames)} does not match length of old names ` +
-            `${JSON.stringify(oldNames)}. Give one new name per old name.`,
-        );
-      }
-      const named: Record<string, unknown> = { ...dimVar("others").unpackNamed() };
-      newNames.forEach((n, i) => {
-        named[n] = new DimVar(["renaming", oldNames[i]!]);
-      });
-      return new ArraySpec({ namedShape: named as any });
+    const [oldNames, newNames] = this.lists();
+    if (oldNames.length !== newNames.length) {
+      throw new MisconfiguredLayerError(
+        `RenameAxes: length of new names ${JSON.stringify(newNames)} does not match length of old names ` +
+          `${JSON.stringify(oldNames)}. Give one new name per old name.`,
+      );
+    }
+    const named: Record<string, unknown> = { ...dimVar("others").unpackNamed() };
+    newNames.forEach((n, i) => {
+      named[n] = new DimVar(["renaming", oldNames[i]!]);
     });
+    return new ArraySpec({ namedShape: named as any });
   }
 
   /** Renames the axes. */
@@ -397,33 +388,29 @@ export class AddBias extends Layer.define(
 
   /** Floating input with the bias's axes except the new ones. */
   inputStructure(): unknown {
-    return memo(this, "inputStructure", () => {
-      return new ArraySpec({
-        namedShape: {
-          ...dimVar("B").unpackNamed(),
-          ...without(this.biasShape(), this.newAxisNames),
-        },
-        dtype: dtypes.floating,
-      });
+    return new ArraySpec({
+      namedShape: {
+        ...dimVar("B").unpackNamed(),
+        ...without(this.biasShape(), this.newAxisNames),
+      },
+      dtype: dtypes.floating,
     });
   }
 
   /** Floating output with all the bias's axes. */
   outputStructure(): unknown {
-    return memo(this, "outputStructure", () => {
-      const shape = this.biasShape();
-      for (const n of this.newAxisNames) {
-        if (!Object.hasOwn(shape, n)) {
-          throw new MisconfiguredLayerError(
-            `AddBias: expected out axis ${n} was missing in bias parameter (bias axes ${JSON.stringify(shape)}). ` +
-              "Give the bias every axis listed in newAxisNames.",
-          );
-        }
+    const shape = this.biasShape();
+    for (const n of this.newAxisNames) {
+      if (!Object.hasOwn(shape, n)) {
+        throw new MisconfiguredLayerError(
+          `AddBias: expected out axis ${n} was missing in bias parameter (bias axes ${JSON.stringify(shape)}). ` +
+            "Give the bias every axis listed in newAxisNames.",
+        );
       }
-      return new ArraySpec({
-        namedShape: { ...shape, ...dimVar("B").unpackNamed() },
-        dtype: dtypes.floating,
-      });
+    }
+    return new ArraySpec({
+      namedShape: { ...shape, ...dimVar("B").unpackNamed() },
+      dtype: dtypes.floating,
     });
   }
 
@@ -539,16 +526,12 @@ export class ConstantRescale extends Layer.define(
 ) {
   /** Floating arrays of any shape. */
   inputStructure(): unknown {
-    return memo(this, "inputStructure", () => {
-      return new ArraySpec({ shape: dimVar("P"), namedShape: dimVar("N"), dtype: dtypes.floating });
-    });
+    return new ArraySpec({ shape: dimVar("P"), namedShape: dimVar("N"), dtype: dtypes.floating });
   }
 
   /** Same as the input. */
   outputStructure(): unknown {
-    return memo(this, "outputStructure", () => {
-      return this.inputStructure();
-    });
+    return this.inputStructure();
   }
 
   /** Returns `x * by`. */
@@ -597,24 +580,20 @@ export class NamedEinsum extends Layer.define(
 ) {
   /** One floating array per operand, all with the same batch axes; equal indices have equal sizes. */
   inputStructure(): unknown {
-    return memo(this, "inputStructure", () => {
-      return this.inputAxes.map((spec) => {
-        const named: Record<string, unknown> = { ...dimVar("B").unpackNamed() };
-        for (const [axis, index] of Object.entries(specMap(spec)))
-          named[axis] = new DimVar(["I", index]);
-        return new ArraySpec({ namedShape: named as any, dtype: dtypes.floating });
-      });
+    return this.inputAxes.map((spec) => {
+      const named: Record<string, unknown> = { ...dimVar("B").unpackNamed() };
+      for (const [axis, index] of Object.entries(specMap(spec)))
+        named[axis] = new DimVar(["I", index]);
+      return new ArraySpec({ namedShape: named as any, dtype: dtypes.floating });
     });
   }
 
   /** The batch axes and the output axes. */
   outputStructure(): unknown {
-    return memo(this, "outputStructure", () => {
-      const named: Record<string, unknown> = { ...dimVar("B").unpackNamed() };
-      for (const [axis, index] of Object.entries(specMap(this.outputAxes)))
-        named[axis] = new DimVar(["I", index]);
-      return new ArraySpec({ namedShape: named as any, dtype: dtypes.floating });
-    });
+    const named: Record<string, unknown> = { ...dimVar("B").unpackNamed() };
+    for (const [axis, index] of Object.entries(specMap(this.outputAxes)))
+      named[axis] = new DimVar(["I", index]);
+    return new ArraySpec({ namedShape: named as any, dtype: dtypes.floating });
   }
 
   /** Computes the einsum of the operands. */

@@ -13,7 +13,6 @@ import * as tf from "@tensorflow/tfjs-core";
 import { axesList } from "./basicOps.js";
 import { Sequential } from "./grouping.js";
 import { type AxisSizes, constantInitializer } from "./initializers.js";
-import { memo } from "./internal/memo.js";
 import { dataOf, requireNamed, wrapAs } from "./internal/named.js";
 import { tidyCall } from "./internal/tidy.js";
 import { AddBias, Linear } from "./linearAndAffine.js";
@@ -53,16 +52,12 @@ export class Standardize extends Layer.define(
 ) {
   /** Floating, with the `across` axes. */
   inputStructure(): unknown {
-    return memo(this, "inputStructure", () => {
-      return acrossSpec(this.across);
-    });
+    return acrossSpec(this.across);
   }
 
   /** Same as the input. */
   outputStructure(): unknown {
-    return memo(this, "outputStructure", () => {
-      return acrossSpec(this.across);
-    });
+    return acrossSpec(this.across);
   }
 
   /** Standardizes `x`. */
@@ -96,16 +91,12 @@ export class RMSStandardize extends Layer.define(
 ) {
   /** Floating, with the `across` axes. */
   inputStructure(): unknown {
-    return memo(this, "inputStructure", () => {
-      return acrossSpec(this.across);
-    });
+    return acrossSpec(this.across);
   }
 
   /** Same as the input. */
   outputStructure(): unknown {
-    return memo(this, "outputStructure", () => {
-      return acrossSpec(this.across);
-    });
+    return acrossSpec(this.across);
   }
 
   /** Normalizes `x`. */
