@@ -192,10 +192,8 @@ export class UninitializedParameter<T = any> extends Struct.define(
     if (opts.checkStructure !== false) {
       const pattern =
         opts.strictDtype === false
-          ? rewriteOutermost(
-              this.valueStructure,
-              (node) => node instanceof ArraySpec,
-              (spec: ArraySpec) => spec.replace({ dtype: dtypes.generic } as any),
+          ? rewriteOutermost(this.valueStructure, { instanceOf: ArraySpec }, (spec: ArraySpec) =>
+              spec.replace({ dtype: dtypes.generic } as any),
             )
           : this.valueStructure;
       checkStructure(value, pattern as any, {
@@ -410,7 +408,7 @@ export function initializeParameters<T>(model: T, key: RandomKey): T {
   try {
     return rewriteOutermost(
       model,
-      (node) => node instanceof UninitializedParameter,
+      { instanceOf: UninitializedParameter },
       (node: UninitializedParameter) => {
         const param = node.initialize(random.foldIn(key, parameterNameHash(node.name)));
         created.push(param);
@@ -433,7 +431,7 @@ export function initializeParameters<T>(model: T, key: RandomKey): T {
 export function markShareable<T>(submodel: T): T {
   return rewriteOutermost(
     submodel,
-    (node) => node instanceof UninitializedParameter,
+    { instanceOf: UninitializedParameter },
     (node: UninitializedParameter) =>
       node instanceof ShareableUninitializedParameter
         ? node
@@ -460,7 +458,7 @@ export function attachSharedParameters<T>(
   const shared = new Map<string, ShareableUninitializedParameter>();
   const rewritten = rewriteOutermost(
     submodel,
-    (node) => node instanceof ShareableUninitializedParameter,
+    { instanceOf: ShareableUninitializedParameter },
     (node: ShareableUninitializedParameter) => {
       const previous = shared.get(node.name);
       if (previous === undefined) {

@@ -20,6 +20,7 @@ import {
   keystr,
   MAX_TREE_DEPTH,
   nodeTypeOf,
+  type OutermostMatch,
   type OutermostPredicate,
   type PathKey,
   type Position,
@@ -649,8 +650,7 @@ export class Selection<T = unknown, R = unknown> {
     };
     if (options.innermost) return this.atSubtreesWhere(test, { innermost: true }) as never;
     if (objects.length === 1 && primitive.size === 0) {
-      const only = objects[0]!;
-      return this.collect((v) => v instanceof only) as never;
+      return this.collect({ instanceOf: objects[0]! }) as never;
     }
     return this.collect(test) as never;
   }
@@ -765,7 +765,7 @@ export class Selection<T = unknown, R = unknown> {
   }
 
   /** Outermost matches of `predicate` in every selected subtree, in tree order. */
-  private collect(predicate: OutermostPredicate, operation = "select"): Selection<unknown, R> {
+  private collect(predicate: OutermostMatch, operation = "select"): Selection<unknown, R> {
     const out: Entry[] = [];
     for (const e of this.entries) pushFound(out, e, predicate, operation);
     return this.derive(out);
@@ -1070,12 +1070,7 @@ function firstChildEntry(
  * The outermost matches of `predicate` inside the selected node `base`, as entries of the whole
  * tree (struct's `findOutermost`; key paths are computed when first read).
  */
-function pushFound(
-  out: Entry[],
-  base: Entry,
-  predicate: OutermostPredicate,
-  operation: string,
-): void {
+function pushFound(out: Entry[], base: Entry, predicate: OutermostMatch, operation: string): void {
   const found = findOutermost(base.value, predicate, { operation, basePath: base.keyPath });
   if (base.indexPath.length === 0) {
     for (const p of found) out.push(p);

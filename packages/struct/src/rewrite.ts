@@ -145,6 +145,18 @@ export interface Position<T = unknown> {
  */
 export type OutermostPredicate = (node: unknown, keyPath: () => KeyPath) => boolean;
 
+/**
+ * What {@link findOutermost} and {@link rewriteOutermost} look for: a predicate, or
+ * `{ instanceOf: C }`, which matches like `(node) => node instanceof C` but is checked inside the
+ * walk without a call (the fast path of `Selection.atInstancesOf`).
+ *
+ * @example
+ * const linears: OutermostMatch = { instanceOf: Linear };
+ */
+export type OutermostMatch =
+  | OutermostPredicate
+  | { readonly instanceOf: abstract new (...args: any[]) => unknown };
+
 /** Options of {@link findOutermost} and {@link rewriteOutermost}. */
 export interface OutermostOptions {
   /** The operation named by a `TreeCycleError` / `TreeDepthError` (default `"findOutermost"`). */
@@ -157,6 +169,8 @@ const OBJECT_PROTO = Object.prototype;
 
 interface Walk {
   readonly root: unknown;
+  /** The class of `{ instanceOf }` matches, else `undefined` and `predicate` decides. */
+  readonly cls: (abstract new (...args: any[]) => unknown) | undefined;
   readonly predicate: OutermostPredicate;
   /** Whether the predicate declares a key path parameter (it then gets one function per node). */
   readonly wantPath: boolean;
@@ -178,7 +192,8 @@ interface Walk {
  * tested like any node.
  *
  * @param tree any tree.
- * @param predicate tested on every node the walk reaches; `true` makes a match.
+ * @param match tested on every node the walk reaches: a predicate (`true` makes a match) or
+ *   `{ instanceOf: C }`.
  * @param options `operation` for error messages, `basePath` to prefix key paths.
  * @returns the matches' positions, ready for {@link rewriteAt}.
  * @throws TreeCycleError / TreeDepthError when the tree contains itself or is nested more than
@@ -189,11 +204,14 @@ interface Walk {
  */
 export function findOutermost<T = unknown>(
   tree: unknown,
-  predicate: OutermostPredicate,
+  match: OutermostMatch,
   options: OutermostOptions = {},
 ): Position<T>[] {
+  const cls = typeof match === "function" ? undefined : match.instanceOf;
+  const predicate = typeof match === "function" ? match : NEVER;
   const walk: Walk = {
     root: tree,
+    cls,
     predicate,
     wantPath: predicate.length >= 2,
     options,
@@ -207,9 +225,13 @@ export function findOutermost<T = unknown>(
 
 function visit(walk: Walk, node: unknown, depth: number): void {
   // Only predicates that ask for key paths get a function per node: the hot walk allocates nothing.
-  const matched = walk.wantPath
-    ? walk.predicate(node, pathThunk(walk, depth))
-    : (walk.predicate as (node: unknown) => boolean)(node);
+  const cls = walk.cls;
+  const matched =
+    cls !== undefined
+      ? node instanceof cls
+      : walk.wantPath
+        ? walk.predicate(node, pathThunk(walk, depth))
+        : (walk.predicate as (node: unknown) => boolean)(node);
   if (matched) {
     walk.found.push(position(walk, walk.indices.slice(0, depth), node));
     return;
@@ -270,23 +292,32 @@ function pathThunk(walk: Walk, depth: number): () => KeyPath {
   };
 }
 
+const NEVER: OutermostPredicate = () => false;
+
+/** A match of a walk; its key path is computed from the index path when first read. */
+class FoundPosition implements Position {
+  #keyPath: KeyPath | undefined;
+  constructor(
+    private readonly root: unknown,
+    private readonly basePath: KeyPath | undefined,
+    readonly indexPath: readonly number[],
+    readonly value: unknown,
+  ) {}
+
+  get keyPath(): KeyPath {
+    if (this.#keyPath === undefined) {
+      const relative = keyPathOfIndexPath(this.root, this.indexPath);
+      const base = this.basePath;
+      this.#keyPath = Object.freeze(
+        base === undefined || base.length === 0 ? relative : [...base, ...relative],
+      );
+    }
+    return this.#keyPath;
+  }
+}
+
 function position(walk: Walk, indexPath: number[], value: unknown): Position {
-  const root = walk.root;
-  const base = walk.options.basePath;
-  let keyPath: KeyPath | undefined;
-  return {
-    value,
-    indexPath,
-    get keyPath(): KeyPath {
-      if (keyPath === undefined) {
-        const relative = keyPathOfIndexPath(root, indexPath);
-        keyPath = Object.freeze(
-          base === undefined || base.length === 0 ? relative : [...base, ...relative],
-        );
-      }
-      return keyPath;
-    },
-  };
+  return new FoundPosition(walk.root, walk.options.basePath, indexPath, value);
 }
 
 /** Options of {@link rewriteAt}. */
@@ -370,7 +401,7 @@ function rebuild(
  * offers the same walk as `select(tree).atSubtreesWhere(predicate).apply(...)`.
  *
  * @param tree any tree.
- * @param predicate which nodes to rewrite (outermost matches only).
+ * @param match which nodes to rewrite (outermost matches only): a predicate or `{ instanceOf: C }`.
  * @param rewrite the new value of a match, given the match, its key path and its number.
  * @returns the rewritten tree.
  * @example
@@ -378,11 +409,11 @@ function rebuild(
  */
 export function rewriteOutermost<T, M = any>(
   tree: T,
-  predicate: OutermostPredicate,
+  match: OutermostMatch,
   rewrite: (node: M, keyPath: KeyPath, ordinal: number) => unknown,
   options: OutermostOptions = {},
 ): T {
-  const found = findOutermost<M>(tree, predicate, {
+  const found = findOutermost<M>(tree, match, {
     operation: options.operation ?? "rewriteOutermost",
     basePath: options.basePath,
   });

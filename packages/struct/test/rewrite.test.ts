@@ -139,6 +139,21 @@ describe("findOutermost", () => {
     );
   });
 
+  it("{ instanceOf: C } matches like the instanceof predicate", () => {
+    fc.assert(
+      fc.property(treeArb, (tree) => {
+        const viaClass = findOutermost(tree, { instanceOf: Pair });
+        const viaPredicate = findOutermost(tree, (x) => x instanceof Pair);
+        expect(viaClass.map((p) => p.value)).toEqual(viaPredicate.map((p) => p.value));
+        expect(viaClass.map((p) => p.indexPath)).toEqual(viaPredicate.map((p) => p.indexPath));
+      }),
+    );
+    const swapped = rewriteOutermost([new Pair({ a: 1, b: 2 })], { instanceOf: Pair }, (p: Pair) =>
+      p.replace({ a: p.b, b: p.a }),
+    );
+    expect(swapped[0]).toEqual(new Pair({ a: 2, b: 1 }));
+  });
+
   it("gives the predicate the key path when it asks for it, prefixed by basePath", () => {
     const seen: string[] = [];
     findOutermost(
