@@ -8,7 +8,7 @@
 import { checkedLayerCall, Layer } from "@saikei/layer";
 import type { NamedArray } from "@saikei/named";
 import { ArraySpec, var as dimVar, dtypes, varsForAxes } from "@saikei/shapecheck";
-import { field } from "@saikei/struct";
+import { className, field } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { axesList } from "./basicOps.js";
 import { Sequential } from "./grouping.js";
@@ -37,18 +37,16 @@ function reduceAxes(
 }
 
 /**
- * Standardizes jointly over `across`: `(x - mean) * rsqrt(mean(x²) - mean² + epsilon)` (penzai's
- * `Standardize`, i.e. `jax.nn.standardize`).
- *
- * @example
- * new Standardize({ across: "embedding" }).call(x);
+ * What `Standardize` and `RMSStandardize` share: the axes they normalize over, epsilon, their
+ * structures (floating, with the `across` axes; the output like the input) and the call, which
+ * reduces over `across` and hands the tensor to {@link normalize}.
  */
-export class Standardize extends Layer.define(
+export abstract class StandardizationLayer extends Layer.define(
   {
     across: field<string | readonly string[]>({ static: true }),
     epsilon: field<number | tf.Tensor>({ default: DEFAULT_EPSILON }),
   },
-  { name: "Standardize" },
+  { name: "StandardizationLayer" },
 ) {
   /** Floating, with the `across` axes. */
   inputStructure(): unknown {
@@ -60,18 +58,33 @@ export class Standardize extends Layer.define(
     return acrossSpec(this.across);
   }
 
-  /** Standardizes `x`. */
+  /** The normalization of `data` over its axes `axes` (kept dimensions). */
+  protected abstract normalize(data: tf.Tensor, axes: number[]): tf.Tensor;
+
+  /** Normalizes `x` over `across`. */
   @checkedLayerCall
   call(x: NamedArray): NamedArray {
     return tidyCall(() => {
-      const named = requireNamed(x, "Standardize");
+      const named = requireNamed(x, className(this.constructor));
       const { data, names, axes } = reduceAxes(named, this.across);
-      const mean = tf.mean(data, axes, true);
-      const meanSquare = tf.mean(tf.square(data), axes, true);
-      const variance = tf.sub(meanSquare, tf.square(mean));
-      const out = tf.mul(tf.sub(data, mean), tf.rsqrt(tf.add(variance, this.epsilon)));
-      return wrapAs(out, names);
+      return wrapAs(this.normalize(data, axes), names);
     });
+  }
+}
+
+/**
+ * Standardizes jointly over `across`: `(x - mean) * rsqrt(mean(x²) - mean² + epsilon)` (penzai's
+ * `Standardize`, i.e. `jax.nn.standardize`).
+ *
+ * @example
+ * new Standardize({ across: "embedding" }).call(x);
+ */
+export class Standardize extends StandardizationLayer.define({}, { name: "Standardize" }) {
+  protected normalize(data: tf.Tensor, axes: number[]): tf.Tensor {
+    const mean = tf.mean(data, axes, true);
+    const meanSquare = tf.mean(tf.square(data), axes, true);
+    const variance = tf.sub(meanSquare, tf.square(mean));
+    return tf.mul(tf.sub(data, mean), tf.rsqrt(tf.add(variance, this.epsilon)));
   }
 }
 
@@ -82,34 +95,11 @@ export class Standardize extends Layer.define(
  * @example
  * new RMSStandardize({ across: "embedding" }).call(x);
  */
-export class RMSStandardize extends Layer.define(
-  {
-    across: field<string | readonly string[]>({ static: true }),
-    epsilon: field<number | tf.Tensor>({ default: DEFAULT_EPSILON }),
-  },
-  { name: "RMSStandardize" },
-) {
-  /** Floating, with the `across` axes. */
-  inputStructure(): unknown {
-    return acrossSpec(this.across);
-  }
-
-  /** Same as the input. */
-  outputStructure(): unknown {
-    return acrossSpec(this.across);
-  }
-
-  /** Normalizes `x`. */
-  @checkedLayerCall
-  call(x: NamedArray): NamedArray {
-    return tidyCall(() => {
-      const named = requireNamed(x, "RMSStandardize");
-      const { data, names, axes } = reduceAxes(named, this.across);
-      const meanSquare = tf.mean(tf.square(data), axes, true);
-      // One Rsqrt kernel rather than Sqrt then Reciprocal.
-      const out = tf.mul(data, tf.rsqrt(tf.add(meanSquare, this.epsilon)));
-      return wrapAs(out, names);
-    });
+export class RMSStandardize extends StandardizationLayer.define({}, { name: "RMSStandardize" }) {
+  protected normalize(data: tf.Tensor, axes: number[]): tf.Tensor {
+    const meanSquare = tf.mean(tf.square(data), axes, true);
+    // One Rsqrt kernel rather than Sqrt then Reciprocal.
+    return tf.mul(data, tf.rsqrt(tf.add(meanSquare, this.epsilon)));
   }
 }
 
