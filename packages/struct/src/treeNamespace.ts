@@ -15,7 +15,7 @@ export {
   SequenceKey,
 } from "./keys.js";
 export { registerPytreeNode } from "./registry.js";
-export type { OutermostPredicate, Position } from "./rewrite.js";
+export type { OutermostMatch, OutermostPredicate, Position } from "./rewrite.js";
 export {
   childIndex,
   findOutermost,
