@@ -59,9 +59,7 @@ describe("an ES module script with plain node", () => {
         "Cos",
       ]),
     );
-    expect(Object.keys(out.MLP!)).toEqual(
-      expect.arrayContaining(["BatchMatMul", "Relu", "Add"]),
-    );
+    expect(Object.keys(out.MLP!)).toEqual(expect.arrayContaining(["BatchMatMul", "Relu", "Add"]));
   });
 });
 
