@@ -10,4 +10,3 @@ export * from "./errors.js";
 export * from "./mlp.js";
 export * from "./samplingMode.js";
 export * from "./transformer.js";
-export * from "./weights.js";

@@ -9,13 +9,7 @@ import {
 } from "@saikei/toolshed";
 import * as tf from "@tensorflow/tfjs-core";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  loadParametersByName,
-  saveParametersByName,
-  type TransformerConfig,
-  TransformerInputs,
-  TransformerLM,
-} from "../src/index.js";
+import { type TransformerConfig, TransformerInputs, TransformerLM } from "../src/index.js";
 
 // The models save and load their weights with @saikei/toolshed's saveParameters / loadParameters
 // (the one checkpoint-by-name API); these tests pin that it fits a TransformerLM end to end.
@@ -77,21 +71,6 @@ describe("TransformerLM checkpoints by parameter name", () => {
     const tensors = parseSafetensors(saveParameters(trained));
     const loaded = loadParameters(tensors, TransformerLM.fromConfig(config));
     expect(logitsOf(loaded)).toEqual(logitsOf(trained));
-    tf.dispose([...valuesOf(trained), ...Object.values(tensors)]);
-  });
-});
-
-describe("saveParametersByName / loadParametersByName (deprecated aliases)", () => {
-  it("are saveParameters / loadParameters of @saikei/toolshed with the model first", () => {
-    const trained = initializeParameters(TransformerLM.fromConfig(config), random.key(2));
-    const bytes = saveParametersByName(trained);
-    expect(bytes).toEqual(saveParameters(trained));
-    const tensors = parseSafetensors(bytes);
-    const loaded = loadParametersByName(TransformerLM.fromConfig(config), tensors);
-    expect(logitsOf(loaded)).toEqual(logitsOf(trained));
-    expect(() => loadParametersByName(TransformerLM.fromConfig(config), {})).toThrow(
-      SafetensorsMissingTensorError,
-    );
     tf.dispose([...valuesOf(trained), ...Object.values(tensors)]);
   });
 });
