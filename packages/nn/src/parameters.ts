@@ -315,9 +315,19 @@ function disposeTensors(value: unknown): void {
   }
 }
 
-function isAnyParameter(
-  node: unknown,
-): node is Parameter | FrozenParameter | UninitializedParameter {
+/** Any parameter node of a model: trainable, frozen or not yet initialized. */
+export type AnyParameter = Parameter | FrozenParameter | UninitializedParameter;
+
+/**
+ * Whether a node is a `Parameter`, `FrozenParameter` or `UninitializedParameter`: the one
+ * predicate for "a parameter of the model", used by the parameter helpers here and by
+ * checkpoints by name in `@saikei/toolshed`.
+ *
+ * @example
+ * isAnyParameter(new FrozenParameter({ value: x, name: "w" })); // true
+ * isAnyParameter(x); // false
+ */
+export function isAnyParameter(node: unknown): node is AnyParameter {
   return (
     node instanceof Parameter ||
     node instanceof FrozenParameter ||

@@ -18,6 +18,7 @@ import {
   FrozenParameter,
   freezeParameters,
   initializeParameters,
+  isAnyParameter,
   Linear,
   LinearInPlace,
   markShareable,
@@ -53,6 +54,21 @@ describe("parameter name hashes", () => {
     expect(parameterNameHash("param_bar")).toBe(281983363);
     expect(parameterNameHash("embedder.embeddings")).toBe(189431785);
     expect(parameterNameHash("weights")).toBe(1554749429);
+  });
+});
+
+describe("isAnyParameter", () => {
+  it("is true for the three parameter kinds only", () => {
+    const layer = Linear.fromConfig({ a: 2 }, { b: 3 });
+    const uninitialized = layer.weights;
+    const value = nx.zeros({ a: 2, b: 3 });
+    expect(isAnyParameter(uninitialized)).toBe(true);
+    expect(isAnyParameter(new Parameter({ value, name: "w" }))).toBe(true);
+    expect(isAnyParameter(new FrozenParameter({ value, name: "w" }))).toBe(true);
+    expect(isAnyParameter(value)).toBe(false);
+    expect(isAnyParameter({ value, name: "w" })).toBe(false);
+    expect(isAnyParameter(layer)).toBe(false);
+    value.dataArray.dispose();
   });
 });
 

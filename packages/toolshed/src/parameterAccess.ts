@@ -1,31 +1,15 @@
 /**
- * Finding the parameters of a model: {@link isAnyParameter} recognises every kind of `@saikei/nn`
- * parameter node (the one predicate the toolshed uses), and {@link findParameters} splits out the
+ * Finding the parameters of a model: {@link findParameters} splits out the
  * trainable ones (`Parameter` nodes, not `FrozenParameter`s, or, for a tree that has none, every
  * float32 tensor leaf).
  *
  * @module
  */
 
-import { FrozenParameter, Parameter, UninitializedParameter } from "@saikei/nn";
+import { Parameter } from "@saikei/nn";
 import { NotInThisPartition } from "@saikei/select";
 import { flattenWithPath, type KeyPath, keystr, mapWithPath, options } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-
-/** Any parameter node of an `@saikei/nn` model. */
-export type AnyParameter = Parameter | FrozenParameter | UninitializedParameter;
-
-/**
- * Whether a node is a `Parameter`, `FrozenParameter` or `UninitializedParameter`: a node that
- * checkpoints by name save or fill. (Internal to the toolshed; `@saikei/nn` owns parameters.)
- */
-export function isAnyParameter(node: unknown): node is AnyParameter {
-  return (
-    node instanceof Parameter ||
-    node instanceof FrozenParameter ||
-    node instanceof UninitializedParameter
-  );
-}
 
 /** One trainable value found in a model. */
 export interface ParameterEntry {

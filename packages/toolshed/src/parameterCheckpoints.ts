@@ -11,8 +11,10 @@
 
 import { isNamedArray, type NamedArrayBase, nx } from "@saikei/named";
 import {
+  type AnyParameter,
   DuplicateParameterError,
   FrozenParameter,
+  isAnyParameter,
   Parameter,
   UninitializedParameter,
 } from "@saikei/nn";
@@ -43,7 +45,6 @@ import {
   NAMED_AXES_METADATA_KEY,
   readNamedAxes,
 } from "./namedAxes.js";
-import { type AnyParameter, isAnyParameter } from "./parameterAccess.js";
 import {
   checkMetadata,
   parseSafetensorsWithMetadata,
