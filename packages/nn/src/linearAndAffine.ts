@@ -10,7 +10,7 @@
 import { checkedLayerCall, Layer, MisconfiguredLayerError } from "@saikei/layer";
 import { dot, isNamedArray, type NamedArray } from "@saikei/named";
 import { ArraySpec, DimVar, var as dimVar, dtypes, varsForAxes } from "@saikei/shapecheck";
-import { field, map, options } from "@saikei/struct";
+import { bugInSaikei, field, map, options } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { AxisConfigurationError, AxisMismatchError } from "./errors.js";
 import { Sequential } from "./grouping.js";
@@ -666,9 +666,7 @@ function namedEinsum(
   const { names } = dataOf(acc);
   for (const n of names) {
     if (n.startsWith(INDEX_PREFIX) && !Object.hasOwn(back, n)) {
-      throw new AxisMismatchError(
-        `NamedEinsum: index "${n.slice(INDEX_PREFIX.length)}" is left over; this is a bug in saikei.`,
-      );
+      throw bugInSaikei("NamedEinsum", `index "${n.slice(INDEX_PREFIX.length)}" is left over.`);
     }
   }
   return renameAxes(acc, back);

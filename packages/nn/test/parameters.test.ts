@@ -59,7 +59,7 @@ describe("parameter name hashes", () => {
 
 describe("isAnyParameter", () => {
   it("is true for the three parameter kinds only", () => {
-    const layer = Linear.fromConfig({ a: 2 }, { b: 3 });
+    const layer = Linear.fromConfig({ a: 2 }, { b: 3 }) as Linear;
     const uninitialized = layer.weights;
     const value = nx.zeros({ a: 2, b: 3 });
     expect(isAnyParameter(uninitialized)).toBe(true);

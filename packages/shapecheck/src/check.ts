@@ -7,7 +7,7 @@
  * @module
  */
 
-import { flattenOneLevel, type KeyPath, keystr, type PathKey } from "@saikei/struct";
+import { bugInSaikei, flattenOneLevel, type KeyPath, keystr, type PathKey } from "@saikei/struct";
 import * as E from "fp-ts/lib/Either.js";
 import { abstractParts } from "./abstract.js";
 import { ArraySpec, Wildcard } from "./arraySpec.js";
@@ -303,8 +303,9 @@ function tryMatchOne(
       return `Actual size ${showBound(value)} does not match expected ${showDim(pattern)}`;
     return undefined;
   }
-  throw new Error(
-    `Bug in saikei shapecheck: unexpected dimension pattern ${pyRepr(pattern)} at ${rootPath(path)}. Please report it.`,
+  throw bugInSaikei(
+    "shapecheck",
+    `unexpected dimension pattern ${pyRepr(pattern)} at ${rootPath(path)}.`,
   );
 }
 

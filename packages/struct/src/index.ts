@@ -8,6 +8,7 @@
  *
  * @module
  */
+export { bugInSaikei, InternalError } from "./bug.js";
 export { className } from "./className.js";
 export * from "./keys.js";
 export * from "./registry.js";

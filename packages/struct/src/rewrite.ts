@@ -11,6 +11,7 @@
  * @module
  */
 
+import { bugInSaikei } from "./bug.js";
 import { DictKey, type KeyPath, keyEquals, type PathKey, SequenceKey } from "./keys.js";
 import {
   ARRAY_NODE,
@@ -111,9 +112,10 @@ export function keyPathOfIndexPath(tree: unknown, indexPath: readonly number[]):
     const type = nodeTypeOf(node);
     const children = type?.flatten(node);
     if (type === undefined || children === undefined || i >= children[0].length) {
-      throw new Error(
-        `saikei bug: the index path [${indexPath.join(", ")}] does not exist in the tree it was found in ` +
-          `(it stops after ${out.length} steps). Please report this with the tree that was walked.`,
+      throw bugInSaikei(
+        "keyPathOfIndexPath",
+        `the index path does not exist in the tree it was found in (it stops after ${out.length} steps).`,
+        indexPath,
       );
     }
     out.push(keyOfChild(type, node, children[1], i, children[0].length));

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { bugInSaikei } from "./bug.js";
 import {
   ARRAY_NODE,
   deepEqualStatic,
@@ -156,9 +157,9 @@ export function pushRecord(ops: unknown[], kind: NodeType, aux: unknown, childCo
   if (kind.isStructNode === true) {
     const layout = kind as unknown as StructLayout;
     if (childCount !== layout.childNames.length) {
-      throw new Error(
-        `Bug in saikei or a wrong TreeDef: a struct node with ${layout.childNames.length} children ` +
-          `was given ${childCount}. Please report it with the code that built the structure.`,
+      throw bugInSaikei(
+        "pushRecord",
+        `a struct node with ${layout.childNames.length} children was given ${childCount} (or a TreeDef was built by hand wrongly).`,
       );
     }
     if (!Array.isArray(aux)) {
@@ -166,9 +167,10 @@ export function pushRecord(ops: unknown[], kind: NodeType, aux: unknown, childCo
       return;
     }
     if (aux.length !== 1 + layout.staticNames.length) {
-      throw new Error(
-        `Bug in saikei or a wrong TreeDef: struct static data must be [prototype, ...${layout.staticNames.length} ` +
-          `static values], got ${aux.length} values. Please report it with the code that built the structure.`,
+      throw bugInSaikei(
+        "pushRecord",
+        `struct static data must be [prototype, ...${layout.staticNames.length} static values] (or a TreeDef was built by hand wrongly).`,
+        aux,
       );
     }
     for (let i = 0; i < aux.length; i++) ops.push(aux[i]);
