@@ -53,19 +53,16 @@ export interface SupportsParameterRenaming {
 export type ParameterInitializer<T = any> = (key: RandomKey) => T;
 
 /**
- * A learnable parameter (penzai's `Parameter`): the value is a child (usually a `NamedArray`), the
- * name is static. Only `Parameter` instances are trained.
- *
- * @example
- * const p = new Parameter({ value: nx.ones({ features: 3 }), name: "scale" });
- * p.valueStructure; // ArraySpec with namedShape { features: 3 }, dtype float32
+ * What `Parameter` and `FrozenParameter` share: a value (a child, usually a `NamedArray`), a static
+ * name, the value's structure and renaming. The two are distinct classes (a frozen parameter is not
+ * a `Parameter`, so training skips it); {@link isAnyParameter} recognises both.
  */
-export class Parameter<T = any> extends Struct.define(
+export abstract class ParameterBase<T = any> extends Struct.define(
   {
     value: field<any>(),
     name: field<string>({ static: true }),
   },
-  { name: "Parameter" },
+  { name: "ParameterBase" },
 ) {
   declare readonly value: T;
 
@@ -78,6 +75,18 @@ export class Parameter<T = any> extends Struct.define(
   withRenamedParameters(renameFn: (name: string) => string): this {
     return this.replace({ name: renameFn(this.name) } as any);
   }
+}
+
+/**
+ * A learnable parameter (penzai's `Parameter`): the value is a child (usually a `NamedArray`), the
+ * name is static. Only `Parameter` instances are trained.
+ *
+ * @example
+ * const p = new Parameter({ value: nx.ones({ features: 3 }), name: "scale" });
+ * p.valueStructure; // ArraySpec with namedShape { features: 3 }, dtype float32
+ */
+export class Parameter<T = any> extends ParameterBase.define({}, { name: "Parameter" }) {
+  declare readonly value: T;
 
   /** Treescope colour `#93cce1`. */
   treescopeColor(): string {
@@ -92,24 +101,11 @@ export class Parameter<T = any> extends Struct.define(
  * @example
  * const frozen = new FrozenParameter({ value: nx.ones({ features: 3 }), name: "scale" });
  */
-export class FrozenParameter<T = any> extends Struct.define(
-  {
-    value: field<any>(),
-    name: field<string>({ static: true }),
-  },
+export class FrozenParameter<T = any> extends ParameterBase.define(
+  {},
   { name: "FrozenParameter" },
 ) {
   declare readonly value: T;
-
-  /** The structure of the value. */
-  get valueStructure(): unknown {
-    return memo(this, "valueStructure", () => asArrayStructure(this.value));
-  }
-
-  /** Returns a copy named `renameFn(name)`. */
-  withRenamedParameters(renameFn: (name: string) => string): this {
-    return this.replace({ name: renameFn(this.name) } as any);
-  }
 
   /** Treescope colour `#a0b0c9`. */
   treescopeColor(): string {

@@ -23,6 +23,7 @@ import {
   LinearInPlace,
   markShareable,
   Parameter,
+  ParameterBase,
   parameterNameHash,
   parameterNames,
   type RenameAxes,
@@ -68,6 +69,26 @@ describe("isAnyParameter", () => {
     expect(isAnyParameter(value)).toBe(false);
     expect(isAnyParameter({ value, name: "w" })).toBe(false);
     expect(isAnyParameter(layer)).toBe(false);
+    value.dataArray.dispose();
+  });
+});
+
+describe("Parameter and FrozenParameter", () => {
+  it("share one base but are not instances of each other, and keep their own names", () => {
+    const value = nx.zeros({ a: 2 });
+    const p = new Parameter({ value, name: "w" });
+    const f = new FrozenParameter({ value, name: "w" });
+    expect(p).toBeInstanceOf(ParameterBase);
+    expect(f).toBeInstanceOf(ParameterBase);
+    expect(f instanceof Parameter).toBe(false);
+    expect(p instanceof FrozenParameter).toBe(false);
+    expect([className(p.constructor), className(f.constructor)]).toEqual([
+      "Parameter",
+      "FrozenParameter",
+    ]);
+    expect(f.withRenamedParameters((n) => `x.${n}`)).toBeInstanceOf(FrozenParameter);
+    expect(f.withRenamedParameters((n) => `x.${n}`).name).toBe("x.w");
+    expect(tree.structure(p).equals(tree.structure(f))).toBe(false);
     value.dataArray.dispose();
   });
 });
