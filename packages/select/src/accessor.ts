@@ -129,6 +129,19 @@ function refuse(): never {
   );
 }
 
+/**
+ * The traps every stand-in shares: no prototype chain (so an accessor cannot reach the real
+ * prototypes) and no writes of any kind.
+ */
+const READ_ONLY_TRAPS = {
+  getPrototypeOf: () => null,
+  set: refuse,
+  defineProperty: refuse,
+  deleteProperty: refuse,
+  setPrototypeOf: refuse,
+  preventExtensions: refuse,
+} satisfies ProxyHandler<object>;
+
 /** Creates stand-ins for one call of an accessor and remembers where each one came from. */
 export class AccessorSession {
   private readonly infos = new WeakMap<object, HandleInfo>();
@@ -215,12 +228,7 @@ export class AccessorSession {
           configurable: true,
         };
       },
-      getPrototypeOf: () => null,
-      set: refuse,
-      defineProperty: refuse,
-      deleteProperty: refuse,
-      setPrototypeOf: refuse,
-      preventExtensions: refuse,
+      ...READ_ONLY_TRAPS,
     });
     this.infos.set(proxy, info);
     return proxy;
@@ -320,12 +328,7 @@ function sealCopy(copy: object): object {
         configurable: true,
       };
     },
-    getPrototypeOf: () => null,
-    set: refuse,
-    defineProperty: refuse,
-    deleteProperty: refuse,
-    setPrototypeOf: refuse,
-    preventExtensions: refuse,
+    ...READ_ONLY_TRAPS,
   });
 }
 
