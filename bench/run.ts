@@ -18,6 +18,7 @@ const order = [
   "treescope",
   "toolshed",
   "models",
+  "onnx",
 ];
 const only = process.argv.slice(2);
 let failed = false;
