@@ -11,6 +11,7 @@
 export { bugInSaikei, InternalError } from "./bug.js";
 export { className } from "./className.js";
 export * from "./keys.js";
+export { checkOptions, UnknownOptionError } from "./options.js";
 export * from "./registry.js";
 export * from "./rewrite.js";
 export * from "./struct.js";
