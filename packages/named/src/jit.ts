@@ -143,6 +143,8 @@ class Recorder {
   readonly created = new WeakSet<tf.Tensor>();
   /** Why the trace cannot be replayed, if it cannot. */
   unreplayable: string | undefined;
+  /** Called before each recorded kernel runs; may throw to stop the trace. */
+  beforeKernel: ((kernel: string) => void) | undefined;
   private depth = 0;
 
   /** `leaves`: the argument leaves; tensors among them are the inputs, by leaf index. */
@@ -189,6 +191,7 @@ class Recorder {
     const recorder = this;
     engine.runKernel = function (name, inputs, attrs) {
       if (recorder.depth > 0) return original.runKernel.call(this, name, inputs, attrs);
+      recorder.beforeKernel?.(name);
       recorder.depth++;
       let out: tf.Tensor | tf.Tensor[];
       try {
@@ -266,7 +269,7 @@ class Recorder {
     }
     const outs = Array.isArray(out) ? out : [out];
     const outputs = outs.map((t) => {
-      const ref = this.addSlot({ kind: Kind.Op });
+      const ref = this.addSlot({ kind: Kind.Op, shape: t.shape.slice(), dtype: t.dtype });
       this.refOf.set(t, ref);
       if (dependent) this.dependent.add(t.dataId);
       return ref;
@@ -741,4 +744,179 @@ export function jit<A extends unknown[], R>(
     },
     stats,
   }) as Jitted<A, R>;
+}
+
+// --- traces for other engines -------------------------------------------------------------------
+
+/** Where a value of a {@link KernelTrace} comes from. */
+export type TracedValue =
+  | {
+      readonly kind: "input";
+      /** Index of the tensor among the argument leaves (as `flatten` lists them). */
+      readonly leaf: number;
+      readonly shape: readonly number[];
+      readonly dtype: tf.DataType;
+    }
+  | {
+      /** A tensor made from host values, a folded result, or a tensor the function closed over. */
+      readonly kind: "constant";
+      readonly tensor: tf.Tensor;
+    }
+  | {
+      readonly kind: "kernel";
+      readonly shape: readonly number[];
+      readonly dtype: tf.DataType;
+    };
+
+/** One kernel of a {@link KernelTrace}, after simplification. */
+export interface TracedKernel {
+  /** The tfjs kernel name (`"MatMul"`, `"Add"`, ...). */
+  readonly kernel: string;
+  /** The kernel's input names in order, or `undefined` when it takes an array of tensors. */
+  readonly inputNames: readonly string[] | undefined;
+  /** Value numbers of the inputs (`null` for an absent optional input). */
+  readonly inputs: readonly (number | null)[];
+  readonly attrs: Readonly<Record<string, unknown>> | undefined;
+  /** Value numbers of the outputs. */
+  readonly outputs: readonly number[];
+}
+
+/**
+ * The simplified kernel program of one call of a function (what `jit` replays), for engines other
+ * than tfjs to translate. Values are numbered; `values[n]` says where value `n` comes from
+ * (`undefined` for numbers no kernel of the program reads or writes).
+ */
+export interface KernelTrace {
+  readonly values: readonly (TracedValue | undefined)[];
+  readonly kernels: readonly TracedKernel[];
+  /** The argument leaves that are tensors the program reads, as `[value, leaf index]`. */
+  readonly inputs: readonly (readonly [value: number, leaf: number])[];
+  /** The result leaves in order: a value of the program, or a non-tensor leaf kept as it is. */
+  readonly outputs: readonly (
+    | { readonly kind: "value"; readonly value: number }
+    | { readonly kind: "static"; readonly value: unknown }
+  )[];
+  /** The tree structure of the result. */
+  readonly outputTreedef: TreeDef;
+  /** The tree structures of the arguments, one per argument. */
+  readonly argumentTreedefs: readonly TreeDef[];
+  /** Kernels recorded before simplification. */
+  readonly recordedKernels: number;
+  /** Frees the constants the trace owns (not those the function closed over). */
+  dispose(): void;
+}
+
+/** Options of {@link traceKernels}. */
+export interface TraceKernelsOptions {
+  /**
+   * Called with each kernel's name before it runs while tracing; throwing stops the trace, and
+   * the error passes through the layers being called (which may add their context to it).
+   */
+  beforeKernel?: (kernel: string) => void;
+}
+
+/** Thrown by {@link traceKernels} when the function's kernels cannot make a program. */
+export class TraceError extends Error {
+  override name = "TraceError";
+}
+
+/**
+ * Runs `fn(...args)` once, recording the tfjs kernels it dispatches, and returns the simplified
+ * program (constant folding, common subexpressions and dead code removed, as `jit` does). Tensor
+ * leaves of the arguments (including the data of `NamedArray`s) are the program's inputs. The
+ * result of the call is freed; the trace owns its constants until `dispose()`.
+ *
+ * @throws TraceError when the function reads a computed tensor back to the host, returns a promise,
+ *   or makes tensors by a path the trace cannot record.
+ * @example
+ * const trace = traceKernels((x: tf.Tensor) => tf.relu(x), [tf.ones([2])]);
+ * trace.kernels.map((k) => k.kernel); // ["Relu"]
+ * trace.dispose();
+ */
+export function traceKernels(
+  fn: (...args: never[]) => unknown,
+  args: readonly unknown[],
+  options: TraceKernelsOptions = {},
+): KernelTrace {
+  const { leaves, treedefs } = flattenArgs(args);
+  const { disposed } = signatureOf(leaves);
+  if (disposed !== undefined) throw disposedArgument(args, disposed);
+  const engine = tf.engine() as unknown as EngineLike;
+  const recorder = new Recorder(leaves);
+  recorder.beforeKernel = options.beforeKernel;
+  const uninstall = recorder.install(engine);
+  let result: unknown;
+  try {
+    result = whileTracing(() => tidy(() => (fn as (...a: unknown[]) => unknown)(...args)));
+  } finally {
+    uninstall();
+  }
+  if (typeof (result as { then?: unknown } | null)?.then === "function") {
+    throw new TraceError(
+      "traceKernels: the function returned a promise. Trace synchronous functions.",
+    );
+  }
+  const [resultLeaves, outputTreedef] = flatten(result);
+  const outputs: OutputLeaf[] = resultLeaves.map((leaf) =>
+    leaf instanceof tf.Tensor
+      ? { kind: "value", ref: recorder.refFor(leaf) }
+      : { kind: "static", value: leaf },
+  );
+  const argumentTensors = new Set(leaves.filter((l): l is tf.Tensor => l instanceof tf.Tensor));
+  const freeResult = () => {
+    for (const leaf of resultLeaves) {
+      if (leaf instanceof tf.Tensor && !argumentTensors.has(leaf)) leaf.dispose();
+    }
+  };
+  if (recorder.unreplayable !== undefined) {
+    freeResult();
+    throw new TraceError(
+      `traceKernels: the function cannot be traced: ${recorder.unreplayable}. Keep host reads ` +
+        "(dataSync, data, arraySync) of computed tensors outside the traced function.",
+    );
+  }
+  const program = compile(recorder, outputTreedef, outputs, engine);
+  freeResult();
+  return traceOf(program, recorder.slots, leaves, treedefs);
+}
+
+/** The public view of a compiled program. */
+function traceOf(
+  program: Program,
+  slots: readonly Slot[],
+  leaves: readonly unknown[],
+  treedefs: readonly TreeDef[],
+): KernelTrace {
+  const values: (TracedValue | undefined)[] = new Array(program.size);
+  for (const [ref, leaf] of program.inputs) {
+    const t = leaves[leaf] as tf.Tensor;
+    values[ref] = { kind: "input", leaf, shape: t.shape.slice(), dtype: t.dtype };
+  }
+  for (const [ref, tensor] of program.fixed) values[ref] = { kind: "constant", tensor };
+  for (const op of program.ops) {
+    for (const ref of op.outputs) {
+      const slot = slots[ref]!;
+      values[ref] = { kind: "kernel", shape: slot.shape.slice(), dtype: slot.dtype };
+    }
+  }
+  return {
+    values,
+    kernels: program.ops.map((op) => ({
+      kernel: op.kernel,
+      inputNames: op.names,
+      inputs: op.inputs,
+      attrs: op.attrs,
+      outputs: op.outputs,
+    })),
+    inputs: program.inputs,
+    outputs: program.outputs.map((o) =>
+      o.kind === "value" ? { kind: "value", value: o.ref } : { kind: "static", value: o.value },
+    ),
+    outputTreedef: program.outputTreedef,
+    argumentTreedefs: treedefs,
+    recordedKernels: program.recordedKernels,
+    dispose() {
+      tf.dispose([...program.constants]);
+    },
+  };
 }
