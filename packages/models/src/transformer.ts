@@ -11,6 +11,7 @@ import { WithSideInputsFromInputTuple } from "@saikei/effects";
 import { checkedLayerCall, Layer } from "@saikei/layer";
 import { arange, type NamedArrayBase } from "@saikei/named";
 import {
+  AddBias,
   ApplyAttentionMask,
   ApplyRoPE,
   Attention,
@@ -19,25 +20,30 @@ import {
   BranchAndMultiplyTogether,
   CastToDType,
   ConstantRescale,
+  constantInitializer,
+  DEFAULT_EPSILON,
   type EinsumAxes,
   Elementwise,
   EmbeddingDecode,
   EmbeddingLookup,
   EmbeddingTable,
   gelu,
+  LayerNorm,
   Linear,
   markShareable,
   NamedEinsum,
   NamedGroup,
   Residual,
   RMSLayerNorm,
+  RMSStandardize,
   Sequential,
   Softmax,
 } from "@saikei/nn";
 import { Wildcard } from "@saikei/shapecheck";
 import { field, Struct } from "@saikei/struct";
-import type * as tf from "@tensorflow/tfjs-core";
+import * as tf from "@tensorflow/tfjs-core";
 import { ModelConfigError } from "./errors.js";
+import { AddLearnedPositions } from "./learnedPositions.js";
 
 /** The configuration of a {@link TransformerLM} (penzai's `GemmaTransformerConfig`). */
 export interface TransformerConfig {
@@ -63,6 +69,103 @@ export interface TransformerConfig {
   readonly parameterDtype?: tf.DataType;
   /** Activation dtype; default float32 (a `CastToDType` is inserted when it differs). */
   readonly activationDtype?: tf.DataType;
+  /**
+   * How the blocks and the final norm normalize: `"rms"` (`x̂·w`, Llama; the default),
+   * `"rms_plus_one"` (`x̂·(1 + w)`, Gemma's checkpoints) or `"layer_norm"` (mean and variance,
+   * with a bias: GPT-2).
+   */
+  readonly normalization?: NormalizationKind;
+  /** Epsilon of every norm; default 1e-6. */
+  readonly normEpsilon?: number;
+  /** `"rope"` (rotary, the default) or `"learned"` (absolute positions added to the embeddings). */
+  readonly positionEmbedding?: "rope" | "learned";
+  /** RoPE's base wavelength (`rope_theta`); default 10000. */
+  readonly ropeTheta?: number;
+  /** Size of the learned position table (`n_positions`); required with learned positions. */
+  readonly maxPositions?: number;
+  /** Whether the embeddings are scaled by √embeddingDim (Gemma); default true. */
+  readonly scaleEmbeddings?: boolean;
+  /** Biases of the attention projections: none (default), query/key/value (Qwen2), or all four (GPT-2). */
+  readonly attentionBias?: "none" | "qkv" | "all";
+  /** `"gated"` (`out(act(gate(x)) · value(x))`, the default) or `"plain"` (`out(act(in(x)))`, GPT-2). */
+  readonly mlp?: "gated" | "plain";
+  /** The MLP's activation: `"gelu_tanh"` (default), `"gelu"` (exact) or `"silu"`. */
+  readonly mlpActivation?: MlpActivation;
+  /** Whether the MLP's linear maps have biases; default false. */
+  readonly mlpBias?: boolean;
+  /** Whether the output projection is the embedding table (default true) or its own `lm_head`. */
+  readonly tiedEmbeddings?: boolean;
+  /**
+   * The `config.json` of the Hugging Face checkpoint this model was loaded from (see
+   * `loadPretrained`); `savePretrained` writes its fields back. Not used to build the model.
+   */
+  readonly huggingFaceConfig?: Readonly<Record<string, unknown>>;
+}
+
+/** How a {@link TransformerLM} normalizes (see {@link TransformerConfig.normalization}). */
+export type NormalizationKind = "rms" | "rms_plus_one" | "layer_norm";
+
+/** The activations a {@link TransformerLM}'s MLP can use. */
+export type MlpActivation = "gelu_tanh" | "gelu" | "silu";
+
+/** SiLU (swish), `x·sigmoid(x)`: Llama's MLP activation. */
+export function silu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
+}
+
+/** GELU with the exact error function, `x·Φ(x)` (PyTorch's default `gelu`). */
+export function geluExact(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
+}
+
+const ACTIVATIONS: Record<MlpActivation, (x: tf.Tensor) => tf.Tensor> = {
+  gelu_tanh: gelu,
+  gelu: geluExact,
+  silu,
+};
+
+/** A linear map named `name`, followed by a bias over its outputs when `bias` is set. */
+function projection(
+  name: string,
+  inputs: Record<string, number>,
+  outputs: Record<string, number>,
+  bias: boolean,
+  dtype: tf.DataType,
+): unknown {
+  const linear = Linear.fromConfig(inputs, outputs, { dtype });
+  if (!bias) return addParameterPrefix(name, linear);
+  return addParameterPrefix(
+    name,
+    new Sequential({ sublayers: [linear, AddBias.fromConfig(outputs, { dtype })] }),
+  );
+}
+
+/** The norm `config.normalization` asks for, over the embedding axis, named `name`. */
+function norm(config: TransformerConfig, name: string): unknown {
+  const across = { embedding: config.embeddingDim };
+  const dtype = config.parameterDtype ?? "float32";
+  const epsilon = config.normEpsilon ?? DEFAULT_EPSILON;
+  const kind = config.normalization ?? "rms";
+  if (kind === "layer_norm") {
+    return addParameterPrefix(name, LayerNorm.fromConfig(across, { epsilon, dtype }));
+  }
+  if (kind === "rms") {
+    return addParameterPrefix(name, RMSLayerNorm.fromConfig(across, { epsilon, dtype }));
+  }
+  // x̂·(1 + w) as x̂ + x̂·w: the stored w is the checkpoint's, so saving gives it back bit for bit.
+  const scale = addParameterPrefix(
+    "scale",
+    Linear.fromConfig({}, {}, { parallelAxes: across, initializer: constantInitializer(0), dtype }),
+  );
+  return addParameterPrefix(
+    name,
+    new RMSLayerNorm({
+      sublayers: [
+        new RMSStandardize({ across: ["embedding"], epsilon }),
+        new Residual({ delta: scale }),
+      ],
+    }),
+  );
 }
 
 /** How keys and values are laid out for a configuration. */
@@ -116,6 +219,38 @@ function validate(config: TransformerConfig): void {
       `TransformerConfig.numKvHeads must be a positive divisor of numHeads (${config.numHeads}), got ${kv}.`,
     );
   }
+  checkChoice(config, "normalization", ["rms", "rms_plus_one", "layer_norm"]);
+  checkChoice(config, "positionEmbedding", ["rope", "learned"]);
+  checkChoice(config, "attentionBias", ["none", "qkv", "all"]);
+  checkChoice(config, "mlp", ["gated", "plain"]);
+  checkChoice(config, "mlpActivation", Object.keys(ACTIVATIONS));
+  for (const name of ["normEpsilon", "ropeTheta"] as const) {
+    const v = config[name];
+    if (v !== undefined && !(typeof v === "number" && v > 0 && Number.isFinite(v))) {
+      throw new ModelConfigError(`TransformerConfig.${name} must be a positive number, got ${v}.`);
+    }
+  }
+  if (config.positionEmbedding === "learned") {
+    const n = config.maxPositions;
+    if (n === undefined || !Number.isInteger(n) || n <= 0) {
+      throw new ModelConfigError(
+        `TransformerConfig.maxPositions must be a positive integer with learned positions, got ${n}.`,
+      );
+    }
+  } else if (config.projectionDim % 2 !== 0) {
+    throw new ModelConfigError(
+      `TransformerConfig.projectionDim must be even with rotary positions (its halves rotate as pairs), got ${config.projectionDim}.`,
+    );
+  }
+}
+
+function checkChoice(config: TransformerConfig, name: keyof TransformerConfig, allowed: string[]) {
+  const v = config[name];
+  if (v !== undefined && !allowed.includes(v as string)) {
+    throw new ModelConfigError(
+      `TransformerConfig.${name} is ${JSON.stringify(v)}; it must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}.`,
+    );
+  }
 }
 
 /**
@@ -134,11 +269,24 @@ export class TransformerAttention extends Attention.define({}, { name: "Transfor
     const qAxes = queryAxes(config);
     const kAxes = kvAxes(config);
     const dtype = config.parameterDtype ?? "float32";
+    const bias = config.attentionBias ?? "none";
     const linear = (
       name: string,
       inputs: Record<string, number>,
       outputs: Record<string, number>,
-    ) => addParameterPrefix(name, Linear.fromConfig(inputs, outputs, { dtype }));
+    ) =>
+      projection(
+        name,
+        inputs,
+        outputs,
+        bias === "all" || (bias === "qkv" && name !== "output"),
+        dtype,
+      ) as any;
+    const rope = config.positionEmbedding !== "learned";
+    const rotate = () =>
+      rope
+        ? [ApplyRoPE.fromConfig("token_positions", "projection", config.ropeTheta ?? 10_000)]
+        : [];
     const headIndex: Record<string, string> =
       layout === "multi_head"
         ? { heads: "h" }
@@ -158,15 +306,12 @@ export class TransformerAttention extends Attention.define({}, { name: "Transfor
       inputToQuery: new Sequential({
         sublayers: [
           linear("query", { embedding: D }, qAxes),
-          ApplyRoPE.fromConfig("token_positions", "projection"),
+          ...rotate(),
           new ConstantRescale({ by: P ** -0.5 }),
         ],
       }),
       inputToKey: new Sequential({
-        sublayers: [
-          linear("key", { embedding: D }, kAxes),
-          ApplyRoPE.fromConfig("token_positions", "projection"),
-        ],
+        sublayers: [linear("key", { embedding: D }, kAxes), ...rotate()],
       }),
       inputToValue: new Sequential({ sublayers: [linear("value", { embedding: D }, kAxes)] }),
       queryKeyToAttn: new Sequential({
@@ -191,16 +336,31 @@ export class TransformerFeedForward extends Sequential.define(
   {},
   { name: "TransformerFeedForward" },
 ) {
-  /** Builds `out_linear(gelu(gating_linear(x)) * value_linear(x))`. */
+  /**
+   * Builds `out_linear(act(gating_linear(x)) * value_linear(x))`, or for a plain MLP
+   * `out_linear(act(in_linear(x)))`; `act` is GELU (tanh) unless `config.mlpActivation` says otherwise.
+   */
   static fromConfig(config: TransformerConfig): TransformerFeedForward {
     const D = config.embeddingDim;
     const F = config.mlpHiddenDim;
     const dtype = config.parameterDtype ?? "float32";
+    const bias = config.mlpBias ?? false;
+    const fn = ACTIVATIONS[config.mlpActivation ?? "gelu_tanh"];
     const linear = (
       name: string,
       inputs: Record<string, number>,
       outputs: Record<string, number>,
-    ) => addParameterPrefix(name, Linear.fromConfig(inputs, outputs, { dtype }));
+    ) => projection(name, inputs, outputs, bias, dtype) as any;
+    const out = linear("out_linear", { neurons: F }, { embedding: D });
+    if (config.mlp === "plain") {
+      return new TransformerFeedForward({
+        sublayers: [
+          linear("in_linear", { embedding: D }, { neurons: F }),
+          new Elementwise({ fn }),
+          out,
+        ],
+      });
+    }
     return new TransformerFeedForward({
       sublayers: [
         new BranchAndMultiplyTogether({
@@ -209,13 +369,13 @@ export class TransformerFeedForward extends Sequential.define(
               name: "gate",
               sublayers: [
                 linear("gating_linear", { embedding: D }, { neurons: F }),
-                new Elementwise({ fn: gelu }),
+                new Elementwise({ fn }),
               ],
             }),
             linear("value_linear", { embedding: D }, { neurons: F }),
           ],
         }),
-        linear("out_linear", { neurons: F }, { embedding: D }),
+        out,
       ],
     });
   }
@@ -225,17 +385,12 @@ export class TransformerFeedForward extends Sequential.define(
 export class TransformerBlock extends Sequential.define({}, { name: "TransformerBlock" }) {
   /** Builds a block whose parameters are named `pre_attention_norm.*`, `attn.*`, `pre_ffw_norm.*`, `mlp.*`. */
   static fromConfig(config: TransformerConfig): TransformerBlock {
-    const D = config.embeddingDim;
-    const dtype = config.parameterDtype ?? "float32";
     return new TransformerBlock({
       sublayers: [
         new Residual({
           delta: new Sequential({
             sublayers: [
-              addParameterPrefix(
-                "pre_attention_norm",
-                RMSLayerNorm.fromConfig({ embedding: D }, { dtype }),
-              ),
+              norm(config, "pre_attention_norm") as any,
               addParameterPrefix("attn", TransformerAttention.fromConfig(config)),
             ],
           }),
@@ -243,10 +398,7 @@ export class TransformerBlock extends Sequential.define({}, { name: "Transformer
         new Residual({
           delta: new Sequential({
             sublayers: [
-              addParameterPrefix(
-                "pre_ffw_norm",
-                RMSLayerNorm.fromConfig({ embedding: D }, { dtype }),
-              ),
+              norm(config, "pre_ffw_norm") as any,
               addParameterPrefix("mlp", TransformerFeedForward.fromConfig(config)),
             ],
           }),
@@ -328,17 +480,38 @@ export class TransformerLM extends Layer.define(
     );
     const sublayers: unknown[] = [new EmbeddingLookup({ table })];
     if (activationDtype !== paramDtype) sublayers.push(new CastToDType({ dtype: activationDtype }));
-    sublayers.push(new ConstantRescale({ by: Math.sqrt(config.embeddingDim) }));
+    if (config.scaleEmbeddings ?? true) {
+      sublayers.push(new ConstantRescale({ by: Math.sqrt(config.embeddingDim) }));
+    }
+    if (config.positionEmbedding === "learned") {
+      sublayers.push(
+        addParameterPrefix(
+          "position_embedder",
+          AddLearnedPositions.fromConfig(
+            "token_positions",
+            config.maxPositions!,
+            { embedding: config.embeddingDim },
+            { dtype: paramDtype },
+          ),
+        ),
+      );
+    }
     for (let i = 0; i < config.numDecoderBlocks; i++) {
       sublayers.push(addParameterPrefix(`block_${i}`, TransformerBlock.fromConfig(config)));
     }
-    sublayers.push(
-      addParameterPrefix(
-        "final_norm",
-        RMSLayerNorm.fromConfig({ embedding: config.embeddingDim }, { dtype: paramDtype }),
-      ),
-    );
-    sublayers.push(new EmbeddingDecode({ table }));
+    sublayers.push(norm(config, "final_norm"));
+    if (config.tiedEmbeddings ?? true) sublayers.push(new EmbeddingDecode({ table }));
+    else {
+      sublayers.push(
+        projection(
+          "lm_head",
+          { embedding: config.embeddingDim },
+          { vocabulary: config.vocabSize },
+          false,
+          paramDtype,
+        ),
+      );
+    }
     const shared = attachSharedParameters(new Sequential({ sublayers: sublayers as any }));
     const body = WithSideInputsFromInputTuple.handling(shared, ["token_positions", "attn_mask"]);
     return new TransformerLM({ config: frozenConfig, body });
