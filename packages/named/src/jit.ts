@@ -144,7 +144,9 @@ class Recorder {
   /** Why the trace cannot be replayed, if it cannot. */
   unreplayable: string | undefined;
   /** Called before each recorded kernel runs; may throw to stop the trace. */
-  beforeKernel: ((kernel: string) => void) | undefined;
+  beforeKernel: ((kernel: string, foldable: boolean) => void) | undefined;
+  /** Values computed from constants only by pure kernels: compiling folds them into constants. */
+  private readonly foldable = new Set<number>();
   private depth = 0;
 
   /** `leaves`: the argument leaves; tensors among them are the inputs, by leaf index. */
@@ -191,7 +193,8 @@ class Recorder {
     const recorder = this;
     engine.runKernel = function (name, inputs, attrs) {
       if (recorder.depth > 0) return original.runKernel.call(this, name, inputs, attrs);
-      recorder.beforeKernel?.(name);
+      const foldable = recorder.isFoldable(name, inputs);
+      recorder.beforeKernel?.(name, foldable);
       recorder.depth++;
       let out: tf.Tensor | tf.Tensor[];
       try {
@@ -200,6 +203,7 @@ class Recorder {
         recorder.depth--;
       }
       recorder.recordKernel(name, inputs, attrs, out);
+      if (foldable) recorder.markFoldable(out);
       return out;
     };
     engine.makeTensor = function (values, shape, dtype, backend) {
@@ -226,6 +230,27 @@ class Recorder {
         if (Object.getPrototypeOf(engine)[key] === original[key]) delete (engine as any)[key];
       }
     };
+  }
+
+  /** Whether a pure kernel reads only constants (or values computed from constants only). */
+  isFoldable(name: string, inputs: unknown): boolean {
+    if (IMPURE.has(name) || inputs === null || typeof inputs !== "object") return false;
+    const values = Array.isArray(inputs) ? inputs : Object.values(inputs);
+    return values.every((v) => {
+      if (v === null || v === undefined) return true;
+      if (!(v instanceof tf.Tensor)) return false;
+      const ref = this.refOf.get(v);
+      return (
+        ref !== undefined && (this.slots[ref]!.kind === Kind.Constant || this.foldable.has(ref))
+      );
+    });
+  }
+
+  markFoldable(out: tf.Tensor | tf.Tensor[]): void {
+    for (const t of Array.isArray(out) ? out : [out]) {
+      const ref = this.refOf.get(t);
+      if (ref !== undefined) this.foldable.add(ref);
+    }
   }
 
   noteRead(dataId: object): void {
@@ -809,10 +834,12 @@ export interface KernelTrace {
 /** Options of {@link traceKernels}. */
 export interface TraceKernelsOptions {
   /**
-   * Called with each kernel's name before it runs while tracing; throwing stops the trace, and
-   * the error passes through the layers being called (which may add their context to it).
+   * Called with each kernel's name before it runs while tracing, and whether the kernel reads only
+   * constants (then the program will not run it: compiling folds it into a constant); throwing
+   * stops the trace, and the error passes through the layers being called (which may add their
+   * context to it).
    */
-  beforeKernel?: (kernel: string) => void;
+  beforeKernel?: (kernel: string, foldable: boolean) => void;
 }
 
 /** Thrown by {@link traceKernels} when the function's kernels cannot make a program. */
