@@ -4,8 +4,9 @@
  * @module
  */
 
+import { type ArrayViewOptions, renderArray } from "./arrayView.js";
 import { type HTMLOptions, renderToHTML } from "./html.js";
-import { renderToText } from "./text.js";
+import { oneLine, renderToText } from "./text.js";
 
 /** Where {@link display} sent the rendering. */
 export type DisplayTarget = "tslab" | "deno-jupyter" | "dom" | "text";
@@ -149,6 +150,61 @@ export function display(value: unknown, options: DisplayOptions = {}): void {
     case "text":
       (options.write ?? console.log)(renderToText(value, { multiline: true }));
   }
+}
+
+/**
+ * Shows an HTML fragment where the user is looking (as {@link display} does), or `text` where
+ * HTML cannot be shown.
+ */
+function showFragment(
+  html: () => string,
+  text: () => string,
+  options: Pick<DisplayOptions, "target" | "write">,
+): void {
+  switch (displayTarget(options)) {
+    case "tslab":
+      tslabDisplay()!.html(html());
+      return;
+    case "deno-jupyter":
+      void denoJupyter()!.display({ "text/html": html(), "text/plain": text() }, { raw: true });
+      return;
+    case "dom": {
+      const doc = (globalThis as { document?: MinimalDocument }).document!;
+      mountHTML(options.target ?? doc.body, html());
+      return;
+    }
+    case "text":
+      (options.write ?? console.log)(text());
+  }
+}
+
+/** Options for {@link displayArray}: the array view's options and where to show it. */
+export interface DisplayArrayOptions
+  extends Omit<ArrayViewOptions, "fragment" | "title">,
+    Pick<DisplayOptions, "target" | "write"> {}
+
+/**
+ * Shows {@link renderArray}'s picture of an array where the user is looking: in a tslab notebook,
+ * Deno's Jupyter kernel or a browser page; in a terminal, the array's one-line summary. Returns
+ * nothing, like {@link display}.
+ *
+ * @param array a tensor, named array or nested array.
+ * @param options the options of `renderArray` (no `fragment` or `title`), `target` and `write`.
+ * @example
+ * displayArray(attention, { rows: ["heads"], columns: ["batch"] }); // in a notebook cell
+ */
+export function displayArray(array: unknown, options: DisplayArrayOptions = {}): void {
+  const { target, write, ...view } = options;
+  // Render before choosing where, so bad options throw in every environment alike.
+  const html = renderArray(array, { ...view, fragment: true });
+  const where: Pick<DisplayOptions, "target" | "write"> = {};
+  if (target !== undefined) where.target = target;
+  if (write !== undefined) where.write = write;
+  showFragment(
+    () => html,
+    () => oneLine(array),
+    where,
+  );
 }
 
 function displayBundle(value: unknown, options: HTMLOptions): Record<string, string> {

@@ -43,3 +43,15 @@ export class RenderOptionError extends TreescopeError {
     super(`${fn} option \`${option}\`: ${problem}. ${fix}`);
   }
 }
+
+/**
+ * A value given to `renderArray` or `renderTokens` that cannot be shown as an array: not an array
+ * at all, a disposed tensor, a string tensor, a ragged nested array, or token ids and scores of
+ * different shapes. The message says which argument and how to fix it.
+ *
+ * @example
+ * renderArray("abc"); // ArrayInputError: renderArray: expected a tf.Tensor, a NamedArray …
+ */
+export class ArrayInputError extends TreescopeError {
+  override name = "ArrayInputError";
+}

@@ -87,18 +87,21 @@ const SAFE_ID = /^[A-Za-z][A-Za-z0-9_-]{0,99}$/;
  * `_`. Such an id means the same in HTML, CSS selectors and script, so no escaping can go wrong.
  *
  * @param id the id option.
+ * @param where the function the option was given to.
  * @returns the id.
  * @throws RenderOptionError for anything else, saying what is allowed.
  * @example
  * checkElementId("model-view"); // "model-view"
  */
-export function checkElementId(id: unknown): string {
+export function checkElementId(id: unknown, where = "renderToHTML"): string {
   if (typeof id === "string" && SAFE_ID.test(id)) return id;
   throw new RenderOptionError(
     "id",
     `${describeOption(id)} is not a safe element id`,
     'Use a letter followed by letters, digits, "-" or "_" (at most 100 characters), ' +
-      'like renderToHTML(tree, { id: "model-view" }), or leave id out for a fresh random id.',
+      `like ${where}(${where === "renderToHTML" ? "tree" : "x"}, { id: "model-view" }), or leave id ` +
+      "out for a fresh random id.",
+    where,
   );
 }
 

@@ -20,6 +20,7 @@ import {
   scriptJSON,
 } from "./escape.js";
 import { asSelectionView, type Described, describe } from "./inspect.js";
+import { completePage, freshId, randomHex } from "./page.js";
 import { type ArraySummary, statsText, summarizeArray } from "./summary.js";
 import {
   arrayText,
@@ -222,8 +223,6 @@ class HTMLBuilder {
   }
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
 /**
  * Heat map cells travel as one character each: 63 levels (0..62, from the 0..254 byte) and `_`
  * (level 63) for NaN or infinity. The client maps level `l` back to `l * 254 / 62`.
@@ -282,18 +281,6 @@ function countText(d: Described): string {
   }
 }
 
-function randomHex(bytes: number): string {
-  const buffer = new Uint8Array(bytes);
-  const c = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } }).crypto;
-  if (c?.getRandomValues !== undefined) c.getRandomValues(buffer);
-  else for (let i = 0; i < buffer.length; i++) buffer[i] = Math.floor(Math.random() * 256);
-  return Array.from(buffer, (b) => HEX[b]).join("");
-}
-
-function freshId(): string {
-  return `skts-${randomHex(8)}`;
-}
-
 /** The static text shown where scripts do not run is cut after this many lines or characters. */
 const FALLBACK_LINES = 400;
 const FALLBACK_CHARS = 40_000;
@@ -319,17 +306,6 @@ function fallbackText(
 
 const FALLBACK_CUT =
   "\u2026 (cut here: the interactive view shows the whole tree where scripts run)";
-
-/**
- * The Content-Security-Policy of a complete page: nothing may be loaded or sent (`default-src
- * 'none'`), the only script that runs is the page's own (by its nonce), styles are inline only.
- */
-function contentSecurityPolicy(nonce: string): string {
-  return (
-    `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; ` +
-    "base-uri 'none'; form-action 'none'"
-  );
-}
 
 function checkExpandDepth(depth: unknown): number {
   if (depth === undefined) return 2;
@@ -403,11 +379,5 @@ export function renderToHTML(value: unknown, options: HTMLOptions = {}): string 
     `<script type="application/json" id="${id}-data">${scriptJSON(data)}</script>` +
     `<script${page ? ` nonce="${nonce}"` : ""}>${SCRIPT}(${scriptJSON(id)});</script>`;
   if (!page) return fragment;
-  return (
-    `<!doctype html><html><head><meta charset="utf-8">` +
-    `<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(nonce)}">` +
-    `<meta name="viewport" content="width=device-width">` +
-    `<title>${escapeHTML(escapeControls(options.title ?? "treescope"))}</title></head>` +
-    `<body style="margin:12px">${fragment}</body></html>`
-  );
+  return completePage(fragment, options.title ?? "treescope", nonce);
 }

@@ -15,6 +15,23 @@
 import "./install.js";
 
 export {
+  type ArrayAxis,
+  type ArrayInput,
+  readArray,
+  subsampleSteps,
+  type ValueKind,
+} from "./arrayData.js";
+export {
+  type ArrayLayout,
+  type ArraySpec,
+  type ArrayViewOptions,
+  type AxisRef,
+  arrayLayout,
+  arraySpec,
+  DEFAULT_MAX_VALUES,
+  renderArray,
+} from "./arrayView.js";
+export {
   colorFromString,
   isCSSColor,
   oklchColor,
@@ -22,14 +39,32 @@ export {
   treescopeColorOf,
 } from "./color.js";
 export {
+  BOOLEAN_COLORS,
+  CATEGORICAL_COLORS,
+  type ColorOptions,
+  type ColorScale,
+  colorOf,
+  colorScale,
+  DIVERGING_STOPS,
+  interpolate,
+  MAX_CATEGORIES,
+  type RGB,
+  SEQUENTIAL_STOPS,
+  SPECIAL_COLORS,
+  scaleLevel,
+  textColorOn,
+} from "./colormap.js";
+export {
+  type DisplayArrayOptions,
   type DisplayOptions,
   type DisplayTarget,
   display,
+  displayArray,
   displayable,
   displayTarget,
   mountHTML,
 } from "./display.js";
-export { RenderOptionError, TreescopeError } from "./errors.js";
+export { ArrayInputError, RenderOptionError, TreescopeError } from "./errors.js";
 export { escapeControls } from "./escape.js";
 export { type HTMLOptions, renderToHTML } from "./html.js";
 export {
