@@ -46,6 +46,7 @@ export {
   type StateSharing,
   WithFunctionalLocalState,
 } from "./localState.js";
+export { DisposedEffectValueError } from "./ownership.js";
 export {
   HandledRandomRef,
   type HolePredicate,

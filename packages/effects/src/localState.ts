@@ -21,6 +21,7 @@ import {
   LOCAL_STATE_EFFECT_COLOR,
   registerEffectColor,
 } from "./effectBase.js";
+import { HandedTensors } from "./ownership.js";
 
 /** A state category, such as `"kv_cache"` or `"random"`: handlers pick the states they handle by category. */
 export type Category = string | number;
@@ -227,15 +228,19 @@ export class LocalStateEffectImpl<T = unknown>
 {
   #state: T;
   readonly #handlerId: HandlerId;
+  readonly #handed: HandedTensors | undefined;
 
   /**
    * @param state the state at the start of the call.
    * @param handlerId the id of the handler.
+   * @param handed the running call's kept tensors: tensors given to `set` are kept alive in it
+   *   until the handler returns (omitted: the cell keeps nothing).
    */
-  constructor(state: T, handlerId: HandlerId) {
+  constructor(state: T, handlerId: HandlerId, handed?: HandedTensors) {
     super();
     this.#state = state;
     this.#handlerId = handlerId;
+    this.#handed = handed;
   }
 
   /** Returns the current state. */
@@ -243,9 +248,12 @@ export class LocalStateEffectImpl<T = unknown>
     return this.#state;
   }
 
-  /** Replaces the state. */
+  /**
+   * Replaces the state. Tensors in `value` stay alive past the tidy scopes of the composite
+   * layers between this call and the handler, which hands them to its caller.
+   */
   set(value: T): void {
-    this.#state = value;
+    this.#state = this.#handed === undefined ? value : this.#handed.hold(value);
   }
 
   /** The local-state protocol. */
@@ -344,15 +352,27 @@ export class WithFunctionalLocalState extends EffectHandler.define(
   call(argument: readonly [unknown, LocalStates]): [any, Record<string, unknown>] {
     const [input, states] = argument;
     const { names, nameIndexOf } = layoutOf(this);
+    const handed = new HandedTensors();
     const cells = new Array<LocalStateEffectImpl>(names.length);
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
       const value = Object.hasOwn(states, name) ? states[name] : undefined;
-      cells[i] = new LocalStateEffectImpl(value, this.handlerId);
+      cells[i] = new LocalStateEffectImpl(value, this.handlerId, handed);
     }
     const body = this.substituteRefs((_ref, _path, ordinal) => cells[nameIndexOf[ordinal]!]);
-    const output = this.runBody(body, input);
-    return [output, recordOf(names.map((name, i) => [name, cells[i]!.get()]))];
+    let output: unknown;
+    try {
+      output = this.runBody(body, input);
+    } catch (error) {
+      handed.release();
+      throw error;
+    }
+    const [finalOutput, finalStates] = handed.handOver(
+      output,
+      cells.map((cell) => cell.get()),
+      `${this.handlerId}'s new states`,
+    );
+    return [finalOutput, recordOf(names.map((name, i) => [name, finalStates[i]]))];
   }
 }
 

@@ -20,6 +20,7 @@ import {
   registerEffectColor,
   SIDE_OUTPUT_EFFECT_COLOR,
 } from "./effectBase.js";
+import { HandedTensors } from "./ownership.js";
 import { type Tag, tagEquals } from "./sideInput.js";
 
 /**
@@ -104,25 +105,41 @@ export class SideOutputEffectImpl<T = unknown>
   readonly #tag: Tag;
   readonly #destination: SideOutputValue[];
   readonly #handlerId: HandlerId;
+  readonly #handed: HandedTensors | undefined;
 
   /**
    * @param keypath the reference's path in the collector's body.
    * @param tag the reference's tag.
    * @param destination the list values are appended to.
    * @param handlerId the collector's id.
+   * @param handed the running call's kept tensors: told tensors are kept alive in it until the
+   *   collector returns (omitted: nothing is kept).
    */
-  constructor(keypath: KeyPath, tag: Tag, destination: SideOutputValue[], handlerId: HandlerId) {
+  constructor(
+    keypath: KeyPath,
+    tag: Tag,
+    destination: SideOutputValue[],
+    handlerId: HandlerId,
+    handed?: HandedTensors,
+  ) {
     super();
     this.#keypath = keypath;
     this.#tag = tag;
     this.#destination = destination;
     this.#handlerId = handlerId;
+    this.#handed = handed;
     Object.freeze(this);
   }
 
-  /** Appends a {@link SideOutputValue}. */
+  /**
+   * Appends a {@link SideOutputValue}. Tensors in `value` stay alive past the tidy scopes of the
+   * composite layers between this call and the collector, which hands them to its caller.
+   */
   tell(value: T): void {
-    this.#destination.push(new SideOutputValue({ keypath: this.#keypath, tag: this.#tag, value }));
+    const kept = this.#handed === undefined ? value : this.#handed.hold(value);
+    this.#destination.push(
+      new SideOutputValue({ keypath: this.#keypath, tag: this.#tag, value: kept }),
+    );
   }
 
   /** The side-output protocol. */
@@ -191,6 +208,7 @@ export class CollectingSideOutputs extends EffectHandler.define(
   @checkedLayerCall
   call(argument: unknown): [any, SideOutputValue[]] {
     const collected: SideOutputValue[] = [];
+    const handed = new HandedTensors();
     const body = this.substituteRefs(
       (ref, path) =>
         new SideOutputEffectImpl(
@@ -198,10 +216,27 @@ export class CollectingSideOutputs extends EffectHandler.define(
           (ref as HandledSideOutputRef).tag,
           collected,
           this.handlerId,
+          handed,
         ),
     );
-    const output = this.runBody(body, argument);
-    return [output, collected];
+    let output: unknown;
+    try {
+      output = this.runBody(body, argument);
+    } catch (error) {
+      handed.release();
+      throw error;
+    }
+    const [finalOutput, values] = handed.handOver(
+      output,
+      collected.map((entry) => entry.value),
+      `the side outputs collected by ${this.handlerId}`,
+    );
+    return [
+      finalOutput,
+      collected.map((entry, i) =>
+        entry.value === values[i] ? entry : entry.replace({ value: values[i] }),
+      ),
+    ];
   }
 
   /**
