@@ -6,6 +6,8 @@
  * @module
  */
 
+import { ARRAY_CLIENT } from "./arrayClient.js";
+
 /** The stylesheet of a rendering; every colour is a CSS custom property. */
 export const STYLE = `
 .skts-root{--skts-bg:#ffffff;--skts-fg:#1f2328;--skts-muted:#6e7781;--skts-border:#d0d7de;
@@ -56,6 +58,7 @@ border:1px solid var(--skts-border);border-radius:4px;padding:0 6px;cursor:point
  * reaches the page through `textContent` or `setAttribute`, never as markup.
  */
 export const SCRIPT = String.raw`(function (id) {
+  var buildArray = ${ARRAY_CLIENT};
   var root = document.getElementById(id);
   var dataEl = document.getElementById(id + "-data");
   if (!root || !dataEl || root.getAttribute("data-skts-ready")) return;
@@ -150,6 +153,7 @@ export const SCRIPT = String.raw`(function (id) {
         if (d.a.n) head.appendChild(el("span", "skts-bad", "nan=" + d.a.n));
         if (d.a.f) head.appendChild(el("span", "skts-bad", "inf=" + d.a.f));
         if (d.a.h) head.appendChild(heatMap(d.a.h));
+        if (d.a.v) head.appendChild(button("skts-array-open", "show array", "Show the array view"));
       }
     }
     if (d.z) head.appendChild(el("span", "skts-tag", "static"));
@@ -198,6 +202,21 @@ export const SCRIPT = String.raw`(function (id) {
       for (var k = 0; k < kids.length; k++) if (kids[k].classList.contains("skts-branch")) stack.push(kids[k]);
     }
   }
+  function toggleArray(node, b) {
+    var panel = null;
+    for (var k = 0; k < node.children.length; k++) {
+      if (node.children[k].classList.contains("skts-array-panel")) panel = node.children[k];
+    }
+    if (!panel) {
+      panel = el("div", "skts-array-panel");
+      node.insertBefore(panel, node.children[1] || null);
+      buildArray(panel, info.get(node).d.a.v);
+    } else {
+      panel.hidden = !panel.hidden;
+    }
+    b.textContent = panel.hidden ? "show array" : "hide array";
+    b.setAttribute("aria-expanded", panel.hidden ? "false" : "true");
+  }
   function copy(text, b) {
     root.setAttribute("data-last-copied", text);
     function done() {
@@ -230,6 +249,8 @@ export const SCRIPT = String.raw`(function (id) {
     if (b.classList.contains("skts-toggle")) {
       if (node.classList.contains("skts-open")) collapse(node);
       else expand(node);
+    } else if (b.classList.contains("skts-array-open")) {
+      toggleArray(node, b);
     } else if (b.classList.contains("skts-copy")) {
       copy(info.get(node).path, b);
     } else if (b.classList.contains("skts-theme")) {

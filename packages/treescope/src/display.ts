@@ -7,6 +7,7 @@
 import { type ArrayViewOptions, renderArray } from "./arrayView.js";
 import { type HTMLOptions, renderToHTML } from "./html.js";
 import { oneLine, renderToText } from "./text.js";
+import { renderTokens, type TokenViewOptions, tokensText } from "./tokens.js";
 
 /** Where {@link display} sent the rendering. */
 export type DisplayTarget = "tslab" | "deno-jupyter" | "dom" | "text";
@@ -203,6 +204,37 @@ export function displayArray(array: unknown, options: DisplayArrayOptions = {}):
   showFragment(
     () => html,
     () => oneLine(array),
+    where,
+  );
+}
+
+/** Options for {@link displayTokens}: the token view's options and where to show it. */
+export interface DisplayTokensOptions
+  extends Omit<TokenViewOptions, "fragment" | "title">,
+    Pick<DisplayOptions, "target" | "write"> {}
+
+/**
+ * Shows {@link renderTokens}' boxes where the user is looking: in a tslab notebook, Deno's Jupyter
+ * kernel or a browser page; in a terminal, the token texts between `|` separators. Returns
+ * nothing, like {@link display}.
+ *
+ * @param ids token ids (1 or 2 axes).
+ * @param options the options of `renderTokens` (no `fragment` or `title`), `target` and `write`.
+ * @example
+ * displayTokens(ids, { tokenizer, scores: lossPerToken });
+ */
+export function displayTokens(ids: unknown, options: DisplayTokensOptions = {}): void {
+  const { target, write, ...view } = options;
+  const html = renderTokens(ids, { ...view, fragment: true });
+  const where: Pick<DisplayOptions, "target" | "write"> = {};
+  if (target !== undefined) where.target = target;
+  if (write !== undefined) where.write = write;
+  const textOptions: Pick<TokenViewOptions, "tokenizer" | "vocabulary"> = {};
+  if (view.tokenizer !== undefined) textOptions.tokenizer = view.tokenizer;
+  if (view.vocabulary !== undefined) textOptions.vocabulary = view.vocabulary;
+  showFragment(
+    () => html,
+    () => tokensText(ids, textOptions),
     where,
   );
 }

@@ -9,6 +9,8 @@
  */
 
 import { className, type KeyPath, keystr } from "@saikei/struct";
+import { ARRAY_STYLE } from "./arrayClient.js";
+import { type ArraySpec, arraySpec } from "./arrayView.js";
 import { SCRIPT, STYLE } from "./client.js";
 import { treescopeColorOf } from "./color.js";
 import { RenderOptionError } from "./errors.js";
@@ -89,8 +91,17 @@ interface NodeData {
   s?: 1;
   /** static field */
   z?: 1;
-  /** array summary: statistics text, NaN count, infinity count, heat map (one char per cell) */
-  a?: { t?: string; n?: number; f?: number; h?: { r: number; c: number; m: "s" | "d"; d: string } };
+  /**
+   * array summary: statistics text, NaN count, infinity count, heat map (one char per cell), and
+   * the array view opened by "show array"
+   */
+  a?: {
+    t?: string;
+    n?: number;
+    f?: number;
+    h?: { r: number; c: number; m: "s" | "d"; d: string };
+    v?: ArraySpec;
+  };
   /** layer input / output structure */
   i?: string;
   u?: string;
@@ -106,6 +117,8 @@ class HTMLBuilder {
   private readonly varByTypeAndColor = new Map<string, Map<string, string>>();
   private readonly ancestors = new Set<unknown>();
   private readonly tracking: boolean;
+  /** Values the array views of this page may still embed. */
+  private arrayBudget = ARRAY_VIEW_PAGE_VALUES;
 
   constructor(
     private readonly expandDepth: number,
@@ -206,8 +219,25 @@ class HTMLBuilder {
       for (let i = 0; i < h.cells.length; i++) cells += CELL[h.cells[i]!];
       a.h = { r: h.rows, c: h.cols, m: h.scale === "diverging" ? "d" : "s", d: cells };
     }
+    const view = this.arrayView(value, summary);
+    if (view !== undefined) a.v = view;
     if (Object.keys(a).length > 0) out.a = a;
     return out;
+  }
+
+  /** The array view of a leaf, subsampled to its share of the page's budget. */
+  private arrayView(value: unknown, summary: ArraySummary): ArraySpec | undefined {
+    if (summary.stats === undefined || summary.size === 0) return undefined;
+    const maxValues = Math.min(ARRAY_VIEW_LEAF_VALUES, this.arrayBudget);
+    if (maxValues < Math.min(summary.size, ARRAY_VIEW_LEAF_VALUES)) return undefined;
+    try {
+      const spec = arraySpec(value, { maxValues }, "renderToHTML");
+      this.arrayBudget -= spec.axes.reduce((n, x) => n * Math.ceil(x.size / x.step), 1);
+      return spec;
+    } catch {
+      // Arrays the view cannot show (strings, broken named arrays) keep their summary only.
+      return undefined;
+    }
   }
 
   private layerStructures(value: unknown, out: NodeData): void {
@@ -280,6 +310,14 @@ function countText(d: Described): string {
       return `${n} entr${n === 1 ? "y" : "ies"}`;
   }
 }
+
+/**
+ * Array leaves embed an array view of at most this many values (subsampled beyond), and a page at
+ * most {@link ARRAY_VIEW_PAGE_VALUES} in all: arrays past that budget show their summary only.
+ */
+export const ARRAY_VIEW_LEAF_VALUES = 4096;
+/** See {@link ARRAY_VIEW_LEAF_VALUES}. */
+export const ARRAY_VIEW_PAGE_VALUES = 65_536;
 
 /** The static text shown where scripts do not run is cut after this many lines or characters. */
 const FALLBACK_LINES = 400;
@@ -372,7 +410,7 @@ export function renderToHTML(value: unknown, options: HTMLOptions = {}): string 
   const page = options.fragment !== true;
   const nonce = page ? randomHex(16) : "";
   const fragment =
-    `<style>${STYLE}</style>` +
+    `<style>${STYLE}${ARRAY_STYLE}</style>` +
     `<div class="skts-root${dark ? " skts-dark" : ""}" id="${id}"${vars === "" ? "" : ` style="${escapeHTML(vars)}"`}>` +
     `<pre class="skts-text">${escapeHTML(fallbackText(tree, highlight, builder.summaries))}</pre>` +
     `<div class="skts-tree"></div></div>` +

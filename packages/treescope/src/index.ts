@@ -58,10 +58,12 @@ export {
   type DisplayArrayOptions,
   type DisplayOptions,
   type DisplayTarget,
+  type DisplayTokensOptions,
   display,
   displayArray,
   displayable,
   displayTarget,
+  displayTokens,
   mountHTML,
 } from "./display.js";
 export { ArrayInputError, RenderOptionError, TreescopeError } from "./errors.js";
@@ -98,3 +100,9 @@ export {
   renderToText,
   type TextOptions,
 } from "./text.js";
+export {
+  renderTokens,
+  type TokenDecoder,
+  type TokenViewOptions,
+  tokensText,
+} from "./tokens.js";
