@@ -5,14 +5,29 @@
  * @module
  */
 
-import { InitialLocalStateRequest, type SideInputEffect, SideInputRequest } from "@saikei/effects";
+import {
+  InitialLocalStateRequest,
+  type LocalStateEffect,
+  type SideInputEffect,
+  SideInputRequest,
+} from "@saikei/effects";
 import { callLayer, Layer, type LayerLike } from "@saikei/layer";
-import { isNamedArray, isTracing, type NamedArray, where } from "@saikei/named";
+import {
+  AxisNameError,
+  isNamedArray,
+  isTracing,
+  type NamedArray,
+  type NamedArrayBase,
+  NamedShapeMismatchError,
+  PositionalAxesError,
+  where,
+  wrap,
+} from "@saikei/named";
 import { className, field } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-import { AxisMismatchError, DtypeMismatchError } from "./errors.js";
+import { DtypeMismatchError, UnsupportedValueError } from "./errors.js";
 import type { AxisSizes } from "./initializers.js";
-import { dataAs, dataOf, requireNamed, wrapAs } from "./internal/named.js";
+import { dataOf, requireNamed } from "./internal/named.js";
 import { keepAll, tidyCall } from "./internal/tidy.js";
 
 /** The logit penzai puts where attention is masked out (the default of `ApplyAttentionMask.fromConfig`). */
@@ -30,7 +45,7 @@ export const DEFAULT_MASKED_OUT_VALUE = -2.3819763e38;
  */
 export class ApplyAttentionMask extends Layer.define(
   {
-    mask: field<SideInputEffect<NamedArray>>(),
+    mask: field<SideInputEffect<NamedArrayBase>>(),
     maskedOutValue: field<number | tf.Tensor>(),
   },
   { name: "ApplyAttentionMask" },
@@ -48,7 +63,7 @@ export class ApplyAttentionMask extends Layer.define(
     maskedOutValue: number | tf.Tensor = DEFAULT_MASKED_OUT_VALUE,
   ): ApplyAttentionMask {
     return new ApplyAttentionMask({
-      mask: new SideInputRequest<NamedArray>({ tag: maskTag }),
+      mask: new SideInputRequest<NamedArrayBase>({ tag: maskTag }),
       maskedOutValue,
     });
   }
@@ -56,10 +71,12 @@ export class ApplyAttentionMask extends Layer.define(
   /**
    * Returns `nx.where(mask, x, maskedOutValue)`.
    *
-   * @throws AxisMismatchError when the mask is not a named array or its axes disagree with `x`.
+   * @throws PositionalAxesError when the mask is a `tf.Tensor` (its axes have no names).
+   * @throws UnsupportedValueError when the mask is not an array at all.
+   * @throws NamedShapeMismatchError when a mask axis has another size than the logits' axis.
    * @throws DtypeMismatchError when the mask is not boolean.
    */
-  call(x: NamedArray): NamedArray {
+  call(x: NamedArrayBase): NamedArray {
     const layerType = className(this.constructor);
     const logits = requireNamed(x, layerType);
     const mask = requireMask(this.mask.ask(), layerType);
@@ -71,16 +88,16 @@ export class ApplyAttentionMask extends Layer.define(
  * The mask side input, required to be a live boolean named array: a float mask would be
  * read as "nonzero attends", which hides a mask built with the wrong comparison or dtype.
  */
-function requireMask(mask: unknown, layerType: string): NamedArray {
+function requireMask(mask: unknown, layerType: string): NamedArrayBase {
   if (mask instanceof tf.Tensor) {
-    throw new AxisMismatchError(
+    throw new PositionalAxesError(
       `${layerType}: the mask side input must be a boolean NamedArray, but got a tf.Tensor of ` +
         `shape [${mask.shape.join(", ")}] (${mask.dtype}). Name its axes so that they line up ` +
         'with the logits, e.g. nx.wrap(mask, "seq", "kv_seq").',
     );
   }
   if (!isNamedArray(mask)) {
-    throw new AxisMismatchError(
+    throw new UnsupportedValueError(
       `${layerType}: the mask side input must be a boolean NamedArray, but got ${String(mask)}. ` +
         'Build one with e.g. nx.arange("seq", n).ge(nx.arange("kv_seq", n)).',
     );
@@ -102,14 +119,14 @@ function requireMask(mask: unknown, layerType: string): NamedArray {
  * mask fails with the layer's name. Mask axes that the logits lack broadcast the result over them.
  */
 function applyMask(
-  x: NamedArray,
-  mask: NamedArray,
+  x: NamedArrayBase,
+  mask: NamedArrayBase,
   value: number | tf.Tensor,
   layerType: string,
 ): NamedArray {
   for (const [n, size] of Object.entries(mask.namedShape)) {
     if (Object.hasOwn(x.namedShape, n) && size !== x.namedShape[n]) {
-      throw new AxisMismatchError(
+      throw new NamedShapeMismatchError(
         `${layerType}: the mask has axis "${n}" of size ${size} but the logits have size ` +
           `${x.namedShape[n]}. Build the mask for the logits' shape ${JSON.stringify(x.namedShape)}.`,
       );
@@ -185,8 +202,8 @@ export class KVCachingAttention extends Layer.define(
     queryKeyToAttn: field<LayerLike>(),
     attnValueToOutput: field<LayerLike>(),
     sequenceAxis: field<string>({ static: true }),
-    kvCacheEndIndex: field<any>(),
-    kvCache: field<any>(),
+    kvCacheEndIndex: field<SideInputEffect<unknown>>(),
+    kvCache: field<LocalStateEffect<[NamedArrayBase, NamedArrayBase]>>(),
   },
   { name: "KVCachingAttention" },
 ) {
@@ -243,10 +260,10 @@ export class KVCachingAttention extends Layer.define(
       kvCacheEndIndex: new SideInputRequest({ tag: config.cacheEndIndexTag ?? "cache_end_index" }),
       kvCache: new InitialLocalStateRequest({
         stateInitializer: () => [
-          wrapAs(tf.zeros(sizes, dtype), names),
-          wrapAs(tf.zeros(sizes, dtype), names),
+          wrap(tf.zeros(sizes, dtype), ...names),
+          wrap(tf.zeros(sizes, dtype), ...names),
         ],
-        category: (config.stateCategory ?? "kv_cache") as any,
+        category: config.stateCategory ?? "kv_cache",
       }),
     });
   }
@@ -257,17 +274,17 @@ export class KVCachingAttention extends Layer.define(
     // make the trace unreplayable); eagerly, one read gives the cheaper slice-and-concat update.
     const asked = this.kvCacheEndIndex.ask();
     const end = isTracing() && typeof asked !== "number" ? indexTensor(asked) : readIndex(asked);
-    const previous = this.kvCache.get() as [NamedArray, NamedArray];
+    const previous = this.kvCache.get();
     const [keyCache, valueCache] = previous;
     // The updated caches are kept past the tidy (they are the new state). When a later sublayer
     // throws, the state goes back to the previous caches and the kept tensors are freed, so a
     // failed call leaves neither a leak nor a state pointing at tensors nobody owns.
-    const kept: NamedArray[] = [];
+    const kept: NamedArrayBase[] = [];
     try {
       return tidyCall(() => {
         const query = callLayer(this.inputToQuery, x);
-        const key = callLayer(this.inputToKey, x) as NamedArray;
-        const value = callLayer(this.inputToValue, x) as NamedArray;
+        const key = callLayer(this.inputToKey, x);
+        const value = callLayer(this.inputToValue, x);
         const newKeys = keepAll(updateSlice(keyCache, key, this.sequenceAxis, end));
         kept.push(newKeys);
         const newValues = keepAll(updateSlice(valueCache, value, this.sequenceAxis, end));
@@ -289,18 +306,17 @@ export class KVCachingAttention extends Layer.define(
 function readIndex(value: unknown): number {
   if (typeof value === "number") return value;
   if (value instanceof tf.Tensor) return value.dataSync()[0]!;
-  if (isNamedArray(value)) return (value as any).dataArray.dataSync()[0];
-  throw new AxisMismatchError(
+  if (isNamedArray(value)) return value.dataArray.dataSync()[0]!;
+  throw new UnsupportedValueError(
     `KVCachingAttention: the cache end index side input must be a number or a scalar, but got ${String(value)}.`,
   );
 }
 
 /** The end index side input as an int32 scalar tensor (no data read). */
 function indexTensor(value: unknown): tf.Tensor {
-  const t =
-    value instanceof tf.Tensor ? value : isNamedArray(value) ? (value as any).dataArray : undefined;
+  const t = value instanceof tf.Tensor ? value : isNamedArray(value) ? value.dataArray : undefined;
   if (!(t instanceof tf.Tensor) || t.size !== 1) {
-    throw new AxisMismatchError(
+    throw new UnsupportedValueError(
       `KVCachingAttention: the cache end index side input must be a number or a scalar, but got ${String(value)}.`,
     );
   }
@@ -309,23 +325,23 @@ function indexTensor(value: unknown): tf.Tensor {
 
 /** `cache` with `update` written at `[start, start + S)` of `axis` (start clamped, like XLA's dynamic_update_slice). */
 function updateSlice(
-  cache: NamedArray,
-  update: NamedArray,
+  cache: NamedArrayBase,
+  update: unknown,
   axis: string,
   start: number | tf.Tensor,
 ): NamedArray {
   const c = dataOf(requireNamed(cache, "KVCachingAttention cache"));
-  const u = dataAs(requireNamed(update, "KVCachingAttention update"), c.names);
+  const u = requireNamed(update, "KVCachingAttention update").orderAs(...c.names).dataArray;
   const axisIndex = c.names.indexOf(axis);
   if (axisIndex < 0) {
-    throw new AxisMismatchError(
+    throw new AxisNameError(
       `KVCachingAttention: the cache ${JSON.stringify(cache.namedShape)} has no sequence axis "${axis}".`,
     );
   }
   const cacheLen = c.data.shape[axisIndex]!;
   const len = u.shape[axisIndex]!;
   if (typeof start !== "number") {
-    return wrapAs(updateSliceAt(c.data, u, axisIndex, start), c.names);
+    return wrap(updateSliceAt(c.data, u, axisIndex, start), ...c.names);
   }
   const begin = Math.max(0, Math.min(Math.floor(start), cacheLen - len));
   const parts: tf.Tensor[] = [];
@@ -335,7 +351,7 @@ function updateSlice(
     parts.push(sliceAxis(c.data, axisIndex, begin + len, cacheLen - begin - len));
   // A fresh tensor in every case (`tf.clone` shares the data): the result becomes state that its
   // owner disposes, which must never free the caller's update array.
-  return wrapAs(parts.length === 1 ? tf.clone(parts[0]!) : tf.concat(parts, axisIndex), c.names);
+  return wrap(parts.length === 1 ? tf.clone(parts[0]!) : tf.concat(parts, axisIndex), ...c.names);
 }
 
 /**

@@ -6,11 +6,11 @@
  */
 
 import { checkedLayerCall, Layer, MisconfiguredLayerError } from "@saikei/layer";
-import { isNamedArray, NamedArray } from "@saikei/named";
+import { isNamedArray, type NamedArray, type NamedArrayBase, softmax } from "@saikei/named";
 import { ArraySpec, var as dimVar, dtypes, varsForAxes } from "@saikei/shapecheck";
 import { className, field, map, options, reprValue } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-import { dataAs, dataOf, requireNamed, wrapAs } from "./internal/named.js";
+import { requireNamed } from "./internal/named.js";
 import { tidyCall } from "./internal/tidy.js";
 
 /** A function applied to every element of a tensor, such as `tf.relu` or {@link gelu}. */
@@ -50,16 +50,13 @@ export class Elementwise extends Layer.define(
     return new ArraySpec({ shape: dimVar("pos"), namedShape: dimVar("named") });
   }
 
-  /** Applies `fn`. */
+  /** Applies `fn` to the data tensor: a named array keeps its class and axes, a tensor is mapped. */
   @checkedLayerCall
-  call(x: any): any {
-    if (x instanceof NamedArray && x.dataArray.rank === Object.keys(x.namedAxes).length) {
-      return tidyCall(() => wrapAs(this.fn(x.dataArray), Object.keys(x.namedAxes)));
-    }
+  call(x: NamedArrayBase | tf.Tensor): NamedArrayBase | tf.Tensor {
     if (isNamedArray(x)) {
-      return tidyCall(() => (x as any).replace({ dataArray: this.fn((x as any).dataArray) }));
+      return tidyCall(() => x.replace({ dataArray: this.fn(x.dataArray) }));
     }
-    return tidyCall(() => this.fn(x as tf.Tensor));
+    return tidyCall(() => this.fn(x));
   }
 
   /** A colour derived from the function's name, as penzai derives it from `repr(fn)`. */
@@ -115,24 +112,11 @@ export class Softmax extends Layer.define(
     return this.inputStructure();
   }
 
-  /** Softmax of `x` over `axes`. */
+  /** Softmax of `x` over `axes` (`nx.softmax`). */
   @checkedLayerCall
-  call(x: NamedArray): NamedArray {
-    return tidyCall(() => softmaxOver(requireNamed(x, "Softmax"), axesList(this.axes)));
+  call(x: NamedArrayBase): NamedArray {
+    return softmax(requireNamed(x, "Softmax"), axesList(this.axes)).withPositionalPrefix();
   }
-}
-
-/** Joint softmax of `x` over `axes`: the other axes first, the softmax axes last, flattened. */
-export function softmaxOver(x: NamedArray, axes: readonly string[]): NamedArray {
-  const { names } = dataOf(x);
-  const across = new Set(axes);
-  const others = names.filter((n) => !across.has(n));
-  const order = [...others, ...axes];
-  const data = dataAs(x, order);
-  const shape = data.shape;
-  const inner = axes.reduce((p, n) => p * x.namedShape[n]!, 1);
-  const flat = tf.reshape(data, [...shape.slice(0, others.length), inner]);
-  return wrapAs(tf.reshape(tf.softmax(flat), shape), order);
 }
 
 /**
@@ -146,12 +130,12 @@ export class CastToDType extends Layer.define(
   { dtype: field<tf.DataType>({ static: true }) },
   { name: "CastToDType" },
 ) {
-  /** Casts every named array and tensor leaf. */
-  call(x: any): any {
+  /** Casts every named array and tensor leaf; other leaves are kept. */
+  call<X>(x: X): X {
     return tidyCall(() =>
       map(
         (leaf: unknown) => {
-          if (isNamedArray(leaf)) return (leaf as any).astype(this.dtype);
+          if (isNamedArray(leaf)) return leaf.astype(this.dtype);
           if (leaf instanceof tf.Tensor) return tf.cast(leaf, this.dtype);
           return leaf;
         },

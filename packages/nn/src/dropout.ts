@@ -4,14 +4,19 @@
  * @module
  */
 
-import { RandomRequest } from "@saikei/effects";
+import { type RandomEffect, RandomRequest } from "@saikei/effects";
 import { checkedLayerCall, Layer } from "@saikei/layer";
-import { type NamedArray, random } from "@saikei/named";
+import {
+  type NamedArray,
+  type NamedArrayBase,
+  nameRecord,
+  randomBernoulli,
+  where,
+} from "@saikei/named";
 import { ArraySpec, var as dimVar, varsForAxes } from "@saikei/shapecheck";
 import { field } from "@saikei/struct";
-import * as tf from "@tensorflow/tfjs-core";
 import { Identity } from "./grouping.js";
-import { dataOf, requireNamed, wrapAs } from "./internal/named.js";
+import { requireNamed } from "./internal/named.js";
 import { tidyCall } from "./internal/tidy.js";
 
 /**
@@ -26,11 +31,15 @@ export class StochasticDropout extends Layer.define(
   {
     dropRate: field<number>(),
     shareAcrossAxes: field<readonly string[]>({ static: true, default: [] }),
-    rng: field<any>(),
+    rng: field<RandomEffect>(),
   },
   { name: "StochasticDropout" },
 ) {
-  constructor(props: { dropRate: number; shareAcrossAxes?: readonly string[]; rng?: unknown }) {
+  constructor(props: {
+    dropRate: number;
+    shareAcrossAxes?: readonly string[];
+    rng?: RandomEffect;
+  }) {
     super({ ...props, rng: props?.rng ?? new RandomRequest() });
   }
 
@@ -51,17 +60,19 @@ export class StochasticDropout extends Layer.define(
 
   /** Applies a fresh dropout mask. */
   @checkedLayerCall
-  call(x: NamedArray): NamedArray {
+  call(x: NamedArrayBase): NamedArray {
     const key = this.rng.nextKey();
     return tidyCall(() => {
       const named = requireNamed(x, "StochasticDropout");
-      const { data, names } = dataOf(named);
-      const maskShape = names.map((n) =>
-        this.shareAcrossAxes.includes(n) ? 1 : named.namedShape[n]!,
-      );
-      const dropped = random.bernoulli(key, this.dropRate, maskShape);
-      const scaled = tf.div(data, 1 - this.dropRate);
-      return wrapAs(tf.where(dropped, tf.zerosLike(scaled), scaled), names);
+      // One draw per position of the axes not shared, in the input's data order; the mask meets
+      // the input by axis name, so it is the same along every shared axis.
+      const { names, nameAxis } = named.layout();
+      const maskShape = nameRecord();
+      for (const n of [...names].sort((a, b) => nameAxis[a]! - nameAxis[b]!)) {
+        if (!this.shareAcrossAxes.includes(n)) maskShape[n] = named.namedShape[n]!;
+      }
+      const dropped = randomBernoulli(key, this.dropRate, maskShape);
+      return where(dropped, 0, named.div(1 - this.dropRate));
     });
   }
 

@@ -5,15 +5,23 @@
  * @module
  */
 
-import { SideInputRequest } from "@saikei/effects";
+import { type SideInputEffect, SideInputRequest } from "@saikei/effects";
 import { checkedLayerCall, Layer } from "@saikei/layer";
-import { dot, isTracing, type NamedArray } from "@saikei/named";
+import {
+  AxisNameError,
+  dot,
+  isTracing,
+  type NamedArray,
+  type NamedArrayBase,
+  NamedShapeMismatchError,
+  type RandomKey,
+  wrap,
+} from "@saikei/named";
 import { ArraySpec, var as dimVar, dtypes } from "@saikei/shapecheck";
 import { className, field, Struct } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import {
   AxisConfigurationError,
-  AxisMismatchError,
   DtypeMismatchError,
   EmptyAxisError,
   TokenIdOutOfRangeError,
@@ -23,7 +31,7 @@ import {
   type LinearOperatorWeightInitializer,
   varianceScalingInitializer,
 } from "./initializers.js";
-import { dataAs, dataOf, requireNamed, reshapeIfNeeded, wrapAs } from "./internal/named.js";
+import { dataOf, requireNamed } from "./internal/named.js";
 import { tidyCall } from "./internal/tidy.js";
 import { type ParameterLike, UninitializedParameter } from "./parameters.js";
 
@@ -96,7 +104,7 @@ export class EmbeddingTable extends Struct.define(
     const parallelAxes = { [vocabularyAxis]: vocabSize };
     return new EmbeddingTable({
       embeddings: new UninitializedParameter({
-        initializer: (key: any) =>
+        initializer: (key: RandomKey) =>
           initializer(key, {
             inputAxes: {},
             outputAxes: embeddingAxes,
@@ -225,7 +233,7 @@ export class EmbeddingLookup extends Layer.define(
    * @throws TokenIdOutOfRangeError for an id outside `[0, vocabulary size)` (unless checks are off).
    */
   @checkedLayerCall
-  call(tokens: NamedArray): NamedArray {
+  call(tokens: NamedArrayBase): NamedArray {
     const table = this.table.embeddings.value;
     return tidyCall(() => {
       const layerType = className(this.constructor);
@@ -236,13 +244,13 @@ export class EmbeddingLookup extends Layer.define(
         checkTokenIds(layerType, ids.data, ids.names, vocab, vocabSize);
       }
       const embeddingNames = Object.keys(this.table.embeddingAxes());
-      const tableData = dataAs(requireNamed(table, "EmbeddingLookup table"), [
+      const tableData = requireNamed(table, `${layerType} table`).orderAs(
         vocab,
         ...embeddingNames,
-      ]);
+      ).dataArray;
       const indices = ids.data.dtype === "int32" ? ids.data : tf.cast(ids.data, "int32");
       const gathered = tf.gather(tableData, indices);
-      return wrapAs(gathered, [...ids.names, ...embeddingNames]);
+      return wrap(gathered, ...ids.names, ...embeddingNames);
     });
   }
 }
@@ -277,7 +285,7 @@ export class EmbeddingDecode extends Layer.define(
 
   /** Logits `x · tableᵀ`. */
   @checkedLayerCall
-  call(x: NamedArray): NamedArray {
+  call(x: NamedArrayBase): NamedArray {
     const table = this.table.embeddings.value;
     return tidyCall(() =>
       dot(requireNamed(x, "EmbeddingDecode"), table, {
@@ -300,7 +308,7 @@ export class ApplyRoPE extends Layer.define(
   {
     embeddingAxis: field<string>({ static: true }),
     maxWavelength: field<number>({ static: true }),
-    positions: field<any>(),
+    positions: field<SideInputEffect<NamedArrayBase>>(),
   },
   { name: "ApplyRoPE" },
 ) {
@@ -340,11 +348,12 @@ export class ApplyRoPE extends Layer.define(
    *
    * @throws DtypeMismatchError when the positions are not integers (int32).
    * @throws EmptyAxisError when an axis of the input has size 0.
-   * @throws AxisMismatchError when the positions' axes do not fit the input.
+   * @throws AxisNameError when the positions' axes do not fit the input.
+   * @throws NamedShapeMismatchError when the embedding axis has an odd size.
    */
   @checkedLayerCall
-  call(x: NamedArray): NamedArray {
-    const positions = this.positions.ask() as NamedArray;
+  call(x: NamedArrayBase): NamedArray {
+    const positions = this.positions.ask();
     const layerType = className(this.constructor);
     return tidyCall(() => {
       const named = requireNamed(x, layerType);
@@ -368,13 +377,13 @@ export class ApplyRoPE extends Layer.define(
       }
       const posNames = Object.keys(pos.namedShape);
       if (posNames.includes(emb)) {
-        throw new AxisMismatchError(
+        throw new AxisNameError(
           `${layerType}: the positions have the embedding axis "${emb}"; positions must be indexed by the other axes only.`,
         );
       }
       const missing = posNames.filter((n) => !Object.hasOwn(named.namedShape, n));
       if (missing.length > 0) {
-        throw new AxisMismatchError(
+        throw new AxisNameError(
           `${layerType}: position axes ${JSON.stringify(missing)} are not axes of the input ${JSON.stringify(named.namedShape)}. ` +
             "Give positions a subset of the input's axes (e.g. {batch, seq}).",
         );
@@ -386,20 +395,20 @@ export class ApplyRoPE extends Layer.define(
       const axis = names.indexOf(emb);
       const d = named.namedShape[emb]!;
       if (d % 2 !== 0) {
-        throw new AxisMismatchError(
+        throw new NamedShapeMismatchError(
           `${layerType}: the embedding axis "${emb}" has size ${d}; it must be even (its two halves are rotated as pairs).`,
         );
       }
       const { inverseTimescale, swapHalves } = ropeConstants(d, this.maxWavelength);
       // Positions laid out like the input, with size-1 axes where positions do not vary.
       const posOrder = names.filter((n) => posNames.includes(n));
-      const posData = dataAs(pos, posOrder);
+      const posData = pos.orderAs(...posOrder).dataArray;
       const posShape = names.map((n) => (posNames.includes(n) ? named.namedShape[n]! : 1));
       const posFloat = tf.cast(posData, "float32");
       // θ with the sign of the rotation folded in, over the whole axis: [-θ, θ]. Multiplying by a
       // host-computed 1 / timescale rounds twice like dividing by a rounded timescale did.
       const theta = tf.mul(
-        reshapeIfNeeded(posFloat, posShape),
+        tf.reshape(posFloat, posShape),
         tf.tensor(inverseTimescale, [d, ...names.slice(axis + 1).map(() => 1)], "float32"),
       );
       const cos = tf.cos(theta); // [cos θ, cos θ]
@@ -407,7 +416,7 @@ export class ApplyRoPE extends Layer.define(
       // [a, b] -> [b, a] along the axis; then a·cos θ − b·sin θ and b·cos θ + a·sin θ in one go.
       const swapped = tf.gather(data, tf.tensor1d(swapHalves, "int32"), axis);
       const rotated = tf.add(tf.mul(data, cos), tf.mul(swapped, sin));
-      return wrapAs(rotated.dtype === data.dtype ? rotated : tf.cast(rotated, data.dtype), names);
+      return wrap(rotated.dtype === data.dtype ? rotated : tf.cast(rotated, data.dtype), ...names);
     });
   }
 }

@@ -1,15 +1,26 @@
 /**
- * Named error classes of `@saikei/nn`.
+ * Named error classes of `@saikei/nn`. Faults in axis names, axis sizes and positional axes are
+ * `@saikei/named`'s classes (`AxisNameError`, `NamedShapeMismatchError`, `PositionalAxesError`),
+ * re-exported here so that one fault has one class wherever it is found.
  *
  * @module
  */
+
+export { AxisNameError, NamedShapeMismatchError, PositionalAxesError } from "@saikei/named";
 
 /** A combinator was built with an empty list of branches. */
 export class EmptyBranchesError extends Error {
   override name = "EmptyBranchesError";
 }
 
-/** Two values a combinator must add or multiply are of kinds that cannot be combined. */
+/**
+ * A value is of a kind a layer cannot use: a combinator adding a string to an array, a layer given
+ * a number where it needs a `NamedArray`, a cache end index that is not a scalar.
+ *
+ * @example
+ * new Residual({ delta: () => "text" }).call(5);
+ * // UnsupportedValueError: Cannot add string and number: combinators combine NamedArrays, ...
+ */
 export class UnsupportedValueError extends Error {
   override name = "UnsupportedValueError";
 }
@@ -37,11 +48,6 @@ export class ParameterInferenceError extends Error {
 /** Axis names given to a layer builder or an initializer are inconsistent (overlap, duplicates). */
 export class AxisConfigurationError extends Error {
   override name = "AxisConfigurationError";
-}
-
-/** A named array has an axis layout an operation cannot use (positional axes, missing names). */
-export class AxisMismatchError extends Error {
-  override name = "AxisMismatchError";
 }
 
 /**

@@ -6,10 +6,9 @@
  * @module
  */
 
-import { type NamedArray, type RandomKey, random } from "@saikei/named";
+import { type NamedArray, type RandomKey, random, wrap } from "@saikei/named";
 import * as tf from "@tensorflow/tfjs-core";
 import { AxisConfigurationError } from "./errors.js";
-import { wrapAs } from "./internal/named.js";
 
 /** Axis sizes by name. */
 export type AxisSizes = Readonly<Record<string, number>>;
@@ -133,7 +132,7 @@ export function varianceScalingInitializer(
     }
     return values.dtype === dtype ? values : tf.cast(values, dtype);
   });
-  return wrapAs(data, names);
+  return wrap(data, ...names);
 }
 
 /**
@@ -179,13 +178,13 @@ export function constantInitializer(value: number): LinearOperatorWeightInitiali
     checkUniqueAxisNamesForInitializer(axes.inputAxes, axes.outputAxes, parallel, conv);
     const all = { ...axes.inputAxes, ...axes.outputAxes, ...parallel, ...conv };
     const names = Object.keys(all);
-    return wrapAs(
+    return wrap(
       tf.fill(
         names.map((n) => all[n]!),
         value,
         axes.dtype ?? "float32",
       ),
-      names,
+      ...names,
     );
   };
 }

@@ -8,11 +8,25 @@
  */
 
 import { checkedLayerCall, Layer, MisconfiguredLayerError } from "@saikei/layer";
-import { dot, isNamedArray, type NamedArray } from "@saikei/named";
-import { ArraySpec, DimVar, var as dimVar, dtypes, varsForAxes } from "@saikei/shapecheck";
-import { bugInSaikei, field, map, options } from "@saikei/struct";
+import {
+  dot,
+  isNamedArray,
+  type NamedArray,
+  type NamedArrayBase,
+  type RandomKey,
+  wrap,
+} from "@saikei/named";
+import {
+  ArraySpec,
+  DimVar,
+  var as dimVar,
+  dtypes,
+  type NamedDim,
+  varsForAxes,
+} from "@saikei/shapecheck";
+import { field, map, options } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-import { AxisConfigurationError, AxisMismatchError } from "./errors.js";
+import { AxisConfigurationError } from "./errors.js";
 import { Sequential } from "./grouping.js";
 import {
   type AxisSizes,
@@ -21,7 +35,8 @@ import {
   xavierUniformInitializer,
   zerosBiasInitializer,
 } from "./initializers.js";
-import { dataOf, renameAxes, requireNamed, wrapAs } from "./internal/named.js";
+import { type EinsumAxes, namedEinsum, specMap } from "./internal/einsum.js";
+import { renameAxes, requireNamed } from "./internal/named.js";
 import { tidyCall } from "./internal/tidy.js";
 import { addParameterPrefix, type ParameterLike, UninitializedParameter } from "./parameters.js";
 
@@ -36,7 +51,7 @@ export const ADD_BIAS_COLOR = "#65cfbc";
  * has every other axis of both operands.
  *
  * @param names one axis name or several.
- * @throws AxisMismatchError when an operand is not a NamedArray with named axes only.
+ * @throws PositionalAxesError when an operand has positional axes (or is a plain tf.Tensor).
  * @throws AxisNameError when a contracted axis is missing from an operand (from `nx.dot`).
  * @throws NamedShapeMismatchError when a shared axis has two sizes (from `nx.dot`).
  * @example
@@ -44,8 +59,8 @@ export const ADD_BIAS_COLOR = "#65cfbc";
  */
 export function contract(
   names: string | readonly string[],
-  left: NamedArray,
-  right: NamedArray,
+  left: NamedArrayBase,
+  right: NamedArrayBase,
 ): NamedArray {
   const list = typeof names === "string" ? [names] : [...names];
   return dot(requireNamed(left, "contract"), requireNamed(right, "contract"), { contract: list });
@@ -197,13 +212,14 @@ export class Linear extends Layer.define(
     });
   }
 
-  /** Contracts `x` with the weights over `inAxisNames`. */
+  /** Contracts `x` with the weights over `inAxisNames` (with none, multiplies by axis name). */
   @checkedLayerCall
-  call(x: NamedArray): NamedArray {
+  call(x: NamedArrayBase): NamedArray {
     const weights = this.weights.value;
     return tidyCall(() => {
-      if (this.inAxisNames.length === 0) return (requireNamed(x, "Linear") as any).mul(weights);
-      return dot(requireNamed(x, "Linear"), weights, { contract: this.inAxisNames });
+      const named = requireNamed(x, "Linear");
+      if (this.inAxisNames.length === 0) return named.mul(weights).withPositionalPrefix();
+      return dot(named, weights, { contract: this.inAxisNames });
     });
   }
 
@@ -269,7 +285,7 @@ export class Linear extends Layer.define(
     }
     const allParallel = { ...parallel, ...broadcast };
     const weightShape: Record<string, number> = { ...allParallel, ...inputAxes, ...outputAxes };
-    const weightInitializer = (key: any) =>
+    const weightInitializer = (key: RandomKey) =>
       initializer(key, {
         inputAxes,
         outputAxes,
@@ -303,9 +319,16 @@ export class RenameAxes extends Layer.define(
   },
   { name: "RenameAxes" },
 ) {
+  /** The old and new names as lists of equal length. */
   private lists(): [string[], string[]] {
     const oldNames = typeof this.old === "string" ? [this.old] : [...this.old];
     const newNames = typeof this.new === "string" ? [this.new] : [...this.new];
+    if (oldNames.length !== newNames.length) {
+      throw new MisconfiguredLayerError(
+        `RenameAxes: length of new names ${JSON.stringify(newNames)} does not match length of old names ` +
+          `${JSON.stringify(oldNames)}. Give one new name per old name.`,
+      );
+    }
     return [oldNames, newNames];
   }
 
@@ -320,28 +343,18 @@ export class RenameAxes extends Layer.define(
   /** The new names carry the old names' sizes. */
   outputStructure(): unknown {
     const [oldNames, newNames] = this.lists();
-    if (oldNames.length !== newNames.length) {
-      throw new MisconfiguredLayerError(
-        `RenameAxes: length of new names ${JSON.stringify(newNames)} does not match length of old names ` +
-          `${JSON.stringify(oldNames)}. Give one new name per old name.`,
-      );
-    }
-    const named: Record<string, unknown> = { ...dimVar("others").unpackNamed() };
+    const named: Record<string, NamedDim> = { ...dimVar("others").unpackNamed() };
     newNames.forEach((n, i) => {
       named[n] = new DimVar(["renaming", oldNames[i]!]);
     });
-    return new ArraySpec({ namedShape: named as any });
+    return new ArraySpec({ namedShape: named });
   }
 
   /** Renames the axes. */
   @checkedLayerCall
-  call(x: NamedArray): NamedArray {
+  call(x: NamedArrayBase): NamedArray {
     const [oldNames, newNames] = this.lists();
-    const mapping: Record<string, string> = {};
-    oldNames.forEach((n, i) => {
-      mapping[n] = newNames[i]!;
-    });
-    return renameAxes(requireNamed(x, "RenameAxes"), mapping);
+    return renameAxes(requireNamed(x, "RenameAxes"), oldNames, newNames);
   }
 }
 
@@ -416,9 +429,9 @@ export class AddBias extends Layer.define(
 
   /** Returns `x + bias`. */
   @checkedLayerCall
-  call(x: NamedArray): NamedArray {
+  call(x: NamedArrayBase): NamedArray {
     const bias = this.bias.value;
-    return tidyCall(() => (requireNamed(x, "AddBias") as any).add(bias));
+    return tidyCall(() => requireNamed(x, "AddBias").add(bias).withPositionalPrefix());
   }
 
   /** Treescope colour `#65cfbc`. */
@@ -450,7 +463,7 @@ export class AddBias extends Layer.define(
     const dtype = config.dtype ?? "float32";
     return new AddBias({
       bias: new UninitializedParameter({
-        initializer: (key: any) => wrapAs(initializer(key, sizes, dtype), names),
+        initializer: (key: RandomKey) => wrap(initializer(key, sizes, dtype), ...names),
         name: "bias",
         valueStructure: new ArraySpec({ namedShape: shape, dtype }),
       }),
@@ -536,11 +549,11 @@ export class ConstantRescale extends Layer.define(
 
   /** Returns `x * by`. */
   @checkedLayerCall
-  call(x: any): any {
+  call(x: NamedArrayBase | tf.Tensor): NamedArrayBase | tf.Tensor {
     return tidyCall(() =>
       map(
         (leaf: unknown) => {
-          if (isNamedArray(leaf)) return (leaf as any).mul(this.by);
+          if (isNamedArray(leaf)) return leaf.mul(this.by);
           if (leaf instanceof tf.Tensor) return tf.mul(leaf, this.by);
           if (typeof leaf === "number" && typeof this.by === "number") return leaf * this.by;
           return leaf;
@@ -552,18 +565,14 @@ export class ConstantRescale extends Layer.define(
   }
 }
 
-/** An einsum operand or output spec: axis names (each its own index) or axis name → index name. */
-export type EinsumAxes = readonly string[] | Readonly<Record<string, string>>;
-
-function specMap(spec: EinsumAxes): Record<string, string> {
-  if (Array.isArray(spec)) return Object.fromEntries((spec as string[]).map((n) => [n, n]));
-  return { ...(spec as Record<string, string>) };
-}
+export type { EinsumAxes } from "./internal/einsum.js";
 
 /**
  * An einsum over named axes (penzai's `NamedEinsum`). Each operand's spec maps its axis names to
  * index names; the output spec maps output axis names to indices. Axes not mentioned in a spec are
- * batch axes carried through. Operands are folded left to right; each step is one `contract`.
+ * batch axes carried through. An index given to two axes of one operand takes their diagonal (so
+ * `{ a: "i", b: "i" }` with no `i` in the output is a trace). Operands are folded left to right;
+ * each step is one `nx.dot`.
  *
  * @example
  * new NamedEinsum({
@@ -581,93 +590,24 @@ export class NamedEinsum extends Layer.define(
   /** One floating array per operand, all with the same batch axes; equal indices have equal sizes. */
   inputStructure(): unknown {
     return this.inputAxes.map((spec) => {
-      const named: Record<string, unknown> = { ...dimVar("B").unpackNamed() };
+      const named: Record<string, NamedDim> = { ...dimVar("B").unpackNamed() };
       for (const [axis, index] of Object.entries(specMap(spec)))
         named[axis] = new DimVar(["I", index]);
-      return new ArraySpec({ namedShape: named as any, dtype: dtypes.floating });
+      return new ArraySpec({ namedShape: named, dtype: dtypes.floating });
     });
   }
 
   /** The batch axes and the output axes. */
   outputStructure(): unknown {
-    const named: Record<string, unknown> = { ...dimVar("B").unpackNamed() };
+    const named: Record<string, NamedDim> = { ...dimVar("B").unpackNamed() };
     for (const [axis, index] of Object.entries(specMap(this.outputAxes)))
       named[axis] = new DimVar(["I", index]);
-    return new ArraySpec({ namedShape: named as any, dtype: dtypes.floating });
+    return new ArraySpec({ namedShape: named, dtype: dtypes.floating });
   }
 
   /** Computes the einsum of the operands. */
   @checkedLayerCall
-  call(operands: readonly NamedArray[]): NamedArray {
+  call(operands: readonly NamedArrayBase[]): NamedArray {
     return tidyCall(() => namedEinsum(this.inputAxes, this.outputAxes, operands));
   }
-}
-
-const INDEX_PREFIX = "\u0000einsum:";
-
-function namedEinsum(
-  inputSpecs: readonly EinsumAxes[],
-  outputSpec: EinsumAxes,
-  operands: readonly NamedArray[],
-): NamedArray {
-  if (operands.length !== inputSpecs.length) {
-    throw new AxisMismatchError(
-      `NamedEinsum has ${inputSpecs.length} operand specs but was called with ${operands.length} operands; ` +
-        "pass one array per spec.",
-    );
-  }
-  const outMap = specMap(outputSpec);
-  const outIndices = new Set(Object.values(outMap));
-  // Rename each operand's spec axes to index names; a repeated index within one operand is a diagonal.
-  const renamed = operands.map((op, i) => {
-    const spec = specMap(inputSpecs[i]!);
-    const seen = new Set<string>();
-    const mapping: Record<string, string> = {};
-    for (const [axis, index] of Object.entries(spec)) {
-      if (seen.has(index)) {
-        throw new AxisMismatchError(
-          `NamedEinsum: operand ${i} maps two axes to index "${index}" (a diagonal), which saikei does not support. ` +
-            "Take the diagonal explicitly before the einsum.",
-        );
-      }
-      seen.add(index);
-      mapping[axis] = INDEX_PREFIX + index;
-    }
-    return renameAxes(requireNamed(op, `NamedEinsum operand ${i}`), mapping);
-  });
-  const indicesOf = (x: NamedArray) =>
-    Object.keys(x.namedShape)
-      .filter((n) => n.startsWith(INDEX_PREFIX))
-      .map((n) => n.slice(INDEX_PREFIX.length));
-  const neededLater = (from: number) => {
-    const needed = new Set(outIndices);
-    for (let j = from; j < renamed.length; j++)
-      for (const ix of indicesOf(renamed[j]!)) needed.add(ix);
-    return needed;
-  };
-  const sumOut = (x: NamedArray, keep: Set<string>, other: NamedArray | undefined) => {
-    const drop = indicesOf(x).filter(
-      (ix) => !keep.has(ix) && (other === undefined || !indicesOf(other).includes(ix)),
-    );
-    if (drop.length === 0) return x;
-    return (x as any).sum(drop.map((ix) => INDEX_PREFIX + ix)) as NamedArray;
-  };
-  let acc = sumOut(renamed[0]!, neededLater(1), renamed[1]);
-  for (let i = 1; i < renamed.length; i++) {
-    const later = neededLater(i + 1);
-    const next = sumOut(renamed[i]!, later, acc);
-    const accIdx = new Set(indicesOf(acc));
-    const shared = indicesOf(next).filter((ix) => accIdx.has(ix) && !later.has(ix));
-    acc = dot(acc, next, { contract: shared.map((ix) => INDEX_PREFIX + ix) });
-  }
-  acc = sumOut(acc, outIndices, undefined);
-  const back: Record<string, string> = {};
-  for (const [axis, index] of Object.entries(outMap)) back[INDEX_PREFIX + index] = axis;
-  const { names } = dataOf(acc);
-  for (const n of names) {
-    if (n.startsWith(INDEX_PREFIX) && !Object.hasOwn(back, n)) {
-      throw bugInSaikei("NamedEinsum", `index "${n.slice(INDEX_PREFIX.length)}" is left over.`);
-    }
-  }
-  return renameAxes(acc, back);
 }

@@ -13,9 +13,18 @@ import {
   SideInputRequest,
   WithConstantSideInputs,
 } from "@saikei/effects";
-import { type RandomKey, random } from "@saikei/named";
+import type { LayerLike } from "@saikei/layer";
+import { isNamedArray, type RandomKey, random } from "@saikei/named";
 import { ArraySpec, asArrayStructure, checkStructure, dtypes } from "@saikei/shapecheck";
-import { field, findOutermost, leaves, rewriteOutermost, Struct, treeEquals } from "@saikei/struct";
+import {
+  type AttributesOf,
+  field,
+  findOutermost,
+  leaves,
+  rewriteOutermost,
+  Struct,
+  treeEquals,
+} from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import {
   DuplicateParameterError,
@@ -73,7 +82,8 @@ export abstract class ParameterBase<T = any> extends Struct.define(
 
   /** Returns a copy named `renameFn(name)`. */
   withRenamedParameters(renameFn: (name: string) => string): this {
-    return this.replace({ name: renameFn(this.name) } as any);
+    // `this` is open here, so TypeScript cannot see that every parameter class has `name`.
+    return this.replace({ name: renameFn(this.name) } as Partial<AttributesOf<this>>);
   }
 }
 
@@ -162,7 +172,7 @@ export class UninitializedParameter<T = any> extends Struct.define(
   initialize(key: RandomKey): Parameter<T> {
     const value = this.initializer(key);
     try {
-      checkStructure(value, this.valueStructure as any, {
+      checkStructure(value, this.valueStructure, {
         errorPrefix: `Error while initializing parameter "${this.name}":\n`,
       });
     } catch (error) {
@@ -189,10 +199,10 @@ export class UninitializedParameter<T = any> extends Struct.define(
       const pattern =
         opts.strictDtype === false
           ? rewriteOutermost(this.valueStructure, { instanceOf: ArraySpec }, (spec: ArraySpec) =>
-              spec.replace({ dtype: dtypes.generic } as any),
+              spec.replace({ dtype: dtypes.generic }),
             )
           : this.valueStructure;
-      checkStructure(value, pattern as any, {
+      checkStructure(value, pattern, {
         errorPrefix: `Error while initializing parameter "${this.name}" with a value:\n`,
       });
     }
@@ -201,7 +211,8 @@ export class UninitializedParameter<T = any> extends Struct.define(
 
   /** Returns a copy named `renameFn(name)`. */
   withRenamedParameters(renameFn: (name: string) => string): this {
-    return this.replace({ name: renameFn(this.name) } as any);
+    // `this` is open here, so TypeScript cannot see that every parameter class has `name`.
+    return this.replace({ name: renameFn(this.name) } as Partial<AttributesOf<this>>);
   }
 
   /** Treescope colour `#cea03c`. */
@@ -301,13 +312,7 @@ function inferValueStructure(
 function disposeTensors(value: unknown): void {
   for (const leaf of leaves(value)) {
     if (leaf instanceof tf.Tensor) leaf.dispose();
-    else if (
-      leaf !== null &&
-      typeof leaf === "object" &&
-      (leaf as any).dataArray instanceof tf.Tensor
-    ) {
-      (leaf as any).dataArray.dispose();
-    }
+    else if (isNamedArray(leaf)) leaf.dataArray.dispose();
   }
 }
 
@@ -331,12 +336,8 @@ export function isAnyParameter(node: unknown): node is AnyParameter {
   );
 }
 
-function isRenamable(node: unknown): boolean {
-  return isAnyParameter(node) || isInitialLocalStateRequest(node);
-}
-
-function isInitialLocalStateRequest(node: unknown): boolean {
-  return typeof InitialLocalStateRequest === "function" && node instanceof InitialLocalStateRequest;
+function isRenamable(node: unknown): node is AnyParameter | InitialLocalStateRequest {
+  return isAnyParameter(node) || node instanceof InitialLocalStateRequest;
 }
 
 /**
@@ -349,15 +350,9 @@ function isInitialLocalStateRequest(node: unknown): boolean {
  */
 export function addParameterPrefix<T>(prefix: string, tree: T, delimiter = "."): T {
   const rename = (name: string) => `${prefix}${delimiter}${name}`;
-  return rewriteOutermost(tree, isRenamable, (node) => {
-    if (isInitialLocalStateRequest(node)) {
-      const req = node as any;
-      return req.name === undefined || req.name === null
-        ? req
-        : req.replace({ name: rename(req.name) });
-    }
-    return node.withRenamedParameters(rename);
-  });
+  return rewriteOutermost(tree, isRenamable, (node: AnyParameter | InitialLocalStateRequest) =>
+    node.withRenamedParameters(rename),
+  );
 }
 
 /** The names of all parameters in `tree`, outermost first, in tree order. */
@@ -501,7 +496,9 @@ export function attachSharedParameters<T>(
     );
   }
   const handlerId = inferOrCheckHandlerId("shared_params", rewritten);
-  return WithConstantSideInputs.handling(rewritten as any, sideInputs, { handlerId });
+  // penzai takes any tree here (a list of layers too); the handler only calls `body` when it is
+  // called itself, so a tree that is not a layer fails there, not here.
+  return WithConstantSideInputs.handling(rewritten as LayerLike, sideInputs, { handlerId });
 }
 
 /**

@@ -6,14 +6,14 @@
  */
 
 import { checkedLayerCall, Layer } from "@saikei/layer";
-import type { NamedArray } from "@saikei/named";
+import { type NamedArray, type NamedArrayBase, wrap } from "@saikei/named";
 import { ArraySpec, var as dimVar, dtypes, varsForAxes } from "@saikei/shapecheck";
 import { className, field } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { axesList } from "./basicOps.js";
 import { Sequential } from "./grouping.js";
 import { type AxisSizes, constantInitializer } from "./initializers.js";
-import { dataOf, requireNamed, wrapAs } from "./internal/named.js";
+import { dataOf, requireNamed } from "./internal/named.js";
 import { tidyCall } from "./internal/tidy.js";
 import { AddBias, Linear } from "./linearAndAffine.js";
 import { addParameterPrefix } from "./parameters.js";
@@ -29,7 +29,7 @@ function acrossSpec(across: string | readonly string[]): ArraySpec {
 }
 
 function reduceAxes(
-  x: NamedArray,
+  x: NamedArrayBase,
   across: string | readonly string[],
 ): { data: tf.Tensor; names: string[]; axes: number[] } {
   const { data, names } = dataOf(x);
@@ -63,11 +63,11 @@ export abstract class StandardizationLayer extends Layer.define(
 
   /** Normalizes `x` over `across`. */
   @checkedLayerCall
-  call(x: NamedArray): NamedArray {
+  call(x: NamedArrayBase): NamedArray {
     return tidyCall(() => {
       const named = requireNamed(x, className(this.constructor));
       const { data, names, axes } = reduceAxes(named, this.across);
-      return wrapAs(this.normalize(data, axes), names);
+      return wrap(this.normalize(data, axes), ...names);
     });
   }
 }

@@ -1,4 +1,9 @@
-import { handleLocalStates, WithSideInputsFromInputTuple } from "@saikei/effects";
+import {
+  handleLocalStates,
+  InitialLocalStateRequest,
+  SideInputRequest,
+  WithSideInputsFromInputTuple,
+} from "@saikei/effects";
 import { callLayer, DisposedTensorError } from "@saikei/layer";
 import { type NamedArray, nx, random, ready, tidy } from "@saikei/named";
 import { tree } from "@saikei/struct";
@@ -114,8 +119,10 @@ describe("KVCachingAttention", () => {
     });
     expect(cached.inputToQuery).toBe(attention.inputToQuery);
     expect(cached.attnValueToOutput).toBe(attention.attnValueToOutput);
-    expect(cached.kvCacheEndIndex.tag).toBe("cache_end_index");
-    expect(cached.kvCache.category).toBe("kv_cache");
+    expect(cached.kvCacheEndIndex).toBeInstanceOf(SideInputRequest);
+    expect((cached.kvCacheEndIndex as SideInputRequest).tag).toBe("cache_end_index");
+    expect(cached.kvCache).toBeInstanceOf(InitialLocalStateRequest);
+    expect((cached.kvCache as InitialLocalStateRequest).category).toBe("kv_cache");
     class Subclass extends KVCachingAttention {}
     const positional = Subclass.fromUncached(
       attention,
@@ -127,8 +134,10 @@ describe("KVCachingAttention", () => {
       "float32",
     );
     expect(positional).toBeInstanceOf(Subclass);
-    expect(positional.kvCacheEndIndex.tag).toBe("end");
-    expect(positional.kvCache.category).toBe("cache");
+    expect(positional.kvCacheEndIndex).toBeInstanceOf(SideInputRequest);
+    expect((positional.kvCacheEndIndex as SideInputRequest).tag).toBe("end");
+    expect(positional.kvCache).toBeInstanceOf(InitialLocalStateRequest);
+    expect((positional.kvCache as InitialLocalStateRequest).category).toBe("cache");
   });
 
   it("gives the same outputs as uncached Attention, token by token", () => {

@@ -2,7 +2,6 @@ import { type NamedArray, nx, ready } from "@saikei/named";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { contract } from "../src/index.js";
-import { reshapeIfNeeded } from "../src/internal/named.js";
 import { expectNoLeakedTensors, kernelsOf } from "./helpers.js";
 
 beforeAll(async () => {
@@ -76,17 +75,6 @@ function checkAgainstReference(
   for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 4);
   tf.dispose([left.dataArray, right.dataArray, result.dataArray]);
 }
-
-describe("reshapeIfNeeded", () => {
-  it("returns the tensor itself when the shape already matches, and reshapes otherwise", () => {
-    const x = tf.zeros([2, 3]);
-    expect(reshapeIfNeeded(x, [2, 3])).toBe(x);
-    expect(kernelsOf(() => void reshapeIfNeeded(x, [2, 3]))).toEqual({});
-    const y = reshapeIfNeeded(x, [3, 2]);
-    expect(y.shape).toEqual([3, 2]);
-    tf.dispose([x, y]);
-  });
-});
 
 describe("contract lowers through nx.dot", () => {
   it("matches a reference without batch axes, whatever the layouts", () => {

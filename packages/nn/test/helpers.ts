@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { LayerLike } from "@saikei/layer";
-import { type NamedArray, nx } from "@saikei/named";
+import { type NamedArray, type NamedArrayBase, nx } from "@saikei/named";
 import { leaves } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { afterEach, beforeEach, expect } from "vitest";
@@ -69,7 +69,7 @@ export function expectClose(
 }
 
 /** Flat values of `x` with axes in the given order. */
-export function values(x: NamedArray, ...order: string[]): number[] {
+export function values(x: NamedArrayBase, ...order: string[]): number[] {
   return tf.tidy(() =>
     Array.from((order.length > 0 ? x.orderAs(...order) : x).dataArray.dataSync()),
   );

@@ -1,14 +1,19 @@
-import type { NamedArray } from "@saikei/named";
+import type { NamedArray, NamedArrayBase } from "@saikei/named";
 import { describe, expectTypeOf, it } from "vitest";
 import {
+  type AddBias,
   type ApplyAttentionMask,
+  type contract,
   EmbeddingTable,
   initializeParameters,
   Linear,
   type LinearInPlace,
+  type NamedEinsum,
   type Parameter,
   type ParameterLike,
   type Sequential,
+  type Softmax,
+  type StochasticDropout,
   type UninitializedParameter,
 } from "../src/index.js";
 
@@ -16,7 +21,19 @@ describe("public types", () => {
   it("builders return the documented classes", () => {
     expectTypeOf(Linear.fromConfig).returns.toEqualTypeOf<Linear | LinearInPlace>();
     expectTypeOf(EmbeddingTable.fromConfig).returns.toEqualTypeOf<EmbeddingTable>();
-    expectTypeOf<ApplyAttentionMask["call"]>().parameters.toEqualTypeOf<[NamedArray]>();
+    expectTypeOf<ApplyAttentionMask["call"]>().parameters.toEqualTypeOf<[NamedArrayBase]>();
+  });
+
+  it("layers take what named's operations return and give NamedArrays", () => {
+    expectTypeOf<Linear["call"]>().parameters.toEqualTypeOf<[NamedArrayBase]>();
+    expectTypeOf<Linear["call"]>().returns.toEqualTypeOf<NamedArray>();
+    expectTypeOf<AddBias["call"]>().returns.toEqualTypeOf<NamedArray>();
+    expectTypeOf<Softmax["call"]>().returns.toEqualTypeOf<NamedArray>();
+    expectTypeOf<StochasticDropout["call"]>().returns.toEqualTypeOf<NamedArray>();
+    expectTypeOf<NamedEinsum["call"]>().parameters.toEqualTypeOf<[readonly NamedArrayBase[]]>();
+    expectTypeOf<typeof contract>().parameters.toEqualTypeOf<
+      [string | readonly string[], NamedArrayBase, NamedArrayBase]
+    >();
   });
 
   it("parameters are ParameterLike and initialization keeps the model type", () => {

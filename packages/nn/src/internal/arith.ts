@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isNamedArray } from "@saikei/named";
+import { isNamedArray, type NamedOperand } from "@saikei/named";
 import { className } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { UnsupportedValueError } from "../errors.js";
@@ -22,15 +22,10 @@ export function multiplyValues(a: unknown, b: unknown): unknown {
 
 function combine(a: unknown, b: unknown, op: "add" | "mul"): unknown {
   if (typeof a === "number" && typeof b === "number") return op === "add" ? a + b : a * b;
-  if (isNamedArray(a) || isNamedArray(b)) {
-    if (isNamedArray(a)) return (a as any)[op](b);
-    return (b as any)[op](a);
-  }
-  if (a instanceof tf.Tensor || b instanceof tf.Tensor) {
-    return op === "add"
-      ? tf.add(a as tf.Tensor, b as tf.Tensor)
-      : tf.mul(a as tf.Tensor, b as tf.Tensor);
-  }
+  if (isNamedArray(a) && isOperand(b)) return a[op](b);
+  if (isNamedArray(b) && isOperand(a)) return b[op](a);
+  if (a instanceof tf.Tensor && isTensorOperand(b)) return tf[op](a, b);
+  if (b instanceof tf.Tensor && isTensorOperand(a)) return tf[op](a, b);
   if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
     return a.map((x, i) => combine(x, b[i], op));
   }
@@ -38,6 +33,15 @@ function combine(a: unknown, b: unknown, op: "add" | "mul"): unknown {
     `Cannot ${op === "add" ? "add" : "multiply"} ${describe(a)} and ${describe(b)}: combinators combine ` +
       "NamedArrays, tf.Tensors, numbers, or arrays of those of equal length. Make the branches return one of these.",
   );
+}
+
+/** What a named array's `add` / `mul` accepts besides another named array. */
+function isOperand(x: unknown): x is NamedOperand {
+  return isNamedArray(x) || isTensorOperand(x);
+}
+
+function isTensorOperand(x: unknown): x is number | tf.Tensor {
+  return typeof x === "number" || x instanceof tf.Tensor;
 }
 
 function describe(x: unknown): string {
