@@ -10,6 +10,7 @@
  * @module
  */
 
+import { checkOptions } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import {
   SafetensorsBufferGapError,
@@ -100,14 +101,18 @@ function isNonNegativeInteger(x: unknown): x is number {
 /**
  * Reads and validates the header of a safetensors file without touching tensor data.
  *
- * @param bytes the whole file.
+ * @param bytes the whole file, or (with `fileLength`) its beginning, holding at least the header.
+ * @param fileLength the length of the whole file when `bytes` is only its beginning (to read a
+ *   large file tensor by tensor: read the 8-byte length, then the header, then each tensor's bytes
+ *   with {@link decodeSafetensorsTensor}). Default `bytes.byteLength`.
  * @returns the entries (sorted by offset), the metadata and where the byte buffer starts.
  * @throws one of the {@link SafetensorsError} subclasses, naming the entry and the rule it breaks.
  * @example
  * const header = readSafetensorsHeader(bytes);
  * header.entries.map((e) => e.name); // ["bias", "weight"]
  */
-export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
+export function readSafetensorsHeader(bytes: Uint8Array, fileLength?: number): SafetensorsHeader {
+  const total = fileLength ?? bytes.byteLength;
   if (bytes.byteLength < 8) {
     throw new SafetensorsHeaderLengthError(
       `Safetensors file is ${bytes.byteLength} bytes long; it must start with an 8-byte header length. ${HOW_TO_FIX}`,
@@ -122,10 +127,16 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
     );
   }
   const n = Number(headerLength);
+  if (8 + n > total) {
+    throw new SafetensorsHeaderLengthError(
+      `Safetensors header length is ${n} bytes, but the file has only ${total - 8} bytes after ` +
+        `the length field. The file is truncated or its first 8 bytes are not a little-endian length. ${HOW_TO_FIX}`,
+    );
+  }
   if (8 + n > bytes.byteLength) {
     throw new SafetensorsHeaderLengthError(
-      `Safetensors header length is ${n} bytes, but the file has only ${bytes.byteLength - 8} bytes after ` +
-        `the length field. The file is truncated or its first 8 bytes are not a little-endian length. ${HOW_TO_FIX}`,
+      `readSafetensorsHeader was given the first ${bytes.byteLength} bytes of a ${total}-byte file, but its ` +
+        `header ends at byte ${8 + n}. Pass at least the first ${8 + n} bytes.`,
     );
   }
   if (n >= 3 && bytes[8] === 0xef && bytes[9] === 0xbb && bytes[10] === 0xbf) {
@@ -163,7 +174,7 @@ export function readSafetensorsHeader(bytes: Uint8Array): SafetensorsHeader {
   }
   checkNoDuplicateKeys(text);
   const bufferStart = 8 + n;
-  const bufferLength = bytes.byteLength - bufferStart;
+  const bufferLength = total - bufferStart;
   let metadata: SafetensorsMetadata = Object.create(null);
   const entries: SafetensorsEntry[] = [];
   for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
@@ -411,6 +422,89 @@ function decodeEntry(
   }
 }
 
+/**
+ * Decodes one tensor of a safetensors file from its own bytes (those at `entry.dataOffsets` of
+ * the byte buffer), converting as {@link parseSafetensors} does: floats to `float32`, integers to
+ * `int32`. With {@link readSafetensorsHeader} this reads a large file one tensor at a time.
+ *
+ * @param entry the tensor's header entry.
+ * @param data exactly the tensor's bytes.
+ * @returns a new tensor; the caller owns it.
+ * @throws SafetensorsShapeSizeError when `data` is not the entry's length;
+ *   SafetensorsIntegerRangeError for I64 values outside the int32 range.
+ * @example
+ * const header = readSafetensorsHeader(prefix, fileSize);
+ * const [begin, end] = entry.dataOffsets;
+ * const tensor = decodeSafetensorsTensor(entry, fileBytes.subarray(header.bufferStart + begin, header.bufferStart + end));
+ */
+export function decodeSafetensorsTensor(entry: SafetensorsEntry, data: Uint8Array): tf.Tensor {
+  const [begin, end] = entry.dataOffsets;
+  if (data.byteLength !== end - begin) {
+    throw new SafetensorsShapeSizeError(
+      `Safetensors tensor ${quote(entry.name)} covers ${end - begin} bytes, but ${data.byteLength} bytes were ` +
+        "given to decode it. Pass exactly the bytes at its data_offsets.",
+    );
+  }
+  const { values, tfDtype } = decodeEntry(data, -begin, entry);
+  return tf.tensor(values, entry.shape as number[], tfDtype);
+}
+
+/** The float formats {@link serializeSafetensors} can store float32 tensors in. */
+export type SafetensorsFloatFormat = "F32" | "F16" | "BF16";
+
+const scratchFloat = new Float32Array(1);
+const scratchBits = new Uint32Array(scratchFloat.buffer);
+
+/** IEEE half-precision bits of a float32 value, rounded to nearest even (as PyTorch's `.half()`). */
+function floatToHalfBits(value: number): number {
+  scratchFloat[0] = value;
+  const x = scratchBits[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exponent = (x >>> 23) & 0xff;
+  let mantissa = x & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa !== 0 ? 0x200 : 0);
+  const e = exponent - 112; // rebias 127 → 15
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mantissa |= 0x800000;
+    const shift = 14 - e;
+    let half = mantissa >>> shift;
+    const rest = mantissa & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rest > halfway || (rest === halfway && (half & 1) === 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  // A carry out of the mantissa bumps the exponent, which is the right rounding (up to infinity).
+  if (rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1)) half++;
+  return sign | half;
+}
+
+/** bfloat16 bits of float32 bits, rounded to nearest even (as PyTorch's `.bfloat16()`). */
+function floatBitsToBfloat16(bits: number): number {
+  if ((bits & 0x7fffffff) > 0x7f800000) return ((bits >>> 16) | 0x40) & 0xffff; // NaN stays NaN
+  return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** The bytes of float32 values stored as `format` (little-endian). */
+function encodeFloats(values: Float32Array, format: SafetensorsFloatFormat): Uint8Array {
+  if (format === "F32") return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const out = new Uint16Array(values.length);
+  if (format === "BF16") {
+    const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+    for (let i = 0; i < out.length; i++) out[i] = floatBitsToBfloat16(bits[i]!);
+  } else {
+    for (let i = 0; i < out.length; i++) out[i] = floatToHalfBits(values[i]!);
+  }
+  const bytes = new Uint8Array(out.buffer);
+  if (!HOST_IS_LITTLE_ENDIAN) {
+    for (let i = 0; i < bytes.length; i += 2) [bytes[i], bytes[i + 1]] = [bytes[i + 1]!, bytes[i]!];
+  }
+  return bytes;
+}
+
 function readFloats(view: DataView, size: number, read: (offset: number) => number): Float32Array {
   const out = new Float32Array(view.byteLength / size);
   for (let i = 0; i < out.length; i++) out[i] = read(i * size);
@@ -555,12 +649,22 @@ const DTYPE_FOR_TF: Partial<Record<tf.DataType, SafetensorsDtype>> = {
   bool: "BOOL",
 };
 
+/** Options of {@link serializeSafetensors}. */
+export interface SerializeSafetensorsOptions {
+  /**
+   * How float32 tensors are stored: `"F32"` (default, exact), or `"F16"` / `"BF16"` (rounded to
+   * nearest even, half the bytes; values that came from such a file are stored exactly).
+   */
+  floatFormat?: SafetensorsFloatFormat;
+}
+
 /**
  * Serialises named tensors to safetensors bytes (tensors sorted by name, header padded to a
  * multiple of 8 bytes as the reference writer does). Reads tensor data synchronously.
  *
  * @param tensors tensors by name (a record or a Map); they are not disposed.
  * @param metadata optional `__metadata__` string pairs.
+ * @param options `floatFormat`: how float32 tensors are stored (default `"F32"`).
  * @returns the file's bytes.
  * @throws SafetensorsUnsupportedTensorError for `string` or `complex64` tensors, disposed tensors
  *   and values that are not tensors; SafetensorsInvalidNameError for an empty name;
@@ -572,7 +676,15 @@ const DTYPE_FOR_TF: Partial<Record<tf.DataType, SafetensorsDtype>> = {
 export function serializeSafetensors(
   tensors: Readonly<Record<string, tf.Tensor>> | ReadonlyMap<string, tf.Tensor>,
   metadata?: Readonly<SafetensorsMetadata> | ReadonlyMap<string, string>,
+  options: SerializeSafetensorsOptions = {},
 ): Uint8Array {
+  checkOptions("serializeSafetensors", options, ["floatFormat"]);
+  const floatFormat = options.floatFormat ?? "F32";
+  if (!["F32", "F16", "BF16"].includes(floatFormat)) {
+    throw new SafetensorsDtypeError(
+      `serializeSafetensors: floatFormat is ${JSON.stringify(floatFormat)}; it must be "F32", "F16" or "BF16".`,
+    );
+  }
   const pairs: [string, tf.Tensor][] =
     tensors instanceof Map
       ? [...tensors.entries()]
@@ -610,12 +722,15 @@ export function serializeSafetensors(
   let offset = 0;
   for (const [name, tensor] of pairs) {
     const data = tensor.dataSync();
+    const float = tensor.dtype === "float32";
     const bytes =
       tensor.dtype === "bool"
         ? Uint8Array.from(data as ArrayLike<number>, (v) => (v ? 1 : 0))
-        : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        : float
+          ? encodeFloats(data as Float32Array, floatFormat)
+          : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     header[name] = {
-      dtype: DTYPE_FOR_TF[tensor.dtype],
+      dtype: float ? floatFormat : DTYPE_FOR_TF[tensor.dtype],
       shape: tensor.shape,
       data_offsets: [offset, offset + bytes.byteLength],
     };

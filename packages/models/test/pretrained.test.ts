@@ -1,0 +1,323 @@
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { nx, ready } from "@saikei/named";
+import { isAnyParameter } from "@saikei/nn";
+import { flattenWithPath, UnknownOptionError } from "@saikei/struct";
+import { parseSafetensors, readSafetensorsHeader } from "@saikei/toolshed";
+import * as tf from "@tensorflow/tfjs-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  generate,
+  generateTokens,
+  loadPretrained,
+  PretrainedConfigError,
+  PretrainedFolderError,
+  PretrainedWeightsError,
+  savePretrained,
+  TransformerInputs,
+  type TransformerLM,
+  UnsupportedArchitectureError,
+} from "../src/index.js";
+
+const fixtures = fileURLToPath(new URL("../fixtures/pretrained/", import.meta.url));
+const NAMES = [
+  "llama-gqa-f32",
+  "llama-tied-bf16-sharded",
+  "gpt2-f16",
+  "gemma-mqa",
+  "qwen2-bias",
+] as const;
+
+interface Expected {
+  prompt: string;
+  promptIds: number[];
+  logits: number[][];
+  greedy: number[];
+  greedyText: string;
+  tokenizer: { text: string; ids: number[]; decoded: string; decodedWithSpecial: string }[];
+}
+
+const expectedOf = (name: string): Expected =>
+  JSON.parse(readFileSync(join(fixtures, `${name}.expected.json`), "utf8"));
+
+let scratch: string;
+
+/** A copy of a fixture folder that a test may damage. */
+function copyOf(name: string): string {
+  const dir = mkdtempSync(join(scratch, `${name}-`));
+  cpSync(join(fixtures, name), dir, { recursive: true });
+  return dir;
+}
+
+function logitsOf(model: TransformerLM, ids: number[]): Float32Array {
+  const tokens = nx.wrap(tf.tensor2d([ids], undefined, "int32")).tag("batch", "seq");
+  const inputs = TransformerInputs.fromBasicSegments(tokens);
+  const logits = model.call(inputs);
+  const data = logits.unwrap("batch", "seq", "vocabulary").dataSync() as Float32Array;
+  for (const t of [tokens, inputs.positions, inputs.attentionMask, logits]) t.dataArray.dispose();
+  return data;
+}
+
+function disposeModel(model: TransformerLM): void {
+  for (const [, node] of flattenWithPath(model, isAnyParameter)[0]) {
+    if (isAnyParameter(node)) (node.value as { dataArray: tf.Tensor }).dataArray.dispose();
+  }
+}
+
+/** Every parameter's values by name, as bits. */
+function parameterBits(
+  model: TransformerLM,
+): Map<string, { shape: Record<string, number>; bits: Uint32Array }> {
+  const out = new Map<string, { shape: Record<string, number>; bits: Uint32Array }>();
+  for (const [, node] of flattenWithPath(model, isAnyParameter)[0]) {
+    if (!isAnyParameter(node)) continue;
+    const value = node.value as nx.NamedArray;
+    const names = Object.keys(value.namedShape).sort();
+    const data = value.unwrap(...names).dataSync() as Float32Array;
+    out.set(node.name, {
+      shape: Object.fromEntries(names.map((n) => [n, value.namedShape[n]!])),
+      bits: new Uint32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)),
+    });
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  await ready();
+  scratch = mkdtempSync(join(tmpdir(), "saikei-pretrained-"));
+});
+
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe.each(NAMES)("loadPretrained(%s)", (name) => {
+  const expected = expectedOf(name);
+
+  it("gives the reference logits (within 1e-4) and greedy tokens, and the tokenizer's ids", async () => {
+    const before = tf.memory().numTensors;
+    const { model, tokenizer, config } = await loadPretrained(join(fixtures, name));
+    expect(tokenizer!.encode(expected.prompt)).toEqual(expected.promptIds);
+    const logits = logitsOf(model, expected.promptIds);
+    const wanted = expected.logits.flat();
+    expect(logits.length).toBe(wanted.length);
+    let worst = 0;
+    for (let i = 0; i < wanted.length; i++)
+      worst = Math.max(worst, Math.abs(logits[i]! - wanted[i]!));
+    expect(worst).toBeLessThan(1e-4);
+    const greedy = generateTokens(model, expected.promptIds, {
+      maxNewTokens: expected.greedy.length,
+      temperature: 0,
+    });
+    expect(greedy).toEqual(expected.greedy);
+    expect(config.architecture).toBe(
+      JSON.parse(readFileSync(join(fixtures, name, "config.json"), "utf8")).architectures[0],
+    );
+    disposeModel(model);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("tokenizes and decodes as the reference tokenizer", async () => {
+    const { model, tokenizer } = await loadPretrained(join(fixtures, name));
+    disposeModel(model);
+    for (const c of expected.tokenizer) {
+      expect(tokenizer!.encode(c.text)).toEqual(c.ids);
+      expect(tokenizer!.decode(c.ids, { skipSpecialTokens: true })).toBe(c.decoded);
+      expect(tokenizer!.decode(c.ids)).toBe(c.decodedWithSpecial);
+    }
+  });
+
+  it("load → save → load gives every tensor bit for bit and the same config.json fields", async () => {
+    const first = await loadPretrained(join(fixtures, name));
+    const out = join(scratch, `${name}-saved`);
+    await savePretrained(first.model, out, { tokenizer: first.tokenizer });
+    const second = await loadPretrained(out);
+    expect(parameterBits(second.model)).toEqual(parameterBits(first.model));
+    const original = JSON.parse(readFileSync(join(fixtures, name, "config.json"), "utf8"));
+    const saved = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
+    for (const [key, value] of Object.entries(original))
+      expect([key, saved[key]]).toEqual([key, value]);
+    expect(second.tokenizer!.encode(expected.prompt)).toEqual(expected.promptIds);
+    // The saved file stores the checkpoint's own format and tensor names.
+    const originalNames = new Set<string>();
+    for (const f of readdirSync(join(fixtures, name)).filter((f) => f.endsWith(".safetensors"))) {
+      for (const e of readSafetensorsHeader(new Uint8Array(readFileSync(join(fixtures, name, f))))
+        .entries) {
+        originalNames.add(`${e.name} ${e.dtype} [${e.shape.join(",")}]`);
+      }
+    }
+    const savedNames = new Set<string>();
+    for (const f of readdirSync(out).filter((f) => f.endsWith(".safetensors"))) {
+      for (const e of readSafetensorsHeader(new Uint8Array(readFileSync(join(out, f)))).entries) {
+        savedNames.add(`${e.name} ${e.dtype} [${e.shape.join(",")}]`);
+      }
+    }
+    expect(savedNames).toEqual(originalNames);
+    disposeModel(first.model);
+    disposeModel(second.model);
+  });
+});
+
+describe("loadPretrained", () => {
+  it("stores a tied head once and reads bf16 shards", async () => {
+    const { model, config } = await loadPretrained(join(fixtures, "llama-tied-bf16-sharded"));
+    expect(config.storedDtypes).toEqual({ BF16: 20 });
+    expect(model.config.tiedEmbeddings).toBe(true);
+    disposeModel(model);
+  });
+
+  it("reads GPT-2 tensors without the transformer. prefix, as the original upload names them", async () => {
+    const dir = copyOf("gpt2-f16");
+    const file = join(dir, "model.safetensors");
+    const tensors = parseSafetensors(new Uint8Array(readFileSync(file)));
+    const renamed = Object.fromEntries(
+      Object.entries(tensors).map(([n, t]) => [n.replace(/^transformer\./, ""), t]),
+    );
+    // The original upload also carries the attention-mask buffers; they are skipped.
+    renamed["h.0.attn.bias"] = tf.ones([1, 1, 64, 64]);
+    const { serializeSafetensors } = await import("@saikei/toolshed");
+    writeFileSync(file, serializeSafetensors(renamed, undefined, { floatFormat: "F16" }));
+    tf.dispose(Object.values(renamed));
+    const { model } = await loadPretrained(dir);
+    const expected = expectedOf("gpt2-f16");
+    const logits = logitsOf(model, expected.promptIds);
+    expect(Math.abs(logits[0]! - expected.logits[0]![0]!)).toBeLessThan(1e-4);
+    disposeModel(model);
+  });
+
+  it("names the architecture it cannot build and lists the supported ones", async () => {
+    const dir = copyOf("llama-gqa-f32");
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    writeFileSync(
+      join(dir, "config.json"),
+      JSON.stringify({ ...config, architectures: ["BertForMaskedLM"], model_type: "bert" }),
+    );
+    const error = await loadPretrained(dir).catch((e) => e);
+    expect(error).toBeInstanceOf(UnsupportedArchitectureError);
+    expect(error.message).toContain('"BertForMaskedLM"');
+    expect(error.message).toContain(
+      "Supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, GemmaForCausalLM, GPT2LMHeadModel",
+    );
+  });
+
+  it("lists missing and mis-shaped tensors, and leaves nothing allocated", async () => {
+    const dir = copyOf("llama-gqa-f32");
+    const file = join(dir, "model.safetensors");
+    const tensors = parseSafetensors(new Uint8Array(readFileSync(file)));
+    const { serializeSafetensors } = await import("@saikei/toolshed");
+    const damaged = { ...tensors };
+    delete damaged["model.norm.weight"];
+    damaged["model.layers.1.mlp.up_proj.weight"] = tf.zeros([64, 31]);
+    writeFileSync(file, serializeSafetensors(damaged));
+    tf.dispose([...Object.values(tensors), damaged["model.layers.1.mlp.up_proj.weight"]!]);
+    const before = tf.memory().numTensors;
+    const error = await loadPretrained(dir).catch((e) => e);
+    expect(error).toBeInstanceOf(PretrainedWeightsError);
+    expect(error.message).toContain(
+      '1 tensor(s) the LlamaForCausalLM architecture needs are missing: "model.norm.weight"',
+    );
+    expect(error.message).toContain(
+      '"model.layers.1.mlp.up_proj.weight" is [64, 31] where config.json implies [64, 32]',
+    );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("rejects leftover tensors unless strict is false", async () => {
+    const dir = copyOf("gemma-mqa");
+    const file = join(dir, "model.safetensors");
+    const tensors = parseSafetensors(new Uint8Array(readFileSync(file)));
+    const { serializeSafetensors } = await import("@saikei/toolshed");
+    const extra = tf.zeros([2]);
+    writeFileSync(file, serializeSafetensors({ ...tensors, "model.extra.weight": extra }));
+    tf.dispose([...Object.values(tensors), extra]);
+    await expect(loadPretrained(dir)).rejects.toThrow(
+      /1 tensor\(s\) have no place in the model: "model.extra.weight"/,
+    );
+    const { model } = await loadPretrained(dir, { strict: false });
+    disposeModel(model);
+  });
+
+  it("says which file is missing", async () => {
+    const dir = copyOf("llama-tied-bf16-sharded");
+    rmSync(join(dir, "model-00002-of-00002.safetensors"));
+    await expect(loadPretrained(dir)).rejects.toThrow(PretrainedFolderError);
+    await expect(loadPretrained(dir)).rejects.toThrow(/model-00002-of-00002.safetensors/);
+    await expect(loadPretrained(join(scratch, "nowhere"))).rejects.toThrow(/is not a folder/);
+  });
+
+  it("rejects config fields it does not implement, naming them", async () => {
+    const dir = copyOf("llama-gqa-f32");
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    writeFileSync(
+      join(dir, "config.json"),
+      JSON.stringify({ ...config, rope_scaling: { type: "linear", factor: 2 } }),
+    );
+    await expect(loadPretrained(dir)).rejects.toThrow(PretrainedConfigError);
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, hidden_size: "32" }));
+    await expect(loadPretrained(dir)).rejects.toThrow(/"hidden_size" must be a positive integer/);
+  });
+
+  it("checks its options", async () => {
+    await expect(
+      loadPretrained(join(fixtures, "gpt2-f16"), { progress: true } as never),
+    ).rejects.toThrow(UnknownOptionError);
+  });
+
+  it("reports progress after every tensor", async () => {
+    const seen: number[] = [];
+    const { model } = await loadPretrained(join(fixtures, "gpt2-f16"), {
+      onProgress: (p) => seen.push(p.bytesRead / p.totalBytes),
+    });
+    expect(seen.length).toBe(4 + 2 * 12);
+    expect(seen.at(-1)).toBe(1);
+    disposeModel(model);
+  });
+});
+
+describe("generate", () => {
+  it.each(["gpt2-f16", "llama-tied-bf16-sharded", "gemma-mqa"])(
+    "decodes the greedy continuation of %s and leaks nothing",
+    async (name) => {
+      const { model, tokenizer } = await loadPretrained(join(fixtures, name));
+      const expected = expectedOf(name);
+      const before = tf.memory().numTensors;
+      const text = generate(model, tokenizer!, expected.prompt, {
+        maxNewTokens: expected.greedy.length,
+      });
+      expect(text).toBe(expected.greedyText);
+      expect(tf.memory().numTensors).toBe(before);
+      disposeModel(model);
+    },
+  );
+
+  it("samples reproducibly with a seed and stops at an EOS token", async () => {
+    const { model, tokenizer } = await loadPretrained(join(fixtures, "llama-gqa-f32"));
+    const ids = tokenizer!.encode("the quick");
+    const a = generateTokens(model, ids, { maxNewTokens: 6, temperature: 1, seed: 7 });
+    const b = generateTokens(model, ids, { maxNewTokens: 6, temperature: 1, seed: 7 });
+    expect(a).toEqual(b);
+    const stopAt = a[2]!;
+    const stopped = generateTokens(model, ids, {
+      maxNewTokens: 6,
+      temperature: 1,
+      seed: 7,
+      eosTokenIds: [stopAt],
+    });
+    expect(stopped).toEqual(a.slice(0, a.indexOf(stopAt) + 1));
+    expect(() => generateTokens(model, [], {})).toThrow(/the prompt has no tokens/);
+    expect(() => generateTokens(model, ids, { maxNewTokens: 0 })).toThrow(
+      /maxNewTokens must be a positive integer/,
+    );
+    disposeModel(model);
+  });
+
+  it("refuses to run past GPT-2's learned positions", async () => {
+    const { model } = await loadPretrained(join(fixtures, "gpt2-f16"));
+    expect(() => generateTokens(model, [1, 2, 3], { maxNewTokens: 62 })).toThrow(
+      /65 positions, more than the model's 64 learned positions/,
+    );
+    disposeModel(model);
+  });
+});
