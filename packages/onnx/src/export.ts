@@ -42,9 +42,10 @@ export const OPSET = 18;
 export interface ExportOptions {
   /**
    * Names of NamedArray axes whose sizes may change between calls (typically `"batch"` and
-   * `"seq"`). Their example sizes must be at least 2. Default: none (every size is fixed).
+   * `"seq"`). An entry that is a list names axes that always share one size (`["seq", "kv_seq"]`
+   * for tokens and their attention mask). Example sizes must be at least 2. Default: none.
    */
-  dynamicAxes?: readonly string[];
+  dynamicAxes?: readonly (string | readonly string[])[];
   /** ONNX names of the tensor inputs, in argument order. Default `input` or `input_0`, `input_1`, ... */
   inputNames?: readonly string[];
   /** ONNX names of the tensor outputs, in result order. Default `output` or `output_0`, ... */
@@ -102,12 +103,18 @@ function withPositionalPrefix(tree: unknown): unknown {
   );
 }
 
-function checkExportOptions(options: ExportOptions): Required<Pick<ExportOptions, "dynamicAxes">> {
+function checkExportOptions(options: ExportOptions): { dynamicAxes: string[][] } {
   checkOptions("onnx.export", options, EXPORT_OPTIONS);
-  const dynamicAxes = options.dynamicAxes ?? [];
-  if (!Array.isArray(dynamicAxes) || dynamicAxes.some((a) => typeof a !== "string")) {
+  const given: unknown = options.dynamicAxes ?? [];
+  const dynamicAxes = Array.isArray(given)
+    ? given.map((a: unknown) => (Array.isArray(a) ? [...a] : [a]) as string[])
+    : undefined;
+  if (
+    dynamicAxes === undefined ||
+    dynamicAxes.some((group) => group.length === 0 || group.some((a) => typeof a !== "string"))
+  ) {
     throw new ExportError(
-      `onnx.export: dynamicAxes must be an array of axis names, got ${JSON.stringify(dynamicAxes)}.`,
+      `onnx.export: dynamicAxes must be an array of axis names (or lists of names that share a size), got ${JSON.stringify(given)}.`,
     );
   }
   if (dynamicAxes.length > SCALE_PRIMES.length) {
@@ -170,14 +177,15 @@ function trace(
 
 /** Where each dynamic axis is read at run time, and its example size. */
 function dynamicSources(
-  names: readonly string[],
+  groups: readonly (readonly string[])[],
   leaves: readonly Leaf[],
   inputName: (i: number) => string,
 ): (DynamicAxisSource & { size: number })[] {
-  return names.map((name) => {
+  return groups.map((group) => {
+    const name = group[0]!;
     let found: (DynamicAxisSource & { size: number }) | undefined;
     leaves.forEach((leaf, i) => {
-      const axis = leaf.axes.indexOf(name);
+      const axis = leaf.axes.findIndex((a) => a !== null && group.includes(a));
       if (axis < 0) return;
       const size = leaf.tensor.shape[axis]!;
       if (found === undefined) found = { name, input: inputName(i), axis, size };
@@ -204,7 +212,7 @@ function dynamicSources(
 /** The arguments with every dynamic axis scaled by its prime, as zeros (a trace ignores values). */
 function scaledArguments(
   args: unknown,
-  dynamic: readonly string[],
+  dynamic: readonly (readonly string[])[],
 ): { args: unknown; made: tf.Tensor[] } {
   const [leaves, def] = flatten(args, isNamedArray);
   const made: tf.Tensor[] = [];
@@ -214,7 +222,7 @@ function scaledArguments(
     const names = Object.keys(named.namedAxes);
     const positional = named.dataArray.rank - names.length;
     const shape = named.dataArray.shape.map((s, d) => {
-      const k = d < positional ? -1 : dynamic.indexOf(names[d - positional]!);
+      const k = d < positional ? -1 : dynamic.findIndex((g) => g.includes(names[d - positional]!));
       return k < 0 ? s : s * SCALE_PRIMES[k]!;
     });
     const data = tf.zeros(shape, named.dataArray.dtype);
@@ -373,6 +381,7 @@ export function exportModel<A extends unknown[]>(
     }
     return writeModel(first.trace, second, first.outputs, distinct, {
       argumentLeaves,
+      groups: dynamicAxes,
       inputName,
       sources,
       examples,
@@ -385,6 +394,7 @@ export function exportModel<A extends unknown[]>(
 }
 
 interface WriteContext {
+  groups: readonly (readonly string[])[];
   argumentLeaves: readonly unknown[];
   inputName(i: number): string;
   sources: readonly (DynamicAxisSource & { size: number })[];
@@ -420,7 +430,10 @@ function writeModel(
     const name = context.inputName(i);
     const shape = leaf.tensor.shape.map((s, d) => {
       const axis = leaf.axes[d];
-      return axis !== null && axis !== undefined && dynamicNames.includes(axis) ? axis : s;
+      const k = context.groups.findIndex(
+        (g) => axis !== null && axis !== undefined && g.includes(axis),
+      );
+      return k < 0 ? s : dynamicNames[k]!;
     });
     return { leaf, name, shape };
   });

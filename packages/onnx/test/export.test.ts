@@ -1,6 +1,6 @@
-import { NamedArray, nx, random, ready } from "@saikei/named";
-import { initializeParameters } from "@saikei/nn";
 import { MLP, TransformerInputs, TransformerLM } from "@saikei/models";
+import { type NamedArray, nx, random, ready } from "@saikei/named";
+import { initializeParameters } from "@saikei/nn";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as onnx from "../src/index.js";
@@ -27,25 +27,50 @@ describe("export and session (Node)", () => {
   });
 
   it("TransformerLM forward matches tfjs for two batch/seq shapes with dynamic axes", async () => {
-    const config = { numHeads: 2, numKvHeads: 1, embeddingDim: 16, projectionDim: 8, mlpHiddenDim: 32, numDecoderBlocks: 2, vocabSize: 11 };
+    const config = {
+      numHeads: 2,
+      numKvHeads: 1,
+      embeddingDim: 16,
+      projectionDim: 8,
+      mlpHiddenDim: 32,
+      numDecoderBlocks: 2,
+      vocabSize: 11,
+    };
     const model = initializeParameters(TransformerLM.fromConfig(config), random.key(3));
     const forward = (tokens: NamedArray, positions: NamedArray, mask: NamedArray) =>
       model.call(new TransformerInputs({ tokens, positions, attentionMask: mask }));
     const inputsFor = (batch: number, seq: number) => {
-      const tokens = nx.wrap(random.randint(random.key(batch * 10 + seq), [batch, seq], 0, 11)).tag("batch", "seq");
+      const tokens = nx
+        .wrap(random.randint(random.key(batch * 10 + seq), [batch, seq], 0, 11))
+        .tag("batch", "seq");
       return TransformerInputs.fromBasicSegments(tokens);
     };
     const example = inputsFor(2, 5);
-    const bytes = onnx.export(forward, [example.tokens, example.positions, example.attentionMask] as [NamedArray, NamedArray, NamedArray], {
-      dynamicAxes: ["batch", "seq", "kv_seq"],
-      inputNames: ["tokens", "positions", "mask"],
-      outputNames: ["logits"],
-    });
+    const bytes = onnx.export(
+      forward,
+      [example.tokens, example.positions, example.attentionMask] as [
+        NamedArray,
+        NamedArray,
+        NamedArray,
+      ],
+      {
+        dynamicAxes: ["batch", ["seq", "kv_seq"]],
+        inputNames: ["tokens", "positions", "mask"],
+        outputNames: ["logits"],
+      },
+    );
     const s = await onnx.session(bytes);
-    for (const [batch, seq] of [[3, 7], [1, 12]] as const) {
+    for (const [batch, seq] of [
+      [3, 7],
+      [1, 12],
+    ] as const) {
       const inputs = inputsFor(batch, seq);
       const expected = model.call(inputs);
-      const { logits } = await s.run({ tokens: inputs.tokens, positions: inputs.positions, mask: inputs.attentionMask });
+      const { logits } = await s.run({
+        tokens: inputs.tokens,
+        positions: inputs.positions,
+        mask: inputs.attentionMask,
+      });
       expect((logits as NamedArray).namedShape).toEqual({ batch, seq, vocabulary: 11 });
       expect(maxAbsDiff(expected, logits as NamedArray)).toBeLessThan(1e-4);
       disposeResults({ logits: logits! });

@@ -1,4 +1,4 @@
-import { NamedArray, type NamedArrayBase } from "@saikei/named";
+import type { NamedArray, NamedArrayBase } from "@saikei/named";
 import * as tf from "@tensorflow/tfjs-core";
 
 /** Largest absolute difference between two arrays' values, after ordering `b` like `a`. */
