@@ -68,3 +68,14 @@ export class NamedIndexError extends Error {
 export class RandomKeyError extends Error {
   override name = "RandomKeyError";
 }
+
+/**
+ * Raised when an operation does not support the dtype of its operands: bitwise operators on
+ * floats, shifts on non-integers, updates whose values cannot be cast to the array's dtype.
+ *
+ * @example
+ * nx.ones({ a: 2 }).and(nx.ones({ a: 2 })); // throws: `and` works on bool and int32 arrays
+ */
+export class NamedDtypeError extends Error {
+  override name = "NamedDtypeError";
+}

@@ -16,7 +16,14 @@ export * from "./creation.js";
 export { isTaping, isTracing } from "./engineState.js";
 export * from "./errors.js";
 export { registerGradients } from "./gradients.js";
-export * from "./indexing.js";
+export {
+  type GatherMode,
+  type GatherOptions,
+  Slice,
+  slice,
+  type UpdateMode,
+  type UpdateOptions,
+} from "./indexing.js";
 export * from "./jit.js";
 export * from "./namedArray.js";
 export * from "./nmap.js";

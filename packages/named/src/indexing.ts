@@ -1,23 +1,36 @@
 /**
- * Indexing named arrays by axis name (`{ seq: 3, batch: slice(0, 2) }`) or by position
- * (`[0, slice(1, null)]`), with NumPy / penzai semantics, lowered to `tf.slice`, `tf.gather` and
- * one flat gather for advanced (integer-array) indices.
+ * Indexing and indexed updates of named arrays, on layouts: penzai's `x[indexer]` and
+ * `x.at[indexer].get / set / add / ...`. Positional indexers follow NumPy (basic and advanced
+ * indexing of the positional axes, vectorized over the named axes); index arrays may be named
+ * arrays, whose names are vectorized over and appear in the result. Dict indexers address named
+ * axes and are rewritten to positional ones as penzai does (`untagPrefix`, index, `tagPrefix`).
+ *
+ * Every gather is one `tf.gather` over a flat view of the indexed axes; every update one
+ * `tf.tensorScatterUpdate` (set, and mul / min / max / apply per round of repeated indices) or one
+ * `tf.unsortedSegmentSum` (add).
  *
  * @module
  */
 
 import * as tf from "@tensorflow/tfjs-core";
-import { NamedIndexError } from "./errors.js";
+import { isTaping } from "./engineState.js";
+import { NamedIndexError, NamedShapeMismatchError } from "./errors.js";
 import {
   type AxisName,
   checkAxisName,
   describeNamedShape,
-  fromLayout,
-  type NamedArrayBase,
+  describePositionalShape,
+  type Layout,
+  layoutOf,
+  namedShapeOf,
   nameRecord,
-} from "./namedArray.js";
+  positionalShapeOf,
+  sizeOf,
+  transposeIfNeeded,
+} from "./layout.js";
+import { broadcastShapes, reshapeIfNeeded, unionOfLayouts } from "./layoutOps.js";
+import { broadcastFast } from "./lowering.js";
 import { tidy } from "./tidy.js";
-
 /**
  * A Python-style slice `start:stop:step`; `null` bounds mean "from the start" / "to the end".
  * Build it with {@link slice}.
@@ -97,232 +110,737 @@ export function slice(start?: number | null, stop?: number | null, step?: number
   return new Slice(start ?? null, stop ?? null, step ?? null);
 }
 
-/** One index entry: an integer, a slice, an integer array (nested arrays or an int32 tensor), or null (new axis). */
-export type IndexEntry =
-  | number
-  | Slice
-  | readonly number[]
-  | readonly (readonly number[])[]
-  | tf.Tensor
-  | null;
+/**
+ * One resolved entry of an indexer: a slice, a new size-1 axis (`null`), a static integer, or an
+ * int32 index array given as a layout (its named axes are vectorized over; its positional axes
+ * are the advanced-index axes NumPy adds).
+ */
+export type IndexItem =
+  | { readonly kind: "slice"; readonly slice: Slice }
+  | { readonly kind: "new" }
+  | { readonly kind: "int"; readonly value: number }
+  | { readonly kind: "array"; readonly index: Layout };
 
-/** `index` argument: entries by axis name, or entries for the positional axes in order. */
-export type IndexSpec = Readonly<Record<AxisName, IndexEntry>> | readonly IndexEntry[];
+/** A resolved indexer: positional items in order, or items by axis name. */
+export type ResolvedIndexer =
+  | { readonly style: "positional"; readonly items: readonly IndexItem[] }
+  | { readonly style: "dict"; readonly items: readonly (readonly [AxisName, IndexItem])[] };
 
-type Classified =
-  | { kind: "slice"; slice: Slice }
-  | { kind: "index"; values: IndexEntry }
-  | { kind: "new" };
+/**
+ * Out-of-bounds behaviour of a gather: `"clip"` clamps indices into range (the default, as JAX's
+ * indexing), `"fill"` returns `fillValue` there, `"promise_in_bounds"` skips the bounds handling.
+ * Negative indices count from the end in every mode.
+ */
+export type GatherMode = "clip" | "fill" | "promise_in_bounds";
 
-function classify(entry: unknown, where: string): Classified {
-  if (entry === null) return { kind: "new" };
-  if (entry instanceof Slice) return { kind: "slice", slice: entry };
-  if (typeof entry === "number") {
-    if (!Number.isInteger(entry))
-      throw new NamedIndexError(`${where}: index ${entry} is not an integer.`);
-    return { kind: "index", values: entry };
+/**
+ * Out-of-bounds behaviour of an update: `"drop"` ignores those updates (the default, as JAX),
+ * `"clip"` clamps indices into range, `"promise_in_bounds"` skips the bounds handling.
+ */
+export type UpdateMode = "drop" | "clip" | "promise_in_bounds";
+
+/** Options of `get`. */
+export interface GatherOptions {
+  /** Out-of-bounds behaviour; default `"clip"`. */
+  readonly mode?: GatherMode;
+  /**
+   * The value where an index is out of bounds with `mode: "fill"`. Default: NaN for floats, the
+   * smallest int32 for int32, `true` for bool (JAX's defaults).
+   */
+  readonly fillValue?: number | boolean;
+}
+
+/** Options of the update methods (`set`, `add`, `mul`, `min`, `max`, `apply`). */
+export interface UpdateOptions {
+  /** Out-of-bounds behaviour; default `"drop"`. */
+  readonly mode?: UpdateMode;
+}
+
+/** The combining operations of indexed updates. */
+export type UpdateOp = "set" | "add" | "mul" | "min" | "max" | "apply";
+
+/** One dimension of the indexed region, by what it is in the result. */
+interface RegionDim {
+  readonly size: number;
+  /** Axis name in the result, for named dims. */
+  readonly name?: AxisName;
+  /** Positional axis index in the result, for positional dims. */
+  readonly pos?: number;
+}
+
+/** A new size-1 axis of the result: positional (`pos`) or named (`name`). */
+type NewAxis =
+  | { readonly pos: number; readonly name?: undefined }
+  | { readonly name: AxisName; readonly pos?: undefined };
+
+/** An advanced index on one data axis. */
+interface AdvancedEntry {
+  readonly axis: number;
+  readonly index: number | Layout | { readonly iota: AxisName };
+}
+
+/** How an indexer applies to a layout. */
+interface Plan {
+  readonly x: Layout;
+  /** Sliced data axes and the static indices each keeps. */
+  readonly sliced: ReadonlyMap<number, readonly number[]>;
+  readonly advanced: readonly AdvancedEntry[];
+  readonly advNames: readonly AxisName[];
+  readonly advNameSizes: readonly number[];
+  readonly advPositional: readonly number[];
+  /** Data axes that are not advanced-indexed, in region order. */
+  readonly rest: readonly number[];
+  /** Region dims: advanced names, advanced positional dims, then `rest`. */
+  readonly region: readonly RegionDim[];
+  /** Every new (`null`) axis of the result: its positional index, or its name (dict style). */
+  readonly newAxes: readonly NewAxis[];
+  /** Result positional rank. */
+  readonly resultRank: number;
+}
+
+function describeEntry(entry: unknown): string {
+  return `${Object.prototype.toString.call(entry)} (${String(entry)})`;
+}
+
+/**
+ * Wraps a static integer index into `[0, size)` or reports it out of bounds.
+ *
+ * @returns the wrapped index and whether it is in bounds.
+ */
+function wrapStatic(value: number, size: number): { index: number; inBounds: boolean } {
+  const w = value < 0 ? value + size : value;
+  return { index: w, inBounds: w >= 0 && w < size };
+}
+
+/** Builds the plan of a positional indexer on `x`. `restOrder` "data" keeps data order. */
+function planPositional(
+  x: Layout,
+  items: readonly IndexItem[],
+  restOrder: "data" | "slicedFirst",
+): Plan {
+  const consumed = items.filter((it) => it.kind !== "new").length;
+  const P = x.logical.length;
+  if (consumed > P) {
+    throw new NamedIndexError(
+      `index: too many positional indices (${consumed}) for positional shape ${describePositionalShape(positionalShapeOf(x))}. ` +
+        "Use { name: index } to index named axes.",
+    );
   }
-  if (Array.isArray(entry)) return { kind: "index", values: entry };
-  if (entry instanceof tf.Tensor) {
-    if (entry.dtype !== "int32") {
+  const arrays = items.flatMap((it) => (it.kind === "array" ? [it.index] : []));
+  const sizes = unionOfLayouts([x, ...arrays], "index", [
+    "array",
+    ...arrays.map((_, i) => `indices[${i}]`),
+  ]);
+  const advNames: AxisName[] = [];
+  for (const a of arrays) for (const n of a.names) if (!advNames.includes(n)) advNames.push(n);
+  const advPositional = broadcastShapes(arrays.map(positionalShapeOf), "index");
+  const sliced = new Map<number, readonly number[]>();
+  const advanced: AdvancedEntry[] = [];
+  type Walk = { kind: "axis"; axis: number } | { kind: "new" } | { kind: "advanced" };
+  const walk: Walk[] = [];
+  let p = 0;
+  for (const it of items) {
+    if (it.kind === "new") {
+      walk.push({ kind: "new" });
+      continue;
+    }
+    const axis = x.logical[p++]!;
+    if (it.kind === "slice") {
+      sliced.set(axis, it.slice.indicesFor(x.data.shape[axis]!));
+      walk.push({ kind: "axis", axis });
+    } else {
+      advanced.push({ axis, index: it.kind === "int" ? it.value : it.index });
+      walk.push({ kind: "advanced" });
+    }
+  }
+  for (; p < P; p++) walk.push({ kind: "axis", axis: x.logical[p]! });
+  for (const n of advNames) {
+    if (Object.hasOwn(x.nameAxis, n)) advanced.push({ axis: x.nameAxis[n]!, index: { iota: n } });
+  }
+  const indexedAxes = advanced.map((e) => e.axis);
+  let rest = Array.from({ length: x.data.rank }, (_, d) => d).filter(
+    (d) => !indexedAxes.includes(d),
+  );
+  if (restOrder === "slicedFirst") {
+    rest = [...rest.filter((d) => sliced.has(d)), ...rest.filter((d) => !sliced.has(d))];
+  }
+  const advancedAt = walk.flatMap((w, i) => (w.kind === "advanced" ? [i] : []));
+  const contiguous = advancedAt.every((v, i) => i === 0 || v === advancedAt[i - 1]! + 1);
+  const q = advPositional.length;
+  const resultOf = new Map<number, number>();
+  const advPos: number[] = [];
+  const newAxes: NewAxis[] = [];
+  let next = 0;
+  const placeAdvanced = () => {
+    for (let i = 0; i < q; i++) advPos.push(next++);
+  };
+  if (!contiguous) placeAdvanced();
+  let placed = !contiguous;
+  for (const w of walk) {
+    if (w.kind === "axis") resultOf.set(w.axis, next++);
+    else if (w.kind === "new") newAxes.push({ pos: next++ });
+    else if (!placed) {
+      placeAdvanced();
+      placed = true;
+    }
+  }
+  const xNameOf = new Map<number, AxisName>();
+  for (const n of x.names) xNameOf.set(x.nameAxis[n]!, n);
+  const region: RegionDim[] = [
+    ...advNames.map((n) => ({ size: sizes[n]!, name: n })),
+    ...advPositional.map((s, i) => ({ size: s, pos: advPos[i]! })),
+    ...rest.map((d) => {
+      const size = sliced.get(d)?.length ?? x.data.shape[d]!;
+      const name = xNameOf.get(d);
+      return name === undefined ? { size, pos: resultOf.get(d)! } : { size, name };
+    }),
+  ];
+  return {
+    x,
+    sliced,
+    advanced,
+    advNames,
+    advNameSizes: advNames.map((n) => sizes[n]!),
+    advPositional,
+    rest,
+    region,
+    newAxes,
+    resultRank: next,
+  };
+}
+
+/** The layout with names `names` moved to the front of the positional axes (penzai's `untag_prefix`). */
+function untagPrefixLayout(x: Layout, names: readonly AxisName[]): Layout {
+  const nameAxis: Record<string, number> = nameRecord();
+  for (const n of x.names) if (!names.includes(n)) nameAxis[n] = x.nameAxis[n]!;
+  return layoutOf(x.data, [...names.map((n) => x.nameAxis[n]!), ...x.logical], nameAxis);
+}
+
+/** The layout with its first positional axes named `names` (penzai's `tag_prefix`). */
+function tagPrefixLayout(x: Layout, names: readonly AxisName[]): Layout {
+  const nameAxis: Record<string, number> = nameRecord(x.nameAxis);
+  names.forEach((n, i) => {
+    nameAxis[n] = x.logical[i]!;
+  });
+  return layoutOf(x.data, x.logical.slice(names.length), nameAxis);
+}
+
+/** A dict indexer rewritten as penzai does: the axes to untag, the positional items, the names to tag. */
+interface DictRewrite {
+  readonly untag: readonly AxisName[];
+  readonly items: readonly IndexItem[];
+  readonly tag: readonly AxisName[];
+}
+
+function rewriteDict(x: Layout, entries: readonly (readonly [AxisName, IndexItem])[]): DictRewrite {
+  const introduced: AxisName[] = [];
+  const sliced: [AxisName, IndexItem][] = [];
+  const indexed: [AxisName, IndexItem][] = [];
+  for (const [name, item] of entries) {
+    if (item.kind === "new") {
+      checkAxisName(name, "index");
+      if (Object.hasOwn(x.nameAxis, name)) {
+        throw new NamedIndexError(
+          `index: null introduces a new axis, but "${name}" already exists in named shape ${describeNamedShape(namedShapeOf(x))}.`,
+        );
+      }
+      introduced.push(name);
+      continue;
+    }
+    if (!Object.hasOwn(x.nameAxis, name)) {
       throw new NamedIndexError(
-        `${where}: index tensors must have dtype int32, but got ${entry.dtype}.`,
+        `index: axis name "${name}" is not present in the array, whose named shape is ${describeNamedShape(namedShapeOf(x))}. ` +
+          "Use null to introduce a new axis.",
       );
     }
-    return { kind: "index", values: entry };
+    (item.kind === "slice" ? sliced : indexed).push([name, item]);
   }
-  throw new NamedIndexError(
-    `Unsupported index for ${where}: expected a slice(...), an integer, an integer array, or null, but got ` +
-      `${Object.prototype.toString.call(entry)} (${String(entry)}). To index with a NamedArray of indices, use nmap.`,
-  );
+  return {
+    untag: [...sliced, ...indexed].map(([n]) => n),
+    items: [
+      ...introduced.map((): IndexItem => ({ kind: "new" })),
+      ...sliced.map(([, it]) => it),
+      ...indexed.map(([, it]) => it),
+    ],
+    tag: [...introduced, ...sliced.map(([n]) => n)],
+  };
 }
 
-function indexTensor(values: IndexEntry, size: number): tf.Tensor {
-  const t =
-    values instanceof tf.Tensor ? values : tf.tensor(values as tf.TensorLike, undefined, "int32");
-  // JAX gathers wrap negative indices once and clamp out-of-range ones.
-  const wrapped = tf.where(tf.less(t, 0), tf.add(t, tf.scalar(size, "int32")), t);
-  // tf.clipByValue is float-only on wasm; clamp with integer minimum/maximum.
-  return tf.minimum(
-    tf.maximum(wrapped, tf.scalar(0, "int32")),
-    tf.scalar(Math.max(0, size - 1), "int32"),
-  );
+/** Rewrites a plan's positional result dims `< k` as the names `tag` (the dict-style result). */
+function relabel(plan: Plan, tag: readonly AxisName[]): Plan {
+  const k = tag.length;
+  const map = (dim: RegionDim): RegionDim =>
+    dim.pos === undefined
+      ? dim
+      : dim.pos < k
+        ? { size: dim.size, name: tag[dim.pos]! }
+        : { size: dim.size, pos: dim.pos - k };
+  return {
+    ...plan,
+    region: plan.region.map(map),
+    newAxes: plan.newAxes.map((a) =>
+      a.pos === undefined ? a : a.pos < k ? { name: tag[a.pos]! } : { pos: a.pos - k },
+    ),
+    resultRank: plan.resultRank - k,
+  };
 }
 
-interface Gathered {
-  data: tf.Tensor;
-  /** Rank of the advanced-index block placed at the front of `data`. */
-  advancedRank: number;
-  /** New data axis of each old data axis; -1 for removed (indexed) axes. */
-  newAxis: number[];
+/** Where the prepared advanced indices stand. */
+interface PreparedIndices {
+  /** Linear index into the flattened indexed axes, shaped like the advanced region. */
+  readonly linear: tf.Tensor | undefined;
+  /** In-bounds mask of the same shape (undefined when every index is statically in bounds). */
+  readonly valid: tf.Tensor | undefined;
+  /** Whether some static index is out of bounds (the whole region is then out of bounds). */
+  readonly staticOutOfBounds: boolean;
+  /** Product of the indexed axes' sizes. */
+  readonly flatSize: number;
 }
 
-/** Applies slices and advanced indices to data axes. Advanced dims go to the front. */
-function gatherData(
-  data: tf.Tensor,
-  slices: ReadonlyMap<number, Slice>,
-  indexed: readonly [number, IndexEntry][],
-): Gathered {
+/** An index tensor aligned to the advanced region `[...advNames, ...advPositional]`. */
+function alignIndex(index: Layout, plan: Plan): tf.Tensor {
+  const present = plan.advNames.filter((n) => Object.hasOwn(index.nameAxis, n));
+  const t = transposeIfNeeded(index.data, [
+    ...present.map((n) => index.nameAxis[n]!),
+    ...index.logical,
+  ]);
+  const q = plan.advPositional.length;
+  const shape = [
+    ...plan.advNames.map((n, i) => (Object.hasOwn(index.nameAxis, n) ? plan.advNameSizes[i]! : 1)),
+    ...new Array<number>(q - index.logical.length).fill(1),
+    ...positionalShapeOf(index),
+  ];
+  return reshapeIfNeeded(t.dtype === "int32" ? t : tf.cast(t, "int32"), shape);
+}
+
+function iotaFor(name: AxisName, plan: Plan): tf.Tensor {
+  const i = plan.advNames.indexOf(name);
+  const size = plan.advNameSizes[i]!;
+  const shape = [
+    ...plan.advNames.map((_, j) => (j === i ? size : 1)),
+    ...plan.advPositional.map(() => 1),
+  ];
+  return tf.reshape(tf.range(0, size, 1, "int32"), shape);
+}
+
+/** Combines the advanced indices into one linear index, handling negative and out-of-range values. */
+function prepareIndices(plan: Plan, bounds: "clip" | "mask" | "none"): PreparedIndices {
+  const { x, advanced } = plan;
+  let linear: tf.Tensor | undefined;
+  let valid: tf.Tensor | undefined;
+  let staticOutOfBounds = false;
+  let stride = 1;
+  for (let j = advanced.length - 1; j >= 0; j--) {
+    const { axis, index } = advanced[j]!;
+    const size = x.data.shape[axis]!;
+    let t: tf.Tensor;
+    if (typeof index === "number") {
+      const w = wrapStatic(index, size);
+      if (!w.inBounds) staticOutOfBounds = true;
+      const v = bounds === "clip" ? Math.min(Math.max(w.index, 0), Math.max(size - 1, 0)) : w.index;
+      t = tf.scalar(v, "int32");
+    } else if ("iota" in index) {
+      t = iotaFor(index.iota, plan);
+    } else {
+      t = alignIndex(index, plan);
+      if (bounds !== "none") {
+        const sizeT = tf.scalar(size, "int32");
+        t = tf.where(tf.less(t, tf.scalar(0, "int32")), tf.add(t, sizeT), t);
+        if (bounds === "mask") {
+          const ok = tf.logicalAnd(tf.greaterEqual(t, tf.scalar(0, "int32")), tf.less(t, sizeT));
+          valid = valid === undefined ? ok : tf.logicalAnd(valid, ok);
+        }
+        // tf.clipByValue is float-only on wasm; clamp with integer minimum / maximum.
+        t = tf.minimum(
+          tf.maximum(t, tf.scalar(0, "int32")),
+          tf.scalar(Math.max(0, size - 1), "int32"),
+        );
+      }
+    }
+    const term = stride === 1 ? t : tf.mul(t, tf.scalar(stride, "int32"));
+    linear = linear === undefined ? term : tf.add(linear, term);
+    stride *= size;
+  }
+  if (bounds === "clip") staticOutOfBounds = false;
+  return { linear, valid, staticOutOfBounds, flatSize: stride };
+}
+
+function applySlices(data: tf.Tensor, sliced: ReadonlyMap<number, readonly number[]>): tf.Tensor {
   let t = data;
-  for (const [axis, s] of slices) {
-    const idx = s.indicesFor(t.shape[axis]!);
+  for (const [axis, idx] of sliced) {
     const contiguous = idx.every((v, i) => i === 0 || v === idx[i - 1]! + 1);
     if (contiguous) {
       const begin = t.shape.map((_, d) => (d === axis ? (idx[0] ?? 0) : 0));
       const size = t.shape.map((sz, d) => (d === axis ? idx.length : sz));
       t = tf.slice(t, begin, size);
     } else {
-      t = tf.gather(t, tf.tensor1d(idx, "int32"), axis);
+      t = tf.gather(t, tf.tensor1d(idx as number[], "int32"), axis);
     }
   }
-  const rank = t.rank;
-  if (indexed.length === 0)
-    return { data: t, advancedRank: 0, newAxis: Array.from({ length: rank }, (_, i) => i) };
-  const axes = indexed.map(([a]) => a);
-  const rest = Array.from({ length: rank }, (_, i) => i).filter((d) => !axes.includes(d));
-  const idx = indexed.map(([a, v]) => indexTensor(v, t.shape[a]!));
-  let shape: number[] = [];
-  for (const i of idx) shape = tf.broadcast_util.assertAndGetBroadcastShape(shape, i.shape);
-  let linear: tf.Tensor = tf.zeros(shape, "int32");
-  let stride = 1;
-  for (let j = axes.length - 1; j >= 0; j--) {
-    linear = tf.add(linear, tf.mul(idx[j]!, tf.scalar(stride, "int32")));
-    stride *= t.shape[axes[j]!]!;
-  }
-  const moved = tf.transpose(t, [...axes, ...rest]);
-  const flat = tf.reshape(moved, [stride, ...rest.map((d) => t.shape[d]!)]);
-  const gathered = tf.gather(flat, tf.reshape(linear, [-1]), 0);
-  const out = tf.reshape(gathered, [...shape, ...rest.map((d) => t.shape[d]!)]);
-  const newAxis = new Array<number>(rank).fill(-1);
-  rest.forEach((d, i) => {
-    newAxis[d] = shape.length + i;
+  return t;
+}
+
+/** The fill value of `mode: "fill"` for a dtype, as JAX. */
+function defaultFill(dtype: tf.DataType): number | boolean {
+  if (dtype === "int32") return -(2 ** 31);
+  if (dtype === "bool") return true;
+  return Number.NaN;
+}
+
+/** The result layout of a plan, over data laid out as the region followed by the new axes. */
+function resultLayout(plan: Plan, data: tf.Tensor): Layout {
+  const logical = new Array<number>(plan.resultRank);
+  const nameAxis: Record<string, number> = nameRecord();
+  plan.region.forEach((dim, i) => {
+    if (dim.name !== undefined) nameAxis[dim.name] = i;
+    else logical[dim.pos!] = i;
   });
-  return { data: out, advancedRank: shape.length, newAxis };
+  plan.newAxes.forEach((a, i) => {
+    if (a.name !== undefined) nameAxis[a.name] = plan.region.length + i;
+    else logical[a.pos] = plan.region.length + i;
+  });
+  return layoutOf(data, logical, nameAxis);
+}
+
+function gatherPlan(plan: Plan, options: GatherOptions): Layout {
+  const mode = options.mode ?? "clip";
+  const { x } = plan;
+  return tidy(() => {
+    const t = applySlices(x.data, plan.sliced);
+    let out: tf.Tensor;
+    if (plan.advanced.length === 0) {
+      out = transposeIfNeeded(t, plan.rest);
+    } else {
+      const bounds = mode === "clip" ? "clip" : mode === "fill" ? "mask" : "none";
+      const prep = prepareIndices(plan, bounds);
+      const advShape = [...plan.advNameSizes, ...plan.advPositional];
+      const tail = plan.rest.map((d) => t.shape[d]!);
+      const moved = transposeIfNeeded(t, [...plan.advanced.map((e) => e.axis), ...plan.rest]);
+      const flat = reshapeIfNeeded(moved, [prep.flatSize, ...tail]);
+      const linear = broadcastFast(prep.linear!, advShape);
+      out = reshapeIfNeeded(tf.gather(flat, reshapeIfNeeded(linear, [-1]), 0), [
+        ...advShape,
+        ...tail,
+      ]);
+      if (mode === "fill")
+        out = fillOutOfBounds(out, prep, advShape, tail.length, options.fillValue);
+    }
+    for (let i = 0; i < plan.newAxes.length; i++) out = tf.expandDims(out, out.rank);
+    return resultLayout(plan, out);
+  });
+}
+
+function fillOutOfBounds(
+  out: tf.Tensor,
+  prep: PreparedIndices,
+  advShape: readonly number[],
+  tailRank: number,
+  fillValue: number | boolean | undefined,
+): tf.Tensor {
+  const fill = tf.scalar(fillValue ?? defaultFill(out.dtype), out.dtype);
+  if (prep.staticOutOfBounds) return tf.broadcastTo(fill, out.shape);
+  if (prep.valid === undefined) return out;
+  const mask = tf.reshape(broadcastFast(prep.valid, advShape), [
+    ...advShape,
+    ...new Array<number>(tailRank).fill(1),
+  ]);
+  return tf.where(tf.broadcastTo(mask, out.shape), out, tf.broadcastTo(fill, out.shape));
+}
+
+/** The plan of an indexer (dict indexers rewritten to positional ones), and the dict names to tag. */
+function planOf(x: Layout, indexer: ResolvedIndexer, restOrder: "data" | "slicedFirst"): Plan {
+  if (indexer.style === "positional") return planPositional(x, indexer.items, restOrder);
+  const dict = rewriteDict(x, indexer.items);
+  const plan = planPositional(untagPrefixLayout(x, dict.untag), dict.items, restOrder);
+  return relabel(plan, dict.tag);
 }
 
 /**
- * Indexes a named array (the engine behind `NamedArrayBase.index`).
+ * Gathers `x[indexer]` (penzai's `x[indexer]` / `x.at[indexer].get()`).
  *
- * Dict-style: integers and integer arrays remove the named axis (arrays add positional axes at
- * the front of the result's positional shape), slices keep it, `null` adds a new named axis of
- * size 1. Positional (array) style: NumPy basic and advanced indexing of the positional axes,
- * vectorized over the named axes.
- *
- * @throws NamedIndexError for an unsupported entry, an unknown name, or too many entries.
- * @example
- * indexArray(nx.arange("i", 0, 5), { i: [4, 0] }).unwrap() // [4, 0]
+ * @throws NamedIndexError for an unknown name, a clashing new name or too many indices.
  */
-export function indexArray(x: NamedArrayBase, indexer: IndexSpec): NamedArrayBase {
-  x.checkValid();
-  const { data, logical, names, nameAxis } = x.layout();
-  if (Array.isArray(indexer)) return indexPositional(x, indexer as readonly IndexEntry[]);
-  if (
-    indexer === null ||
-    typeof indexer !== "object" ||
-    indexer instanceof tf.Tensor ||
-    indexer instanceof Slice
-  ) {
-    throw new NamedIndexError(
-      `index expects { name: entry } for named axes or [entry, ...] for positional axes, but got ${String(indexer)}.`,
+export function gatherLayout(
+  x: Layout,
+  indexer: ResolvedIndexer,
+  options: GatherOptions = {},
+): Layout {
+  return gatherPlan(planOf(x, indexer, "data"), options);
+}
+
+/** A value given to an update: a layout, a scalar, or (for `apply`) a function. */
+export type UpdateValue = Layout | number | boolean | ((values: tf.Tensor) => tf.Tensor);
+
+/**
+ * `x` with the names of `value` that `x` lacks (and the index does not introduce) added as
+ * broadcast axes, as nmap would vectorize `x` over them.
+ */
+function broadcastForValue(x: Layout, value: Layout, introduced: ReadonlySet<AxisName>): Layout {
+  const extra = value.names.filter((n) => !Object.hasOwn(x.nameAxis, n) && !introduced.has(n));
+  if (extra.length === 0) return x;
+  const sizes = namedShapeOf(value);
+  const shape = [...x.data.shape, ...extra.map((n) => sizes[n]!)];
+  const data = broadcastFast(tf.reshape(x.data, [...x.data.shape, ...extra.map(() => 1)]), shape);
+  const nameAxis: Record<string, number> = nameRecord(x.nameAxis);
+  extra.forEach((n, i) => {
+    nameAxis[n] = x.data.rank + i;
+  });
+  return layoutOf(data, x.logical, nameAxis);
+}
+
+/**
+ * Lays `value` out as the update region: one data axis per region dim, broadcast (NumPy rules
+ * for positional axes, right-aligned to the result's positional shape; by name for named axes).
+ */
+function arrangeValue(
+  value: Layout,
+  plan: Plan,
+  newNames: ReadonlySet<AxisName>,
+  where: string,
+): tf.Tensor {
+  const regionShape = plan.region.map((d) => d.size);
+  const resultPositional = new Array<number>(plan.resultRank).fill(1);
+  for (const d of plan.region) if (d.pos !== undefined) resultPositional[d.pos] = d.size;
+  const vPos = positionalShapeOf(value);
+  const offset = plan.resultRank - vPos.length;
+  const fail = () =>
+    new NamedShapeMismatchError(
+      `${where}: cannot provide updates with positional shape ${describePositionalShape(vPos)} and named shape ` +
+        `${describeNamedShape(namedShapeOf(value))} for an index whose result has positional shape ` +
+        `${describePositionalShape(resultPositional)} and named shape {${plan.region
+          .filter((d) => d.name !== undefined)
+          .map((d) => `${d.name}: ${d.size}`)
+          .join(
+            ", ",
+          )}}. The update's positional shape must be a suffix of the result's (or broadcast to it), ` +
+        "and its named axes must have the result's sizes.",
     );
-  }
-  const slices = new Map<number, Slice>();
-  const indexed: [number, IndexEntry][] = [];
-  const introduced: string[] = [];
-  for (const [name, entry] of Object.entries(indexer as Record<string, IndexEntry>)) {
-    const c = classify(entry, `named axis "${name}"`);
-    if (c.kind === "new") {
-      checkAxisName(name, "index");
-      if (Object.hasOwn(nameAxis, name)) {
-        throw new NamedIndexError(
-          `index: null introduces a new axis, but "${name}" already exists in named shape ${describeNamedShape(x.namedShape)}.`,
-        );
-      }
-      introduced.push(name);
-      continue;
+  if (offset < 0) throw fail();
+  const axisFor = (dim: RegionDim): number | undefined => {
+    if (dim.name !== undefined)
+      return Object.hasOwn(value.nameAxis, dim.name) ? value.nameAxis[dim.name] : undefined;
+    const i = dim.pos! - offset;
+    return i >= 0 ? value.logical[i] : undefined;
+  };
+  const present: number[] = [];
+  const targetShape: number[] = [];
+  for (const dim of plan.region) {
+    const a = axisFor(dim);
+    if (a === undefined) targetShape.push(1);
+    else {
+      const s = value.data.shape[a]!;
+      if (s !== dim.size && s !== 1) throw fail();
+      present.push(a);
+      targetShape.push(s);
     }
-    if (!Object.hasOwn(nameAxis, name)) {
-      throw new NamedIndexError(
-        `index: axis name "${name}" is not present in the array, whose named shape is ${describeNamedShape(x.namedShape)}.`,
+  }
+  // Axes of the value that fall on new (size-1) axes of the result must have size 1.
+  const dropped = Array.from({ length: value.data.rank }, (_, d) => d).filter(
+    (d) => !present.includes(d),
+  );
+  for (const d of dropped) {
+    const isNewPos =
+      value.logical.includes(d) &&
+      plan.newAxes.some((a) => a.pos === value.logical.indexOf(d) + offset);
+    const isNewName = value.names.some((n) => value.nameAxis[n] === d && newNames.has(n));
+    if (value.data.shape[d] !== 1 || !(isNewPos || isNewName)) throw fail();
+  }
+  const t = transposeIfNeeded(value.data, [...present, ...dropped]);
+  return broadcastFast(reshapeIfNeeded(t, targetShape), regionShape);
+}
+
+function valueLayout(value: Layout | number | boolean, dtype: tf.DataType): Layout {
+  if (typeof value === "object") return value;
+  return layoutOf(tf.scalar(value, dtype), [], nameRecord());
+}
+
+/** `tf.tensorScatterUpdate` with a gradient (tfjs registers none): dx keeps unset rows, dv gathers. */
+function scatterSet(flat: tf.Tensor, linear: tf.Tensor, values: tf.Tensor): tf.Tensor {
+  const indices = tf.reshape(linear, [-1, 1]);
+  if (!isTaping()) return tf.tensorScatterUpdate(flat, indices, values);
+  const withGradient = tf.customGrad((a, b) => {
+    return {
+      value: tf.tensorScatterUpdate(a as tf.Tensor, indices, b as tf.Tensor),
+      gradFunc: (dy: tf.Tensor) => [
+        tf.tensorScatterUpdate(dy, indices, tf.zerosLike(b as tf.Tensor)),
+        tf.gather(dy, linear),
+      ],
+    };
+  });
+  return withGradient(flat, values);
+}
+
+/** Occurrence rounds of repeated indices: round r holds the positions of each index's r-th use. */
+function rounds(linear: Int32Array): number[][] {
+  const seen = new Map<number, number>();
+  const out: number[][] = [];
+  linear.forEach((v, k) => {
+    const r = seen.get(v) ?? 0;
+    seen.set(v, r + 1);
+    if (out[r] === undefined) out[r] = [];
+    out[r]!.push(k);
+  });
+  return out;
+}
+
+const COMBINE: Record<"mul" | "min" | "max", (a: tf.Tensor, b: tf.Tensor) => tf.Tensor> = {
+  mul: tf.mul,
+  min: tf.minimum,
+  max: tf.maximum,
+};
+
+function combineInRounds(
+  flat: tf.Tensor,
+  linear: tf.Tensor,
+  values: tf.Tensor | undefined,
+  combine: (old: tf.Tensor, update: tf.Tensor | undefined) => tf.Tensor,
+): tf.Tensor {
+  let out = flat;
+  for (const round of rounds(linear.dataSync() as Int32Array)) {
+    const at = tf.tensor1d(round, "int32");
+    const positions = tf.gather(linear, at);
+    const updated = combine(
+      tf.gather(out, positions),
+      values === undefined ? undefined : tf.gather(values, at),
+    );
+    out = tf.tensorScatterUpdate(out, tf.reshape(positions, [-1, 1]), tf.cast(updated, out.dtype));
+  }
+  return out;
+}
+
+/** Keeps the in-bounds updates only (reads the mask back: the kept count decides the shapes). */
+function dropOutOfBounds(
+  linear: tf.Tensor,
+  values: tf.Tensor | undefined,
+  valid: tf.Tensor,
+): [tf.Tensor, tf.Tensor | undefined] {
+  const mask = valid.dataSync();
+  if (mask.every((v) => v !== 0)) return [linear, values];
+  const keep = tf.tensor1d(
+    Array.from(mask).flatMap((v, k) => (v !== 0 ? [k] : [])),
+    "int32",
+  );
+  return [tf.gather(linear, keep), values === undefined ? undefined : tf.gather(values, keep)];
+}
+
+/**
+ * Applies an indexed update (penzai's `x.at[indexer].set(v)` and friends) and returns the new
+ * array's layout; `x` is unchanged.
+ *
+ * @throws NamedShapeMismatchError when the value does not broadcast to the indexed region.
+ */
+export function updateLayout(
+  x: Layout,
+  indexer: ResolvedIndexer,
+  op: UpdateOp,
+  value: UpdateValue,
+  options: UpdateOptions = {},
+): Layout {
+  const where = `at(...).${op}`;
+  const mode = options.mode ?? "drop";
+  const introduced = new Set(
+    indexer.style === "dict"
+      ? indexer.items.filter(([, it]) => it.kind === "new").map(([n]) => n)
+      : [],
+  );
+  return tidy(() => {
+    const v = typeof value === "function" ? undefined : valueLayout(value, x.data.dtype);
+    const base = v === undefined ? x : broadcastForValue(x, v, introduced);
+    const plan = planOf(base, indexer, "slicedFirst");
+    const { data } = base;
+    const prep = prepareIndices(plan, mode === "clip" ? "clip" : mode === "drop" ? "mask" : "none");
+    if (prep.staticOutOfBounds) return base;
+    const sliceAxes = plan.rest.filter((d) => plan.sliced.has(d));
+    const tailAxes = plan.rest.filter((d) => !plan.sliced.has(d));
+    const advRank = plan.advNames.length + plan.advPositional.length;
+    const regionShape = plan.region.map((d) => d.size);
+    const scatterRank = advRank + sliceAxes.length;
+    // The linear index over [...advanced axes, ...sliced axes], shaped like the scatter dims.
+    const advLinear = prep.linear ?? tf.scalar(0, "int32");
+    let linear: tf.Tensor = tf.reshape(advLinear, [
+      ...(advLinear.rank === advRank ? advLinear.shape : new Array<number>(advRank).fill(1)),
+      ...sliceAxes.map(() => 1),
+    ]);
+    let stride = prep.flatSize;
+    let validity = prep.valid;
+    sliceAxes.forEach((d, i) => {
+      const idx = plan.sliced.get(d)!;
+      const shape = new Array<number>(scatterRank).fill(1);
+      shape[advRank + i] = idx.length;
+      linear = tf.add(
+        tf.mul(linear, tf.scalar(data.shape[d]!, "int32")),
+        tf.tensor(idx as number[], shape, "int32"),
+      );
+      stride *= data.shape[d]!;
+    });
+    const scatterShape = regionShape.slice(0, scatterRank);
+    const count = sizeOf(scatterShape);
+    linear = tf.reshape(broadcastFast(linear, scatterShape), [count]);
+    if (validity !== undefined) {
+      validity = tf.reshape(
+        broadcastFast(
+          tf.reshape(validity, [...validity.shape, ...sliceAxes.map(() => 1)]),
+          scatterShape,
+        ),
+        [count],
       );
     }
-    if (c.kind === "slice") slices.set(nameAxis[name]!, c.slice);
-    else indexed.push([nameAxis[name]!, c.values]);
-  }
-  return tidy(() => {
-    const g = gatherData(data, slices, indexed);
-    let out = g.data;
-    const newLogical = [
-      ...Array.from({ length: g.advancedRank }, (_, i) => i),
-      ...logical.map((d) => g.newAxis[d]!),
-    ];
-    const newNames: Record<string, number> = nameRecord();
-    for (const n of names)
-      if (g.newAxis[nameAxis[n]!]! >= 0) newNames[n] = g.newAxis[nameAxis[n]!]!;
-    for (const n of introduced) {
-      newNames[n] = out.rank;
-      out = tf.expandDims(out, out.rank);
-    }
-    return fromLayout(out, newLogical, newNames);
+    const tail = tailAxes.map((d) => data.shape[d]!);
+    const moved = transposeIfNeeded(data, [
+      ...plan.advanced.map((e) => e.axis),
+      ...sliceAxes,
+      ...tailAxes,
+    ]);
+    const flat = reshapeIfNeeded(moved, [stride, ...tail]);
+    let values =
+      v === undefined
+        ? undefined
+        : tf.reshape(castTo(arrangeValue(v, plan, introduced, where), data.dtype), [
+            count,
+            ...tail,
+          ]);
+    if (validity !== undefined) [linear, values] = dropOutOfBounds(linear, values, validity);
+    const out = combine(op, flat, linear, values, value);
+    const inverse = new Array<number>(data.rank);
+    [...plan.advanced.map((e) => e.axis), ...sliceAxes, ...tailAxes].forEach((d, i) => {
+      inverse[d] = i;
+    });
+    return layoutOf(
+      transposeIfNeeded(tf.reshape(out, moved.shape), inverse),
+      base.logical,
+      base.nameAxis,
+    );
   });
 }
 
-function indexPositional(x: NamedArrayBase, entries: readonly IndexEntry[]): NamedArrayBase {
-  const { data, logical, names, nameAxis } = x.layout();
-  const classified = entries.map((e, i) => classify(e, `positional index ${i}`));
-  const consumed = classified.filter((c) => c.kind !== "new").length;
-  if (consumed > logical.length) {
-    throw new NamedIndexError(
-      `index: too many positional indices (${consumed}) for positional shape [${x.positionalShape.join(", ")}]. ` +
-        "Use { name: index } to index named axes.",
-    );
+function castTo(t: tf.Tensor, dtype: tf.DataType): tf.Tensor {
+  return t.dtype === dtype ? t : tf.cast(t, dtype);
+}
+
+function combine(
+  op: UpdateOp,
+  flat: tf.Tensor,
+  linear: tf.Tensor,
+  values: tf.Tensor | undefined,
+  value: UpdateValue,
+): tf.Tensor {
+  if (linear.size === 0) return flat;
+  switch (op) {
+    case "set":
+      return scatterSet(flat, linear, values!);
+    case "add": {
+      const summed = tf.unsortedSegmentSum(values!, linear as tf.Tensor1D, flat.shape[0]!);
+      return flat.dtype === "bool"
+        ? tf.logicalOr(flat, tf.cast(summed, "bool"))
+        : tf.add(flat, summed);
+    }
+    case "mul":
+    case "min":
+    case "max":
+      return combineInRounds(flat, linear, values, (old, u) => COMBINE[op](old, u!));
+    case "apply": {
+      const fn = value as (values: tf.Tensor) => tf.Tensor;
+      return combineInRounds(flat, linear, undefined, (old) => fn(old));
+    }
   }
-  const slices = new Map<number, Slice>();
-  const indexed: [number, IndexEntry][] = [];
-  type Item = { kind: "axis"; axis: number } | { kind: "new" } | { kind: "advanced" };
-  const items: Item[] = [];
-  let p = 0;
-  for (const c of classified) {
-    if (c.kind === "new") {
-      items.push({ kind: "new" });
-      continue;
-    }
-    const axis = logical[p++]!;
-    if (c.kind === "slice") {
-      slices.set(axis, c.slice);
-      items.push({ kind: "axis", axis });
-    } else {
-      indexed.push([axis, c.values]);
-      items.push({ kind: "advanced" });
-    }
-  }
-  for (; p < logical.length; p++) items.push({ kind: "axis", axis: logical[p]! });
-  const advancedPositions = items.flatMap((it, i) => (it.kind === "advanced" ? [i] : []));
-  const contiguous = advancedPositions.every(
-    (v, i) => i === 0 || v === advancedPositions[i - 1]! + 1,
-  );
-  return tidy(() => {
-    const g = gatherData(data, slices, indexed);
-    let out = g.data;
-    const advancedAxes = Array.from({ length: g.advancedRank }, (_, i) => i);
-    const newLogical: number[] = [];
-    let placed = false;
-    if (!contiguous) {
-      newLogical.push(...advancedAxes);
-      placed = true;
-    }
-    for (const it of items) {
-      if (it.kind === "axis") newLogical.push(g.newAxis[it.axis]!);
-      else if (it.kind === "new") {
-        newLogical.push(out.rank);
-        out = tf.expandDims(out, out.rank);
-      } else if (!placed) {
-        newLogical.push(...advancedAxes);
-        placed = true;
-      }
-    }
-    const newNames: Record<string, number> = nameRecord();
-    for (const n of names) newNames[n] = g.newAxis[nameAxis[n]!]!;
-    return fromLayout(out, newLogical, newNames);
-  });
 }

@@ -6,153 +6,81 @@
  * @module
  */
 
-import { field, Struct } from "@saikei/struct";
+import { checkOptions, field, Struct } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
+import {
+  argExtremumLayout,
+  cumulativeLayout,
+  diagonalLayout,
+  dotPositionalLayout,
+  itemOf,
+  nonzeroLayouts,
+  positionalAxis,
+  ravelLayout,
+  repeatLayout,
+  reshapeLayout,
+  type SearchSide,
+  searchsortedLayout,
+  sortLayout,
+  squeezeLayout,
+  swapaxesLayout,
+  transposeLayout,
+  truePositions,
+} from "./arrayMethods.js";
 import {
   AxisNameError,
   InvalidNamedArrayError,
+  NamedIndexError,
   NamedShapeMismatchError,
   PositionalAxesError,
 } from "./errors.js";
-import { type IndexSpec, indexArray } from "./indexing.js";
+import {
+  type GatherMode,
+  type GatherOptions,
+  gatherLayout,
+  type IndexItem,
+  type ResolvedIndexer,
+  Slice,
+  slice,
+  type UpdateOp,
+  type UpdateOptions,
+  updateLayout,
+} from "./indexing.js";
+import {
+  type AxisName,
+  checkAxisName,
+  checkNoRepeats,
+  describeNamedShape,
+  isIdentity,
+  type Layout,
+  type NamedShape,
+  nameRecord,
+  positionalLayout,
+  transposeIfNeeded,
+} from "./layout.js";
+import {
+  astypeLayout,
+  type BinaryOpName,
+  binaryLayout,
+  type ReductionAxes,
+  type ReductionName,
+  reduceLayout,
+  type UnaryOpName,
+  unaryLayout,
+  whereLayout,
+} from "./layoutOps.js";
 import { broadcastFast } from "./lowering.js";
-import { astype, binaryOp, type NamedOperand, notOp, reduceOp, unaryOp } from "./ops.js";
 import { tidy } from "./tidy.js";
 
-/** A name of a named axis. Integer-like strings ("0", "17") are rejected, as penzai rejects ints. */
-export type AxisName = string;
-
-/** Sizes of named axes, in storage order. */
-export type NamedShape = Readonly<Record<AxisName, number>>;
-
-/** The data axis of every positional axis and every named axis of a named array. */
-export interface Layout {
-  /** The tensor holding the values. */
-  readonly data: tf.Tensor;
-  /** `logical[i]` is the data axis of positional axis `i`. */
-  readonly logical: readonly number[];
-  /** Axis names in storage order. */
-  readonly names: readonly AxisName[];
-  /** Data axis of each name. */
-  readonly nameAxis: Readonly<Record<AxisName, number>>;
-}
-
-const INTEGER_LIKE = /^(?:0|[1-9][0-9]*)$/;
-
-/** Node's hook for `console.log` / `util.inspect` (a symbol key: invisible to `Object.keys`). */
-const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
-
-/**
- * Prints a name record as the plain object it stands for (`{ batch: 4 }`), not as
- * `[Object: null prototype] { batch: 4 }`. Spreading copies keys such as `__proto__` as data.
- */
-const INSPECT_AS_PLAIN_OBJECT: PropertyDescriptor = {
-  value: function inspectNameRecord(
-    this: object,
-    _depth: number,
-    options: unknown,
-    inspect: (value: unknown, options: unknown) => string,
-  ) {
-    return inspect({ ...this }, options);
-  },
-  enumerable: false,
-};
-
-/**
- * A record keyed by axis names, without a prototype: names such as `__proto__`, `constructor` or
- * `toString` are ordinary keys in it (a `{}` would turn `rec["__proto__"] = 3` into a prototype
- * change and answer `"toString" in rec` with `true`). Copies the entries of `sources` in order.
- *
- * @param sources records whose own entries are copied in.
- * @returns a fresh prototype-free record.
- * @example
- * nameRecord({ batch: 2 }, { heads: 4 }); // { batch: 2, heads: 4 }, no prototype
- * Object.keys(nameRecord(JSON.parse('{"__proto__": 3}'))); // ["__proto__"]
- */
-export function nameRecord<V = number>(
-  ...sources: readonly Readonly<Record<string, V>>[]
-): Record<string, V> {
-  const out = Object.create(null) as Record<string, V>;
-  Object.defineProperty(out, NODE_INSPECT, INSPECT_AS_PLAIN_OBJECT);
-  for (const source of sources) {
-    for (const key of Object.keys(source)) out[key] = source[key]!;
-  }
-  return out;
-}
-
-/**
- * Throws `AxisNameError` unless `name` is a valid axis name: a string that is not integer-like.
- * Integer-like keys would be reordered by JavaScript objects and confused with positional indices.
- *
- * @param name the candidate axis name.
- * @param where the operation, for the message.
- * @example
- * checkAxisName("embedding", "tag"); // ok
- */
-export function checkAxisName(name: unknown, where: string): asserts name is AxisName {
-  if (typeof name !== "string") {
-    throw new AxisNameError(
-      `${where}: axis names must be strings, but got ${String(name)} (${typeof name}). ` +
-        "Integers are not allowed as axis names, to avoid confusion with positional axis indices.",
-    );
-  }
-  if (name === "") {
-    throw new AxisNameError(
-      `${where}: the empty string is not an axis name. Give every axis a non-empty name, like "batch".`,
-    );
-  }
-  if (INTEGER_LIKE.test(name)) {
-    throw new AxisNameError(
-      `${where}: the axis name "${name}" looks like an integer. Integers are not allowed as axis names, ` +
-        'to avoid confusion with positional axis indices; use a word such as "axis' +
-        name +
-        '".',
-    );
-  }
-}
-
-function formatShape(shape: NamedShape): string {
-  return `{${Object.entries(shape)
-    .map(([k, v]) => `${k}: ${v}`)
-    .join(", ")}}`;
-}
-
-/**
- * Renders a named shape for messages.
- *
- * @example
- * describeNamedShape({ batch: 2, seq: 8 }) // "{batch: 2, seq: 8}"
- */
-export function describeNamedShape(shape: NamedShape): string {
-  return formatShape(shape);
-}
-
-function isIdentity(perm: readonly number[]): boolean {
-  for (let i = 0; i < perm.length; i++) if (perm[i] !== i) return false;
-  return true;
-}
-
-/**
- * Transposes `data` by `perm`, or returns it unchanged when `perm` is the identity.
- *
- * @example
- * transposeIfNeeded(t, [0, 1]) === t // true
- */
-export function transposeIfNeeded(data: tf.Tensor, perm: readonly number[]): tf.Tensor {
-  return isIdentity(perm) ? data : tf.transpose(data, perm as number[]);
-}
-
-function checkNoRepeats(names: readonly string[], where: string): void {
-  const seen = new Set<string>();
-  for (const n of names) {
-    if (seen.has(n)) {
-      throw new AxisNameError(
-        `${where}: repeats in the axis names are not allowed, but "${n}" appears more than once in [${names.join(", ")}].`,
-      );
-    }
-    seen.add(n);
-  }
-}
+export {
+  type AxisName,
+  checkAxisName,
+  describeNamedShape,
+  type Layout,
+  type NamedShape,
+  nameRecord,
+  transposeIfNeeded,
+} from "./layout.js";
 
 /**
  * The base of `NamedArray` and `NamedArrayView` (penzai's `NamedArrayBase`): shape accessors,
@@ -245,7 +173,7 @@ export abstract class NamedArrayBase extends Struct {
       if (missing.length > 0) {
         throw new AxisNameError(
           "When calling unwrap with axis names, a position must be given for every axis name. " +
-            `Unassigned names: {${missing.join(", ")}}; named shape ${formatShape(this.namedShape)}.`,
+            `Unassigned names: {${missing.join(", ")}}; named shape ${describeNamedShape(this.namedShape)}.`,
         );
       }
       return this.untag(...names).unwrap();
@@ -253,7 +181,9 @@ export abstract class NamedArrayBase extends Struct {
     if (Object.keys(this.namedShape).length > 0) {
       throw new AxisNameError(
         "To unwrap a NamedArray with nonempty named shape, an ordering for its named axes must be provided. " +
-          `Named shape: ${formatShape(this.namedShape)}. Call unwrap(${Object.keys(this.namedShape)
+          `Named shape: ${describeNamedShape(this.namedShape)}. Call unwrap(${Object.keys(
+            this.namedShape,
+          )
             .map((n) => `"${n}"`)
             .join(", ")}) or untag them first.`,
       );
@@ -297,7 +227,7 @@ export abstract class NamedArrayBase extends Struct {
     if (missing.length > 0) {
       throw new AxisNameError(
         `Requested axis names {${missing.join(", ")}} are not present in the array, whose named shape is ` +
-          `${formatShape(this.namedShape)}.`,
+          `${describeNamedShape(this.namedShape)}.`,
       );
     }
     const dataAxisForName: Record<string, number> = nameRecord();
@@ -443,7 +373,7 @@ export abstract class NamedArrayBase extends Struct {
     if (!sameNames) {
       throw new AxisNameError(
         "Calling orderLike with a NamedArrayView requires the two arrays to have the same axis names, but got " +
-          `${formatShape(this.namedShape)} and ${formatShape(other.namedShape)}.`,
+          `${describeNamedShape(this.namedShape)} and ${describeNamedShape(other.namedShape)}.`,
       );
     }
     const perm = new Array<number>(theirs.data.rank);
@@ -489,7 +419,7 @@ export abstract class NamedArrayBase extends Struct {
       if (Object.hasOwn(have, n) && have[n] !== s) {
         throw new NamedShapeMismatchError(
           `broadcastTo cannot change the size of named axis "${n}" from ${have[n]} to ${s}: named axes are matched ` +
-            `by name and are not broadcast (array named shape ${formatShape(have)}, requested ${formatShape(namedShape)}).`,
+            `by name and are not broadcast (array named shape ${describeNamedShape(have)}, requested ${describeNamedShape(namedShape)}).`,
         );
       }
     }
@@ -538,103 +468,258 @@ export abstract class NamedArrayBase extends Struct {
   }
 
   /**
-   * Indexes named axes by name (`{ name: int | slice(...) | number[] | null }`) or positional axes
-   * by position (`[int | slice(...) | number[] | null, ...]`), with NumPy / penzai semantics:
-   * integers remove the axis, slices keep it, integer arrays introduce positional axes at the
-   * front, `null` introduces a size-1 axis. Negative integers count from the end; out-of-range
-   * integers are clamped, as in JAX.
+   * Indexes the array, as penzai's `x[indexer]`. A dict indexer `{ name: entry }` addresses named
+   * axes; an array `[entry, ...]` (or a single entry) addresses positional axes with NumPy
+   * semantics, vectorized over the named axes. Entries: an integer (removes the axis), a
+   * `slice(...)` (keeps it), `null` (a new size-1 axis), or an integer index array — nested
+   * numbers, an int32 tensor, or an int32 named array whose named axes are vectorized over and
+   * added to the result. Index arrays' positional axes become positional axes of the result: in
+   * a dict indexer, before the remaining positional axes; in a positional indexer, where NumPy
+   * puts advanced-index axes. Negative integers count from the end; out-of-range indices are
+   * clamped, as in JAX (use `at(indexer).get({ mode: "fill" })` to fill instead).
    *
    * @example
    * nx.arange("a", 0, 5).index({ a: slice(1, 4) }).namedShape // { a: 3 }
+   * table.index({ vocab: ids }) // ids: {batch} → named shape {batch, ...table's other names}
    */
   index(indexer: IndexSpec): NamedArrayBase {
-    return indexArray(this, indexer);
+    const layout = this.layout();
+    this.checkValid();
+    return tidy(() => fromLayoutValue(gatherLayout(layout, resolveIndexer(indexer, "index"))));
   }
+
+  /**
+   * Indexed reads and functional updates, as penzai's `x.at[indexer]`: `.get(options)`, `.set(v)`,
+   * `.add(v)`, `.mul(v)`, `.min(v)`, `.max(v)` and `.apply(fn)` each return a new array; `this`
+   * is unchanged. The indexer is as for {@link index}.
+   *
+   * @example
+   * nx.zeros({ row: 3 }).at({ row: 1 }).set(5) // row: [0, 5, 0]
+   */
+  at(indexer: IndexSpec): IndexUpdateRef {
+    return new IndexUpdateRef(this, indexer);
+  }
+
+  /**
+   * Iterates over the first positional axis (penzai's `__iter__`): yields `this.index([i])`.
+   *
+   * @throws PositionalAxesError when the array has no positional axes.
+   * @example
+   * [...nx.wrap(tf.tensor([[1, 2], [3, 4]]))].map((row) => row.unwrap().arraySync()) // [[1, 2], [3, 4]]
+   */
+  *[Symbol.iterator](): Iterator<NamedArrayBase> {
+    const pos = this.positionalShape;
+    if (pos.length === 0) {
+      throw new PositionalAxesError(
+        `Cannot iterate over an array with no positional axes (named shape ${describeNamedShape(this.namedShape)}). ` +
+          "Untag the axis to iterate over first, or use nx.unstack(array, name).",
+      );
+    }
+    for (let i = 0; i < pos[0]!; i++) yield this.index([i]);
+  }
+
+  /**
+   * The same array with its named axes in sorted order and positional axes first (penzai's
+   * `canonicalize`): two arrays with the same values and axes canonicalize to equal trees.
+   *
+   * @example
+   * nx.zeros({ b: 2, a: 3 }).canonicalize().namedShape // { a: 3, b: 2 }
+   */
+  canonicalize(): NamedArray {
+    return this.orderAs(...Object.keys(this.namedShape).sort());
+  }
+
+  /**
+   * The single element as a JavaScript number (or boolean), as NumPy's `item()`.
+   *
+   * @throws PositionalAxesError unless the array has exactly one element.
+   * @example
+   * nx.wrap(tf.scalar(3)).item() // 3
+   */
+  item(): number | boolean {
+    return itemOf(this.layout());
+  }
+
+  // Elementwise operators (penzai's Python operators), with name-union broadcasting.
 
   /** Elementwise `this + other` with name-union broadcasting. @example a.add(1) */
   add(other: NamedOperand): NamedArrayBase {
-    return binaryOp("add", this, other);
+    return this.binary("add", other);
   }
   /** Elementwise `this - other`. @example a.sub(b) */
   sub(other: NamedOperand): NamedArrayBase {
-    return binaryOp("sub", this, other);
+    return this.binary("sub", other);
   }
   /** Elementwise `this * other`. @example a.mul(2) */
   mul(other: NamedOperand): NamedArrayBase {
-    return binaryOp("mul", this, other);
+    return this.binary("mul", other);
   }
   /** Elementwise true division `this / other` (integers give float32). @example a.div(2) */
   div(other: NamedOperand): NamedArrayBase {
-    return binaryOp("div", this, other);
+    return this.binary("div", other);
+  }
+  /** Elementwise floor division `this // other` (int32 stays int32). @example a.floorDiv(2) */
+  floorDiv(other: NamedOperand): NamedArrayBase {
+    return this.binary("floorDiv", other);
+  }
+  /** Elementwise remainder with the sign of the divisor (Python's `%`). @example a.mod(3) */
+  mod(other: NamedOperand): NamedArrayBase {
+    return this.binary("mod", other);
+  }
+  /** `[this // other, this % other]` (Python's `divmod`). @example const [q, r] = a.divmod(3) */
+  divmod(other: NamedOperand): [NamedArrayBase, NamedArrayBase] {
+    return [this.floorDiv(other), this.mod(other)];
   }
   /** Elementwise `this ** other`. @example a.pow(2) */
   pow(other: NamedOperand): NamedArrayBase {
-    return binaryOp("pow", this, other);
+    return this.binary("pow", other);
   }
   /** Elementwise `max(this, other)`. @example a.maximum(0) */
   maximum(other: NamedOperand): NamedArrayBase {
-    return binaryOp("maximum", this, other);
+    return this.binary("maximum", other);
   }
   /** Elementwise `min(this, other)`. @example a.minimum(0) */
   minimum(other: NamedOperand): NamedArrayBase {
-    return binaryOp("minimum", this, other);
+    return this.binary("minimum", other);
   }
-  /** Elementwise `-this`. @example a.neg() */
-  neg(): NamedArrayBase {
-    return unaryOp("neg", this);
+  /**
+   * Elementwise `this & other`: logical and on bools, bitwise and on int32 (a bool meeting an
+   * int32 counts as 0 / 1). Floats are rejected, as in penzai.
+   *
+   * @throws NamedDtypeError for float operands.
+   * @example m.and(n)
+   */
+  and(other: NamedOperand): NamedArrayBase {
+    return this.binary("bitwiseAnd", other);
   }
-  /** Elementwise absolute value. @example a.abs() */
-  abs(): NamedArrayBase {
-    return unaryOp("abs", this);
+  /** Elementwise `this | other` (logical on bools, bitwise on int32). @example m.or(n) */
+  or(other: NamedOperand): NamedArrayBase {
+    return this.binary("bitwiseOr", other);
   }
-  /** Elementwise `exp`. @example a.exp() */
-  exp(): NamedArrayBase {
-    return unaryOp("exp", this);
+  /** Elementwise `this ^ other` (logical on bools, bitwise on int32). @example m.xor(n) */
+  xor(other: NamedOperand): NamedArrayBase {
+    return this.binary("bitwiseXor", other);
   }
-  /** Elementwise natural logarithm. @example a.log() */
-  log(): NamedArrayBase {
-    return unaryOp("log", this);
+  /** Elementwise `this << other` on int32. @example a.lshift(1) */
+  lshift(other: NamedOperand): NamedArrayBase {
+    return this.binary("leftShift", other);
   }
-  /** Elementwise square root. @example a.sqrt() */
-  sqrt(): NamedArrayBase {
-    return unaryOp("sqrt", this);
+  /** Elementwise arithmetic `this >> other` on int32. @example a.rshift(1) */
+  rshift(other: NamedOperand): NamedArrayBase {
+    return this.binary("rightShift", other);
+  }
+  /** `other + this` (Python's `__radd__`). @example a.radd(1) */
+  radd(other: NamedOperand): NamedArrayBase {
+    return this.reversed("add", other);
+  }
+  /** `other - this`. @example a.rsub(1) // 1 - a */
+  rsub(other: NamedOperand): NamedArrayBase {
+    return this.reversed("sub", other);
+  }
+  /** `other * this`. @example a.rmul(2) */
+  rmul(other: NamedOperand): NamedArrayBase {
+    return this.reversed("mul", other);
+  }
+  /** `other / this`. @example a.rdiv(1) // 1 / a */
+  rdiv(other: NamedOperand): NamedArrayBase {
+    return this.reversed("div", other);
+  }
+  /** `other // this`. @example a.rfloorDiv(7) */
+  rfloorDiv(other: NamedOperand): NamedArrayBase {
+    return this.reversed("floorDiv", other);
+  }
+  /** `other % this`. @example a.rmod(7) */
+  rmod(other: NamedOperand): NamedArrayBase {
+    return this.reversed("mod", other);
+  }
+  /** `[other // this, other % this]`. @example a.rdivmod(7) */
+  rdivmod(other: NamedOperand): [NamedArrayBase, NamedArrayBase] {
+    return [this.rfloorDiv(other), this.rmod(other)];
+  }
+  /** `other ** this`. @example a.rpow(2) // 2 ** a */
+  rpow(other: NamedOperand): NamedArrayBase {
+    return this.reversed("pow", other);
+  }
+  /** `other & this`. @example m.rand(true) */
+  rand(other: NamedOperand): NamedArrayBase {
+    return this.reversed("bitwiseAnd", other);
+  }
+  /** `other | this`. @example m.ror(false) */
+  ror(other: NamedOperand): NamedArrayBase {
+    return this.reversed("bitwiseOr", other);
+  }
+  /** `other ^ this`. @example m.rxor(true) */
+  rxor(other: NamedOperand): NamedArrayBase {
+    return this.reversed("bitwiseXor", other);
+  }
+  /** `other << this`. @example a.rlshift(1) // 1 << a */
+  rlshift(other: NamedOperand): NamedArrayBase {
+    return this.reversed("leftShift", other);
+  }
+  /** `other >> this`. @example a.rrshift(256) */
+  rrshift(other: NamedOperand): NamedArrayBase {
+    return this.reversed("rightShift", other);
   }
   /** Elementwise `this == other` (a bool NamedArray). @example a.eq(0) */
   eq(other: NamedOperand): NamedArrayBase {
-    return binaryOp("equal", this, other);
+    return this.binary("equal", other);
   }
   /** Elementwise `this != other`. @example a.ne(0) */
   ne(other: NamedOperand): NamedArrayBase {
-    return binaryOp("notEqual", this, other);
+    return this.binary("notEqual", other);
   }
   /** Elementwise `this < other`. @example a.lt(0) */
   lt(other: NamedOperand): NamedArrayBase {
-    return binaryOp("less", this, other);
+    return this.binary("less", other);
   }
   /** Elementwise `this <= other`. @example a.le(0) */
   le(other: NamedOperand): NamedArrayBase {
-    return binaryOp("lessEqual", this, other);
+    return this.binary("lessEqual", other);
   }
   /** Elementwise `this > other`. @example a.gt(0) */
   gt(other: NamedOperand): NamedArrayBase {
-    return binaryOp("greater", this, other);
+    return this.binary("greater", other);
   }
   /** Elementwise `this >= other`. @example a.ge(0) */
   ge(other: NamedOperand): NamedArrayBase {
-    return binaryOp("greaterEqual", this, other);
+    return this.binary("greaterEqual", other);
   }
-  /** Elementwise logical and (operands are cast to bool). @example m.and(n) */
-  and(other: NamedOperand): NamedArrayBase {
-    return binaryOp("logicalAnd", this, other);
+  /** Elementwise `-this`. @example a.neg() */
+  neg(): NamedArrayBase {
+    return this.unary("neg");
   }
-  /** Elementwise logical or. @example m.or(n) */
-  or(other: NamedOperand): NamedArrayBase {
-    return binaryOp("logicalOr", this, other);
+  /** `+this`: the array itself (Python's unary plus). @example a.pos() === a // true */
+  pos(): NamedArrayBase {
+    return this;
   }
-  /** Elementwise logical not. @example m.not() */
+  /** Elementwise absolute value. @example a.abs() */
+  abs(): NamedArrayBase {
+    return this.unary("abs");
+  }
+  /** Elementwise `~this`: logical not on bools, `-x - 1` on int32. @example m.invert() */
+  invert(): NamedArrayBase {
+    return this.unary("invert");
+  }
+  /** Elementwise logical not (any dtype; nonzero is true). @example m.not() */
   not(): NamedArrayBase {
-    return notOp(this);
+    return this.unary("not");
   }
+  /** Elementwise `exp`. @example a.exp() */
+  exp(): NamedArrayBase {
+    return this.unary("exp");
+  }
+  /** Elementwise natural logarithm. @example a.log() */
+  log(): NamedArrayBase {
+    return this.unary("log");
+  }
+  /** Elementwise square root. @example a.sqrt() */
+  sqrt(): NamedArrayBase {
+    return this.unary("sqrt");
+  }
+
+  // Reductions over positional axes (numbers) and/or named axes (strings). With no argument they
+  // reduce every positional axis; with none to reduce, each applies to the scalars (penzai).
+
   /**
    * Sum over positional axes (numbers, negative allowed) and/or named axes (strings). With no
    * argument, sums all positional axes (a fully named array is returned unchanged, as in penzai).
@@ -642,24 +727,281 @@ export abstract class NamedArrayBase extends Struct {
    * @example
    * nx.zeros({ a: 2, b: 3 }).sum("a").namedShape // { b: 3 }
    */
-  sum(axes?: number | AxisName | readonly (number | AxisName)[]): NamedArrayBase {
-    return reduceOp("sum", this, axes);
+  sum(axes?: ReductionAxes): NamedArrayBase {
+    return this.reduce("sum", axes);
+  }
+  /** Product over axes (see `sum`). @example a.prod() */
+  prod(axes?: ReductionAxes): NamedArrayBase {
+    return this.reduce("prod", axes);
   }
   /** Mean over axes (see `sum`); integer inputs give float32. @example a.mean("seq") */
-  mean(axes?: number | AxisName | readonly (number | AxisName)[]): NamedArrayBase {
-    return reduceOp("mean", this, axes);
+  mean(axes?: ReductionAxes): NamedArrayBase {
+    return this.reduce("mean", axes);
   }
   /** Maximum over axes (see `sum`). @example a.max("seq") */
-  max(axes?: number | AxisName | readonly (number | AxisName)[]): NamedArrayBase {
-    return reduceOp("max", this, axes);
+  max(axes?: ReductionAxes): NamedArrayBase {
+    return this.reduce("max", axes);
   }
   /** Minimum over axes (see `sum`). @example a.min("seq") */
-  min(axes?: number | AxisName | readonly (number | AxisName)[]): NamedArrayBase {
-    return reduceOp("min", this, axes);
+  min(axes?: ReductionAxes): NamedArrayBase {
+    return this.reduce("min", axes);
   }
+  /** Range `max - min` over axes (NumPy's `ptp`). @example a.ptp() */
+  ptp(axes?: ReductionAxes): NamedArrayBase {
+    return this.reduce("ptp", axes);
+  }
+  /** Whether every element is true (nonzero) over axes. @example m.all() */
+  all(axes?: ReductionAxes): NamedArrayBase {
+    return this.reduce("all", axes);
+  }
+  /** Whether some element is true (nonzero) over axes. @example m.any() */
+  any(axes?: ReductionAxes): NamedArrayBase {
+    return this.reduce("any", axes);
+  }
+  /**
+   * Variance over axes; `ddof` as NumPy (divisor `count - ddof`, default 0).
+   *
+   * @example a.var(undefined, { ddof: 1 })
+   */
+  var(axes?: ReductionAxes, options: VarianceOptions = {}): NamedArrayBase {
+    checkOptions("var", options, ["ddof"]);
+    return this.reduce("var", axes, options.ddof);
+  }
+  /** Standard deviation over axes (see `var`). @example a.std() */
+  std(axes?: ReductionAxes, options: VarianceOptions = {}): NamedArrayBase {
+    checkOptions("std", options, ["ddof"]);
+    return this.reduce("std", axes, options.ddof);
+  }
+  /** Index of the maximum along a positional axis (over all positional axes, flattened, when omitted). @example a.argmax(0) */
+  argmax(axis?: number): NamedArrayBase {
+    return this.viaLayout((l) => argExtremumLayout(l, "argmax", axis));
+  }
+  /** Index of the minimum (see `argmax`). @example a.argmin(0) */
+  argmin(axis?: number): NamedArrayBase {
+    return this.viaLayout((l) => argExtremumLayout(l, "argmin", axis));
+  }
+
+  // Array methods over positional axes (penzai's wrapped jax.Array methods).
+
   /** Casts to `dtype` (same axes). @example a.astype("int32") */
   astype(dtype: tf.DataType): NamedArrayBase {
-    return astype(this, dtype);
+    const layout = this.layout();
+    const out = astypeLayout(layout, dtype);
+    return out === layout ? this : fromLayoutValue(out);
+  }
+  /** Limits values to `[min, max]`; either bound may be omitted (`null`) and may be a named array. @example a.clip(0, 1) */
+  clip(min: NamedOperand | null = null, max: NamedOperand | null = null): NamedArrayBase {
+    let out: NamedArrayBase = this;
+    if (min !== null) out = out.maximum(min);
+    if (max !== null) out = out.minimum(max);
+    return out;
+  }
+  /** Rounds half to even (NumPy's `round`), to `decimals` places. @example a.round(2) */
+  round(decimals = 0): NamedArrayBase {
+    if (decimals === 0) return this.unary("round");
+    const scale = 10 ** decimals;
+    return tidy(() => this.mul(scale).unary("round").div(scale));
+  }
+  /** Cumulative sum along a positional axis (flattened positional axes when omitted). @example a.cumsum(0) */
+  cumsum(axis?: number): NamedArrayBase {
+    return this.viaLayout((l) => cumulativeLayout(l, "cumsum", axis));
+  }
+  /** Cumulative product (see `cumsum`). @example a.cumprod(0) */
+  cumprod(axis?: number): NamedArrayBase {
+    return this.viaLayout((l) => cumulativeLayout(l, "cumprod", axis));
+  }
+  /** Sorted ascending (stable) along a positional axis (default the last; `null` flattens). @example a.sort() */
+  sort(axis: number | null = -1): NamedArrayBase {
+    return this.viaLayout((l) => sortLayout(l, axis, "sort"));
+  }
+  /** Indices that sort along a positional axis (see `sort`). @example a.argsort() */
+  argsort(axis: number | null = -1): NamedArrayBase {
+    return this.viaLayout((l) => sortLayout(l, axis, "argsort"));
+  }
+  /**
+   * Indices that partition around `kth` (NumPy's `argpartition`). tfjs has no partition kernel;
+   * this returns the full `argsort`, which is a valid partition for every `kth`.
+   *
+   * @example a.argpartition(2)
+   */
+  argpartition(kth: number, axis: number | null = -1): NamedArrayBase {
+    const n = axis === null ? this.size : (this.positionalShape.at(axis) ?? 0);
+    if (!Number.isInteger(kth) || kth < -n || kth >= n) {
+      throw new NamedIndexError(
+        `argpartition: kth ${kth} is out of range for an axis of length ${n}.`,
+      );
+    }
+    return this.argsort(axis);
+  }
+  /** Reshapes the positional axes (one `-1` allowed); named axes are untouched. @example a.reshape(2, -1) */
+  reshape(...shape: (number | readonly number[])[]): NamedArrayBase {
+    const flat = shape.flatMap((s) => (typeof s === "number" ? [s] : [...s]));
+    return this.viaLayout((l) => reshapeLayout(l, flat));
+  }
+  /** The positional axes flattened into one. @example a.ravel() */
+  ravel(): NamedArrayBase {
+    return this.viaLayout(ravelLayout);
+  }
+  /** The positional axes flattened into one (a copy in NumPy; tensors are immutable here). @example a.flatten() */
+  flatten(): NamedArrayBase {
+    return this.ravel();
+  }
+  /** Removes size-1 positional axes (all, or the given ones). @example a.squeeze(0) */
+  squeeze(axis?: number | readonly number[]): NamedArrayBase {
+    return this.viaLayout((l) => squeezeLayout(l, axis));
+  }
+  /** Swaps two positional axes. @example a.swapaxes(0, 1) */
+  swapaxes(axis1: number, axis2: number): NamedArrayBase {
+    return this.viaLayout((l) => swapaxesLayout(l, axis1, axis2));
+  }
+  /** Permutes the positional axes (default: reverses them). @example a.transpose(1, 0) */
+  transpose(...axes: (number | readonly number[])[]): NamedArrayBase {
+    const flat = axes.flatMap((s) => (typeof s === "number" ? [s] : [...s]));
+    return this.viaLayout((l) => transposeLayout(l, flat.length === 0 ? undefined : flat));
+  }
+  /** The positional axes reversed (NumPy's `.T`). @example a.T */
+  get T(): NamedArrayBase {
+    return this.transpose();
+  }
+  /** The last two positional axes swapped (NumPy's `.mT`). @example a.mT */
+  get mT(): NamedArrayBase {
+    return this.swapaxes(-1, -2);
+  }
+  /** A diagonal of two positional axes, appended as the last positional axis. @example a.diagonal() */
+  diagonal(offset = 0, axis1 = 0, axis2 = 1): NamedArrayBase {
+    return this.viaLayout((l) => diagonalLayout(l, offset, axis1, axis2));
+  }
+  /** Sum of a diagonal (see `diagonal`). @example a.trace() */
+  trace(offset = 0, axis1 = 0, axis2 = 1): NamedArrayBase {
+    return tidy(() => this.diagonal(offset, axis1, axis2).sum(-1));
+  }
+  /** Repeats elements along a positional axis (flattened positional axes when omitted). @example a.repeat(2, 0) */
+  repeat(repeats: number | readonly number[], axis?: number): NamedArrayBase {
+    return this.viaLayout((l) => repeatLayout(l, repeats, axis));
+  }
+  /**
+   * Elements at `indices` along a positional axis (NumPy's `take`; flattened positional axes when
+   * `axis` is omitted). `indices` may be a named array: its names are vectorized over. Out-of-range
+   * indices give `fillValue` by default, as `jnp.take` (`mode: "clip"` clamps instead).
+   *
+   * @example a.take([2, 0], { axis: 0 })
+   */
+  take(indices: IndexEntry, options: TakeOptions = {}): NamedArrayBase {
+    checkOptions("take", options, ["axis", "mode", "fillValue"]);
+    const { axis, mode = "fill", fillValue } = options;
+    const base = axis === undefined ? this.ravel() : this;
+    const p = positionalAxis(axis ?? 0, base.positionalShape.length, "take");
+    const entries: IndexEntry[] = [...new Array<IndexEntry>(p).fill(slice(null)), indices];
+    return base.at(entries).get({ mode, ...(fillValue === undefined ? {} : { fillValue }) });
+  }
+  /**
+   * Elements where `condition` is true along a positional axis (NumPy's `compress`; flattened
+   * positional axes when `axis` is omitted). Reads `condition` back: its count decides the shape.
+   *
+   * @example a.compress([true, false, true], 0)
+   */
+  compress(condition: tf.Tensor | readonly boolean[], axis?: number): NamedArrayBase {
+    const base = axis === undefined ? this.ravel() : this;
+    const p = positionalAxis(axis ?? 0, base.positionalShape.length, "compress");
+    const keep = truePositions(condition, "compress").filter((i) => i < base.positionalShape[p]!);
+    return base.index([...new Array<IndexEntry>(p).fill(slice(null)), keep]);
+  }
+  /**
+   * Picks from `choices` by the values of this int array (NumPy's `choose`): `choices[this]`,
+   * elementwise, broadcast by name and position. Values below 0 pick the first choice and values
+   * past the end the last (tfjs cannot raise inside a kernel).
+   *
+   * @example idx.choose([a, b, c])
+   */
+  choose(choices: readonly NamedOperand[]): NamedArrayBase {
+    if (choices.length === 0) {
+      throw new NamedIndexError("choose: needs at least one choice.");
+    }
+    return tidy(() => {
+      const index = this.layout();
+      const last = operandLayout(choices[choices.length - 1]!);
+      let out = whereLayout(binaryLayout("equal", index, index), last, last);
+      for (let i = choices.length - 2; i >= 0; i--) {
+        const picked =
+          i === 0 ? binaryLayout("lessEqual", index, 0) : binaryLayout("equal", index, i);
+        out = whereLayout(picked, operandLayout(choices[i]!), out);
+      }
+      return fromLayoutValue(out);
+    });
+  }
+  /**
+   * Insertion indices of `values` into this sorted 1-D positional array (NumPy's `searchsorted`);
+   * named axes of both are vectorized over.
+   *
+   * @example nx.wrap(tf.tensor([1, 3, 5])).searchsorted(4).item() // 2
+   */
+  searchsorted(values: NamedOperand, options: SearchsortedOptions = {}): NamedArrayBase {
+    checkOptions("searchsorted", options, ["side"]);
+    const v = operandLayout(values);
+    return tidy(() =>
+      fromLayoutValue(
+        searchsortedLayout(
+          this.layout(),
+          typeof v === "object" ? v : positionalLayout(tf.scalar(Number(v), this.dtype)),
+          options.side ?? "left",
+        ),
+      ),
+    );
+  }
+  /**
+   * NumPy's `dot` over the positional axes (penzai's wrapped method), vectorized over the names
+   * of both operands; for contractions over named axes use `nx.dot`.
+   *
+   * @example a.dot(b) // a: positional [2, 3], b: positional [3] → positional [2]
+   */
+  dot(other: NamedOperand): NamedArrayBase {
+    const o = operandLayout(other);
+    return tidy(() =>
+      fromLayoutValue(
+        dotPositionalLayout(
+          this.layout(),
+          typeof o === "object" ? o : positionalLayout(tf.scalar(Number(o))),
+        ),
+      ),
+    );
+  }
+  /** Coordinates of the nonzero elements, one int32 array per positional axis (no named axes allowed). @example m.nonzero() */
+  nonzero(): NamedArrayBase[] {
+    return nonzeroLayouts(this.layout()).map(fromLayoutValue);
+  }
+  /** The real part (the array itself for real dtypes). @example z.real() */
+  real(): NamedArrayBase {
+    return this.dtype === "complex64" ? this.unary("real") : this;
+  }
+  /** The imaginary part (zeros for real dtypes). @example z.imag() */
+  imag(): NamedArrayBase {
+    return this.unary("imag");
+  }
+  /** The complex conjugate (the array itself for real dtypes). @example z.conj() */
+  conj(): NamedArrayBase {
+    return this.dtype === "complex64" ? this.unary("conj") : this;
+  }
+  /** The complex conjugate (see `conj`). @example z.conjugate() */
+  conjugate(): NamedArrayBase {
+    return this.conj();
+  }
+
+  private binary(op: BinaryOpName, other: NamedOperand): NamedArrayBase {
+    return fromLayoutValue(binaryLayout(op, this.layout(), operandLayout(other)));
+  }
+  private reversed(op: BinaryOpName, other: NamedOperand): NamedArrayBase {
+    return fromLayoutValue(binaryLayout(op, operandLayout(other), this.layout()));
+  }
+  private unary(op: UnaryOpName): NamedArrayBase {
+    return fromLayoutValue(unaryLayout(op, this.layout()));
+  }
+  private reduce(kind: ReductionName, axes?: ReductionAxes, ddof?: number): NamedArrayBase {
+    const layout = this.layout();
+    const out = reduceLayout(kind, layout, axes, ddof);
+    return out === layout ? this : fromLayoutValue(out);
+  }
+  private viaLayout(kernel: (layout: Layout) => Layout): NamedArrayBase {
+    return fromLayoutValue(kernel(this.layout()));
   }
 }
 
@@ -749,7 +1091,7 @@ export class NamedArray extends NamedArrayBase.define(
     if (sizes.length > shape.length || sizes.some((s, i) => s !== suffix[i])) {
       throw new InvalidNamedArrayError(
         `The axis sizes in namedAxes must exactly match a suffix of the data array's shape, but [${sizes.join(", ")}] ` +
-          `was not a suffix of [${shape.join(", ")}] (namedAxes ${formatShape(this.namedAxes)}).`,
+          `was not a suffix of [${shape.join(", ")}] (namedAxes ${describeNamedShape(this.namedAxes)}).`,
       );
     }
   }
@@ -818,7 +1160,7 @@ export class NamedArrayView extends NamedArrayBase.define(
       throw new InvalidNamedArrayError(
         "Every axis index into dataShape must appear exactly once in either dataAxisForLogicalAxis or " +
           `dataAxisForName, but got dataAxisForLogicalAxis [${this.dataAxisForLogicalAxis.join(", ")}] and ` +
-          `dataAxisForName ${formatShape(this.dataAxisForName)} for data shape [${shape.join(", ")}].`,
+          `dataAxisForName ${describeNamedShape(this.dataAxisForName)} for data shape [${shape.join(", ")}].`,
       );
     }
   }
@@ -873,4 +1215,245 @@ export function fromLayout(
  */
 export function wrap(array: tf.Tensor | tf.TensorLike, ...names: AxisName[]): NamedArray {
   return NamedArray.wrap(array, ...names);
+}
+
+/** Anything an elementwise op accepts: named arrays, plain tensors (positional only) and scalars. */
+export type NamedOperand = NamedArrayBase | tf.Tensor | number | boolean;
+
+/** Axes for reductions: positional indices (numbers) and/or axis names (strings). */
+export type { ReductionAxes } from "./layoutOps.js";
+
+/**
+ * One index entry: an integer, a `slice(...)`, `null` (a new size-1 axis), or an integer index
+ * array — nested numbers, an int32 tensor, or an int32 named array (its names are vectorized over).
+ */
+export type IndexEntry =
+  | number
+  | Slice
+  | readonly number[]
+  | readonly (readonly number[])[]
+  | tf.Tensor
+  | NamedArrayBase
+  | null;
+
+/** An indexer: entries by axis name, entries for the positional axes in order, or one positional entry. */
+export type IndexSpec =
+  | Readonly<Record<AxisName, IndexEntry>>
+  | readonly IndexEntry[]
+  | number
+  | Slice
+  | tf.Tensor
+  | NamedArrayBase;
+
+/** Options of {@link NamedArrayBase.var} and {@link NamedArrayBase.std}. */
+export interface VarianceOptions {
+  /** Delta degrees of freedom: the divisor is `count - ddof` (default 0). */
+  readonly ddof?: number;
+}
+
+/** Options of {@link NamedArrayBase.take}. */
+export interface TakeOptions {
+  /** Positional axis to take along; omitted: the flattened positional axes. */
+  readonly axis?: number;
+  /** Out-of-range behaviour; default `"fill"` (as `jnp.take`). */
+  readonly mode?: GatherMode;
+  /** Value for out-of-range indices with `mode: "fill"` (default as `get`). */
+  readonly fillValue?: number | boolean;
+}
+
+/** Options of {@link NamedArrayBase.searchsorted}. */
+export interface SearchsortedOptions {
+  /** `"left"` (default): the first index where the value fits; `"right"`: the last. */
+  readonly side?: SearchSide;
+}
+
+/**
+ * The result of `x.at(indexer)` (penzai's `x.at[indexer]`): indexed reads with a choice of
+ * out-of-bounds behaviour, and functional updates that return new arrays. Values may be named
+ * arrays (matched by name; names the array lacks are vectorized over and added), tensors or
+ * scalars; they broadcast to the indexed region (`x.at(indexer).get()`'s shape) with NumPy rules
+ * for positional axes. Repeated indices: `set` keeps one of the values, `add` adds all of them,
+ * `mul` / `min` / `max` / `apply` apply each in turn. Gradients flow through `get`, `set` and
+ * `add` (to the array and to the values).
+ *
+ * @example
+ * const x = nx.zeros({ row: 3, col: 2 });
+ * x.at({ row: 1 }).set(5).unwrap("row", "col") // [[0, 0], [5, 5], [0, 0]]
+ * x.at({ row: [0, 0] }).add(1).unwrap("row", "col") // [[2, 2], [0, 0], [0, 0]]
+ */
+export class IndexUpdateRef {
+  /** The array being indexed. */
+  readonly array: NamedArrayBase;
+  /** The indexer, as given. */
+  readonly indexer: IndexSpec;
+
+  /** Use {@link NamedArrayBase.at}. */
+  constructor(array: NamedArrayBase, indexer: IndexSpec) {
+    this.array = array;
+    this.indexer = indexer;
+    Object.freeze(this);
+  }
+
+  /**
+   * The indexed values (as `array.index(indexer)`), with `mode: "fill"` to return `fillValue`
+   * where an index is out of bounds instead of clamping.
+   *
+   * @example
+   * nx.arange("i", 0, 3).untag("i").at([[0, 5]]).get({ mode: "fill", fillValue: -1 }) // [0, -1]
+   */
+  get(options: GatherOptions = {}): NamedArrayBase {
+    checkOptions("at(...).get", options, ["mode", "fillValue"]);
+    checkMode("get", options.mode, ["clip", "fill", "promise_in_bounds"]);
+    const layout = this.array.layout();
+    this.array.checkValid();
+    return tidy(() =>
+      fromLayoutValue(gatherLayout(layout, resolveIndexer(this.indexer, "at(...).get"), options)),
+    );
+  }
+  /** A new array with the indexed elements replaced by `values`. @example x.at({ row: 0 }).set(1) */
+  set(values: NamedOperand, options: UpdateOptions = {}): NamedArrayBase {
+    return this.update("set", values, options);
+  }
+  /** A new array with `values` added at the index (repeated indices add up). @example x.at({ row: [0, 0] }).add(1) */
+  add(values: NamedOperand, options: UpdateOptions = {}): NamedArrayBase {
+    return this.update("add", values, options);
+  }
+  /** A new array with the indexed elements multiplied by `values`. @example x.at({ row: 0 }).mul(2) */
+  mul(values: NamedOperand, options: UpdateOptions = {}): NamedArrayBase {
+    return this.update("mul", values, options);
+  }
+  /** A new array with the indexed elements replaced by their minimum with `values`. @example x.at({ row: 0 }).min(0) */
+  min(values: NamedOperand, options: UpdateOptions = {}): NamedArrayBase {
+    return this.update("min", values, options);
+  }
+  /** A new array with the indexed elements replaced by their maximum with `values`. @example x.at({ row: 0 }).max(0) */
+  max(values: NamedOperand, options: UpdateOptions = {}): NamedArrayBase {
+    return this.update("max", values, options);
+  }
+  /**
+   * A new array with `fn` applied to the indexed elements (an elementwise tfjs function; applied
+   * once per occurrence of a repeated index).
+   *
+   * @example x.at({ row: 0 }).apply(tf.exp)
+   */
+  apply(fn: (values: tf.Tensor) => tf.Tensor, options: UpdateOptions = {}): NamedArrayBase {
+    if (typeof fn !== "function") {
+      throw new TypeError(
+        `at(...).apply expects an elementwise function of a tensor, but got ${String(fn)}.`,
+      );
+    }
+    return this.update("apply", fn, options);
+  }
+
+  private update(
+    op: UpdateOp,
+    values: NamedOperand | ((values: tf.Tensor) => tf.Tensor),
+    options: UpdateOptions,
+  ): NamedArrayBase {
+    const where = `at(...).${op}`;
+    checkOptions(where, options, ["mode"]);
+    checkMode(op, options.mode, ["drop", "clip", "promise_in_bounds"]);
+    const layout = this.array.layout();
+    this.array.checkValid();
+    return tidy(() => {
+      const value = typeof values === "function" ? values : operandLayout(values);
+      return fromLayoutValue(
+        updateLayout(layout, resolveIndexer(this.indexer, where), op, value, options),
+      );
+    });
+  }
+}
+
+function checkMode(where: string, mode: string | undefined, allowed: readonly string[]): void {
+  if (mode !== undefined && !allowed.includes(mode)) {
+    throw new NamedIndexError(
+      `${where}: unknown mode ${JSON.stringify(mode)}; the modes are ${allowed.map((m) => `"${m}"`).join(", ")}.`,
+    );
+  }
+}
+
+/** The layout of an operand: named arrays and tensors as layouts, scalars as they are. */
+export function operandLayout(o: NamedOperand): Layout | number | boolean {
+  if (o instanceof NamedArrayBase) return o.layout();
+  if (o instanceof tf.Tensor) return positionalLayout(o);
+  if (typeof o === "number" || typeof o === "boolean") return o;
+  throw new TypeError(
+    `Expected a NamedArray, a tf.Tensor, a number or a boolean, but got ${Object.prototype.toString.call(o)}.`,
+  );
+}
+
+/** Builds the named array a layout describes (see {@link fromLayout}). */
+export function fromLayoutValue(layout: Layout): NamedArrayBase {
+  return fromLayout(layout.data, layout.logical, layout.nameAxis);
+}
+
+function indexLayoutOf(values: tf.Tensor | NamedArrayBase, where: string): Layout {
+  const layout = values instanceof NamedArrayBase ? values.layout() : positionalLayout(values);
+  if (layout.data.dtype !== "int32") {
+    throw new NamedIndexError(
+      `${where}: index arrays must have dtype int32, but got ${layout.data.dtype}. ` +
+        'Cast with astype("int32") (boolean masks are not indices: use where, or compress).',
+    );
+  }
+  return layout;
+}
+
+function resolveEntry(entry: unknown, where: string): IndexItem {
+  if (entry === null) return { kind: "new" };
+  if (entry instanceof Slice) return { kind: "slice", slice: entry };
+  if (typeof entry === "number") {
+    if (!Number.isInteger(entry))
+      throw new NamedIndexError(`${where}: index ${entry} is not an integer.`);
+    return { kind: "int", value: entry };
+  }
+  if (Array.isArray(entry)) {
+    const flat = (entry as unknown[]).flat(Infinity);
+    if (flat.some((v) => typeof v !== "number" || !Number.isInteger(v))) {
+      throw new NamedIndexError(
+        `${where}: index arrays must hold integers, but got ${JSON.stringify(entry)}.`,
+      );
+    }
+    return {
+      kind: "array",
+      index: positionalLayout(tf.tensor(entry as tf.TensorLike, undefined, "int32")),
+    };
+  }
+  if (entry instanceof tf.Tensor || entry instanceof NamedArrayBase) {
+    return { kind: "array", index: indexLayoutOf(entry, where) };
+  }
+  throw new NamedIndexError(
+    `Unsupported index for ${where}: expected a slice(...), an integer, an integer array, or null (integer arrays ` +
+      `are nested numbers, int32 tensors or int32 NamedArrays), but got ${Object.prototype.toString.call(entry)} (${String(entry)}).`,
+  );
+}
+
+/** Resolves a user indexer to kernel items (index arrays become int32 layouts). */
+function resolveIndexer(indexer: IndexSpec, where: string): ResolvedIndexer {
+  if (Array.isArray(indexer)) {
+    return {
+      style: "positional",
+      items: (indexer as readonly IndexEntry[]).map((e, i) =>
+        resolveEntry(e, `${where}: positional index ${i}`),
+      ),
+    };
+  }
+  if (
+    typeof indexer === "number" ||
+    indexer instanceof Slice ||
+    indexer instanceof tf.Tensor ||
+    indexer instanceof NamedArrayBase
+  ) {
+    return { style: "positional", items: [resolveEntry(indexer, `${where}: positional index 0`)] };
+  }
+  if (indexer === null || typeof indexer !== "object") {
+    throw new NamedIndexError(
+      `${where} expects { name: entry } for named axes or [entry, ...] for positional axes, but got ${String(indexer)}.`,
+    );
+  }
+  return {
+    style: "dict",
+    items: Object.entries(indexer as Record<string, IndexEntry>).map(
+      ([name, e]) => [name, resolveEntry(e, `named axis "${name}"`)] as const,
+    ),
+  };
 }
