@@ -50,7 +50,7 @@ export function readArray(value: unknown, where: string): ArrayInput {
   if (isTensorLike(value)) return readTensor(value, [...value.shape].map(positional), where);
   if (isNamedArrayLike(value)) return readNamedArray(value, where);
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
-    return readNested(Array.from(value as unknown as ArrayLike<number>), where);
+    return readTyped(value as unknown as ArrayLike<number> & { constructor: Function }, where);
   }
   if (Array.isArray(value)) return readNested(value, where);
   throw new ArrayInputError(
@@ -175,6 +175,28 @@ function badLayout(where: string, value: object): ArrayInputError {
   );
 }
 
+/** Typed arrays are 1-D: integer arrays as integers, float arrays as floats. */
+function readTyped(
+  value: ArrayLike<number> & { constructor: Function },
+  where: string,
+): ArrayInput {
+  const name = className(value.constructor);
+  if (name.startsWith("Big")) {
+    throw new ArrayInputError(
+      `${where}: cannot show a ${name} as colours. Convert it to numbers first (Array.from(x, Number)).`,
+    );
+  }
+  const float = name.startsWith("Float");
+  return {
+    typeName: "Array",
+    dtype: float ? (name === "Float64Array" ? "float64" : "float32") : "int",
+    kind: float ? "float" : "int",
+    axes: [positional(value.length, 0)],
+    strides: [1],
+    values: value,
+  };
+}
+
 /** Nested arrays: every element at one depth is an array of the same length, or none is. */
 function readNested(value: unknown[], where: string): ArrayInput {
   const shape: number[] = [];
@@ -186,7 +208,6 @@ function readNested(value: unknown[], where: string): ArrayInput {
   const size = shape.reduce((a, b) => a * b, 1);
   const out = new Float64Array(size);
   let booleans = 0;
-  let integers = 0;
   let k = 0;
   const walk = (node: unknown, depth: number, path: string): void => {
     if (depth === shape.length) {
@@ -194,7 +215,6 @@ function readNested(value: unknown[], where: string): ArrayInput {
         booleans++;
         out[k++] = node ? 1 : 0;
       } else if (typeof node === "number") {
-        if (Number.isInteger(node)) integers++;
         out[k++] = node;
       } else {
         throw new ArrayInputError(
@@ -220,11 +240,12 @@ function readNested(value: unknown[], where: string): ArrayInput {
         "(Number(b) turns a boolean into 0 or 1).",
     );
   }
-  const kind: ValueKind =
-    size > 0 && booleans === size ? "bool" : size > 0 && integers === size ? "int" : "float";
+  // JavaScript numbers are doubles, so nested numbers are floats even when they are whole; an
+  // Int32Array or an int32 tensor asks for categories.
+  const kind: ValueKind = size > 0 && booleans === size ? "bool" : "float";
   return {
     typeName: "Array",
-    dtype: kind === "bool" ? "bool" : kind === "int" ? "int" : "float64",
+    dtype: kind === "bool" ? "bool" : "float64",
     kind,
     axes: shape.map(positional),
     strides: rowMajorStrides(shape),

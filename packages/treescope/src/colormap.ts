@@ -9,6 +9,7 @@
 
 import type { ValueKind } from "./arrayData.js";
 import { RenderOptionError } from "./errors.js";
+import { describeOption } from "./escape.js";
 
 /** A colour as red, green and blue bytes. */
 export type RGB = readonly [number, number, number];
@@ -135,7 +136,7 @@ function checkNumberOption(where: string, name: string, value: unknown): number 
   if (typeof value === "number" && Number.isFinite(value)) return value;
   throw new RenderOptionError(
     name,
-    `${String(value)} is not a finite number`,
+    `${describeOption(value)} is not a finite number`,
     `Pass a number, like ${where}(x, { ${name}: 0 }), or leave it out.`,
     where,
   );

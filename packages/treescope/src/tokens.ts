@@ -291,7 +291,7 @@ export function renderTokens(ids: unknown, options: TokenViewOptions = {}): stri
       const k = r * cols + c;
       const tokenId = values[k]!;
       const text = texts === undefined ? String(tokenId) : visibleText(texts[k]!);
-      const position = rows === 1 ? `[${c}]` : `[${r}, ${c}]`;
+      const position = input.axes.length === 1 ? `[${c}]` : `[${r}, ${c}]`;
       let tip = `${position} id ${tokenId}`;
       if (texts !== undefined) tip += ` ${JSON.stringify(text)}`;
       let style = "";
