@@ -16,7 +16,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -306,6 +306,42 @@ describe("docs/architecture.md", () => {
     visit(file);
     return found;
   }
+
+  /** Import cycles among one package's source files (relative imports, types included). */
+  function moduleCycles(dir: string): string[] {
+    const src = join(root, "packages", dir, "src");
+    const files = readdirSync(src, { recursive: true, encoding: "utf8" }).filter((f) =>
+      f.endsWith(".ts"),
+    );
+    const deps = new Map<string, string[]>();
+    for (const file of files) {
+      const local = moduleSpecifiers(join(src, file)).filter((s) => s.startsWith("."));
+      const targets = local.map((s) =>
+        relative(src, resolve(dirname(join(src, file)), s)).replace(/\.js$/, ".ts"),
+      );
+      deps.set(file, targets);
+    }
+    const cycles: string[] = [];
+    const state = new Map<string, "open" | "done">();
+    const visit = (file: string, path: string[]) => {
+      state.set(file, "open");
+      for (const next of deps.get(file) ?? []) {
+        if (state.get(next) === "open") {
+          cycles.push([...path.slice(path.indexOf(next)), file, next].join(" → "));
+        } else if (!state.has(next)) visit(next, [...path, file]);
+      }
+      state.set(file, "done");
+    };
+    for (const file of files) if (!state.has(file)) visit(file, []);
+    return cycles;
+  }
+
+  it("has no import cycle among the modules of any package", () => {
+    const cycles = [...importGraph().keys()].flatMap((dir) =>
+      moduleCycles(dir).map((c) => `${dir}: ${c}`),
+    );
+    expect(cycles).toEqual([]);
+  });
 
   it("draws every import between packages, and nothing else", () => {
     const text = read("docs/architecture.md");
