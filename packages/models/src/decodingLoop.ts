@@ -19,7 +19,7 @@ import {
   where,
   wrap,
 } from "@saikei/named";
-import { field, Struct } from "@saikei/struct";
+import { checkOptions, field, Struct } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { ModelConfigError } from "./errors.js";
 import {
@@ -119,16 +119,78 @@ export class DecodingStep {
   }
 }
 
-/** Calls the sampler through `step` at `state`'s end index and returns the result and the new state. */
-function runStep(
-  step: DecodingStep,
+/**
+ * One run of the sampler's body that a decoding function asks for: `tokens` at the cache end
+ * index of `state`, with their positions and attention mask; `nextLogProbs` as in `stepBody`.
+ */
+interface StepRequest {
+  readonly state: KVCachingState;
+  readonly tokens: NamedArrayBase;
+  readonly positions: NamedArrayBase;
+  readonly mask: NamedArrayBase;
+  readonly nextLogProbs: boolean;
+}
+
+/** The result of a {@link StepRequest}: logits or log-probabilities, and the advanced state. */
+type StepResult = [NamedArrayBase, KVCachingState];
+
+/**
+ * A decoding function written once for every engine: it yields the runs of the model it needs and
+ * receives their results (driven by {@link driveSync} or {@link driveAsync}).
+ */
+type Decoding<R> = Generator<StepRequest, R, StepResult>;
+
+/**
+ * What a {@link DecodingEngine} is asked to run: the sampler's body as a function of tensors only
+ * (`fn(...args)`, traceable: no host reads), for `model` (the same object for every token of a
+ * call, so an engine can keep what it compiled for it).
+ */
+export interface DecodingEngineCall {
+  readonly model: KVCachingTransformerLM;
+  /** Whether the result is next-token log-probabilities (one token per sequence) or logits. */
+  readonly nextLogProbs: boolean;
+  readonly fn: (
+    tokens: NamedArrayBase,
+    positions: NamedArrayBase,
+    mask: NamedArrayBase,
+    endIndex: tf.Tensor,
+    kvCaches: Record<string, unknown>,
+  ) => [NamedArrayBase, Record<string, unknown>];
+  readonly args: [
+    tokens: NamedArrayBase,
+    positions: NamedArrayBase,
+    mask: NamedArrayBase,
+    endIndex: tf.Tensor,
+    kvCaches: Record<string, unknown>,
+  ];
+}
+
+/**
+ * Runs decoding steps on another engine than tfjs (for example onnxruntime, through
+ * `decodingEngine()` of `@saikei/onnx`): given a step, it returns what `call.fn(...call.args)`
+ * returns, as new arrays the caller owns. Passed as `{ engine }` to {@link temperatureSample},
+ * which then returns a promise.
+ */
+export interface DecodingEngine {
+  run(call: DecodingEngineCall): Promise<[NamedArrayBase, Record<string, unknown>]>;
+}
+
+/** Calls the sampler through `step` (traced, replayed) or eagerly (`step` undefined). */
+function runSync(
   model: KVCachingTransformerLM,
-  state: KVCachingState,
-  tokens: NamedArrayBase,
-  positions: NamedArrayBase,
-  mask: NamedArrayBase,
-  nextLogProbs: boolean,
-): [NamedArrayBase, KVCachingState] {
+  step: DecodingStep | undefined,
+  request: StepRequest,
+): StepResult {
+  const { state, tokens, positions, mask, nextLogProbs } = request;
+  if (step === undefined) {
+    const [logits, next] = model.call(
+      new KVCachingInputs({ tokens, positions, attentionMask: mask, samplingState: state }),
+    );
+    if (!nextLogProbs) return [logits, next];
+    const logProbs = tidy(() => lastLogProbs(logits));
+    logits.dataArray.dispose();
+    return [logProbs, next];
+  }
   const endIndex = tf.scalar(state.cacheEndIndex, "int32");
   let out: NamedArrayBase;
   let kvCaches: Record<string, unknown>;
@@ -148,6 +210,62 @@ function runStep(
   return [out, state.advanced(kvCaches, tokens.namedShape.seq!)];
 }
 
+/** Calls the sampler on `engine`. */
+async function runOnEngine(
+  model: KVCachingTransformerLM,
+  engine: DecodingEngine,
+  request: StepRequest,
+): Promise<StepResult> {
+  const { state, tokens, positions, mask, nextLogProbs } = request;
+  const endIndex = tf.scalar(state.cacheEndIndex, "int32");
+  let out: NamedArrayBase;
+  let kvCaches: Record<string, unknown>;
+  try {
+    [out, kvCaches] = await engine.run({
+      model,
+      nextLogProbs,
+      fn: (t, p, m, e, kv) => stepBody(model, t, p, m, e, kv, nextLogProbs),
+      args: [tokens, positions, mask, endIndex, state.kvCaches],
+    });
+  } finally {
+    endIndex.dispose();
+  }
+  return [out, state.advanced(kvCaches, tokens.namedShape.seq!)];
+}
+
+function driveSync<R>(decoding: Decoding<R>, run: (request: StepRequest) => StepResult): R {
+  let next = decoding.next();
+  while (!next.done) {
+    let result: StepResult;
+    try {
+      result = run(next.value);
+    } catch (error) {
+      next = decoding.throw(error);
+      continue;
+    }
+    next = decoding.next(result);
+  }
+  return next.value;
+}
+
+async function driveAsync<R>(
+  decoding: Decoding<R>,
+  run: (request: StepRequest) => Promise<StepResult>,
+): Promise<R> {
+  let next = decoding.next();
+  while (!next.done) {
+    let result: StepResult;
+    try {
+      result = await run(next.value);
+    } catch (error) {
+      next = decoding.throw(error);
+      continue;
+    }
+    next = decoding.next(result);
+  }
+  return next.value;
+}
+
 /**
  * Runs the prompt through the model and returns the log-probabilities of the next token
  * (`{...batch, vocabulary}`) and the sampling state. Prompts are padded at the end with `padId`;
@@ -163,6 +281,14 @@ export function prefill(
   padId = 0,
   step?: DecodingStep,
 ): [NamedArrayBase, SamplingState] {
+  return driveSync(prefillSteps(initialState, prompt, padId), (r) => runSync(model, step, r));
+}
+
+function* prefillSteps(
+  initialState: KVCachingState,
+  prompt: NamedArrayBase,
+  padId: number,
+): Decoding<[NamedArrayBase, SamplingState]> {
   const S = prompt.namedShape.seq;
   if (S === undefined) {
     throw new ModelConfigError(
@@ -179,17 +305,20 @@ export function prefill(
     arange("seq", initialState.cacheEndIndex, initialState.cacheEndIndex + S),
   );
   const mask = tidy(() => positions.ge(arange("kv_seq", initialState.cacheLen)));
-  const [logits, kvCacheState] =
-    step === undefined
-      ? model.call(
-          new KVCachingInputs({
-            tokens: prompt,
-            positions,
-            attentionMask: mask,
-            samplingState: initialState,
-          }),
-        )
-      : runStep(step, model, initialState, prompt, positions, mask, false);
+  let logits: NamedArrayBase;
+  let kvCacheState: KVCachingState;
+  try {
+    [logits, kvCacheState] = yield {
+      state: initialState,
+      tokens: prompt,
+      positions,
+      mask,
+      nextLogProbs: false,
+    };
+  } catch (error) {
+    for (const t of [positions, mask]) t.dataArray.dispose();
+    throw error;
+  }
   const logProbs = tidy(() => {
     const last = prompt.ne(padId).astype("int32").sum("seq").sub(1);
     const atLast = arange("seq", S).eq(last);
@@ -218,6 +347,13 @@ export function advanceOneToken(
   nextToken: NamedArrayBase,
   step?: DecodingStep,
 ): [NamedArrayBase, SamplingState] {
+  return driveSync(advanceSteps(state, nextToken), (r) => runSync(model, step, r));
+}
+
+function* advanceSteps(
+  state: SamplingState,
+  nextToken: NamedArrayBase,
+): Decoding<[NamedArrayBase, SamplingState]> {
   const kv = state.kvCacheState;
   const index = kv.cacheEndIndex;
   if (index >= kv.cacheLen) {
@@ -274,17 +410,14 @@ export function advanceOneToken(
   );
   let logProbs: NamedArrayBase;
   let kvCacheState: KVCachingState;
-  if (step === undefined) {
-    let logits: NamedArrayBase;
-    [logits, kvCacheState] = model.call(
-      new KVCachingInputs({ tokens, positions, attentionMask: mask, samplingState: kv }),
-    );
-    logProbs = tidy(() => lastLogProbs(logits));
-    logits.dataArray.dispose();
-  } else {
-    [logProbs, kvCacheState] = runStep(step, model, kv, tokens, positions, mask, true);
+  try {
+    [logProbs, kvCacheState] = yield { state: kv, tokens, positions, mask, nextLogProbs: true };
+  } catch (error) {
+    previousTokens.dataArray.dispose();
+    throw error;
+  } finally {
+    for (const t of [tokens, positions, mask]) t.dataArray.dispose();
   }
-  for (const t of [tokens, positions, mask]) t.dataArray.dispose();
   return [logProbs, new SamplingState({ kvCacheState, previousTokens, padId: state.padId })];
 }
 
@@ -307,7 +440,15 @@ export interface SampleOptions {
    * tokens and disposes it at the end, and runs the prompt eagerly.
    */
   step?: DecodingStep;
+  /**
+   * Runs every model call of the sampling (prompt and tokens) on another engine, such as
+   * onnxruntime (`decodingEngine()` of `@saikei/onnx`); `temperatureSample` then returns a promise.
+   * Tokens are the same as on tfjs for the same key, up to the engines' rounding.
+   */
+  engine?: DecodingEngine;
 }
+
+const SAMPLE_OPTIONS = ["padId", "temperature", "maxSamplingSteps", "jit", "step", "engine"];
 
 function sampleToken(
   key: random.RandomKey,
@@ -339,15 +480,57 @@ export function temperatureSample(
   initialState: KVCachingState,
   prompt: NamedArrayBase,
   key: random.RandomKey,
+  options: SampleOptions & { engine: DecodingEngine },
+): Promise<NamedArrayBase>;
+export function temperatureSample(
+  model: KVCachingTransformerLM,
+  initialState: KVCachingState,
+  prompt: NamedArrayBase,
+  key: random.RandomKey,
+  options?: SampleOptions & { engine?: undefined },
+): NamedArrayBase;
+export function temperatureSample(
+  model: KVCachingTransformerLM,
+  initialState: KVCachingState,
+  prompt: NamedArrayBase,
+  key: random.RandomKey,
   options: SampleOptions = {},
-): NamedArrayBase {
+): NamedArrayBase | Promise<NamedArrayBase> {
+  checkOptions("temperatureSample", options, SAMPLE_OPTIONS);
+  const engine = options.engine;
+  if (engine !== undefined) {
+    if (typeof (engine as Partial<DecodingEngine>)?.run !== "function") {
+      throw new ModelConfigError(
+        "temperatureSample: engine must be a DecodingEngine (an object with run(call)), such as decodingEngine() of @saikei/onnx.",
+      );
+    }
+    return driveAsync(sampleSteps(initialState, prompt, key, options), (r) =>
+      runOnEngine(model, engine, r),
+    );
+  }
+  const ownStep = options.step === undefined && (options.jit ?? true);
+  const step = options.step ?? (ownStep ? new DecodingStep() : undefined);
+  // Without a step of the caller's, the prompt runs eagerly: a step built here would trace it once.
+  try {
+    return driveSync(sampleSteps(initialState, prompt, key, options), (r) =>
+      runSync(model, r.nextLogProbs || options.step !== undefined ? step : undefined, r),
+    );
+  } finally {
+    if (ownStep) step?.dispose();
+  }
+}
+
+function* sampleSteps(
+  initialState: KVCachingState,
+  prompt: NamedArrayBase,
+  key: random.RandomKey,
+  options: SampleOptions,
+): Decoding<NamedArrayBase> {
   const padId = options.padId ?? 0;
   const temperature = options.temperature ?? 1;
   const maxSteps = options.maxSamplingSteps ?? initialState.cacheLen;
   const batchNames = batchNamesOf(prompt, initialState);
-  const ownStep = options.step === undefined && (options.jit ?? true);
-  const step = options.step ?? (ownStep ? new DecodingStep() : undefined);
-  let [logProbs, state] = prefill(model, initialState, prompt, padId, options.step);
+  let [logProbs, state] = yield* prefillSteps(initialState, prompt, padId);
   const sampled: NamedArrayBase[] = [];
   let rng = key;
   try {
@@ -362,14 +545,17 @@ export function temperatureSample(
         state.kvCacheState.cacheEndIndex >= state.kvCacheState.cacheLen
       )
         break;
-      const [nextLogProbs, nextState] = advanceOneToken(model, state, next, step);
+      const [nextLogProbs, nextState] = yield* advanceSteps(state, next);
       state.previousTokens.dataArray.dispose();
       if (state.kvCacheState !== initialState) state.kvCacheState.dispose();
       logProbs = nextLogProbs;
       state = nextState;
     }
-  } finally {
-    if (ownStep) step?.dispose();
+  } catch (error) {
+    for (const t of sampled) t.dataArray.dispose();
+    state.previousTokens.dataArray.dispose();
+    if (state.kvCacheState !== initialState) state.kvCacheState.dispose();
+    throw error;
   }
   const result = tidy(() =>
     concatenate(
