@@ -8,6 +8,7 @@
 
 /** The array view's rules, added to the tree view's stylesheet. */
 export const ARRAY_STYLE = `
+.skts-root.skts-array-root{display:inline-block;max-width:100%;box-sizing:border-box}
 .skts-array{display:inline-block;margin:4px 0}
 .skts-array-head{display:flex;flex-wrap:wrap;gap:4px 12px;align-items:baseline;margin-bottom:4px}
 .skts-array-title{font-weight:600}

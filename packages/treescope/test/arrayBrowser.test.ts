@@ -214,7 +214,10 @@ describe("renderArray in Chromium", () => {
     expect(await page.locator(".skts-array-legend").textContent()).toBe(
       "6  6NaN ×1+inf ×1-inf ×1masked ×1",
     );
-    await page.screenshot({ path: join(screenshots, "array-special.png"), fullPage: true });
+    await page
+      .locator(".skts-root")
+      .first()
+      .screenshot({ path: join(screenshots, "array-special.png") });
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -335,7 +338,10 @@ describe("renderArray in Chromium", () => {
     expect(await page.locator(".skts-array-info").textContent()).toBe(
       "heads=1, seq=2, kv_seq=4 \u2192 4228",
     );
-    await page.screenshot({ path: join(screenshots, "array-summarised.png"), fullPage: true });
+    await page
+      .locator(".skts-root")
+      .first()
+      .screenshot({ path: join(screenshots, "array-summarised.png") });
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -347,11 +353,17 @@ describe("renderArray in Chromium", () => {
     const background = () =>
       page.locator(".skts-root").evaluate((el) => getComputedStyle(el).backgroundColor);
     expect(await background()).toBe("rgb(255, 255, 255)");
-    await page.screenshot({ path: join(screenshots, "array-attention.png"), fullPage: true });
+    await page
+      .locator(".skts-root")
+      .first()
+      .screenshot({ path: join(screenshots, "array-attention.png") });
     await page.click(".skts-theme");
     expect(await background()).toBe("rgb(30, 30, 30)");
     expect(await page.locator(".skts-theme").textContent()).toBe("Light theme");
-    await page.screenshot({ path: join(screenshots, "array-attention-dark.png"), fullPage: true });
+    await page
+      .locator(".skts-root")
+      .first()
+      .screenshot({ path: join(screenshots, "array-attention-dark.png") });
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -402,7 +414,10 @@ describe("array leaves of a tree and token views in Chromium", () => {
     expect(await page.locator(`${leaf} .skts-array-info`).textContent()).toBe(
       "batch=0, heads=0, seq=0, kv_seq=0 \u2192 0",
     );
-    await page.screenshot({ path: join(screenshots, "tree-array.png"), fullPage: true });
+    await page
+      .locator(".skts-root")
+      .first()
+      .screenshot({ path: join(screenshots, "tree-array.png") });
     await page.click(`${leaf} .skts-array-open`);
     expect(await page.locator(`${leaf} .skts-array-panel`).isVisible()).toBe(false);
     expect(await page.locator(`${leaf} .skts-array-open`).textContent()).toBe("show array");
@@ -422,7 +437,10 @@ describe("array leaves of a tree and token views in Chromium", () => {
     expect(await tokens.nth(2).evaluate((el) => getComputedStyle(el, "::after").content)).toBe(
       '"[2] id 3 \\" sat\\" score 2"',
     );
-    await page.screenshot({ path: join(screenshots, "tokens.png"), fullPage: true });
+    await page
+      .locator(".skts-root")
+      .first()
+      .screenshot({ path: join(screenshots, "tokens.png") });
     expect(errors).toEqual([]);
     await page.close();
   });
