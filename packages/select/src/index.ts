@@ -24,6 +24,7 @@ export {
   type AnyClass,
   type InstanceOf,
   Selection,
+  type SelectionOption,
   type SubtreesWhereOptions,
   select,
 } from "./selection.js";

@@ -7,46 +7,34 @@
  */
 
 import {
-  ARRAY_NODE,
-  chainError,
-  childKeys,
-  findOutermost,
-  followKeyPath,
+  checkOptions,
   GetAttrKey,
   type KeyPath,
-  keyOfChild,
   keyPathEquals,
   keyPathOfIndexPath,
   keystr,
-  MAX_TREE_DEPTH,
   nodeTypeOf,
   type OutermostMatch,
-  type OutermostPredicate,
-  type PathKey,
-  type Position,
   registerPytreeNode,
-  reprValue,
   rewriteAt,
-  rewriteOutermost,
   TreeCycleError,
   TreeDepthError,
   treeEquals,
 } from "@saikei/struct";
 import * as O from "fp-ts/lib/Option.js";
 import { resolveAccessor } from "./accessor.js";
-import { InlineError, SelectionCountError, SelectionError } from "./errors.js";
-import { isHoleOrQuote, SelectionHole, SelectionQuote } from "./markers.js";
-import { NotInThisPartition } from "./partition.js";
+import { SelectionCountError, SelectionError } from "./errors.js";
 import {
-  buildTrie,
-  compareIndexPaths,
-  type Entry,
-  entry,
-  isIndexPrefix,
-  kindOf,
-  type Trie,
-  where,
-} from "./paths.js";
+  childEntries,
+  complementEntries,
+  keyPathEntries,
+  outermostEntries,
+  subtreesWhereEntries,
+} from "./findEntries.js";
+import { fillHoles, type Parts, remainderOf } from "./holes.js";
+import { type InlineTracking, inlineInParents } from "./inlineInParents.js";
+import { NotInThisPartition } from "./partition.js";
+import { buildTrie, type Entry, entry, kindOf, type Trie, where } from "./paths.js";
 import { renderSelection } from "./render.js";
 
 /** Any class, abstract or not; `Number`, `String` and `Boolean` also match primitives. */
@@ -67,19 +55,21 @@ export type InstanceOf<C> = C extends NumberConstructor
           ? I
           : never;
 
+/**
+ * A value that may be absent, as `getOption` and `firstOption` return it: `{ _tag: "None" }` or
+ * `{ _tag: "Some", value }`. Test `_tag` (or `"value" in option`); the shape is fp-ts's `Option`,
+ * so fp-ts users can pass it to `O.map`, `O.getOrElse`, … unchanged.
+ */
+export type SelectionOption<T> =
+  | { readonly _tag: "None" }
+  | { readonly _tag: "Some"; readonly value: T };
+
 /** Options of `atSubtreesWhere`. */
 export interface SubtreesWhereOptions {
   /** Select the innermost matches instead of the outermost (leaves are then never selected). */
   innermost?: boolean;
   /** With `withKeypath`, pass key paths from the root instead of from the selected node. */
   absoluteKeypath?: boolean;
-}
-
-/** A selection as penzai stores it: selected values by key path, and the remainder. */
-interface Parts {
-  readonly keyPaths: readonly KeyPath[];
-  readonly values: readonly unknown[];
-  readonly remainder: unknown;
 }
 
 const cache = new WeakMap<
@@ -93,6 +83,16 @@ const cache = new WeakMap<
   }
 >();
 
+/** The option keys each method accepts (`checkOptions` names them when a key is unknown). */
+const APPLY_OPTIONS = ["keepSelected", "withKeypath"] as const;
+const KEEP_SELECTED_OPTIONS = ["keepSelected"] as const;
+const AT_OPTIONS = ["multiple"] as const;
+const WITH_KEYPATH_OPTIONS = ["withKeypath"] as const;
+const INSTANCES_OF_OPTIONS = ["innermost"] as const;
+const SUBTREES_WHERE_OPTIONS = ["innermost", "absoluteKeypath", "withKeypath"] as const;
+const PARTITION_OPTIONS = ["atLeaves"] as const;
+const INSERT_OPTIONS = ["andSelect"] as const;
+
 /** Marks a selection whose tree is rebuilt from its remainder on first use. */
 const LAZY: unique symbol = Symbol("saikei.select.lazyTree");
 
@@ -103,17 +103,6 @@ function cached(s: Selection<any, any>) {
     cache.set(s, c);
   }
   return c;
-}
-
-function checkBoolean(result: unknown, path: KeyPath | (() => KeyPath), method: string): boolean {
-  if (typeof result !== "boolean") {
-    if (typeof path === "function") path = path();
-    throw new SelectionError(
-      `The filter function of ${method} returned ${reprValue(result)} (a ${typeof result}) for the node at ` +
-        `${where(path)}; it must return true or false. Convert the result, e.g. with Boolean(...).`,
-    );
-  }
-  return result;
 }
 
 function isArrayLike(value: unknown): boolean {
@@ -263,23 +252,26 @@ export class Selection<T = unknown, R = unknown> {
   }
 
   /**
-   * The single selected value as an fp-ts `Option`: `none` when nothing is selected.
+   * The single selected value, or `{ _tag: "None" }` when nothing is selected (a
+   * {@link SelectionOption}: fp-ts's `Option` shape, so it also works with fp-ts's `Option`
+   * functions).
    *
    * @throws SelectionCountError when several nodes are selected.
    * @example
-   * select([1]).atInstancesOf(String).getOption(); // none
+   * select([1]).atInstancesOf(String).getOption(); // { _tag: "None" }
+   * select([1]).atInstancesOf(Number).getOption(); // { _tag: "Some", value: 1 }
    */
-  getOption(): O.Option<T> {
+  getOption(): SelectionOption<T> {
     return this.entries.length === 0 ? O.none : O.some(this.get());
   }
 
   /**
-   * The first selected value (in tree order) as an fp-ts `Option`.
+   * The first selected value (in tree order) as a {@link SelectionOption}.
    *
    * @example
-   * select([1, 2]).atInstancesOf(Number).firstOption(); // some(1)
+   * select([1, 2]).atInstancesOf(Number).firstOption(); // { _tag: "Some", value: 1 }
    */
-  firstOption(): O.Option<T> {
+  firstOption(): SelectionOption<T> {
     return this.entries.length === 0 ? O.none : O.some(this.entries[0]!.value as T);
   }
 
@@ -389,6 +381,7 @@ export class Selection<T = unknown, R = unknown> {
     fn: (...args: any[]) => unknown,
     options: { keepSelected?: boolean; withKeypath?: boolean } = {},
   ): unknown {
+    checkOptions("Selection.apply", options, APPLY_OPTIONS);
     const values = options.withKeypath
       ? this.entries.map((e) => fn(e.keyPath, e.value))
       : this.entries.map((e) => fn(e.value));
@@ -502,6 +495,7 @@ export class Selection<T = unknown, R = unknown> {
     fn: (index: number, value: T) => unknown,
     options: { keepSelected?: boolean } = {},
   ): unknown {
+    checkOptions("Selection.applyWithSelectedIndex", options, KEEP_SELECTED_OPTIONS);
     return this.replaceValues(
       this.entries.map((e, i) => fn(i, e.value as T)),
       options.keepSelected === true,
@@ -528,6 +522,7 @@ export class Selection<T = unknown, R = unknown> {
     accessor: (value: any) => unknown,
     options: { multiple?: boolean } = {},
   ): Selection<unknown, R> {
+    checkOptions("Selection.at", options, AT_OPTIONS);
     const out: Entry[] = [];
     for (const e of this.entries) {
       for (const f of resolveAccessor(e.value, accessor, options.multiple, e.keyPath)) {
@@ -556,6 +551,7 @@ export class Selection<T = unknown, R = unknown> {
     filter: (...args: any[]) => unknown,
     options: { withKeypath?: boolean } = {},
   ): Selection<T, R> {
+    checkOptions("Selection.where", options, WITH_KEYPATH_OPTIONS);
     return this.derive(
       this.entries.filter((e) =>
         options.withKeypath ? filter(e.keyPath, e.value) : filter(e.value),
@@ -583,18 +579,7 @@ export class Selection<T = unknown, R = unknown> {
    * select({ a: 1, b: [2] }).atChildren().getSequence(); // [1, [2]]
    */
   atChildren(): Selection<unknown, R> {
-    const out: Entry[] = [];
-    for (const e of this.entries) {
-      const type = nodeTypeOf(e.value);
-      if (type === undefined) continue;
-      const [children, aux] = type.flatten(e.value);
-      if (children.length === 0) continue;
-      const keys = childKeys(type, e.value, aux, children.length);
-      for (let i = 0; i < children.length; i++) {
-        out.push(entry([...e.keyPath, keys[i]!], [...e.indexPath, i], children[i]));
-      }
-    }
-    return this.derive(out);
+    return this.derive(childEntries(this.entries));
   }
 
   /**
@@ -633,6 +618,7 @@ export class Selection<T = unknown, R = unknown> {
     cls: C | readonly C[],
     options: { innermost?: boolean } = {},
   ): Selection<InstanceOf<C>, R> {
+    checkOptions("Selection.atInstancesOf", options, INSTANCES_OF_OPTIONS);
     const classes: AnyClass[] = Array.isArray(cls) ? [...cls] : [cls as AnyClass];
     const primitive = new Set<string>();
     const objects: AnyClass[] = [];
@@ -682,23 +668,7 @@ export class Selection<T = unknown, R = unknown> {
    * select({ a: [1, 2] }).atKeypaths([[new DictKey("a"), new SequenceKey(1)]]).set(0); // { a: [1, 0] }
    */
   atKeypaths(keyPaths: Iterable<KeyPath>): Selection<unknown, R> {
-    const paths = [...keyPaths];
-    const out: Entry[] = [];
-    for (const e of this.entries) {
-      const found: Entry[] = [];
-      for (const p of paths) {
-        const r = followKeyPath(e.value, p);
-        if (r !== undefined)
-          found.push(entry([...e.keyPath, ...p], [...e.indexPath, ...r.indexPath], r.value));
-      }
-      found.sort((a, b) => compareIndexPaths(a.indexPath, b.indexPath));
-      for (const f of found) {
-        const last = out[out.length - 1];
-        if (last !== undefined && isIndexPrefix(last.indexPath, f.indexPath)) continue;
-        out.push(f);
-      }
-    }
-    return this.derive(out);
+    return this.derive(keyPathEntries(this.entries, [...keyPaths]));
   }
 
   /**
@@ -724,51 +694,19 @@ export class Selection<T = unknown, R = unknown> {
     filter: (...args: any[]) => boolean,
     options: SubtreesWhereOptions & { withKeypath?: boolean } = {},
   ): Selection<unknown, R> {
-    const withKeypath = options.withKeypath === true;
-    if (!options.innermost) {
-      const out: Entry[] = [];
-      for (const e of this.entries) {
-        // The predicate's key paths start at the root (`basePath`); cut them when relative.
-        const cut = options.absoluteKeypath ? 0 : e.keyPath.length;
-        const test: OutermostPredicate = withKeypath
-          ? (v, path) => {
-              const full = path();
-              const kp = cut === 0 ? full : full.slice(cut);
-              return checkBoolean(filter(kp, v), full, "atSubtreesWhere");
-            }
-          : (v, path) => checkBoolean(filter(v), path, "atSubtreesWhere");
-        pushFound(out, e, test, "atSubtreesWhere");
-      }
-      return this.derive(out);
-    }
-    const out: Entry[] = [];
-    for (const e of this.entries) {
-      const base = options.absoluteKeypath ? e.keyPath : [];
-      const test = (kp: PathKey[], v: unknown): boolean => {
-        const full = [...base, ...kp];
-        return checkBoolean(
-          withKeypath ? filter(full, v) : filter(v),
-          [...e.keyPath, ...kp],
-          "atSubtreesWhere",
-        );
-      };
-      walkInnermost(
-        e.value,
-        [],
-        [],
-        test,
-        (kp, ip, v) => out.push(entry([...e.keyPath, ...kp], [...e.indexPath, ...ip], v)),
-        e,
-      );
-    }
-    return this.derive(out);
+    checkOptions("Selection.atSubtreesWhere", options, SUBTREES_WHERE_OPTIONS);
+    return this.derive(
+      subtreesWhereEntries(this.entries, filter, {
+        innermost: options.innermost === true,
+        withKeypath: options.withKeypath === true,
+        absoluteKeypath: options.absoluteKeypath === true,
+      }),
+    );
   }
 
   /** Outermost matches of `predicate` in every selected subtree, in tree order. */
   private collect(predicate: OutermostMatch, operation = "select"): Selection<unknown, R> {
-    const out: Entry[] = [];
-    for (const e of this.entries) pushFound(out, e, predicate, operation);
-    return this.derive(out);
+    return this.derive(outermostEntries(this.entries, predicate, operation));
   }
 
   /**
@@ -778,27 +716,7 @@ export class Selection<T = unknown, R = unknown> {
    * select([1, "a", 2]).atInstancesOf(Number).invert().getSequence(); // ["a"]
    */
   invert(): Selection<unknown, R> {
-    const out: Entry[] = [];
-    const kp: PathKey[] = [];
-    const ip: number[] = [];
-    const visit = (node: unknown, trie: Trie | undefined): void => {
-      if (trie === undefined || (trie.selected < 0 && trie.children === undefined)) {
-        out.push(entry(kp, ip.slice(), node));
-        return;
-      }
-      if (trie.selected >= 0) return;
-      const type = nodeTypeOf(node)!;
-      const [children, aux] = type.flatten(node);
-      for (let i = 0; i < children.length; i++) {
-        kp.push(keyOfChild(type, node, aux, i, children.length));
-        ip.push(i);
-        visit(children[i], trie.children?.get(i));
-        kp.pop();
-        ip.pop();
-      }
-    };
-    visit(this.tree, this.trie());
-    return this.derive(out);
+    return this.derive(complementEntries(this.tree, this.trie()));
   }
 
   /**
@@ -859,6 +777,7 @@ export class Selection<T = unknown, R = unknown> {
    * combine(sel, rest); // { a: 1, b: 2 }
    */
   partition(options: { atLeaves?: boolean } = {}): [unknown, unknown] {
+    checkOptions("Selection.partition", options, PARTITION_OPTIONS);
     const marker = new NotInThisPartition();
     if (options.atLeaves) {
       return [this.invert().atPytreeLeaves().set(marker), this.atPytreeLeaves().set(marker)];
@@ -883,6 +802,7 @@ export class Selection<T = unknown, R = unknown> {
     fn: (...args: any[]) => Iterable<unknown>,
     options: { withKeypath?: boolean } = {},
   ): R {
+    checkOptions("Selection.applyAndInline", options, WITH_KEYPATH_OPTIONS);
     return this.inline(
       (e) => [...(options.withKeypath ? fn(e.keyPath, e.value) : fn(e.value))],
       undefined,
@@ -911,6 +831,7 @@ export class Selection<T = unknown, R = unknown> {
   insertAfter(value: unknown): R;
   insertAfter<U>(value: U, options: { andSelect: true }): Selection<U, R>;
   insertAfter(value: unknown, options: { andSelect?: boolean } = {}): unknown {
+    checkOptions("Selection.insertAfter", options, INSERT_OPTIONS);
     return this.insert(value, 1, options.andSelect === true);
   }
 
@@ -925,6 +846,7 @@ export class Selection<T = unknown, R = unknown> {
   insertBefore(value: unknown): R;
   insertBefore<U>(value: U, options: { andSelect: true }): Selection<U, R>;
   insertBefore(value: unknown, options: { andSelect?: boolean } = {}): unknown {
+    checkOptions("Selection.insertBefore", options, INSERT_OPTIONS);
     return this.insert(value, 0, options.andSelect === true);
   }
 
@@ -942,72 +864,8 @@ export class Selection<T = unknown, R = unknown> {
     );
   }
 
-  private inline(
-    fn: (e: Entry) => unknown[],
-    track: { offset: number; out: number[][] } | undefined,
-  ): R {
-    for (const e of this.entries) {
-      if (e.indexPath.length === 0) {
-        throw new InlineError(
-          "applyAndInline / removeFromParent / insertBefore / insertAfter need every selected node to be " +
-            "an element of an array, but the root itself is selected. Select elements of an array " +
-            "instead, or use .set / .apply to replace the whole tree.",
-        );
-      }
-    }
-    const entries = this.entries;
-    const visit = (
-      node: unknown,
-      lo: number,
-      hi: number,
-      depth: number,
-      newPath: number[],
-    ): unknown => {
-      const type = nodeTypeOf(node)!;
-      const [children, aux] = type.flatten(node);
-      const isParent =
-        entries[lo]!.indexPath.length === depth + 1 || hasParentEntry(entries, lo, hi, depth);
-      if (isParent && type !== ARRAY_NODE) {
-        const bad = firstChildEntry(entries, lo, hi, depth)!;
-        throw new InlineError(
-          `applyAndInline / removeFromParent / insertBefore / insertAfter need every selected node to be ` +
-            `an element of an array, but the node at ${where(bad.keyPath)} is in a ${kindOf(node)}. ` +
-            (typeof bad.value === "function" ||
-            (bad.value as { call?: unknown } | null)?.call !== undefined
-              ? "To put several layers in place of one, replace it with a Sequential layer using .apply instead. "
-              : "Select elements of an array, or use .set / .apply to replace the node.") +
-            "",
-        );
-      }
-      const out: unknown[] = [];
-      let i = lo;
-      let shifted = false;
-      for (let c = 0; c < children.length; c++) {
-        const child = children[c];
-        if (i < hi && entries[i]!.indexPath[depth] === c) {
-          let j = i + 1;
-          while (j < hi && entries[j]!.indexPath[depth] === c) j++;
-          const e = entries[i]!;
-          if (e.indexPath.length === depth + 1) {
-            const items = fn(e);
-            if (track !== undefined) track.out.push([...newPath, out.length + track.offset]);
-            for (const item of items) out.push(item);
-            shifted = true;
-          } else {
-            const replaced = visit(child, i, j, depth + 1, [...newPath, out.length]);
-            if (replaced !== child) shifted = true;
-            out.push(replaced);
-          }
-          i = j;
-        } else {
-          out.push(child);
-        }
-      }
-      if (!shifted) return node;
-      return type === ARRAY_NODE ? out : type.unflatten(aux, out);
-    };
-    if (entries.length === 0) return this.tree;
-    return visit(this.tree, 0, entries.length, 0, []) as R;
+  private inline(fn: (e: Entry) => unknown[], track: InlineTracking | undefined): R {
+    return inlineInParents(this.tree, this.entries, fn, track) as R;
   }
 
   // ---- display -----------------------------------------------------------------------------
@@ -1051,134 +909,10 @@ export class Selection<T = unknown, R = unknown> {
   }
 }
 
-function hasParentEntry(entries: readonly Entry[], lo: number, hi: number, depth: number): boolean {
-  for (let i = lo; i < hi; i++) if (entries[i]!.indexPath.length === depth + 1) return true;
-  return false;
-}
-
-function firstChildEntry(
-  entries: readonly Entry[],
-  lo: number,
-  hi: number,
-  depth: number,
-): Entry | undefined {
-  for (let i = lo; i < hi; i++) if (entries[i]!.indexPath.length === depth + 1) return entries[i];
-  return undefined;
-}
-
-/**
- * The outermost matches of `predicate` inside the selected node `base`, as entries of the whole
- * tree (struct's `findOutermost`; key paths are computed when first read).
- */
-function pushFound(out: Entry[], base: Entry, predicate: OutermostMatch, operation: string): void {
-  const found = findOutermost(base.value, predicate, { operation, basePath: base.keyPath });
-  if (base.indexPath.length === 0) {
-    for (const p of found) out.push(p);
-    return;
-  }
-  for (const p of found) out.push(nestedEntry(base, p));
-}
-
-function nestedEntry(base: Entry, p: Position): Entry {
-  return {
-    get keyPath(): KeyPath {
-      return p.keyPath;
-    },
-    indexPath: base.indexPath.concat(p.indexPath),
-    value: p.value,
-  };
-}
-
-/**
- * The innermost matches of `test` (penzai's `innermost=True`): the filter runs bottom-up, only
- * where no descendant matched, and never on leaves.
- */
-function walkInnermost(
-  node: unknown,
-  kp: PathKey[],
-  ip: number[],
-  test: (kp: PathKey[], v: unknown) => boolean,
-  emit: (kp: PathKey[], ip: number[], v: unknown) => void,
-  base: Entry,
-): boolean {
-  const type = nodeTypeOf(node);
-  if (type === undefined) return false;
-  if (ip.length > MAX_TREE_DEPTH && typeof node === "object" && node !== null) {
-    throw chainError("atSubtreesWhere", base.value, ip, base.keyPath);
-  }
-  const [children, aux] = type.flatten(node);
-  const keys = children.length > 0 ? childKeys(type, node, aux, children.length) : [];
-  let found = false;
-  for (let i = 0; i < children.length; i++) {
-    kp.push(keys[i]!);
-    ip.push(i);
-    if (walkInnermost(children[i], kp, ip, test, emit, base)) found = true;
-    kp.pop();
-    ip.pop();
-  }
-  if (!found && test(kp, node)) {
-    emit(kp, ip, node);
-    return true;
-  }
-  return found;
-}
-
-/**
- * The remainder (penzai's `_build_selection_from_boundary`): a `SelectionHole` at each selected
- * position, and every hole or quote that was already in the tree wrapped in one more quote.
- */
-function remainderOf(tree: unknown, entries: readonly Entry[]): unknown {
-  const holes = entries.map((e) => new SelectionHole({ path: e.keyPath }));
-  const punched = rewriteAt(tree, entries, holes);
-  const fresh = new Set<unknown>(holes);
-  return rewriteOutermost(
-    punched,
-    (x) => isHoleOrQuote(x) && !fresh.has(x),
-    (x: SelectionHole | SelectionQuote) => new SelectionQuote({ quoted: x }),
-    { operation: "Selection.remainder" },
-  );
-}
-
-/**
- * Resolves a selection built from parts (penzai's `deselect`): every unquoted `SelectionHole` of
- * the remainder is replaced by the value of its key path, one level of quoting is removed
- * elsewhere, and the positions where the holes were found become the entries' index paths.
- */
+/** The tree and entries of a selection built from parts, filled in once (see `fillHoles`). */
 function resolveParts(s: Selection<any, any>): { tree: unknown; entries: readonly Entry[] } {
   const c = cached(s);
-  if (c.resolved !== undefined) return c.resolved;
-  const parts = c.parts!;
-  const byString = new Map<string, number[]>();
-  parts.keyPaths.forEach((k, i) => {
-    const key = keystr(k);
-    byString.set(key, [...(byString.get(key) ?? []), i]);
-  });
-  const found: (readonly number[] | undefined)[] = parts.keyPaths.map(() => undefined);
-  const markers = findOutermost<SelectionHole | SelectionQuote>(parts.remainder, isHoleOrQuote, {
-    operation: "Selection (rebuilt from its parts)",
-  });
-  const tree = rewriteAt(parts.remainder, markers, (m) => {
-    const { value: node, indexPath } = markers[m]!;
-    if (node instanceof SelectionQuote) return node.quoted;
-    const i = byString
-      .get(keystr(node.path))
-      ?.find((j) => found[j] === undefined && keyPathEquals(parts.keyPaths[j]!, node.path));
-    if (i === undefined) return node;
-    found[i] = indexPath;
-    return parts.values[i];
-  });
-  const missing = parts.keyPaths.filter((_, i) => found[i] === undefined);
-  if (missing.length > 0) {
-    throw new SelectionError(
-      `A selection rebuilt from its parts (selectedByPath and remainder) has no SelectionHole for the ` +
-        `selected key path(s) ${missing.map((k) => where(k)).join(", ")} in its remainder. Keep a hole ` +
-        "for every selected node when editing a selection's remainder.",
-    );
-  }
-  const entries = parts.keyPaths
-    .map((k, i) => ({ keyPath: k, indexPath: found[i]!, value: parts.values[i] }))
-    .sort((a, b) => compareIndexPaths(a.indexPath, b.indexPath));
-  c.resolved = { tree, entries };
+  c.resolved ??= fillHoles(c.parts!);
   return c.resolved;
 }
 

@@ -1,7 +1,7 @@
 import { field, type KeyPath, Struct } from "@saikei/struct";
 import type * as O from "fp-ts/lib/Option.js";
 import { describe, expectTypeOf, it } from "vitest";
-import { type Selection, select } from "../src/index.js";
+import { type Selection, type SelectionOption, select } from "../src/index.js";
 import { Bar, Foo } from "./helpers.js";
 
 class Leaf extends Struct.define({ w: field<number>() }) {}
@@ -67,7 +67,10 @@ describe("public types", () => {
 
   it("get, getOption and getByPath are typed by the selection", () => {
     const s = select(model).atInstancesOf(Leaf).pickNthSelected(0);
-    expectTypeOf(s.getOption()).toEqualTypeOf<O.Option<Leaf>>();
+    expectTypeOf(s.getOption()).toEqualTypeOf<SelectionOption<Leaf>>();
+    expectTypeOf(s.firstOption()).toEqualTypeOf<SelectionOption<Leaf>>();
+    // Plain TypeScript in the signature, and still fp-ts's Option for those who use fp-ts.
+    expectTypeOf<SelectionOption<Leaf>>().toEqualTypeOf<O.Option<Leaf>>();
     expectTypeOf(s.getByPath()).toEqualTypeOf<ReadonlyMap<KeyPath, Leaf>>();
     expectTypeOf(s.partition()).toEqualTypeOf<[unknown, unknown]>();
   });
