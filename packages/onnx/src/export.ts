@@ -20,6 +20,7 @@ import {
   flatten,
   flattenWithPath,
   keystr,
+  type TreeDef,
   unflatten,
 } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
@@ -348,6 +349,62 @@ export function exportModel<A extends unknown[]>(
   exampleArgs: A,
   options: ExportOptions = {},
 ): Uint8Array {
+  return exportProgram(fn, exampleArgs, options).bytes;
+}
+
+/** An exported model with what is needed to call it like the function: see {@link exportProgram}. */
+export interface ExportedProgram {
+  readonly bytes: Uint8Array;
+  /** The ONNX input names, one per distinct tensor leaf of the arguments (see {@link feedsFor}). */
+  readonly inputNames: readonly string[];
+  /** The ONNX output names, in the order of the result's tensor leaves. */
+  readonly outputNames: readonly string[];
+  /** The result's tree structure and its non-tensor leaves (`undefined` where a tensor goes). */
+  readonly outputTreedef: TreeDef;
+  readonly outputStatics: readonly unknown[];
+  readonly outputIsTensor: readonly boolean[];
+}
+
+/**
+ * The NamedArrays and tensors among `args` in input order (each distinct one once), keyed by
+ * the ONNX input names of a program exported from arguments of the same structure.
+ */
+export function feedsFor(
+  program: ExportedProgram,
+  args: readonly unknown[],
+): Record<string, unknown> {
+  const [pairs] = flattenWithPath(args, isNamedArray);
+  const values: unknown[] = [];
+  for (const [, v] of pairs) {
+    if ((isNamedArray(v) || v instanceof tf.Tensor) && !values.includes(v)) values.push(v);
+  }
+  const feeds: Record<string, unknown> = Object.create(null);
+  program.inputNames.forEach((name, i) => {
+    feeds[name] = values[i];
+  });
+  return feeds;
+}
+
+/** Rebuilds the function's result from a program's output tensors (by output name). */
+export function resultFrom(
+  program: ExportedProgram,
+  outputs: Readonly<Record<string, unknown>>,
+): unknown {
+  let next = 0;
+  const leaves = program.outputIsTensor.map((isTensor, i) => {
+    if (!isTensor) return program.outputStatics[i];
+    const value = outputs[program.outputNames[next++]!];
+    return isNamedArray(value) ? value.dataArray : value;
+  });
+  return unflatten(program.outputTreedef, leaves);
+}
+
+/** {@link exportModel}, also returning how to feed the model and rebuild the function's result. */
+export function exportProgram(
+  fn: (...args: never[]) => unknown,
+  exampleArgs: readonly unknown[],
+  options: ExportOptions = {},
+): ExportedProgram {
   const { dynamicAxes } = checkExportOptions(options);
   if (!Array.isArray(exampleArgs)) {
     throw new ExportError("onnx.export: exampleArgs must be an array of the function's arguments.");
@@ -379,7 +436,7 @@ export function exportModel<A extends unknown[]>(
       second = trace(fn as never, scaled.args as unknown[]).trace;
       traces.push(second);
     }
-    return writeModel(first.trace, second, first.outputs, distinct, {
+    const bytes = writeModel(first.trace, second, first.outputs, distinct, {
       argumentLeaves,
       groups: dynamicAxes,
       inputName,
@@ -387,6 +444,16 @@ export function exportModel<A extends unknown[]>(
       examples,
       options,
     });
+    return {
+      bytes,
+      inputNames: distinct.map((_, i) => inputName(i)),
+      outputNames: first.trace.outputs
+        .filter((o) => o.kind === "value")
+        .map((_, i, all) => options.outputNames?.[i] ?? defaultName("output", i, all.length)),
+      outputTreedef: first.trace.outputTreedef,
+      outputStatics: first.trace.outputs.map((o) => (o.kind === "static" ? o.value : undefined)),
+      outputIsTensor: first.trace.outputs.map((o) => o.kind === "value"),
+    };
   } finally {
     for (const t of traces) t.dispose();
     tf.dispose(owned);

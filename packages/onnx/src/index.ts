@@ -11,6 +11,14 @@
  *
  * @module
  */
+
+export {
+  type DecodingCall,
+  type DecodingEngineOptions,
+  type DecodingEngineStats,
+  decodingEngine,
+  OnnxDecodingEngine,
+} from "./decoding.js";
 export * from "./errors.js";
 export { type ExportOptions, exportModel, exportModel as export, OPSET } from "./export.js";
 export { supportedKernels } from "./kernels.js";
