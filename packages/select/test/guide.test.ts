@@ -97,7 +97,14 @@ describe("docs/select.md examples", () => {
     expect(Object.isFrozen(b.sublayers[2])).toBe(true);
   });
 
-  it("fp-ts", () => {
+  it("selections that may be empty", () => {
+    const first = select(model).atInstancesOf(Linear).firstOption();
+    expect(first._tag === "Some" ? first.value.bias : undefined).toBe(0);
+    expect(select(model).atInstancesOf(Map).firstOption()).toEqual({ _tag: "None" });
+    expect(select(model).atInstancesOf(Linear).pickNthSelected(1).getOption()).toEqual({
+      _tag: "Some",
+      value: select(model).atInstancesOf(Linear).getSequence()[1],
+    });
     expect(
       pipe(
         select(model).atInstancesOf(Linear).firstOption(),
