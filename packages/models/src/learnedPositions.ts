@@ -8,7 +8,7 @@
 
 import { SideInputRequest } from "@saikei/effects";
 import { checkedLayerCall, Layer } from "@saikei/layer";
-import { type NamedArrayBase, tidy } from "@saikei/named";
+import { type NamedArray, type NamedArrayBase, tidy } from "@saikei/named";
 import { EmbeddingLookup, EmbeddingTable } from "@saikei/nn";
 import { Wildcard } from "@saikei/shapecheck";
 import { field } from "@saikei/struct";
@@ -67,7 +67,7 @@ export class AddLearnedPositions extends Layer.define(
    */
   @checkedLayerCall
   call(x: NamedArrayBase): NamedArrayBase {
-    const positions = this.positions.ask() as NamedArrayBase;
+    const positions = this.positions.ask() as NamedArray;
     return tidy(() => x.add(new EmbeddingLookup({ table: this.table }).call(positions)));
   }
 }
