@@ -1,7 +1,8 @@
 /**
  * The viewer page: builds a small decoder-only transformer LM with saikei (`@saikei/models`) on
  * the tfjs wasm backend, runs it once, samples a continuation through a compiled decoding step
- * (`jit`) and eagerly, and renders the model, a selection of its Linear layers and the text form
+ * (`jit`) and eagerly, and renders the model, a selection of its Linear layers, the attention
+ * pattern of every head (`renderArray`, captured by a probe after each softmax) and the text form
  * of one block with `@saikei/treescope`. Everything happens in the browser.
  *
  * It is built as an application built on saikei is: vite bundles the packages as installed
@@ -9,6 +10,7 @@
  * docs/browser.md).
  */
 /// <reference types="vite/client" />
+import { CollectingSideOutputs, TellIntermediate } from "@saikei/effects";
 import {
   DecodingStep,
   KVCachingTransformerLM,
@@ -16,10 +18,10 @@ import {
   TransformerLM,
   temperatureSample,
 } from "@saikei/models";
-import { NamedArray, random, ready } from "@saikei/named";
-import { initializeParameters, Linear } from "@saikei/nn";
+import { NamedArray, nx, random, ready } from "@saikei/named";
+import { initializeParameters, Linear, Softmax } from "@saikei/nn";
 import { select } from "@saikei/select";
-import { display, renderToText } from "@saikei/treescope";
+import { display, displayArray, displayTokens, renderToText } from "@saikei/treescope";
 // The browser recipe: vite copies each wasm binary into the build and gives its URL.
 import wasm from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url";
 import wasmSimd from "@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url";
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
   step.dispose();
   state0.dispose();
 
+  showAttention(model);
   display(model, { target: document.getElementById("model")!, expandDepth: 3 });
   const linears = select(model).atInstancesOf(Linear);
   display(linears, { target: document.getElementById("selection")! });
@@ -88,6 +91,41 @@ async function main(): Promise<void> {
     color: false,
   });
   document.body.dataset.ready = "true";
+}
+
+/** A repeated sequence of tokens, shown as token boxes. */
+const PATTERN = [1, 5, 9, 2, 7, 3, 1, 5, 9, 2, 7, 3];
+
+/**
+ * Runs the model with a probe after every softmax (a selection inserts `TellIntermediate` after
+ * each `Softmax`; `CollectingSideOutputs` collects what the probes tell) and shows the attention
+ * pattern of every block and head with `displayArray`, one row of facets per block and one column
+ * per head.
+ */
+function showAttention(model: TransformerLM): void {
+  const tokens = NamedArray.wrap(tf.tensor2d([PATTERN], [1, PATTERN.length], "int32")).tag(
+    "batch",
+    "seq",
+  );
+  const inputs = TransformerInputs.fromBasicSegments(tokens);
+  const probed = select(model)
+    .atInstancesOf(Softmax)
+    .insertAfter(TellIntermediate.fromConfig("attention"));
+  const [logits, told] = CollectingSideOutputs.handling(probed, "attention").call(inputs);
+  const patterns = told.map((t) => t.value as NamedArray);
+  const stacked = nx.stack(patterns, "blocks");
+  const target = document.getElementById("attention")!;
+  displayTokens(tokens, { target });
+  displayArray(stacked, { target, rows: ["blocks"], columns: ["heads"], vmin: 0, vmax: 1 });
+  document.body.dataset.attentionShape = JSON.stringify(stacked.namedShape);
+  tf.dispose([
+    tokens.dataArray,
+    inputs.positions.dataArray,
+    inputs.attentionMask.dataArray,
+    logits.dataArray,
+    stacked.dataArray,
+    ...patterns.map((p) => p.dataArray),
+  ]);
 }
 
 main().catch((error) => {

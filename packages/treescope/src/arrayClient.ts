@@ -139,7 +139,11 @@ export const ARRAY_CLIENT = String.raw`function (container, s) {
 
   var sliderBox = el("div", "skts-array-sliders");
   var canvases = [];
+  var shownSliders = 0;
   s.sliders.forEach(function (axis, i) {
+    // an axis of one index has nothing to slide; the hover text still names its index
+    if (counts[axis] < 2) return;
+    shownSliders++;
     var row = el("label", "skts-array-slider");
     row.appendChild(el("span", "skts-label", label(axes[axis])));
     var input = el("input");
@@ -159,7 +163,7 @@ export const ARRAY_CLIENT = String.raw`function (container, s) {
     row.appendChild(shown);
     sliderBox.appendChild(row);
   });
-  if (s.sliders.length) view.appendChild(sliderBox);
+  if (shownSliders) view.appendChild(sliderBox);
 
   var grid = el("table", "skts-array-grid");
   var rowGroups = group(rowFacets), colGroups = group(colFacets);

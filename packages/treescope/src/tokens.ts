@@ -68,7 +68,7 @@ const OPTION_KEYS = [
 ] as const;
 
 const TOKEN_STYLE = `
-.skts-root.skts-tokens{display:inline-block;max-width:100%;box-sizing:border-box}
+.skts-root.skts-tokens{display:inline-block;max-width:100%;box-sizing:border-box;overflow:visible}
 .skts-tokens-line{display:flex;flex-wrap:wrap;align-items:baseline;gap:2px;margin:2px 0}
 .skts-tokens-line>.skts-label{margin-right:6px;min-width:3ch}
 .skts-token{position:relative;display:inline-block;white-space:pre;border:1px solid var(--skts-border);

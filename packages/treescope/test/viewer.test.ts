@@ -150,7 +150,29 @@ describe("examples/viewer", () => {
         /^Sampled tokens \[(\d+,){5}\d+\]: 2 traces, 4 replays of \d+ kernels\.$/,
       );
       expect(await page.locator("body").getAttribute("data-sampled-same")).toBe("true");
-      expect(await page.locator(".skts-root[data-skts-ready]").count()).toBe(2);
+      // the model, the selection and the attention patterns
+      expect(await page.locator(".skts-root[data-skts-ready]").count()).toBe(3);
+      // every head of every block, captured after its softmax: causal, so the first query
+      // attends to itself only and never to a later key
+      expect(await page.locator("body").getAttribute("data-attention-shape")).toBe(
+        '{"batch":1,"heads":2,"seq":12,"kv_seq":12,"blocks":2}',
+      );
+      expect(await page.locator("#attention .skts-token").count()).toBe(12);
+      expect(await page.locator("#attention .skts-facet").count()).toBe(4);
+      expect(await page.locator("#attention .skts-rowlabel").allTextContents()).toEqual([
+        "blocks=0",
+        "blocks=1",
+      ]);
+      const facet = page.locator('#attention .skts-facet[data-row="1"][data-column="1"]');
+      const cell = (await facet.boundingBox())!.width / 12;
+      await facet.hover({ position: { x: cell / 2, y: cell / 2 } });
+      expect(await page.locator("#attention .skts-array-info").textContent()).toBe(
+        "batch=0, heads=1, seq=0, kv_seq=0, blocks=1 \u2192 1",
+      );
+      await facet.hover({ position: { x: 5.5 * cell, y: 2.5 * cell } });
+      expect(await page.locator("#attention .skts-array-info").textContent()).toBe(
+        "batch=0, heads=1, seq=2, kv_seq=5, blocks=1 \u2192 0",
+      );
       // every Linear layer of the selection is highlighted, and the way to each one is open
       const linears = Number(await page.locator("body").getAttribute("data-linears"));
       expect(linears).toBeGreaterThan(10);
