@@ -132,11 +132,14 @@ function locate(error: UnsupportedKernelError): UnsupportedKernelError {
   const outer = error.layers[error.layers.length - 1];
   let where = "";
   if (inner !== undefined && outer !== undefined) {
-    const path =
-      inner === outer ? [] : (findOutermost(outer, (n) => n === inner)[0]?.keyPath ?? []);
-    where =
-      ` It ran in a ${className((inner as object).constructor) || "layer"}` +
-      ` at ${keystr(path) || "the root"} of the ${className((outer as object).constructor) || "layer"} being exported.`;
+    const innerType = className((inner as object).constructor) || "(anonymous)";
+    where = ` It ran in a layer of type ${innerType}`;
+    if (inner !== outer) {
+      const path = findOutermost(outer, (n) => n === inner)[0]?.keyPath;
+      const outerType = className((outer as object).constructor) || "(anonymous)";
+      if (path !== undefined) where += ` at ${keystr(path)} of the ${outerType} being exported`;
+    }
+    where += ".";
   }
   error.message =
     `onnx.export: the tfjs kernel "${error.kernel}" has no ONNX translation.${where} ` +

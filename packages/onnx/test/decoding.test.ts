@@ -1,6 +1,6 @@
+import { KVCachingTransformerLM, TransformerLM, temperatureSample } from "@saikei/models";
 import { type NamedArray, nx, random, ready } from "@saikei/named";
 import { initializeParameters } from "@saikei/nn";
-import { KVCachingTransformerLM, TransformerLM, temperatureSample } from "@saikei/models";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as onnx from "../src/index.js";
@@ -24,18 +24,35 @@ const rows = (t: NamedArray) => t.unwrap("batch", "seq").arraySync();
 describe("KV-cached decoding on onnxruntime", () => {
   it("gives the same greedy tokens as tfjs, exports each step once, and leaks nothing", async () => {
     const model = initializeParameters(TransformerLM.fromConfig(config), random.key(4));
-    const prompt = nx.wrap(tf.tensor2d([[1, 2, 3, 4], [5, 6, 7, 8]], undefined, "int32")).tag("batch", "seq");
+    const prompt = nx
+      .wrap(
+        tf.tensor2d(
+          [
+            [1, 2, 3, 4],
+            [5, 6, 7, 8],
+          ],
+          undefined,
+          "int32",
+        ),
+      )
+      .tag("batch", "seq");
     const [sampler, state0] = KVCachingTransformerLM.fromUncached(model, 16, { batch: 2 });
     const options = { temperature: 0, maxSamplingSteps: 10 };
     const expected = temperatureSample(sampler, state0, prompt, random.key(7), options);
     const engine = onnx.decodingEngine({ threads: 1 });
     const baseline = tf.memory().numTensors;
-    const got = await temperatureSample(sampler, state0, prompt, random.key(7), { ...options, engine });
+    const got = await temperatureSample(sampler, state0, prompt, random.key(7), {
+      ...options,
+      engine,
+    });
     expect(rows(got)).toEqual(rows(expected));
     // The prompt and the one-token step are exported once each; every token replays.
     expect(engine.stats).toEqual({ exports: 2, runs: 10 });
     got.dataArray.dispose();
-    const again = await temperatureSample(sampler, state0, prompt, random.key(7), { ...options, engine });
+    const again = await temperatureSample(sampler, state0, prompt, random.key(7), {
+      ...options,
+      engine,
+    });
     expect(rows(again)).toEqual(rows(expected));
     expect(engine.stats.exports).toBe(2);
     again.dataArray.dispose();
@@ -56,7 +73,10 @@ describe("KV-cached decoding on onnxruntime", () => {
     const options = { temperature: 1, maxSamplingSteps: 8 };
     const expected = temperatureSample(sampler, state0, prompt, random.key(11), options);
     const engine = onnx.decodingEngine();
-    const got = await temperatureSample(sampler, state0, prompt, random.key(11), { ...options, engine });
+    const got = await temperatureSample(sampler, state0, prompt, random.key(11), {
+      ...options,
+      engine,
+    });
     expect(rows(got)).toEqual(rows(expected));
     await engine.dispose();
     for (const t of [got, expected]) t.dataArray.dispose();
