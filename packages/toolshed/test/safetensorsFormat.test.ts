@@ -1,17 +1,22 @@
 import { nx, ready } from "@saikei/named";
+import { UnknownOptionError } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
+  decodeSafetensorsTensor,
   parseSafetensors,
   parseSafetensorsWithMetadata,
   readSafetensorsHeader,
   SafetensorsCyclicTreeError,
+  SafetensorsDtypeError,
   SafetensorsDuplicateKeyError,
   SafetensorsError,
   SafetensorsHeaderJsonError,
+  SafetensorsHeaderLengthError,
   SafetensorsInvalidMetadataError,
   SafetensorsInvalidNameError,
+  SafetensorsShapeSizeError,
   SafetensorsUnsupportedTensorError,
   saveSafetensors,
   serializeSafetensors,
@@ -496,5 +501,128 @@ describe("random mutations of valid files (property)", () => {
     // Both outcomes occur, so the property exercises the reader's success path as well.
     expect(outcomes.parsed).toBeGreaterThan(100);
     expect(outcomes.rejected).toBeGreaterThan(1000);
+  });
+});
+
+describe("reading a file one tensor at a time", () => {
+  it("decodes each tensor from its own bytes, after reading the header from a prefix", () => {
+    const a = tf.tensor2d([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    const b = tf.tensor1d([7, 8], "int32");
+    const bytes = serializeSafetensors({ a, b }, undefined, { floatFormat: "BF16" });
+    tf.dispose([a, b]);
+    const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    const header = readSafetensorsHeader(bytes.subarray(0, 8 + headerLength), bytes.byteLength);
+    expect(header.entries.map((e) => [e.name, e.dtype, e.shape])).toEqual([
+      ["a", "BF16", [2, 3]],
+      ["b", "I32", [2]],
+    ]);
+    const decoded = header.entries.map((e) =>
+      decodeSafetensorsTensor(
+        e,
+        bytes.subarray(
+          header.bufferStart + e.dataOffsets[0],
+          header.bufferStart + e.dataOffsets[1],
+        ),
+      ),
+    );
+    expect(decoded.map((t) => [t.dtype, t.arraySync()])).toEqual([
+      [
+        "float32",
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+      ],
+      ["int32", [7, 8]],
+    ]);
+    tf.dispose(decoded);
+  });
+
+  it("says how many bytes a too-short prefix lacks, and rejects data of the wrong length", () => {
+    const w = tf.ones([4]);
+    const bytes = serializeSafetensors({ w });
+    w.dispose();
+    expect(() => readSafetensorsHeader(bytes.subarray(0, 12), bytes.byteLength)).toThrow(
+      SafetensorsHeaderLengthError,
+    );
+    expect(() => readSafetensorsHeader(bytes.subarray(0, 12), bytes.byteLength)).toThrow(
+      /Pass at least the first \d+ bytes/,
+    );
+    const header = readSafetensorsHeader(bytes);
+    expect(() => decodeSafetensorsTensor(header.entries[0]!, new Uint8Array(15))).toThrow(
+      SafetensorsShapeSizeError,
+    );
+  });
+});
+
+describe("serializeSafetensors stores float32 as F16 or BF16", () => {
+  const bitsOf = (bytes: Uint8Array) => {
+    const header = readSafetensorsHeader(bytes);
+    const [begin, end] = header.entries[0]!.dataOffsets;
+    return Array.from(
+      new Uint16Array(bytes.slice(header.bufferStart + begin, header.bufferStart + end).buffer),
+    );
+  };
+
+  it("rounds to nearest even, as PyTorch's .bfloat16() and .half() do (hand-computed bits)", () => {
+    const x = tf.tensor1d([
+      1,
+      1 + 2 ** -8,
+      1 + 3 * 2 ** -8,
+      -2,
+      0.1,
+      65520,
+      2 ** -25,
+      3 * 2 ** -25,
+    ]);
+    // bf16: 1 → 3F80; 1 + 2^-8 is halfway between 1 and 1 + 2^-7 → even 1 (3F80);
+    // 1 + 3·2^-8 is halfway between 1 + 2^-7 (odd) and 1 + 2^-6 → 3F82; -2 → C000;
+    // 0.1 = 0x3DCCCCCD → 3DCD; 65520 = 0x477FF000 → 4780; 2^-25 → 3300; 3·2^-25 = 0x33C00000 → 33C0 (exact).
+    expect(bitsOf(serializeSafetensors({ x }, undefined, { floatFormat: "BF16" }))).toEqual([
+      0x3f80, 0x3f80, 0x3f82, 0xc000, 0x3dcd, 0x4780, 0x3300, 0x33c0,
+    ]);
+    // f16: 1 → 3C00; f16's ulp at 1 is 2^-10, so 1 + 2^-8 and 1 + 3·2^-8 are exact: 3C04, 3C0C; -2 → C000; 0.1 → 2E66; 65520 is halfway between
+    // 65504 (the largest half) and 65536 → even → infinity 7C00; 2^-25 is half the smallest
+    // subnormal → even → 0; 3·2^-25 = 1.5 subnormal ulps → even → 2 ulps (0002).
+    expect(bitsOf(serializeSafetensors({ x }, undefined, { floatFormat: "F16" }))).toEqual([
+      0x3c00, 0x3c04, 0x3c0c, 0xc000, 0x2e66, 0x7c00, 0x0000, 0x0002,
+    ]);
+    x.dispose();
+  });
+
+  it("stores every 16-bit value read from F16 and BF16 files back with the same bits", () => {
+    for (const format of ["F16", "BF16"] as const) {
+      const patterns = new Uint16Array(65536).map((_, i) => i);
+      const isNaN16 = (b: number) =>
+        format === "F16"
+          ? (b & 0x7c00) === 0x7c00 && (b & 0x3ff) !== 0
+          : (b & 0x7f80) === 0x7f80 && (b & 0x7f) !== 0;
+      const kept = patterns.filter((b) => !isNaN16(b));
+      const header = JSON.stringify({
+        v: { dtype: format, shape: [kept.length], data_offsets: [0, kept.length * 2] },
+      }).padEnd(64, " ");
+      const file = new Uint8Array(8 + header.length + kept.length * 2);
+      new DataView(file.buffer).setBigUint64(0, BigInt(header.length), true);
+      file.set(new TextEncoder().encode(header), 8);
+      file.set(new Uint8Array(kept.buffer), 8 + header.length);
+      const tensors = parseSafetensors(file);
+      const again = serializeSafetensors(tensors, undefined, { floatFormat: format });
+      tf.dispose(Object.values(tensors));
+      expect(bitsOf(again)).toEqual(Array.from(kept));
+    }
+  });
+
+  it("checks its options", () => {
+    const x = tf.ones([1]);
+    expect(() => serializeSafetensors({ x }, undefined, { floatFormat: "F8" as never })).toThrow(
+      SafetensorsDtypeError,
+    );
+    expect(() => serializeSafetensors({ x }, undefined, { format: "F16" } as never)).toThrow(
+      UnknownOptionError,
+    );
+    x.dispose();
   });
 });
