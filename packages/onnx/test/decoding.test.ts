@@ -1,5 +1,5 @@
 import { KVCachingTransformerLM, TransformerLM, temperatureSample } from "@saikei/models";
-import { type NamedArray, nx, random, ready } from "@saikei/named";
+import { type NamedArrayBase, nx, random, ready } from "@saikei/named";
 import { initializeParameters } from "@saikei/nn";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -19,7 +19,7 @@ const config = {
   vocabSize: 13,
 };
 
-const rows = (t: NamedArray) => t.unwrap("batch", "seq").arraySync();
+const rows = (t: NamedArrayBase) => t.unwrap("batch", "seq").arraySync();
 
 describe("KV-cached decoding on onnxruntime", () => {
   it("gives the same greedy tokens as tfjs, exports each step once, and leaks nothing", async () => {
