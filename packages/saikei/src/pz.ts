@@ -5,7 +5,8 @@
  * `pz.jit`);
  * each package adds a sub-namespace: `pz.tree` (tree utilities), `pz.nx` (named axes),
  * `pz.random` (splittable keys), `pz.chk` (shape checking), `pz.de` (data effects), `pz.nn`
- * (layers), `pz.ts` (treescope), `pz.toolshed` (training and tools), `pz.models`.
+ * (layers), `pz.ts` (treescope), `pz.toolshed` (training and tools), `pz.models`, `pz.onnx`
+ * (ONNX export and onnxruntime sessions).
  *
  * @module
  */
@@ -31,6 +32,7 @@ export {
   ready,
 } from "@saikei/named";
 export { nn } from "@saikei/nn";
+export * as onnx from "@saikei/onnx";
 export { combine, NotInThisPartition, Selection, select } from "@saikei/select";
 export * as chk from "@saikei/shapecheck";
 export type { Field, KeyPath, PathKey } from "@saikei/struct";
