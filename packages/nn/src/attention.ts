@@ -23,11 +23,12 @@ import {
   where,
   wrap,
 } from "@saikei/named";
-import { className, field } from "@saikei/struct";
+import { checkOptions, className, field } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { DtypeMismatchError, UnsupportedValueError } from "./errors.js";
 import type { AxisSizes } from "./initializers.js";
 import { dataOf, requireNamed } from "./internal/named.js";
+import { optionKeys } from "./internal/options.js";
 import { keepAll, tidyCall } from "./internal/tidy.js";
 
 /** The logit penzai puts where attention is masked out (the default of `ApplyAttentionMask.fromConfig`). */
@@ -181,6 +182,15 @@ export interface KVCachingConfig {
   cacheDtype?: tf.DataType;
 }
 
+const KV_CACHING_CONFIG_KEYS = optionKeys<KVCachingConfig>({
+  sequenceAxis: true,
+  cacheLen: true,
+  cachedAxes: true,
+  cacheEndIndexTag: true,
+  stateCategory: true,
+  cacheDtype: true,
+});
+
 /**
  * Attention with a key/value cache for step-by-step decoding (penzai's `KVCachingAttention`).
  * Each call writes the new keys and values into the cache at the end index (a side input) along
@@ -211,6 +221,7 @@ export class KVCachingAttention extends Layer.define(
    * Converts an `Attention` into a caching one with the same sublayers; the cache is an
    * `InitialLocalStateRequest` of two zero arrays `{...cachedAxes, [sequenceAxis]: cacheLen}`.
    *
+   * @throws UnknownOptionError for a key of `config` that is not an option.
    * @example
    * KVCachingAttention.fromUncached(attention, { sequenceAxis: "seq", cacheLen: 32, cachedAxes: { batch: 1, projection: 8 } });
    */
@@ -244,7 +255,7 @@ export class KVCachingAttention extends Layer.define(
             stateCategory,
             cacheDtype,
           }
-        : configOrAxis;
+        : checkOptions("KVCachingAttention.fromUncached", configOrAxis, KV_CACHING_CONFIG_KEYS);
     const shape = { ...config.cachedAxes, [config.sequenceAxis]: config.cacheLen };
     const names = Object.keys(shape);
     const sizes = names.map((n) => shape[n]!);

@@ -18,7 +18,7 @@ import {
   wrap,
 } from "@saikei/named";
 import { ArraySpec, var as dimVar, dtypes } from "@saikei/shapecheck";
-import { className, field, Struct } from "@saikei/struct";
+import { checkOptions, className, field, Struct } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import {
   AxisConfigurationError,
@@ -32,6 +32,7 @@ import {
   varianceScalingInitializer,
 } from "./initializers.js";
 import { dataOf, requireNamed } from "./internal/named.js";
+import { optionKeys } from "./internal/options.js";
 import { tidyCall } from "./internal/tidy.js";
 import { type ParameterLike, UninitializedParameter } from "./parameters.js";
 
@@ -44,6 +45,12 @@ export interface EmbeddingTableConfig {
   /** Dtype; default `"float32"`. */
   dtype?: tf.DataType;
 }
+
+const EMBEDDING_TABLE_CONFIG_KEYS = optionKeys<EmbeddingTableConfig>({
+  vocabularyAxis: true,
+  initializer: true,
+  dtype: true,
+});
 
 /**
  * A table of embeddings shared by lookup and decode layers (penzai's `EmbeddingTable`). A struct,
@@ -77,6 +84,7 @@ export class EmbeddingTable extends Struct.define(
    * `{vocabulary, ...embeddingAxes}`.
    *
    * @throws AxisConfigurationError when the vocabulary axis is also an embedding axis.
+   * @throws UnknownOptionError for a key of `config` that is not an option.
    * @example
    * EmbeddingTable.fromConfig(11, { embedding: 16 }, { vocabularyAxis: "vocab" });
    */
@@ -85,6 +93,7 @@ export class EmbeddingTable extends Struct.define(
     embeddingAxes: AxisSizes,
     config: EmbeddingTableConfig = {},
   ): EmbeddingTable {
+    checkOptions("EmbeddingTable.fromConfig", config, EMBEDDING_TABLE_CONFIG_KEYS);
     const vocabularyAxis = config.vocabularyAxis ?? "vocabulary";
     if (Object.hasOwn(embeddingAxes, vocabularyAxis)) {
       throw new AxisConfigurationError(

@@ -7,8 +7,10 @@
  */
 
 import { type NamedArray, type RandomKey, random, wrap } from "@saikei/named";
+import { checkOptions } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { AxisConfigurationError } from "./errors.js";
+import { optionKeys } from "./internal/options.js";
 
 /** Axis sizes by name. */
 export type AxisSizes = Readonly<Record<string, number>>;
@@ -26,6 +28,14 @@ export interface InitializerAxes {
   /** Weight dtype; default `"float32"`. */
   dtype?: tf.DataType;
 }
+
+const INITIALIZER_AXES_KEYS = optionKeys<InitializerAxes>({
+  inputAxes: true,
+  outputAxes: true,
+  parallelAxes: true,
+  convolutionSpatialAxes: true,
+  dtype: true,
+});
 
 /**
  * A weight initializer (penzai's `LinearOperatorWeightInitializer`).
@@ -76,6 +86,12 @@ export interface VarianceScalingOptions {
   distribution: "uniform" | "normal" | "truncated_normal";
 }
 
+const VARIANCE_SCALING_KEYS = optionKeys<VarianceScalingOptions>({
+  scale: true,
+  mode: true,
+  distribution: true,
+});
+
 function product(sizes: AxisSizes): number {
   let p = 1;
   for (const s of Object.values(sizes)) p *= s;
@@ -99,6 +115,8 @@ export function varianceScalingInitializer(
   axes: InitializerAxes,
   opts: VarianceScalingOptions,
 ): NamedArray {
+  checkOptions("varianceScalingInitializer", axes, INITIALIZER_AXES_KEYS);
+  checkOptions("varianceScalingInitializer", opts, VARIANCE_SCALING_KEYS);
   const parallel = axes.parallelAxes ?? {};
   const conv = axes.convolutionSpatialAxes ?? {};
   checkUniqueAxisNamesForInitializer(axes.inputAxes, axes.outputAxes, parallel, conv);
@@ -173,6 +191,7 @@ export function xavierNormalInitializer(key: RandomKey, axes: InitializerAxes): 
  */
 export function constantInitializer(value: number): LinearOperatorWeightInitializer {
   return (_key, axes) => {
+    checkOptions("constantInitializer", axes, INITIALIZER_AXES_KEYS);
     const parallel = axes.parallelAxes ?? {};
     const conv = axes.convolutionSpatialAxes ?? {};
     checkUniqueAxisNamesForInitializer(axes.inputAxes, axes.outputAxes, parallel, conv);

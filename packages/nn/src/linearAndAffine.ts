@@ -24,7 +24,7 @@ import {
   type NamedDim,
   varsForAxes,
 } from "@saikei/shapecheck";
-import { field, map, options } from "@saikei/struct";
+import { checkOptions, field, map, options } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { AxisConfigurationError } from "./errors.js";
 import { Sequential } from "./grouping.js";
@@ -37,6 +37,7 @@ import {
 } from "./initializers.js";
 import { type EinsumAxes, namedEinsum, specMap } from "./internal/einsum.js";
 import { renameAxes, requireNamed } from "./internal/named.js";
+import { optionKeys } from "./internal/options.js";
 import { tidyCall } from "./internal/tidy.js";
 import { addParameterPrefix, type ParameterLike, UninitializedParameter } from "./parameters.js";
 
@@ -147,6 +148,14 @@ export interface LinearConfig {
   renameOutputsIfNecessary?: boolean;
 }
 
+const LINEAR_CONFIG_KEYS = optionKeys<LinearConfig>({
+  parallelAxes: true,
+  parallelBroadcastAxes: true,
+  initializer: true,
+  dtype: true,
+  renameOutputsIfNecessary: true,
+});
+
 /**
  * A linear operator on named axes (penzai's `Linear`): contracts the input's `inAxisNames` with
  * the weight; the result has the weight's other axes plus the input's remaining axes.
@@ -235,6 +244,7 @@ export class Linear extends Layer.define(
    * `LinearInPlace`.
    *
    * @throws AxisConfigurationError for overlapping parallel axes or an impossible rename.
+   * @throws UnknownOptionError for a key of `config` that is not an option.
    * @example
    * Linear.fromConfig({ features: 8 }, { features: 16 }); // LinearInPlace([Linear, RenameAxes])
    */
@@ -243,6 +253,7 @@ export class Linear extends Layer.define(
     outputAxes: AxisSizes,
     config: LinearConfig = {},
   ): Linear | LinearInPlace {
+    checkOptions("Linear.fromConfig", config, LINEAR_CONFIG_KEYS);
     const parallel = config.parallelAxes ?? {};
     const broadcast = config.parallelBroadcastAxes ?? {};
     const initializer = config.initializer ?? xavierUniformInitializer;
@@ -382,6 +393,12 @@ export interface AddBiasConfig {
   dtype?: tf.DataType;
 }
 
+const ADD_BIAS_CONFIG_KEYS = optionKeys<AddBiasConfig>({
+  newOutputAxes: true,
+  initializer: true,
+  dtype: true,
+});
+
 /**
  * Adds a learned bias, broadcasting by axis name (penzai's `AddBias`).
  *
@@ -444,10 +461,12 @@ export class AddBias extends Layer.define(
    * `newOutputAxes` (penzai's `AddBias.from_config`).
    *
    * @throws AxisConfigurationError when an axis is listed twice.
+   * @throws UnknownOptionError for a key of `config` that is not an option.
    * @example
    * AddBias.fromConfig({ heads: 2, projection: 4 });
    */
   static fromConfig(biasedAxes: AxisSizes, config: AddBiasConfig = {}): AddBias {
+    checkOptions("AddBias.fromConfig", config, ADD_BIAS_CONFIG_KEYS);
     const newAxes = config.newOutputAxes ?? {};
     for (const n of Object.keys(newAxes)) {
       if (Object.hasOwn(biasedAxes, n)) {
@@ -480,6 +499,15 @@ export interface AffineConfig extends Omit<LinearConfig, "initializer"> {
   biasInitializer?: BiasInitializer;
 }
 
+const AFFINE_CONFIG_KEYS = optionKeys<AffineConfig>({
+  parallelAxes: true,
+  parallelBroadcastAxes: true,
+  dtype: true,
+  renameOutputsIfNecessary: true,
+  linearInitializer: true,
+  biasInitializer: true,
+});
+
 /**
  * A `Linear` followed by an `AddBias` (penzai's `Affine`); parameters `Linear.weights` and
  * `AddBias.bias`.
@@ -491,6 +519,7 @@ export class Affine extends Sequential.define({}, { name: "Affine" }) {
   /**
    * Builds `[Linear, AddBias]` (or `[Linear, RenameAxes, AddBias]` for in-place outputs).
    *
+   * @throws UnknownOptionError for a key of `config` that is not an option.
    * @example
    * Affine.fromConfig({ features: 8 }, { features: 16 }); // Linear, RenameAxes, AddBias
    */
@@ -499,6 +528,7 @@ export class Affine extends Sequential.define({}, { name: "Affine" }) {
     outputAxes: AxisSizes,
     config: AffineConfig = {},
   ): Affine {
+    checkOptions("Affine.fromConfig", config, AFFINE_CONFIG_KEYS);
     const linear = addParameterPrefix(
       "Linear",
       Linear.fromConfig(inputAxes, outputAxes, {

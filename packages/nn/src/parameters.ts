@@ -18,6 +18,7 @@ import { isNamedArray, type RandomKey, random } from "@saikei/named";
 import { ArraySpec, asArrayStructure, checkStructure, dtypes } from "@saikei/shapecheck";
 import {
   type AttributesOf,
+  checkOptions,
   field,
   findOutermost,
   leaves,
@@ -33,6 +34,7 @@ import {
   UninitializedParameterError,
 } from "./errors.js";
 import { memo } from "./internal/memo.js";
+import { optionKeys } from "./internal/options.js";
 
 /** Treescope colours penzai gives parameters. */
 export const PARAMETER_COLORS = Object.freeze({
@@ -123,6 +125,27 @@ export class FrozenParameter<T = any> extends ParameterBase.define(
   }
 }
 
+/** Options of {@link UninitializedParameter.initializeWithValue}. */
+export interface InitializeWithValueOptions {
+  /** Check the value against `valueStructure` (default true). */
+  checkStructure?: boolean;
+  /** Require the declared dtype (default true); false accepts any dtype. */
+  strictDtype?: boolean;
+}
+
+const INITIALIZE_WITH_VALUE_KEYS = optionKeys<InitializeWithValueOptions>({
+  checkStructure: true,
+  strictDtype: true,
+});
+
+/** Options of {@link attachSharedParameters}. */
+export interface AttachSharedParametersOptions {
+  /** Also require identical initializer functions for one name (default true). */
+  strict?: boolean;
+}
+
+const ATTACH_SHARED_KEYS = optionKeys<AttachSharedParametersOptions>({ strict: true });
+
 /** Props of {@link UninitializedParameter}; `valueStructure` is inferred when omitted. */
 export interface UninitializedParameterProps<T> {
   initializer: ParameterInitializer<T>;
@@ -188,13 +211,12 @@ export class UninitializedParameter<T = any> extends Struct.define(
    * `strictDtype: false` any dtype is accepted (checkpoints in another precision).
    *
    * @throws StructureMismatchError when the value does not match.
+   * @throws UnknownOptionError for a key of `opts` that is not an option.
    * @example
    * param.initializeWithValue(nx.wrap(loaded, "vocabulary", "embedding"), { strictDtype: false });
    */
-  initializeWithValue(
-    value: T,
-    opts: { checkStructure?: boolean; strictDtype?: boolean } = {},
-  ): Parameter<T> {
+  initializeWithValue(value: T, opts: InitializeWithValueOptions = {}): Parameter<T> {
+    checkOptions("UninitializedParameter.initializeWithValue", opts, INITIALIZE_WITH_VALUE_KEYS);
     if (opts.checkStructure !== false) {
       const pattern =
         opts.strictDtype === false
@@ -207,6 +229,27 @@ export class UninitializedParameter<T = any> extends Struct.define(
       });
     }
     return new Parameter<T>({ value, name: this.name });
+  }
+
+  /**
+   * A `Parameter` with this name whose value has the shape of the future value but no data
+   * (penzai's `as_empty_parameter`): every `ArraySpec` of `valueStructure` becomes its
+   * `intoShapeDtypeStruct()`, other leaves stay as they are. Useful to build a model's structure,
+   * count its parameters or check it against a checkpoint without allocating tensors.
+   *
+   * @throws ArraySpecError when a spec has variable dimensions or an abstract dtype (and, for as
+   *   long as `intoShapeDtypeStruct` cannot carry them, named axes).
+   * @example
+   * const p = new UninitializedParameter({ initializer, name: "w", valueStructure: new ArraySpec({ shape: [3, 4], dtype: "float32" }) });
+   * p.asEmptyParameter().value; // ShapeDtypeStruct(shape=(3, 4), dtype=float32)
+   */
+  asEmptyParameter(): Parameter {
+    const value = rewriteOutermost(
+      this.valueStructure,
+      { instanceOf: ArraySpec },
+      (spec: ArraySpec) => spec.intoShapeDtypeStruct(),
+    );
+    return new Parameter({ value, name: this.name });
   }
 
   /** Returns a copy named `renameFn(name)`. */
@@ -448,13 +491,15 @@ export function markShareable<T>(submodel: T): T {
  *
  * @param options.strict also require identical initializer functions for one name (default true).
  * @throws SharedParameterConflictError when two shareable parameters with one name differ.
+ * @throws UnknownOptionError for a key of `opts` that is not an option.
  * @example
  * const tied = attachSharedParameters(new Sequential({ sublayers: [lookup, decode] }));
  */
 export function attachSharedParameters<T>(
   submodel: T,
-  opts: { strict?: boolean } = {},
+  opts: AttachSharedParametersOptions = {},
 ): WithConstantSideInputs {
+  checkOptions("attachSharedParameters", opts, ATTACH_SHARED_KEYS);
   const strict = opts.strict ?? true;
   const shared = new Map<string, ShareableUninitializedParameter>();
   const rewritten = rewriteOutermost(

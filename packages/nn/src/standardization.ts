@@ -8,12 +8,13 @@
 import { checkedLayerCall, Layer } from "@saikei/layer";
 import { type NamedArray, type NamedArrayBase, wrap } from "@saikei/named";
 import { ArraySpec, var as dimVar, dtypes, varsForAxes } from "@saikei/shapecheck";
-import { className, field } from "@saikei/struct";
+import { checkOptions, className, field } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { axesList } from "./basicOps.js";
 import { Sequential } from "./grouping.js";
 import { type AxisSizes, constantInitializer } from "./initializers.js";
 import { dataOf, requireNamed } from "./internal/named.js";
+import { optionKeys } from "./internal/options.js";
 import { tidyCall } from "./internal/tidy.js";
 import { AddBias, Linear } from "./linearAndAffine.js";
 import { addParameterPrefix } from "./parameters.js";
@@ -111,6 +112,8 @@ export interface LayerNormConfig {
   dtype?: tf.DataType;
 }
 
+const LAYER_NORM_CONFIG_KEYS = optionKeys<LayerNormConfig>({ epsilon: true, dtype: true });
+
 /**
  * Layer normalization (penzai's `LayerNorm`): `[Standardize, scale (Linear, ones), shift (AddBias,
  * zeros)]`, parameters `scale.weights` and `shift.bias`.
@@ -122,10 +125,12 @@ export class LayerNorm extends Sequential.define({}, { name: "LayerNorm" }) {
   /**
    * Builds a layer norm over `acrossAxes`.
    *
+   * @throws UnknownOptionError for a key of `config` that is not an option.
    * @example
    * LayerNorm.fromConfig({ embedding: 16 }, { epsilon: 1e-5 });
    */
   static fromConfig(acrossAxes: AxisSizes, config: LayerNormConfig = {}): LayerNorm {
+    checkOptions("LayerNorm.fromConfig", config, LAYER_NORM_CONFIG_KEYS);
     const dtype = config.dtype ?? "float32";
     return new LayerNorm({
       sublayers: [
@@ -163,10 +168,12 @@ export class RMSLayerNorm extends Sequential.define({}, { name: "RMSLayerNorm" }
   /**
    * Builds an RMS norm over `acrossAxes`.
    *
+   * @throws UnknownOptionError for a key of `config` that is not an option.
    * @example
    * RMSLayerNorm.fromConfig({ embedding: 16 });
    */
   static fromConfig(acrossAxes: AxisSizes, config: LayerNormConfig = {}): RMSLayerNorm {
+    checkOptions("RMSLayerNorm.fromConfig", config, LAYER_NORM_CONFIG_KEYS);
     const dtype = config.dtype ?? "float32";
     return new RMSLayerNorm({
       sublayers: [

@@ -1,6 +1,13 @@
 import { WithConstantSideInputs } from "@saikei/effects";
 import { type NamedArray, nx, random, ready } from "@saikei/named";
-import { ArraySpec, StructureMismatchError } from "@saikei/shapecheck";
+import {
+  ArraySpec,
+  ArraySpecError,
+  checkStructure,
+  var as dimVar,
+  ShapeDtypeStruct,
+  StructureMismatchError,
+} from "@saikei/shapecheck";
 import { className, tree } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
@@ -371,5 +378,41 @@ describe("freezing", () => {
     const before = tf.memory().numTensors;
     expect(() => p.initialize(random.key(0))).toThrow(StructureMismatchError);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("asEmptyParameter gives a Parameter of the same name holding shapes and dtypes, no tensors", () => {
+    const structure = {
+      weights: new ArraySpec({ shape: [3, 4], dtype: "float32" }),
+      extras: [new ArraySpec({ shape: [2], dtype: "int32" }), "note"],
+    };
+    const p = new UninitializedParameter({
+      initializer: () => {
+        throw new Error("asEmptyParameter must not run the initializer");
+      },
+      name: "block.weights",
+      valueStructure: structure,
+    });
+    const before = tf.memory().numTensors;
+    const empty = p.asEmptyParameter();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(empty).toBeInstanceOf(Parameter);
+    expect(empty.name).toBe("block.weights");
+    expect(empty.value).toEqual({
+      weights: new ShapeDtypeStruct([3, 4], "float32"),
+      extras: [new ShapeDtypeStruct([2], "int32"), "note"],
+    });
+    expect(String(empty.value.weights)).toBe("ShapeDtypeStruct(shape=(3, 4), dtype=float32)");
+    // The empty value matches the structure the real value must have.
+    expect(() => checkStructure(empty.value, structure)).not.toThrow();
+  });
+
+  it("asEmptyParameter refuses a structure with variable dimensions, naming the spec", () => {
+    const p = new UninitializedParameter({
+      initializer: () => tf.zeros([2]),
+      name: "open",
+      valueStructure: new ArraySpec({ shape: [dimVar("n")], dtype: "float32" }),
+    });
+    expect(() => p.asEmptyParameter()).toThrow(ArraySpecError);
+    expect(() => p.asEmptyParameter()).toThrow(/variable dimensions/);
   });
 });

@@ -24,8 +24,12 @@ function combine(a: unknown, b: unknown, op: "add" | "mul"): unknown {
   if (typeof a === "number" && typeof b === "number") return op === "add" ? a + b : a * b;
   if (isNamedArray(a) && isOperand(b)) return a[op](b);
   if (isNamedArray(b) && isOperand(a)) return b[op](a);
-  if (a instanceof tf.Tensor && isTensorOperand(b)) return tf[op](a, b);
-  if (b instanceof tf.Tensor && isTensorOperand(a)) return tf[op](a, b);
+  if (
+    (a instanceof tf.Tensor && isTensorOperand(b)) ||
+    (b instanceof tf.Tensor && isTensorOperand(a))
+  ) {
+    return op === "add" ? tf.add(a, b) : tf.mul(a, b);
+  }
   if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
     return a.map((x, i) => combine(x, b[i], op));
   }
