@@ -116,7 +116,14 @@ function showAttention(model: TransformerLM): void {
   const stacked = nx.stack(patterns, "blocks");
   const target = document.getElementById("attention")!;
   displayTokens(tokens, { target });
-  displayArray(stacked, { target, rows: ["blocks"], columns: ["heads"], vmin: 0, vmax: 1 });
+  // nx.stack appends "blocks" as the last axis, so the pixel axes are listed too
+  displayArray(stacked, {
+    target,
+    rows: ["blocks", "seq"],
+    columns: ["heads", "kv_seq"],
+    vmin: 0,
+    vmax: 1,
+  });
   document.body.dataset.attentionShape = JSON.stringify(stacked.namedShape);
   tf.dispose([
     tokens.dataArray,
