@@ -30,7 +30,6 @@ import {
 } from "./layout.js";
 import { broadcastShapes, reshapeIfNeeded, unionOfLayouts } from "./layoutOps.js";
 import { broadcastFast } from "./lowering.js";
-import { tidy } from "./tidy.js";
 /**
  * A Python-style slice `start:stop:step`; `null` bounds mean "from the start" / "to the end".
  * Build it with {@link slice}.
@@ -227,10 +226,13 @@ function planPositional(
     );
   }
   const arrays = items.flatMap((it) => (it.kind === "array" ? [it.index] : []));
-  const sizes = unionOfLayouts([x, ...arrays], "index", [
-    "array",
-    ...arrays.map((_, i) => `indices[${i}]`),
-  ]);
+  const sizes =
+    arrays.length === 0
+      ? nameRecord()
+      : unionOfLayouts([x, ...arrays], "index", [
+          "array",
+          ...arrays.map((_, i) => `indices[${i}]`),
+        ]);
   const advNames: AxisName[] = [];
   for (const a of arrays) for (const n of a.names) if (!advNames.includes(n)) advNames.push(n);
   const advPositional = broadcastShapes(arrays.map(positionalShapeOf), "index");
@@ -505,7 +507,7 @@ function resultLayout(plan: Plan, data: tf.Tensor): Layout {
 function gatherPlan(plan: Plan, options: GatherOptions): Layout {
   const mode = options.mode ?? "clip";
   const { x } = plan;
-  return tidy(() => {
+  {
     const t = applySlices(x.data, plan.sliced);
     let out: tf.Tensor;
     if (plan.advanced.length === 0) {
@@ -527,7 +529,7 @@ function gatherPlan(plan: Plan, options: GatherOptions): Layout {
     }
     for (let i = 0; i < plan.newAxes.length; i++) out = tf.expandDims(out, out.rank);
     return resultLayout(plan, out);
-  });
+  }
 }
 
 function fillOutOfBounds(
@@ -556,7 +558,8 @@ function planOf(x: Layout, indexer: ResolvedIndexer, restOrder: "data" | "sliced
 }
 
 /**
- * Gathers `x[indexer]` (penzai's `x[indexer]` / `x.at[indexer].get()`).
+ * Gathers `x[indexer]` (penzai's `x[indexer]` / `x.at[indexer].get()`). Run it inside a tidy
+ * scope: the intermediate tensors it makes are left to the caller's scope.
  *
  * @throws NamedIndexError for an unknown name, a clashing new name or too many indices.
  */
@@ -655,15 +658,14 @@ function valueLayout(value: Layout | number | boolean, dtype: tf.DataType): Layo
 }
 
 /** `tf.tensorScatterUpdate` with a gradient (tfjs registers none): dx keeps unset rows, dv gathers. */
-function scatterSet(flat: tf.Tensor, linear: tf.Tensor, values: tf.Tensor): tf.Tensor {
-  const indices = tf.reshape(linear, [-1, 1]);
+function scatterSet(flat: tf.Tensor, indices: tf.Tensor, values: tf.Tensor): tf.Tensor {
   if (!isTaping()) return tf.tensorScatterUpdate(flat, indices, values);
   const withGradient = tf.customGrad((a, b) => {
     return {
       value: tf.tensorScatterUpdate(a as tf.Tensor, indices, b as tf.Tensor),
       gradFunc: (dy: tf.Tensor) => [
         tf.tensorScatterUpdate(dy, indices, tf.zerosLike(b as tf.Tensor)),
-        tf.gather(dy, linear),
+        tf.gatherND(dy, indices),
       ],
     };
   });
@@ -700,10 +702,10 @@ function combineInRounds(
     const at = tf.tensor1d(round, "int32");
     const positions = tf.gather(linear, at);
     const updated = combine(
-      tf.gather(out, positions),
+      tf.gatherND(out, positions),
       values === undefined ? undefined : tf.gather(values, at),
     );
-    out = tf.tensorScatterUpdate(out, tf.reshape(positions, [-1, 1]), tf.cast(updated, out.dtype));
+    out = tf.tensorScatterUpdate(out, positions, tf.cast(updated, out.dtype));
   }
   return out;
 }
@@ -723,9 +725,92 @@ function dropOutOfBounds(
   return [tf.gather(linear, keep), values === undefined ? undefined : tf.gather(values, keep)];
 }
 
+/** The flat update indices: a linear index per updated row, and which rows are in bounds. */
+interface UpdateIndices {
+  /** `[count, 1]`: the row of the flattened array each update goes to. */
+  readonly linear: tf.Tensor;
+  readonly validity: tf.Tensor | undefined;
+  /** Rows of the flattened `[...advanced axes, ...sliced axes]`. */
+  readonly stride: number;
+}
+
+/**
+ * The update indices of an indexer of integers and slices only, computed on the host (no kernel
+ * runs for them); `"out of bounds"` when an integer is out of bounds and updates are dropped.
+ */
+function staticUpdateIndices(
+  plan: Plan,
+  sliceAxes: readonly number[],
+  mode: UpdateMode,
+): UpdateIndices | "out of bounds" | undefined {
+  if (!plan.advanced.every((e) => typeof e.index === "number")) return undefined;
+  const shape = plan.x.data.shape;
+  let advanced = 0;
+  let stride = 1;
+  for (let j = plan.advanced.length - 1; j >= 0; j--) {
+    const { axis, index } = plan.advanced[j]!;
+    const size = shape[axis]!;
+    const w = wrapStatic(index as number, size);
+    if (!w.inBounds && mode !== "clip") return "out of bounds";
+    advanced += Math.min(Math.max(w.index, 0), size - 1) * stride;
+    stride *= size;
+  }
+  let list = [advanced];
+  for (const d of sliceAxes) {
+    const size = shape[d]!;
+    const kept = plan.sliced.get(d)!;
+    list = list.flatMap((l) => kept.map((i) => l * size + i));
+    stride *= size;
+  }
+  return { linear: tf.tensor2d(list, [list.length, 1], "int32"), validity: undefined, stride };
+}
+
+/** The update indices when some index is an array: one linear index tensor over the scatter dims. */
+function deviceUpdateIndices(
+  plan: Plan,
+  sliceAxes: readonly number[],
+  mode: UpdateMode,
+): UpdateIndices | "out of bounds" {
+  const prep = prepareIndices(plan, mode === "clip" ? "clip" : mode === "drop" ? "mask" : "none");
+  if (prep.staticOutOfBounds) return "out of bounds";
+  const shape = plan.x.data.shape;
+  const advRank = plan.advNames.length + plan.advPositional.length;
+  const scatterRank = advRank + sliceAxes.length;
+  const advLinear = prep.linear ?? tf.scalar(0, "int32");
+  let linear: tf.Tensor = tf.reshape(advLinear, [
+    ...(advLinear.rank === advRank ? advLinear.shape : new Array<number>(advRank).fill(1)),
+    ...sliceAxes.map(() => 1),
+  ]);
+  let stride = prep.flatSize;
+  sliceAxes.forEach((d, i) => {
+    const kept = plan.sliced.get(d)!;
+    const dims = new Array<number>(scatterRank).fill(1);
+    dims[advRank + i] = kept.length;
+    linear = tf.add(
+      tf.mul(linear, tf.scalar(shape[d]!, "int32")),
+      tf.tensor(kept as number[], dims, "int32"),
+    );
+    stride *= shape[d]!;
+  });
+  const scatterShape = plan.region.slice(0, scatterRank).map((d) => d.size);
+  const count = sizeOf(scatterShape);
+  linear = tf.reshape(broadcastFast(linear, scatterShape), [count, 1]);
+  const validity =
+    prep.valid === undefined
+      ? undefined
+      : tf.reshape(
+          broadcastFast(
+            tf.reshape(prep.valid, [...prep.valid.shape, ...sliceAxes.map(() => 1)]),
+            scatterShape,
+          ),
+          [count],
+        );
+  return { linear, validity, stride };
+}
+
 /**
  * Applies an indexed update (penzai's `x.at[indexer].set(v)` and friends) and returns the new
- * array's layout; `x` is unchanged.
+ * array's layout; `x` is unchanged. Run it inside a tidy scope (see {@link gatherLayout}).
  *
  * @throws NamedShapeMismatchError when the value does not broadcast to the indexed region.
  */
@@ -743,48 +828,19 @@ export function updateLayout(
       ? indexer.items.filter(([, it]) => it.kind === "new").map(([n]) => n)
       : [],
   );
-  return tidy(() => {
+  {
     const v = typeof value === "function" ? undefined : valueLayout(value, x.data.dtype);
     const base = v === undefined ? x : broadcastForValue(x, v, introduced);
     const plan = planOf(base, indexer, "slicedFirst");
     const { data } = base;
-    const prep = prepareIndices(plan, mode === "clip" ? "clip" : mode === "drop" ? "mask" : "none");
-    if (prep.staticOutOfBounds) return base;
     const sliceAxes = plan.rest.filter((d) => plan.sliced.has(d));
     const tailAxes = plan.rest.filter((d) => !plan.sliced.has(d));
-    const advRank = plan.advNames.length + plan.advPositional.length;
-    const regionShape = plan.region.map((d) => d.size);
-    const scatterRank = advRank + sliceAxes.length;
-    // The linear index over [...advanced axes, ...sliced axes], shaped like the scatter dims.
-    const advLinear = prep.linear ?? tf.scalar(0, "int32");
-    let linear: tf.Tensor = tf.reshape(advLinear, [
-      ...(advLinear.rank === advRank ? advLinear.shape : new Array<number>(advRank).fill(1)),
-      ...sliceAxes.map(() => 1),
-    ]);
-    let stride = prep.flatSize;
-    let validity = prep.valid;
-    sliceAxes.forEach((d, i) => {
-      const idx = plan.sliced.get(d)!;
-      const shape = new Array<number>(scatterRank).fill(1);
-      shape[advRank + i] = idx.length;
-      linear = tf.add(
-        tf.mul(linear, tf.scalar(data.shape[d]!, "int32")),
-        tf.tensor(idx as number[], shape, "int32"),
-      );
-      stride *= data.shape[d]!;
-    });
-    const scatterShape = regionShape.slice(0, scatterRank);
-    const count = sizeOf(scatterShape);
-    linear = tf.reshape(broadcastFast(linear, scatterShape), [count]);
-    if (validity !== undefined) {
-      validity = tf.reshape(
-        broadcastFast(
-          tf.reshape(validity, [...validity.shape, ...sliceAxes.map(() => 1)]),
-          scatterShape,
-        ),
-        [count],
-      );
-    }
+    const indices =
+      staticUpdateIndices(plan, sliceAxes, mode) ?? deviceUpdateIndices(plan, sliceAxes, mode);
+    if (indices === "out of bounds") return base;
+    let { linear } = indices;
+    const { validity, stride } = indices;
+    const count = linear.shape[0]!;
     const tail = tailAxes.map((d) => data.shape[d]!);
     const moved = transposeIfNeeded(data, [
       ...plan.advanced.map((e) => e.axis),
@@ -795,7 +851,7 @@ export function updateLayout(
     let values =
       v === undefined
         ? undefined
-        : tf.reshape(castTo(arrangeValue(v, plan, introduced, where), data.dtype), [
+        : reshapeIfNeeded(castTo(arrangeValue(v, plan, introduced, where), data.dtype), [
             count,
             ...tail,
           ]);
@@ -806,11 +862,11 @@ export function updateLayout(
       inverse[d] = i;
     });
     return layoutOf(
-      transposeIfNeeded(tf.reshape(out, moved.shape), inverse),
+      transposeIfNeeded(reshapeIfNeeded(out, moved.shape), inverse),
       base.logical,
       base.nameAxis,
     );
-  });
+  }
 }
 
 function castTo(t: tf.Tensor, dtype: tf.DataType): tf.Tensor {
@@ -824,12 +880,16 @@ function combine(
   values: tf.Tensor | undefined,
   value: UpdateValue,
 ): tf.Tensor {
-  if (linear.size === 0) return flat;
+  if (linear.shape[0] === 0) return flat;
   switch (op) {
     case "set":
       return scatterSet(flat, linear, values!);
     case "add": {
-      const summed = tf.unsortedSegmentSum(values!, linear as tf.Tensor1D, flat.shape[0]!);
+      const summed = tf.unsortedSegmentSum(
+        values!,
+        tf.reshape(linear, [-1]) as tf.Tensor1D,
+        flat.shape[0]!,
+      );
       return flat.dtype === "bool"
         ? tf.logicalOr(flat, tf.cast(summed, "bool"))
         : tf.add(flat, summed);

@@ -172,7 +172,8 @@ export function positionalLayout(t: tf.Tensor): Layout {
 
 /**
  * Builds a layout from a data tensor and the data axis of every positional axis and name; names
- * are stored in the order of `nameAxis`'s keys.
+ * are stored in the order of `nameAxis`'s keys. The layout's records are internal (prototype-free,
+ * without {@link nameRecord}'s printing hook): the classes copy them with `nameRecord`.
  */
 export function layoutOf(
   data: tf.Tensor,

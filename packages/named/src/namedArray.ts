@@ -485,7 +485,7 @@ export abstract class NamedArrayBase extends Struct {
   index(indexer: IndexSpec): NamedArrayBase {
     const layout = this.layout();
     this.checkValid();
-    return tidy(() => fromLayoutValue(gatherLayout(layout, resolveIndexer(indexer, "index"))));
+    return keepLayout(() => gatherLayout(layout, resolveIndexer(indexer, "index")));
   }
 
   /**
@@ -1306,8 +1306,8 @@ export class IndexUpdateRef {
     checkMode("get", options.mode, ["clip", "fill", "promise_in_bounds"]);
     const layout = this.array.layout();
     this.array.checkValid();
-    return tidy(() =>
-      fromLayoutValue(gatherLayout(layout, resolveIndexer(this.indexer, "at(...).get"), options)),
+    return keepLayout(() =>
+      gatherLayout(layout, resolveIndexer(this.indexer, "at(...).get"), options),
     );
   }
   /** A new array with the indexed elements replaced by `values`. @example x.at({ row: 0 }).set(1) */
@@ -1355,11 +1355,9 @@ export class IndexUpdateRef {
     checkMode(op, options.mode, ["drop", "clip", "promise_in_bounds"]);
     const layout = this.array.layout();
     this.array.checkValid();
-    return tidy(() => {
+    return keepLayout(() => {
       const value = typeof values === "function" ? values : operandLayout(values);
-      return fromLayoutValue(
-        updateLayout(layout, resolveIndexer(this.indexer, where), op, value, options),
-      );
+      return updateLayout(layout, resolveIndexer(this.indexer, where), op, value, options);
     });
   }
 }
@@ -1380,6 +1378,19 @@ export function operandLayout(o: NamedOperand): Layout | number | boolean {
   throw new TypeError(
     `Expected a NamedArray, a tf.Tensor, a number or a boolean, but got ${Object.prototype.toString.call(o)}.`,
   );
+}
+
+/**
+ * Runs a kernel in a tidy scope that keeps only the data of the layout it returns, and wraps
+ * that layout.
+ */
+function keepLayout(kernel: () => Layout): NamedArrayBase {
+  let layout: Layout | undefined;
+  const data = tf.tidy(() => {
+    layout = kernel();
+    return layout.data;
+  });
+  return fromLayout(data, layout!.logical, layout!.nameAxis);
 }
 
 /** Builds the named array a layout describes (see {@link fromLayout}). */
