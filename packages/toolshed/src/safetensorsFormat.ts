@@ -388,7 +388,13 @@ function decodeEntry(
     case "BF16": {
       const out = new Float32Array(length / 2);
       const bits = new Uint32Array(out.buffer);
-      for (let i = 0; i < out.length; i++) bits[i] = view.getUint16(2 * i, true) << 16;
+      if (HOST_IS_LITTLE_ENDIAN && start % 2 === 0) {
+        // An aligned view reads the halves several times faster than DataView calls.
+        const halves = new Uint16Array(bytes.buffer, start, out.length);
+        for (let i = 0; i < out.length; i++) bits[i] = halves[i]! << 16;
+      } else {
+        for (let i = 0; i < out.length; i++) bits[i] = view.getUint16(2 * i, true) << 16;
+      }
       return { entry, values: out, tfDtype: "float32" };
     }
     case "I64": {
