@@ -155,14 +155,28 @@ describe("renderToHTML", () => {
       [2, Number.NaN],
     ]);
     const data = dataOf(renderToHTML({ t }));
-    expect(data.c![0]).toEqual({
-      l: `"t": `,
-      p: "['t']",
-      x: "<tf.Tensor float32[2,2] [0, 1, 2, NaN]>",
-      k: "array",
-      a: { t: "min=0 max=2 mean=1", n: 1, h: { r: 2, c: 2, m: "s", d: "0V-_" } },
-    });
-    t.dispose();
+    try {
+      expect(data.c![0]).toEqual({
+        l: `"t": `,
+        p: "['t']",
+        x: "<tf.Tensor float32[2,2] [0, 1, 2, NaN]>",
+        k: "array",
+        a: {
+          t: "min=0 max=2 mean=1",
+          n: 1,
+          h: { r: 2, c: 2, m: "s", d: "0V-_" },
+          // the array view opened by "show array" (see arrayView.test.ts)
+          v: expect.objectContaining({
+            title: "tf.Tensor float32[2,2]",
+            rows: [0],
+            columns: [1],
+            counts: { nan: 1, posInf: 0, negInf: 0, masked: 0 },
+          }),
+        },
+      });
+    } finally {
+      t.dispose();
+    }
   });
 
   it("highlights the selected paths and opens their ancestors", () => {

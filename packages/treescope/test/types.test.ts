@@ -1,19 +1,31 @@
 import type { KeyPath } from "@saikei/struct";
 import {
+  type ArraySpec,
   type ArraySummary,
+  type ArrayViewOptions,
+  type AxisRef,
+  type ColorScale,
   colorFromString,
+  colorOf,
   type Described,
   type DisplayOptions,
   type DisplayTarget,
   describe as describeValue,
   display,
+  displayArray,
   displayable,
   displayTarget,
+  displayTokens,
   type HTMLOptions,
   type NodeKind,
+  type RGB,
+  renderArray,
   renderSelectionHTML,
+  renderTokens,
   summarizeArray,
   type TextOptions,
+  type TokenDecoder,
+  type TokenViewOptions,
 } from "@saikei/treescope";
 import { describe, expect, expectTypeOf, it } from "vitest";
 
@@ -45,5 +57,31 @@ describe("public types", () => {
     expectTypeOf(colorFromString).toEqualTypeOf<(name: string) => string>();
     const shown = displayable(1) as Record<symbol, unknown>;
     expect(typeof shown[Symbol.for("Jupyter.display")]).toBe("function");
+  });
+
+  it("array and token views take typed options and return HTML strings", () => {
+    expectTypeOf(renderArray).returns.toEqualTypeOf<string>();
+    expectTypeOf(renderTokens).returns.toEqualTypeOf<string>();
+    expectTypeOf(displayArray).returns.toEqualTypeOf<void>();
+    expectTypeOf(displayTokens).returns.toEqualTypeOf<void>();
+    expectTypeOf<AxisRef>().toEqualTypeOf<string | number>();
+    expectTypeOf<ArrayViewOptions["rows"]>().toEqualTypeOf<readonly AxisRef[] | undefined>();
+    expectTypeOf<ArrayViewOptions["colormap"]>().toEqualTypeOf<
+      "sequential" | "diverging" | "categorical" | undefined
+    >();
+    expectTypeOf<ArraySpec["encoding"]>().toEqualTypeOf<"f32" | "f64" | "i32" | "u8">();
+    expectTypeOf(colorOf).parameters.toEqualTypeOf<[ColorScale, number]>();
+    expectTypeOf(colorOf).returns.toEqualTypeOf<RGB>();
+    // any object with decode(ids) is a tokenizer, such as a Hugging Face tokenizer wrapper
+    expectTypeOf<{
+      decode(ids: number[]): string;
+      encode(t: string): number[];
+    }>().toExtend<TokenDecoder>();
+    expectTypeOf<TokenViewOptions["vocabulary"]>().toEqualTypeOf<
+      readonly string[] | ReadonlyMap<number, string> | undefined
+    >();
+    // @ts-expect-error a rows list holds names or numbers
+    const bad: ArrayViewOptions = { rows: [true] };
+    expect(bad.rows).toEqual([true]);
   });
 });
