@@ -657,15 +657,21 @@ function valueLayout(value: Layout | number | boolean, dtype: tf.DataType): Layo
   return layoutOf(tf.scalar(value, dtype), [], nameRecord());
 }
 
-/** `tf.tensorScatterUpdate` with a gradient (tfjs registers none): dx keeps unset rows, dv gathers. */
+/**
+ * `tf.tensorScatterUpdate` with a gradient (tfjs registers none): the array's gradient is `dy`
+ * with the updated rows zeroed, the values' gradient is `dy` gathered at the indices. The
+ * indices are handed to the tape (`save`), which keeps them alive after this call's tidy scope.
+ */
 function scatterSet(flat: tf.Tensor, indices: tf.Tensor, values: tf.Tensor): tf.Tensor {
   if (!isTaping()) return tf.tensorScatterUpdate(flat, indices, values);
-  const withGradient = tf.customGrad((a, b) => {
+  const valueShape = values.shape;
+  const withGradient = tf.customGrad((a, b, save) => {
+    (save as tf.GradSaveFunc)([indices]);
     return {
       value: tf.tensorScatterUpdate(a as tf.Tensor, indices, b as tf.Tensor),
-      gradFunc: (dy: tf.Tensor) => [
-        tf.tensorScatterUpdate(dy, indices, tf.zerosLike(b as tf.Tensor)),
-        tf.gatherND(dy, indices),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+        tf.tensorScatterUpdate(dy, saved[0]!, tf.zeros(valueShape, dy.dtype)),
+        tf.gatherND(dy, saved[0]!),
       ],
     };
   });
