@@ -6,6 +6,7 @@ import {
   arraySpec,
   DEFAULT_MAX_VALUES,
   displayArray,
+  displayTokens,
   RenderOptionError,
   readArray,
   renderArray,
@@ -371,6 +372,40 @@ describe("the embedded view", () => {
     } finally {
       t.dispose();
     }
+  });
+});
+
+describe("displayArray and displayTokens in notebooks", () => {
+  it("send the fragment to the display API of tslab's kernel", () => {
+    const shown: string[] = [];
+    const g = globalThis as { __tslab__?: unknown };
+    g.__tslab__ = { require: () => ({ display: { html: (h: string) => shown.push(h) } }) };
+    try {
+      displayArray([[1, 2]], { around: 0, id: "in-tslab" });
+      displayTokens([1, 2], { vocabulary: ["a", "b", "c"], id: "tokens-in-tslab" });
+    } finally {
+      delete g.__tslab__;
+    }
+    expect(shown).toHaveLength(2);
+    expect(shown[0]!.startsWith("<style>")).toBe(true);
+    expect(shown[0]).toContain('id="in-tslab"');
+    expect(specOf(shown[0]!).scale).toMatchObject({ lo: -2, hi: 2, around: 0 });
+    expect(shown[1]).toContain('id="tokens-in-tslab"');
+    expect(shown[1]).toContain(">b</span>");
+  });
+
+  it("send an HTML and text bundle to Deno's Jupyter kernel", () => {
+    const bundles: Record<string, string>[] = [];
+    const g = globalThis as { Deno?: unknown };
+    g.Deno = { jupyter: { display: (b: Record<string, string>) => bundles.push(b) } };
+    try {
+      displayTokens([1, 2], { vocabulary: ["a", "b", "c"] });
+      displayArray([1, 2]);
+    } finally {
+      delete g.Deno;
+    }
+    expect(bundles.map((b) => b["text/plain"])).toEqual(["|b|c|", "[1, 2]"]);
+    expect(bundles.every((b) => b["text/html"]!.startsWith("<style>"))).toBe(true);
   });
 });
 
