@@ -400,7 +400,12 @@ const KERNELS: Readonly<Record<string, KernelEntry>> = {
     convert: (c) => {
       const axis = normalizeAxis(Number(c.attrs.axis ?? 0), rankOf(c));
       const axes = c.graph.constant([axis], "int64", [1]);
-      const parts = c.graph.node("Split", [c.inputs[0]!], { axis: { int: axis } }, c.outputCount);
+      const parts = c.graph.node(
+        "Split",
+        [c.inputs[0]!],
+        { axis: { int: axis }, num_outputs: { int: c.outputCount } },
+        c.outputCount,
+      );
       return parts.map((p) => c.graph.op("Squeeze", [p, axes]));
     },
   },
@@ -473,7 +478,7 @@ const KERNELS: Readonly<Record<string, KernelEntry>> = {
     }),
   },
   OneHot: {
-    onnx: "OneHot, Cast",
+    onnx: "Cast, OneHot, Cast",
     convert: one((c) => {
       const depth = c.graph.constant([Number(c.attrs.depth)], "int64", []);
       const values = c.graph.constant(
@@ -481,7 +486,11 @@ const KERNELS: Readonly<Record<string, KernelEntry>> = {
         "float32",
         [2],
       );
-      const hot = c.graph.op("OneHot", [c.inputs[0]!, depth, values], { axis: { int: -1 } });
+      const hot = c.graph.op(
+        "OneHot",
+        [c.graph.op("Cast", [c.inputs[0]!], { to: { int: 7 } }), depth, values],
+        { axis: { int: -1 } },
+      );
       const dtype = (c.attrs.dtype as tf.DataType | undefined) ?? "int32";
       return dtype === "float32"
         ? hot
@@ -525,12 +534,6 @@ const KERNELS: Readonly<Record<string, KernelEntry>> = {
       if (bias !== "") out = c.graph.op("Add", [out, bias]);
       return activation(c, out, c.attrs.activation, c.input("preluActivationWeights"));
     }),
-  },
-  Einsum: {
-    onnx: "Einsum",
-    convert: one((c) =>
-      c.graph.op("Einsum", c.inputs, { equation: { string: String(c.attrs.equation) } }),
-    ),
   },
   ZerosLike: {
     onnx: "Shape, ConstantOfShape",
