@@ -21,6 +21,7 @@ import {
 } from "@saikei/layer";
 import { select } from "@saikei/select";
 import {
+  checkOptions,
   className,
   field,
   findOutermost,
@@ -464,6 +465,7 @@ export function inferOrCheckHandlerId(
   subtree: unknown,
   options: HandlerIdOptions = {},
 ): HandlerId {
+  checkOptions("inferOrCheckHandlerId", options, ["explicitId", "minHashLength"]);
   const existing = allHandlerIds(subtree);
   if (options.explicitId !== undefined) {
     if (existing.includes(options.explicitId)) {

@@ -29,6 +29,7 @@ export {
 } from "./effectBase.js";
 export {
   type Category,
+  type CategoryOptions,
   embedSharedStateRequests,
   FrozenLocalStateRequest,
   freezeLocalStates,

@@ -8,7 +8,7 @@
 import { checkedLayerCall, type LayerLike } from "@saikei/layer";
 import { select } from "@saikei/select";
 import { Wildcard } from "@saikei/shapecheck";
-import { field, prettyKeystr, reprValue } from "@saikei/struct";
+import { checkOptions, field, prettyKeystr, reprValue } from "@saikei/struct";
 import {
   defineEffectProtocol,
   EffectHandler,
@@ -415,6 +415,46 @@ export interface HandleLocalStatesOptions {
   handlerId?: HandlerId;
 }
 
+/** The options that follow a category in penzai's call shape `handleLocalStates(body, category, options)`. */
+export type CategoryOptions = Omit<HandleLocalStatesOptions, "category" | "categoryPredicate">;
+
+const OPTION_KEYS = ["category", "categoryPredicate", "lazy", "stateSharing", "handlerId"] as const;
+const AFTER_CATEGORY_KEYS = ["lazy", "stateSharing", "handlerId"] as const;
+
+/** Merges the two call shapes of {@link handleLocalStates} into one checked options object. */
+function localStateOptions(
+  categoryOrOptions: Category | HandleLocalStatesOptions | undefined,
+  options: CategoryOptions | undefined,
+): HandleLocalStatesOptions {
+  const isObject = typeof categoryOrOptions === "object" && categoryOrOptions !== null;
+  if (isObject && options !== undefined) {
+    throw new LocalStateHandlingError(
+      "handleLocalStates got an options object as its second argument and another one as its third. " +
+        "Pass one: handleLocalStates(body, { category, ...options }) or handleLocalStates(body, category, options).",
+    );
+  }
+  if (isObject) {
+    return checkOptions(
+      "handleLocalStates",
+      categoryOrOptions as HandleLocalStatesOptions,
+      OPTION_KEYS,
+    );
+  }
+  if (options !== null && typeof options === "object") {
+    for (const key of ["category", "categoryPredicate"] as const) {
+      if (Object.hasOwn(options, key)) {
+        throw new LocalStateHandlingError(
+          `handleLocalStates got the category ${reprValue(categoryOrOptions)} as its second argument and ` +
+            `\`${key}\` in its options. Give the category one way only: ` +
+            "handleLocalStates(body, category, { lazy, stateSharing, handlerId }) or handleLocalStates(body, { category, ... }).",
+        );
+      }
+    }
+  }
+  checkOptions("handleLocalStates (options after a category)", options, AFTER_CATEGORY_KEYS);
+  return { ...options, category: categoryOrOptions as Category | undefined };
+}
+
 type LocalStateRequest =
   | InitialLocalStateRequest
   | FrozenLocalStateRequest
@@ -438,31 +478,46 @@ const LOCAL_STATE_REQUESTS: readonly LocalStateRequestClass[] = [
  * states. Unnamed states are named after their pretty key path in `body`
  * (`"Sequential.sublayers[0]/Counter.count"`); explicitly named ones keep their name.
  *
+ * Two call shapes: `handleLocalStates(body, options)` and penzai's
+ * `handleLocalStates(body, category, options)`, where `options` then holds everything but the
+ * category. An option is never ignored: an unknown key, or a category given both ways, throws.
+ *
  * @param body the model.
- * @param options a category, or options (`category` or `categoryPredicate`, `lazy`,
+ * @param categoryOrOptions a category, or options (`category` or `categoryPredicate`, `lazy`,
  *   `stateSharing`, `handlerId`). With neither category nor predicate every local state is handled
  *   (penzai requires one of them).
+ * @param options after a category: `lazy`, `stateSharing`, `handlerId`.
  * @returns `[handler, initialStates]` (or `[handler, () => initialStates]` when `lazy`).
  * @throws LocalStateHandlingError for repeated names against the sharing mode, a shared request
- *   without a definition before it, or both `category` and `categoryPredicate`.
+ *   without a definition before it, both `category` and `categoryPredicate`, or options given
+ *   twice (an options object in second place and a third argument, or a category in second place
+ *   and `category` / `categoryPredicate` in the options).
+ * @throws UnknownOptionError (from `@saikei/struct`) for an option key this function does not know.
  * @example
  * const [handled, states] = handleLocalStates(model, "kv_cache");
  * const [out, newStates] = handled.call([x, states]);
+ * const [lazyHandled, init] = handleLocalStates(model, "kv_cache", { lazy: true });
  */
 export function handleLocalStates(
   body: LayerLike,
-  options?: Category | (HandleLocalStatesOptions & { lazy?: false }),
+  categoryOrOptions?: Category | (HandleLocalStatesOptions & { lazy?: false }),
+  options?: CategoryOptions & { lazy?: false },
 ): [WithFunctionalLocalState, Record<string, unknown>];
 export function handleLocalStates(
   body: LayerLike,
-  options: HandleLocalStatesOptions & { lazy: true },
+  categoryOrOptions: HandleLocalStatesOptions & { lazy: true },
 ): [WithFunctionalLocalState, () => Record<string, unknown>];
 export function handleLocalStates(
   body: LayerLike,
-  options: Category | HandleLocalStatesOptions = {},
+  category: Category | undefined,
+  options: CategoryOptions & { lazy: true },
+): [WithFunctionalLocalState, () => Record<string, unknown>];
+export function handleLocalStates(
+  body: LayerLike,
+  categoryOrOptions: Category | HandleLocalStatesOptions = {},
+  options?: CategoryOptions,
 ): [WithFunctionalLocalState, Record<string, unknown> | (() => Record<string, unknown>)] {
-  const opts: HandleLocalStatesOptions =
-    typeof options === "object" && options !== null ? options : { category: options };
+  const opts = localStateOptions(categoryOrOptions, options);
   const handlerId = inferOrCheckHandlerId("WithFunctionalLocalState", body, {
     explicitId: opts.handlerId,
   });
@@ -611,6 +666,7 @@ export function hoistSharedStateRequests(
   tree: unknown,
   options: HoistSharedStateOptions = {},
 ): [unknown, Map<string, InitialLocalStateRequest | FrozenLocalStateRequest>] {
+  checkOptions("hoistSharedStateRequests", options, ["unsafe"]);
   const counts = new Map<string, number>();
   for (const request of select(tree)
     .atInstancesOf<LocalStateRequestClass>(LOCAL_STATE_REQUESTS)

@@ -10,7 +10,7 @@ import { checkedLayerCall, type LayerLike, RandomStream } from "@saikei/layer";
 import { RandomKey, RandomKeyError, random } from "@saikei/named";
 import { select } from "@saikei/select";
 import { Wildcard } from "@saikei/shapecheck";
-import { field, reprValue } from "@saikei/struct";
+import { checkOptions, field, reprValue } from "@saikei/struct";
 import {
   defineEffectProtocol,
   EffectHandler,
@@ -168,6 +168,8 @@ export interface RandomHandlingOptions {
   handlerId?: HandlerId;
 }
 
+const RANDOM_HANDLING_KEYS = ["holePredicate", "handlerId"] as const;
+
 const untaggedOnly: HolePredicate = (request) => request instanceof RandomRequest;
 
 function handleRandomRequests(
@@ -245,6 +247,7 @@ export class WithRandomKeyFromArg extends EffectHandler.define(
    * WithRandomKeyFromArg.handling(model).call([x, random.key(1)]);
    */
   static handling(body: LayerLike, options: RandomHandlingOptions = {}): WithRandomKeyFromArg {
+    checkOptions("WithRandomKeyFromArg.handling", options, RANDOM_HANDLING_KEYS);
     const handlerId = inferOrCheckHandlerId("WithRandomKeyFromArg", body, {
       explicitId: options.handlerId,
     });
@@ -306,6 +309,10 @@ export class WithStatefulRandomKey extends EffectHandler.define(
     options: RandomHandlingOptions & { stateCategory?: Category } = {},
   ): WithStatefulRandomKey {
     checkKey("WithStatefulRandomKey.handling", initialKey);
+    checkOptions("WithStatefulRandomKey.handling", options, [
+      ...RANDOM_HANDLING_KEYS,
+      "stateCategory",
+    ]);
     const handlerId = inferOrCheckHandlerId("WithStatefulRandomKey", body, {
       explicitId: options.handlerId,
     });
@@ -363,6 +370,10 @@ export class WithFrozenRandomState extends EffectHandler.define(
     options: RandomHandlingOptions & { startingOffset?: number } = {},
   ): WithFrozenRandomState {
     checkKey("WithFrozenRandomState.handling", randomKey);
+    checkOptions("WithFrozenRandomState.handling", options, [
+      ...RANDOM_HANDLING_KEYS,
+      "startingOffset",
+    ]);
     const startingOffset = options.startingOffset ?? 0;
     if (!Number.isInteger(startingOffset) || startingOffset < 0 || startingOffset > 0xffffffff) {
       throw new RandomKeyError(

@@ -9,6 +9,7 @@ import { checkedLayerCall, type LayerLike } from "@saikei/layer";
 import { select } from "@saikei/select";
 import { Wildcard } from "@saikei/shapecheck";
 import {
+  checkOptions,
   deepEqualStatic,
   field,
   type KeyPath,
@@ -260,6 +261,7 @@ export class WithSideInputsFromInputTuple extends EffectHandler.define(
         `WithSideInputsFromInputTuple expects an array of tags as its \`tags\` argument, but got ${reprValue(tags)}.`,
       );
     }
+    checkOptions("WithSideInputsFromInputTuple.handling", options, ["handlerId"]);
     const handlerId = inferOrCheckHandlerId("WithSideInputsFromInputTuple", body, {
       explicitId: options.handlerId,
     });
@@ -377,6 +379,7 @@ export class WithConstantSideInputs extends EffectHandler.define(
         `WithConstantSideInputs.handling expects values by tag ({ tag: value } or a Map), but got ${reprValue(sideInputs)}.`,
       );
     }
+    checkOptions("WithConstantSideInputs.handling", options, ["handlerId", "keepUnused"]);
     const handlerId = inferOrCheckHandlerId("WithConstantSideInputs", body, {
       explicitId: options.handlerId,
     });
@@ -431,6 +434,7 @@ export function hoistConstantSideInputs(
   tree: unknown,
   options: HoistOptions = {},
 ): [unknown, Map<Tag, unknown>] {
+  checkOptions("hoistConstantSideInputs", options, ["hoistPredicate", "scoped"]);
   const hoistPredicate = options.hoistPredicate ?? (() => true);
   const scoped = options.scoped ?? true;
   const hoisted = new Map<Tag, unknown>();

@@ -8,7 +8,7 @@
 import { checkedLayerCall, Layer, type LayerLike } from "@saikei/layer";
 import { select } from "@saikei/select";
 import { Wildcard } from "@saikei/shapecheck";
-import { field, type KeyPath, reprValue, Struct } from "@saikei/struct";
+import { checkOptions, field, type KeyPath, reprValue, Struct } from "@saikei/struct";
 import {
   defineEffectProtocol,
   EffectHandler,
@@ -174,6 +174,38 @@ function isOptions(value: unknown): value is CollectingOptions {
   );
 }
 
+/** Merges the call shapes of {@link CollectingSideOutputs.handling} into checked options. */
+function collectingOptions(
+  tagOrOptions: Tag | CollectingOptions | undefined,
+  afterTag: Pick<CollectingOptions, "handlerId"> | undefined,
+): CollectingOptions {
+  if (isOptions(tagOrOptions)) {
+    if (afterTag !== undefined) {
+      throw new SideOutputHandlingError(
+        "CollectingSideOutputs.handling got an options object as its second argument and another one as " +
+          "its third. Pass one: handling(body, { tag, handlerId }) or handling(body, tag, { handlerId }).",
+      );
+    }
+    return checkOptions("CollectingSideOutputs.handling", tagOrOptions, [
+      "tag",
+      "tagPredicate",
+      "handlerId",
+    ]);
+  }
+  if (afterTag !== null && typeof afterTag === "object") {
+    for (const key of ["tag", "tagPredicate"]) {
+      if (Object.hasOwn(afterTag, key)) {
+        throw new SideOutputHandlingError(
+          `CollectingSideOutputs.handling got the tag ${reprValue(tagOrOptions)} as its second argument and ` +
+            `\`${key}\` in its options. Give the tag one way only.`,
+        );
+      }
+    }
+  }
+  checkOptions("CollectingSideOutputs.handling (options after a tag)", afterTag, ["handlerId"]);
+  return tagOrOptions === undefined ? { ...afterTag } : { ...afterTag, tag: tagOrOptions };
+}
+
 /**
  * A handler that collects side outputs (penzai's `CollectingSideOutputs`): `call(x)` returns
  * `[output, values]` where `values` are the {@link SideOutputValue}s told during the call, in order.
@@ -242,20 +274,29 @@ export class CollectingSideOutputs extends EffectHandler.define(
   /**
    * Collects the side outputs of `body` with a given tag, with tags satisfying a predicate, or all.
    *
-   * @param tagOrOptions a tag, or `{ tag?, tagPredicate?, handlerId? }`; omitted: every tag.
-   * @throws SideOutputHandlingError when both `tag` and `tagPredicate` are given.
+   * @param tagOrOptions a tag, or `{ tag?, tagPredicate?, handlerId? }`; omitted: every tag. A plain
+   *   object is always read as options (a tag that is a plain object goes in `{ tag }`).
+   * @param options after a tag (penzai's call shape): `{ handlerId? }`.
+   * @throws SideOutputHandlingError when both `tag` and `tagPredicate` are given, or options are
+   *   given twice (an options object and a third argument, or a tag and `tag` / `tagPredicate`).
+   * @throws UnknownOptionError (from `@saikei/struct`) for an option key it does not know.
    * @example
    * CollectingSideOutputs.handling(model, "intermediate");
+   * CollectingSideOutputs.handling(model, "intermediate", { handlerId: "probes" });
    * CollectingSideOutputs.handling(model, { tagPredicate: (t) => String(t).startsWith("attn") });
    */
   static handling(body: LayerLike, options?: CollectingOptions): CollectingSideOutputs;
-  static handling(body: LayerLike, tag: Tag): CollectingSideOutputs;
-  static handling(body: LayerLike, tagOrOptions?: Tag | CollectingOptions): CollectingSideOutputs {
-    const options: CollectingOptions = isOptions(tagOrOptions)
-      ? tagOrOptions
-      : tagOrOptions === undefined
-        ? {}
-        : { tag: tagOrOptions };
+  static handling(
+    body: LayerLike,
+    tag: Tag,
+    options?: Pick<CollectingOptions, "handlerId">,
+  ): CollectingSideOutputs;
+  static handling(
+    body: LayerLike,
+    tagOrOptions?: Tag | CollectingOptions,
+    afterTag?: Pick<CollectingOptions, "handlerId">,
+  ): CollectingSideOutputs {
+    const options = collectingOptions(tagOrOptions, afterTag);
     if (options.tag !== undefined && options.tagPredicate !== undefined) {
       throw new SideOutputHandlingError(
         "Only one of `tag` and `tagPredicate` may be specified in CollectingSideOutputs.handling options.",

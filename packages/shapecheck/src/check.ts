@@ -7,7 +7,14 @@
  * @module
  */
 
-import { bugInSaikei, flattenOneLevel, type KeyPath, keystr, type PathKey } from "@saikei/struct";
+import {
+  bugInSaikei,
+  checkOptions,
+  flattenOneLevel,
+  type KeyPath,
+  keystr,
+  type PathKey,
+} from "@saikei/struct";
 import * as E from "fp-ts/lib/Either.js";
 import { abstractParts } from "./abstract.js";
 import { ArraySpec, Wildcard } from "./arraySpec.js";
@@ -44,6 +51,8 @@ export interface CheckStructureOptions {
   /** Text put before the error message, to say where the check happened (e.g. a layer name). */
   errorPrefix?: string;
 }
+
+const CHECK_STRUCTURE_OPTION_KEYS = ["knownVars", "errorPrefix"] as const;
 
 interface PositionalConstraint {
   readonly kind: "positional";
@@ -590,6 +599,7 @@ export function checkStructureEither(
   pattern: unknown,
   options: CheckStructureOptions = {},
 ): E.Either<StructureMismatchError, MatchResult> {
+  checkOptions("checkStructure", options, CHECK_STRUCTURE_OPTION_KEYS);
   const prefix = options.errorPrefix ?? "";
   const phaseOneFailures: Failure[] = [];
   let pending: [KeyPath, VariableConstraint][] = [];

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { keystr, mapWithPath, options } from "@saikei/struct";
+import { checkOptions, keystr, mapWithPath, options } from "@saikei/struct";
 import { ArraySpec } from "./arraySpec.js";
 import {
   DimVar,
@@ -59,6 +59,11 @@ export class DimensionVariableSubstitution {
       mappingVariables?: Readonly<Record<string, Readonly<Record<string, NamedDim>>>>;
     } = {},
   ) {
+    checkOptions("new DimensionVariableSubstitution", parts, [
+      "sizeVariables",
+      "sequenceVariables",
+      "mappingVariables",
+    ]);
     this.sizeVariables = Object.freeze({ ...parts.sizeVariables });
     this.sequenceVariables = Object.freeze({ ...parts.sequenceVariables });
     this.mappingVariables = Object.freeze({ ...parts.mappingVariables });

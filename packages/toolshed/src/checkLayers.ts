@@ -24,7 +24,7 @@ import {
   type MatchResult,
   Wildcard,
 } from "@saikei/shapecheck";
-import { className, flatten, leaves, map, options } from "@saikei/struct";
+import { checkOptions, className, flatten, leaves, map, options } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { CheckLayerError } from "./errors.js";
 
@@ -142,6 +142,7 @@ function tensorsIn(tree: unknown): tf.Tensor[] {
  * checkLayer(Linear.fromConfig({ features: 8 }, { out: 4 })); // ArraySpec with namedShape { out: 4, ... }
  */
 export function checkLayer(layer: CheckableLayer, options: CheckLayerOptions = {}): unknown {
+  checkOptions("checkLayer", options, ["argument", "initialize"]);
   const before = new Set(tensorsIn(layer));
   const model = (
     (options.initialize ?? true) ? initializeParameters(layer, random.key(0)) : layer

@@ -34,9 +34,11 @@ export class InterceptValues extends Layer.define(
   { valueLogger: field<SideOutputEffect>() },
   { name: "InterceptValues" },
 ) {
-  /** Tells `x` (keeping its tensors past enclosing tidy scopes) and returns it. */
+  /**
+   * Tells `x` and returns it. The collector keeps the told tensors past enclosing tidy scopes and
+   * hands back tensors of its own (see the effects guide on ownership).
+   */
   call(x: unknown): unknown {
-    for (const t of leaves(x)) if (t instanceof tf.Tensor) tf.keep(t);
     this.valueLogger.tell(x);
     return x;
   }
@@ -45,8 +47,9 @@ export class InterceptValues extends Layer.define(
 /**
  * Runs `root` on `argument` once and returns the model with an `IdentityWithSavedActivations`
  * holding the value seen at each point (before and after every sublayer of each group); points
- * never reached are left out. The saved tensors belong to the returned tree: dispose them when
- * done (for example with `disposeSavedActivations`).
+ * never reached are left out. The saved tensors belong to the returned tree (each is its own
+ * tensor, even where one value was seen at two points or is the argument): dispose them when done
+ * (for example with `disposeSavedActivations`).
  *
  * @param root the model (parameters initialised).
  * @param argument its input (not disposed).
@@ -61,12 +64,9 @@ export function runAndInterleaveIntermediates<L extends Layer>(root: L, argument
     new InterceptValues({ valueLogger: new SideOutputRequest({ tag: VALUE_TAG }) });
   const instrumented = instrument(root, make, (x) => x instanceof InterceptValues);
   const [output, byPath] = runCollecting(instrumented, VALUE_TAG, argument);
-  const saved = new Set<tf.Tensor>();
-  for (const values of byPath.values())
-    for (const t of leaves(values)) if (t instanceof tf.Tensor) saved.add(t);
+  // The saved values are the collector's own tensors (never the output's or the argument's).
   const inputs = new Set(leaves(argument));
-  for (const t of leaves(output))
-    if (t instanceof tf.Tensor && !saved.has(t) && !inputs.has(t)) t.dispose();
+  for (const t of leaves(output)) if (t instanceof tf.Tensor && !inputs.has(t)) t.dispose();
   return replaceInterceptors(instrumented, InterceptValues, byPath, (values) =>
     values.length === 0
       ? undefined

@@ -16,7 +16,7 @@ import {
   zeroInitializer,
 } from "@saikei/nn";
 import type { Selection } from "@saikei/select";
-import { className, prettyKeystr } from "@saikei/struct";
+import { checkOptions, className, prettyKeystr } from "@saikei/struct";
 import { LoraConfigError } from "./errors.js";
 
 /** Options for {@link LowRankAdapter.fromLinear}. */
@@ -54,6 +54,7 @@ export class LowRankAdapter extends Sequential.define({}, { name: "LowRankAdapte
    * LowRankAdapter.fromLinear(Linear.fromConfig({ features: 8 }, { out: 4 }), { rank: 2, name: "proj" });
    */
   static fromLinear(linear: Linear, options: LowRankAdapterOptions): LowRankAdapter {
+    checkOptions("LowRankAdapter.fromLinear", options, ["rank", "name", "lowrankAxis"]);
     const { rank, name } = options;
     const lowrankAxis = options.lowrankAxis ?? "lowrank";
     if (!(linear instanceof Linear)) {
@@ -128,6 +129,7 @@ export function loraifyLinearsInSelection<R>(
   rank: number,
   options: { lowrankAxis?: string } = {},
 ): R {
+  checkOptions("loraifyLinearsInSelection", options, ["lowrankAxis"]);
   const model = selection.deselect();
   return selection.atInstancesOf(Linear).apply(
     (keyPath, linear) =>

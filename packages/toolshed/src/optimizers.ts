@@ -9,7 +9,7 @@
  * @module
  */
 
-import { flatten, unflatten } from "@saikei/struct";
+import { checkOptions, flatten, unflatten } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { OptimizerConfigError } from "./errors.js";
 
@@ -183,6 +183,7 @@ export interface SgdState {
  * let state = opt.init(params);
  */
 export function sgd(options: SgdOptions): Optimizer<SgdState> {
+  checkOptions("sgd", options, ["learningRate", "momentum", "nesterov"]);
   const momentum = options.momentum ?? 0;
   const nesterov = options.nesterov ?? false;
   checkRange("sgd", "momentum", momentum, 0, 1);
@@ -249,6 +250,8 @@ export interface AdamState {
   readonly mu: unknown;
   readonly nu: unknown;
 }
+
+const ADAM_KEYS = ["learningRate", "b1", "b2", "eps"] as const;
 
 function adamLike(name: string, options: AdamWOptions, decoupled: boolean): Optimizer<AdamState> {
   const b1 = options.b1 ?? 0.9;
@@ -323,6 +326,7 @@ function adamLike(name: string, options: AdamWOptions, decoupled: boolean): Opti
  * const opt = adam({ learningRate: 1e-3 });
  */
 export function adam(options: AdamOptions): Optimizer<AdamState> {
+  checkOptions("adam", options, ADAM_KEYS);
   return adamLike("adam", options, false);
 }
 
@@ -337,5 +341,6 @@ export function adam(options: AdamOptions): Optimizer<AdamState> {
  * const opt = adamw({ learningRate: 1e-3, weightDecay: 0.01 });
  */
 export function adamw(options: AdamWOptions): Optimizer<AdamState> {
+  checkOptions("adamw", options, [...ADAM_KEYS, "weightDecay", "mask"]);
   return adamLike("adamw", options, true);
 }

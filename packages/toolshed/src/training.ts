@@ -14,6 +14,7 @@ import { type RandomKey, random, registerGradients } from "@saikei/named";
 import { DuplicateParameterError, Parameter } from "@saikei/nn";
 import { NotInThisPartition } from "@saikei/select";
 import {
+  checkOptions,
   field,
   flatten,
   flattenWithPath,
@@ -229,6 +230,7 @@ export function buildTrainStepFn<M, S, A, K extends object = {}>(
   lossFn: LossFunction<M, S, A, K>,
   options: TrainStepOptions = {},
 ): TrainStepFunction<M, S, A, K> {
+  checkOptions("buildTrainStepFn", options, ["donateParamsAndState"]);
   const donate = options.donateParamsAndState ?? true;
   registerGradients();
   return (trainState, inputs) => {

@@ -123,7 +123,10 @@ describe("runAndInterleaveIntermediates", () => {
       (l) => l instanceof IdentityWithSavedActivations,
     ) as IdentityWithSavedActivations[];
     expect(saved).toHaveLength(4);
-    expect((saved[0]!.savedActivations[0] as NamedArray).dataArray).toBe(x.dataArray);
+    // The first point saw the argument: saved as a tensor of its own, with the same values.
+    const first = (saved[0]!.savedActivations[0] as NamedArray).dataArray;
+    expect(first).not.toBe(x.dataArray);
+    expect(Array.from(first.dataSync())).toEqual(Array.from(x.dataArray.dataSync()));
     const relu = saved[2]!.savedActivations[0] as NamedArray;
     expect(Array.from(relu.dataArray.dataSync()).every((v) => v >= 0)).toBe(true);
     const last = saved[3]!.savedActivations[0] as NamedArray;
@@ -135,6 +138,8 @@ describe("runAndInterleaveIntermediates", () => {
     expect(again.namedShape).toEqual({ batch: 2, out: 2 });
     again.dataArray.dispose();
     disposeSavedActivations(withValues);
+    expect(x.dataArray.isDisposed).toBe(false);
+    x.dataArray.dispose();
     expected.dataArray.dispose();
     disposeParams(m);
   });
