@@ -109,7 +109,7 @@ describe("kernel translations match tfjs", () => {
       ],
       [a, b],
     );
-    diffs.forEach((d, i) => expect(d, `output ${i}`).toBeLessThan(1e-5));
+    for (const [i, d] of diffs.entries()) expect(d, `output ${i}`).toBeLessThan(1e-5);
     tf.dispose([a, b]);
   });
 
@@ -169,7 +169,7 @@ describe("kernel translations match tfjs", () => {
           a: tf.reshape(p, [6, 4]),
           b: tf.reshape(p, [6, 4]),
           transposeB: true,
-          bias: tf.scalar(0.1),
+          bias: tf.fill([6], 0.1),
           activation: "relu",
         }),
         tf.zerosLike(p),
@@ -177,7 +177,7 @@ describe("kernel translations match tfjs", () => {
       ],
       [a, idx],
     );
-    diffs.forEach((d, i) => expect(d, `output ${i}`).toBeLessThan(1e-4));
+    for (const [i, d] of diffs.entries()) expect(d, `output ${i}`).toBeLessThan(1e-4);
     tf.dispose([a, idx]);
   });
 });
