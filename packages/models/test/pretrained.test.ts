@@ -7,13 +7,17 @@ import { isAnyParameter } from "@saikei/nn";
 import { flattenWithPath, UnknownOptionError } from "@saikei/struct";
 import { parseSafetensors, readSafetensorsHeader } from "@saikei/toolshed";
 import * as tf from "@tensorflow/tfjs-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import {
   generate,
   generateTokens,
+  type LoadProgress,
   loadPretrained,
+  type Pretrained,
+  type PretrainedArchitecture,
   PretrainedConfigError,
   PretrainedFolderError,
+  type PretrainedTokenizer,
   PretrainedWeightsError,
   savePretrained,
   TransformerInputs,
@@ -319,5 +323,23 @@ describe("generate", () => {
       /65 positions, more than the model's 64 learned positions/,
     );
     disposeModel(model);
+  });
+});
+
+describe("public types", () => {
+  it("has typed signatures", () => {
+    expectTypeOf(loadPretrained).returns.resolves.toEqualTypeOf<Pretrained>();
+    expectTypeOf<Pretrained["model"]>().toEqualTypeOf<TransformerLM>();
+    expectTypeOf<Pretrained["tokenizer"]>().toEqualTypeOf<PretrainedTokenizer | undefined>();
+    expectTypeOf<Pretrained["config"]["architecture"]>().toEqualTypeOf<PretrainedArchitecture>();
+    expectTypeOf(savePretrained).returns.resolves.toBeVoid();
+    expectTypeOf(generate).returns.toBeString();
+    expectTypeOf(generateTokens).returns.toEqualTypeOf<number[]>();
+    expectTypeOf<LoadProgress["bytesRead"]>().toBeNumber();
+    expectTypeOf<PretrainedTokenizer["encode"]>().returns.toEqualTypeOf<number[]>();
+    const typeOnly = (model: TransformerLM) =>
+      // @ts-expect-error: options are checked at compile time too
+      savePretrained(model, "dir", { format: "F16" });
+    expectTypeOf(typeOnly).returns.resolves.toBeVoid();
   });
 });
