@@ -166,8 +166,8 @@ function flattenRec(
         const names = layout.childNames;
         for (let i = 0; i < names.length; i++) {
           const child = (node as any)[names[i]!];
-          if (isLeaf === undefined && typeof child !== "object" && child !== undefined) {
-            // A primitive child is a leaf: record it without a call.
+          if (isLeaf === undefined && isPlainLeaf(child)) {
+            // A primitive or typed-array child is a leaf: record it without a call.
             ops[top++] = undefined;
             leaves.push(child);
           } else {
@@ -210,7 +210,95 @@ function flattenRec(
   return top;
 }
 
+/** The buffers {@link flattenPlainRec} writes to; set by {@link flattenPlain} for one walk. */
+let plainOps: unknown[] = [];
+let plainLeaves: unknown[] = [];
+
+/**
+ * {@link flattenRec} without an `isLeaf` (the common case), for a node that is not a plain leaf
+ * (see {@link isPlainLeaf}): the buffers are module state, so the recursion passes only the node,
+ * the write position and the depth, and leaf children are recorded without a call.
+ */
+function flattenPlainRec(node: unknown, top: number, depth: number): number {
+  // null and undefined may sit one level below the depth limit, as in flattenRec.
+  if (node === null || node === undefined)
+    return flattenRec(node, plainOps, top, plainLeaves, undefined, depth);
+  if (depth > MAX_TREE_DEPTH) throw TOO_DEEP;
+  if (Array.isArray(node)) {
+    const ops = plainOps;
+    const n = node.length;
+    ops[top] = ARRAY_NODE;
+    ops[top + 1] = null;
+    ops[top + 2] = n;
+    top += 3;
+    for (let i = 0; i < n; i++) {
+      const child = node[i];
+      if (isPlainLeaf(child)) {
+        ops[top++] = undefined;
+        plainLeaves.push(child);
+      } else {
+        top = flattenPlainRec(child, top, depth + 1);
+      }
+    }
+    return top;
+  }
+  const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
+  if (kind !== undefined && kind.isStructNode === true) {
+    const proto = Object.getPrototypeOf(node);
+    if (proto !== OBJECT_PROTO && proto !== null) {
+      const ops = plainOps;
+      const layout = kind as unknown as StructLayout;
+      const staticNames = layout.staticNames;
+      ops[top++] = proto;
+      for (let i = 0; i < staticNames.length; i++) ops[top++] = (node as any)[staticNames[i]!];
+      const names = layout.childNames;
+      for (let i = 0; i < names.length; i++) {
+        const child = (node as any)[names[i]!];
+        if (isPlainLeaf(child)) {
+          ops[top++] = undefined;
+          plainLeaves.push(child);
+        } else {
+          top = flattenPlainRec(child, top, depth + 1);
+        }
+      }
+      return top;
+    }
+  }
+  return flattenRec(node, plainOps, top, plainLeaves, undefined, depth);
+}
+
+/**
+ * Runs {@link flattenPlainRec} over `tree` with `ops` and `leaves` as its buffers; returns the end
+ * of the records. Restores the previous buffers afterwards, so a registered node whose `flatten`
+ * flattens another tree does not disturb the walk that reached it.
+ */
+function flattenPlain(tree: unknown, ops: unknown[], leaves: unknown[]): number {
+  const outerOps = plainOps;
+  const outerLeaves = plainLeaves;
+  plainOps = ops;
+  plainLeaves = leaves;
+  try {
+    if (!isPlainLeaf(tree)) return flattenPlainRec(tree, 0, 0);
+    ops[0] = undefined;
+    leaves.push(tree);
+    return 1;
+  } finally {
+    plainOps = outerOps;
+    plainLeaves = outerLeaves;
+  }
+}
+
 const NO_PATH: KeyPath = Object.freeze([]) as KeyPath;
+
+/**
+ * Whether `value` is a leaf that needs no registry lookup: a primitive other than `undefined`
+ * (which is a childless node), a function, or a typed array (always a leaf, see `nodeTypeOf`).
+ */
+function isPlainLeaf(value: unknown): boolean {
+  return typeof value === "object"
+    ? value !== null && ArrayBuffer.isView(value)
+    : value !== undefined;
+}
 
 /**
  * Flattens with key paths: writes records to `ops` from `top` and `[path, leaf]` pairs to `out`;
@@ -335,7 +423,10 @@ export function flatten(tree: unknown, isLeaf?: IsLeaf): [unknown[], TreeDef] {
   const leaves: unknown[] = [];
   let ops: Ops;
   try {
-    ops = withScratch((buffer) => flattenRec(tree, buffer, 0, leaves, isLeaf, 0));
+    ops =
+      isLeaf === undefined
+        ? withScratch((buffer) => flattenPlain(tree, buffer, leaves))
+        : withScratch((buffer) => flattenRec(tree, buffer, 0, leaves, isLeaf, 0));
   } catch (e) {
     throw e === TOO_DEEP ? walkLimitError("flatten", tree, isLeaf) : e;
   }

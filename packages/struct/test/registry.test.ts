@@ -55,6 +55,25 @@ describe("registerPytreeNode", () => {
     expect(isRegisteredPytreeNode(Pair)).toBe(true);
   });
 
+  it("a node whose flattenWithKeys flattens another tree leaves the outer walk intact", () => {
+    class Summary {
+      constructor(readonly parts: unknown) {}
+    }
+    registerPytreeNode(Summary, {
+      flattenWithKeys: (s) => ({
+        // A nested flatten of a struct tree while the outer walk is in progress.
+        children: [[new GetAttrKey("parts"), flatten(s.parts)[0]]],
+        aux: null,
+      }),
+      unflatten: (_aux, [parts]) => new Summary(parts),
+    });
+    const inner = [new Pair(7, 8), new Float32Array([9])];
+    const t = [1, new Summary(inner), [new Float32Array([2]), null, 3]];
+    const [ls, def] = flatten(t);
+    expect(ls).toEqual([1, 7, 8, new Float32Array([9]), new Float32Array([2]), 3]);
+    expect(def.toString()).toBe("[*, Summary([[*, *, *]]), [*, null, *]]");
+  });
+
   it("keeps aux data in the structure, compared by value", () => {
     expect(structure(new Pair(1, 2, "a")).equals(structure(new Pair(3, 4, "a")))).toBe(true);
     expect(structure(new Pair(1, 2, "a")).equals(structure(new Pair(1, 2, "b")))).toBe(false);
