@@ -36,7 +36,12 @@ export const registryDependencies = {
   "@tensorflow/tfjs-backend-wasm": "^4.22.0",
   "@types/node": "^20.19.0",
   tslab: "1.0.22",
+  // @saikei/onnx's optional peer, for its tests and README; installed with the .npmrc line below.
+  "onnxruntime-node": "1.30.0",
 };
+
+/** The consumer's .npmrc: onnxruntime-node's install script would download GPU binaries. */
+const npmrc = "onnxruntime-node-install=skip\n";
 
 export interface Consumer {
   /** The project folder (its node_modules holds the installed packages). */
@@ -55,6 +60,7 @@ export function prepareConsumer(): Consumer {
   const hash = createHash("sha256");
   for (const { tarball } of packages) hash.update(readFileSync(tarball));
   hash.update(JSON.stringify(registryDependencies));
+  hash.update(npmrc);
   const dir = join(tmpdir(), `saikei-consumer-${hash.digest("hex").slice(0, 16)}`);
   if (existsSync(join(dir, ".installed"))) return { dir, packages, installSeconds: 0 };
 
@@ -70,6 +76,7 @@ export function prepareConsumer(): Consumer {
     join(building, "package.json"),
     `${JSON.stringify({ name: "saikei-consumer", private: true, type: "module", dependencies }, null, 2)}\n`,
   );
+  writeFileSync(join(building, ".npmrc"), npmrc);
   execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], {
     cwd: building,
     stdio: ["ignore", "pipe", "pipe"],
