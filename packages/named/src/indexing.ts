@@ -28,7 +28,7 @@ import {
   sizeOf,
   transposeIfNeeded,
 } from "./layout.js";
-import { broadcastShapes, reshapeIfNeeded, unionOfLayouts } from "./layoutOps.js";
+import { broadcastShapes, reshapeIfNeeded, toBool, unionOfLayouts } from "./layoutOps.js";
 import { broadcastFast } from "./lowering.js";
 /**
  * A Python-style slice `start:stop:step`; `null` bounds mean "from the start" / "to the end".
@@ -711,7 +711,7 @@ function combineInRounds(
       tf.gatherND(out, positions),
       values === undefined ? undefined : tf.gather(values, at),
     );
-    out = tf.tensorScatterUpdate(out, positions, tf.cast(updated, out.dtype));
+    out = tf.tensorScatterUpdate(out, positions, castTo(updated, out.dtype));
   }
   return out;
 }
@@ -876,7 +876,8 @@ export function updateLayout(
 }
 
 function castTo(t: tf.Tensor, dtype: tf.DataType): tf.Tensor {
-  return t.dtype === dtype ? t : tf.cast(t, dtype);
+  if (t.dtype === dtype) return t;
+  return dtype === "bool" ? toBool(t) : tf.cast(t, dtype);
 }
 
 function combine(
@@ -892,13 +893,11 @@ function combine(
       return scatterSet(flat, linear, values!);
     case "add": {
       const summed = tf.unsortedSegmentSum(
-        values!,
+        values!.dtype === "bool" ? tf.cast(values!, "int32") : values!,
         tf.reshape(linear, [-1]) as tf.Tensor1D,
         flat.shape[0]!,
       );
-      return flat.dtype === "bool"
-        ? tf.logicalOr(flat, tf.cast(summed, "bool"))
-        : tf.add(flat, summed);
+      return flat.dtype === "bool" ? tf.logicalOr(flat, toBool(summed)) : tf.add(flat, summed);
     }
     case "mul":
     case "min":

@@ -211,8 +211,14 @@ const isIntegral = (t: tf.Tensor) => t.dtype === "int32" || t.dtype === "bool";
 export const toNumeric = (t: tf.Tensor) => (t.dtype === "bool" ? tf.cast(t, "int32") : t);
 /** Integers and bools as float32; float tensors unchanged. */
 export const toFloat = (t: tf.Tensor) => (isIntegral(t) ? tf.cast(t, "float32") : t);
-/** Any tensor as bool (nonzero is true). */
-export const toBool = (t: tf.Tensor) => (t.dtype === "bool" ? t : tf.cast(t, "bool"));
+/**
+ * Any tensor as bool (nonzero is true). A comparison, not a cast: the wasm backend's cast to bool
+ * keeps the raw int32 values.
+ */
+export const toBool = (t: tf.Tensor) =>
+  t.dtype === "bool"
+    ? t
+    : tf.notEqual(t, tf.zeros([], t.dtype === "complex64" ? "float32" : t.dtype));
 
 /** Casts two tensors to a common dtype (float32 if either is, else int32). */
 export function sameDtype(a: tf.Tensor, b: tf.Tensor): [tf.Tensor, tf.Tensor] {
@@ -381,7 +387,7 @@ export function unaryLayout(op: UnaryOpName, x: Layout): Layout {
 /** Casts the data to `dtype`, keeping the layout (the same layout object when nothing changes). */
 export function astypeLayout(x: Layout, dtype: tf.DataType): Layout {
   if (x.data.dtype === dtype) return x;
-  return tidy(() => withData(x, tf.cast(x.data, dtype)));
+  return tidy(() => withData(x, dtype === "bool" ? toBool(x.data) : tf.cast(x.data, dtype)));
 }
 
 /** Resolves positional indices (numbers, negative from the end) and names to data axes. */

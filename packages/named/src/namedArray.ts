@@ -791,10 +791,12 @@ export abstract class NamedArrayBase extends Struct {
   }
   /** Limits values to `[min, max]`; either bound may be omitted (`null`) and may be a named array. @example a.clip(0, 1) */
   clip(min: NamedOperand | null = null, max: NamedOperand | null = null): NamedArrayBase {
-    let out: NamedArrayBase = this;
-    if (min !== null) out = out.maximum(min);
-    if (max !== null) out = out.minimum(max);
-    return out;
+    return tidy(() => {
+      let out: NamedArrayBase = this;
+      if (min !== null) out = out.maximum(min);
+      if (max !== null) out = out.minimum(max);
+      return out;
+    });
   }
   /** Rounds half to even (NumPy's `round`), to `decimals` places. @example a.round(2) */
   round(decimals = 0): NamedArrayBase {
@@ -889,10 +891,12 @@ export abstract class NamedArrayBase extends Struct {
   take(indices: IndexEntry, options: TakeOptions = {}): NamedArrayBase {
     checkOptions("take", options, ["axis", "mode", "fillValue"]);
     const { axis, mode = "fill", fillValue } = options;
-    const base = axis === undefined ? this.ravel() : this;
-    const p = positionalAxis(axis ?? 0, base.positionalShape.length, "take");
-    const entries: IndexEntry[] = [...new Array<IndexEntry>(p).fill(slice(null)), indices];
-    return base.at(entries).get({ mode, ...(fillValue === undefined ? {} : { fillValue }) });
+    return tidy(() => {
+      const base = axis === undefined ? this.ravel() : this;
+      const p = positionalAxis(axis ?? 0, base.positionalShape.length, "take");
+      const entries: IndexEntry[] = [...new Array<IndexEntry>(p).fill(slice(null)), indices];
+      return base.at(entries).get({ mode, ...(fillValue === undefined ? {} : { fillValue }) });
+    });
   }
   /**
    * Elements where `condition` is true along a positional axis (NumPy's `compress`; flattened
@@ -901,10 +905,13 @@ export abstract class NamedArrayBase extends Struct {
    * @example a.compress([true, false, true], 0)
    */
   compress(condition: tf.Tensor | readonly boolean[], axis?: number): NamedArrayBase {
-    const base = axis === undefined ? this.ravel() : this;
-    const p = positionalAxis(axis ?? 0, base.positionalShape.length, "compress");
-    const keep = truePositions(condition, "compress").filter((i) => i < base.positionalShape[p]!);
-    return base.index([...new Array<IndexEntry>(p).fill(slice(null)), keep]);
+    const keepAll = truePositions(condition, "compress");
+    return tidy(() => {
+      const base = axis === undefined ? this.ravel() : this;
+      const p = positionalAxis(axis ?? 0, base.positionalShape.length, "compress");
+      const keep = keepAll.filter((i) => i < base.positionalShape[p]!);
+      return base.index([...new Array<IndexEntry>(p).fill(slice(null)), keep]);
+    });
   }
   /**
    * Picks from `choices` by the values of this int array (NumPy's `choose`): `choices[this]`,
