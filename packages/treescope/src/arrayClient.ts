@@ -6,6 +6,20 @@
  * @module
  */
 
+import { DIVERGING_TABLE, type RGB, SEQUENTIAL_TABLE } from "./colormap.js";
+import { base64 } from "./page.js";
+
+/** The 256 colours of a continuous map as base64 bytes (r, g, b each), sent once per page. */
+function tableBytes(table: readonly RGB[]): string {
+  const bytes = new Uint8Array(3 * table.length);
+  table.forEach((rgb, i) => {
+    bytes.set(rgb, 3 * i);
+  });
+  return base64(bytes);
+}
+
+const TABLES = { sequential: tableBytes(SEQUENTIAL_TABLE), diverging: tableBytes(DIVERGING_TABLE) };
+
 /** The array view's rules, added to the tree view's stylesheet. */
 export const ARRAY_STYLE = `
 .skts-root.skts-array-root{display:inline-block;max-width:100%;box-sizing:border-box}
@@ -45,6 +59,7 @@ background:repeating-conic-gradient(#b0b0b0 0 25%,#e0e0e0 0 50%) 0 0/8px 8px}
  * a colour legend, and a line that shows the index and value of the cell under the pointer.
  */
 export const ARRAY_CLIENT = String.raw`function (container, s) {
+  var TABLES = ${JSON.stringify(TABLES)};
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -67,7 +82,7 @@ export const ARRAY_CLIENT = String.raw`function (container, s) {
   var strides = [];
   for (var k = rank - 1, step = 1; k >= 0; k--) { strides[k] = step; step *= counts[k]; }
   var scale = s.scale;
-  var table = scale.table ? bytesOf(scale.table) : null;
+  var table = scale.map ? bytesOf(TABLES[scale.map]) : null;
   var cats = {};
   if (scale.categories) scale.categories.forEach(function (c) { cats[c.value] = c; });
   var special = s.special;

@@ -103,7 +103,7 @@ export interface ArraySpec {
   readonly data: string;
   readonly valid?: string;
   readonly scale:
-    | { lo: number; hi: number; around?: number; table: string }
+    | { lo: number; hi: number; around?: number; map: "sequential" | "diverging" }
     | { categories: { value: number; color: RGB; label: string }[] };
   readonly special: { nan: RGB; posInf: RGB; negInf: RGB; unknown: RGB };
   readonly counts: { nan: number; posInf: number; negInf: number; masked: number };
@@ -377,12 +377,10 @@ function scaleSpec(scale: ColorScale): ArraySpec["scale"] {
       })),
     };
   }
-  const table = new Uint8Array(3 * 256);
-  for (let i = 0; i < 256; i++) table.set(scale.table[i]!, 3 * i);
-  const out: { lo: number; hi: number; around?: number; table: string } = {
+  const out: { lo: number; hi: number; around?: number; map: "sequential" | "diverging" } = {
     lo: scale.lo,
     hi: scale.hi,
-    table: base64(table),
+    map: scale.kind,
   };
   if (scale.around !== undefined) out.around = scale.around;
   return out;

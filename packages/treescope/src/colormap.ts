@@ -128,8 +128,10 @@ function table(stops: readonly RGB[]): RGB[] {
   return Array.from({ length: 256 }, (_, i) => interpolate(stops, i / 255));
 }
 
-const SEQUENTIAL_TABLE = table(SEQUENTIAL_STOPS);
-const DIVERGING_TABLE = table(DIVERGING_STOPS);
+/** The sequential map's 256 colours, from `lo` to `hi`. */
+export const SEQUENTIAL_TABLE: readonly RGB[] = table(SEQUENTIAL_STOPS);
+/** The diverging map's 256 colours, from `lo` to `hi`. */
+export const DIVERGING_TABLE: readonly RGB[] = table(DIVERGING_STOPS);
 
 function checkNumberOption(where: string, name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;

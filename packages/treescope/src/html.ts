@@ -61,6 +61,13 @@ export interface HTMLOptions {
   id?: string;
   /** The page title of a complete page. Default `"treescope"`. */
   title?: string;
+  /**
+   * How many array values the page may embed for the "show array" views of its array leaves, in
+   * all (each leaf at most `ARRAY_VIEW_LEAF_VALUES`, subsampled beyond). Leaves past the budget
+   * keep their summary and heat map only; 0 turns the views off. Default
+   * `ARRAY_VIEW_PAGE_VALUES` (32,768: about 175 KB of page).
+   */
+  arrayViewValues?: number;
 }
 
 /** One node of the embedded JSON tree (short keys keep the page small). */
@@ -118,14 +125,16 @@ class HTMLBuilder {
   private readonly ancestors = new Set<unknown>();
   private readonly tracking: boolean;
   /** Values the array views of this page may still embed. */
-  private arrayBudget = ARRAY_VIEW_PAGE_VALUES;
+  private arrayBudget: number;
 
   constructor(
     private readonly expandDepth: number,
     private readonly selected: ReadonlySet<string>,
     private readonly openPaths: ReadonlySet<string>,
+    arrayViewValues: number,
   ) {
     this.tracking = selected.size > 0 || openPaths.size > 0;
+    this.arrayBudget = arrayViewValues;
   }
 
   private colorVar(typeName: string, color: string): string {
@@ -229,7 +238,9 @@ class HTMLBuilder {
   private arrayView(value: unknown, summary: ArraySummary): ArraySpec | undefined {
     if (summary.stats === undefined || summary.size === 0) return undefined;
     const maxValues = Math.min(ARRAY_VIEW_LEAF_VALUES, this.arrayBudget);
-    if (maxValues < Math.min(summary.size, ARRAY_VIEW_LEAF_VALUES)) return undefined;
+    if (maxValues < 1 || maxValues < Math.min(summary.size, ARRAY_VIEW_LEAF_VALUES)) {
+      return undefined;
+    }
     try {
       const spec = arraySpec(value, { maxValues }, "renderToHTML");
       this.arrayBudget -= spec.axes.reduce((n, x) => n * Math.ceil(x.size / x.step), 1);
@@ -317,7 +328,7 @@ function countText(d: Described): string {
  */
 export const ARRAY_VIEW_LEAF_VALUES = 4096;
 /** See {@link ARRAY_VIEW_LEAF_VALUES}. */
-export const ARRAY_VIEW_PAGE_VALUES = 65_536;
+export const ARRAY_VIEW_PAGE_VALUES = 32_768;
 
 /** The static text shown where scripts do not run is cut after this many lines or characters. */
 const FALLBACK_LINES = 400;
@@ -344,6 +355,17 @@ function fallbackText(
 
 const FALLBACK_CUT =
   "\u2026 (cut here: the interactive view shows the whole tree where scripts run)";
+
+function checkArrayViewValues(values: unknown): number {
+  if (values === undefined) return ARRAY_VIEW_PAGE_VALUES;
+  if (typeof values === "number" && Number.isInteger(values) && values >= 0) return values;
+  throw new RenderOptionError(
+    "arrayViewValues",
+    `${describeOption(values)} is not a number of values`,
+    "Pass a whole number from 0 (no array views) up, like renderToHTML(tree, { arrayViewValues: " +
+      "100_000 }), or leave it out.",
+  );
+}
 
 function checkExpandDepth(depth: unknown): number {
   if (depth === undefined) return 2;
@@ -400,7 +422,12 @@ export function renderToHTML(value: unknown, options: HTMLOptions = {}): string 
   for (const path of [...highlight, ...(options.reveal ?? [])]) {
     for (let i = 0; i < path.length; i++) openPaths.add(keystr(path.slice(0, i)));
   }
-  const builder = new HTMLBuilder(expandDepth, selected, openPaths);
+  const builder = new HTMLBuilder(
+    expandDepth,
+    selected,
+    openPaths,
+    checkArrayViewValues(options.arrayViewValues),
+  );
   const data = builder.node(tree, "", 0);
   // Names are [A-Za-z0-9_-] and colours pass isCSSColor, so a declaration cannot end early.
   const vars = [...builder.colorVars]

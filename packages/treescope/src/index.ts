@@ -68,7 +68,12 @@ export {
 } from "./display.js";
 export { ArrayInputError, RenderOptionError, TreescopeError } from "./errors.js";
 export { escapeControls } from "./escape.js";
-export { type HTMLOptions, renderToHTML } from "./html.js";
+export {
+  ARRAY_VIEW_LEAF_VALUES,
+  ARRAY_VIEW_PAGE_VALUES,
+  type HTMLOptions,
+  renderToHTML,
+} from "./html.js";
 export {
   asSelectionView,
   type ChildEntry,

@@ -424,8 +424,21 @@ describe("array leaves of renderToHTML", () => {
       expect(small?.a?.v?.title).toBe("tf.Tensor float32[3]");
       const many = (data as Node).c!.find((n) => n.c !== undefined)!;
       const views = many.c!.map((n) => n.a?.v);
-      // 4096 values each; the page holds 65,536, of which the small tensor took 3
-      expect(views.filter((v) => v !== undefined)).toHaveLength(15);
+      // 4096 values each; the page holds 32,768, of which the small tensor took 3
+      expect(views.filter((v) => v !== undefined)).toHaveLength(7);
+      const more = JSON.parse(
+        /<script type="application\/json" id="[\w-]+-data">(.*?)<\/script>/s.exec(
+          renderToHTML(leaves, { arrayViewValues: 20 * 4096 }),
+        )![1]!,
+      ) as Node;
+      expect(more.c!.filter((n) => n.a?.v !== undefined)).toHaveLength(20);
+      const none = renderToHTML(leaves, { arrayViewValues: 0 });
+      expect(none).not.toContain('"v":{');
+      expect(() => renderToHTML(leaves, { arrayViewValues: -1 })).toThrow(
+        "renderToHTML option `arrayViewValues`: -1 is not a number of values. Pass a whole number " +
+          "from 0 (no array views) up, like renderToHTML(tree, { arrayViewValues: 100_000 }), or " +
+          "leave it out.",
+      );
       expect(views[0]!.note).toBeUndefined();
       // a larger leaf is subsampled to 4096 values
       const bigData = JSON.parse(
