@@ -9,6 +9,7 @@
  * @module
  */
 
+import { checkOptions } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
@@ -105,6 +106,11 @@ export function defaultBackendOrder(): BackendName[] {
  * await ready({ backends: ["cpu"] }); // "cpu"
  */
 export function ready(options: ReadyOptions = {}): Promise<BackendName> {
+  try {
+    checkOptions("ready", options, ["backends", "wasmPaths"]);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const order = options.backends ?? defaultBackendOrder();
   const key = order.join(",");
   const paths = options.wasmPaths === undefined ? undefined : JSON.stringify(options.wasmPaths);

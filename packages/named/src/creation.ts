@@ -5,6 +5,7 @@
  * @module
  */
 
+import { checkOptions } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { AxisNameError, NamedShapeMismatchError, PositionalAxesError } from "./errors.js";
 import {
@@ -266,6 +267,7 @@ export function randomUniform(
   namedShape: NamedShapeLike,
   options: random.UniformOptions = {},
 ): NamedArray {
+  checkOptions("nx.randomUniform", options, ["minval", "maxval"]);
   const namedAxes = toRecord(namedShape, "randomUniform");
   return new NamedArray({
     namedAxes,

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { flattenWithPath, keystr, unflatten } from "@saikei/struct";
+import { checkOptions, flattenWithPath, keystr, unflatten } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { stack as stackAlong } from "./creation.js";
 import { NamedShapeMismatchError } from "./errors.js";
@@ -124,6 +124,7 @@ export function nmap<A extends unknown[], R>(
   options: NmapOptions = {},
 ): (...args: unknown[]) => NmapResult<R> {
   const where = `nmap(${funName(fn)})`;
+  checkOptions("nmap", options, ["vectorized"]);
   return (...args: unknown[]) => {
     const [withPaths, def] = flattenWithPath(args, isNamedLeaf);
     const leaves = withPaths.map(([, v]) => v);

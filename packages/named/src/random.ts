@@ -9,6 +9,7 @@
  * @module
  */
 
+import { checkOptions } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { RandomKeyError } from "./errors.js";
 
@@ -216,6 +217,7 @@ export function uniform(
   shape: readonly number[],
   options: UniformOptions = {},
 ): tf.Tensor {
+  checkOptions("random.uniform", options, ["minval", "maxval"]);
   const { minval = 0, maxval = 1 } = options;
   const n = sizeOf(shape, "random.uniform");
   const u = unitFloats(k, n);
