@@ -694,3 +694,45 @@ describe("iteration and canonicalize", () => {
     ]);
   });
 });
+
+describe("scoring tokens with a named index (notebook 05's loss)", () => {
+  /** The loss as notebook 05 writes it: index the vocabulary axis with the named targets. */
+  function namedLoss(logitsT: tf.Tensor, targets: tf.Tensor): tf.Tensor {
+    const logProbs = nx.logSoftmax(nx.wrap(logitsT, "batch", "seq", "vocabulary"), "vocabulary");
+    const scored = logProbs.index({ vocabulary: nx.wrap(targets, "batch", "seq") });
+    return scored.mean(["batch", "seq"]).neg().unwrap();
+  }
+  /** The same loss on raw tensors with a one-hot mask, as the notebook did before. */
+  function oneHotLoss(logitsT: tf.Tensor, targets: tf.Tensor): tf.Tensor {
+    const logProbs = tf.logSoftmax(logitsT);
+    return tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(targets as tf.Tensor2D, 5), logProbs), 2)));
+  }
+
+  it("gives the one-hot loss and its gradient", () => {
+    const logits = tf.tensor3d(
+      Array.from({ length: 2 * 3 * 5 }, (_, i) => Math.sin(i) * 2),
+      [2, 3, 5],
+    );
+    const targets = int([
+      [0, 4, 2],
+      [3, 3, 1],
+    ]);
+    // Hand check of one term: -log softmax(logits[0, 0])[0].
+    const row = Array.from({ length: 5 }, (_, i) => Math.sin(i) * 2);
+    const logZ = Math.log(row.reduce((s, v) => s + Math.exp(v), 0));
+    const first = nx
+      .logSoftmax(nx.wrap(logits, "batch", "seq", "vocabulary"), "vocabulary")
+      .index({ vocabulary: nx.wrap(targets, "batch", "seq") })
+      .unwrap("batch", "seq")
+      .arraySync() as number[][];
+    expect(first[0]![0]).toBeCloseTo(row[0]! - logZ, 5);
+    expect(namedLoss(logits, targets).arraySync()).toBeCloseTo(
+      oneHotLoss(logits, targets).arraySync() as number,
+      5,
+    );
+    const gNamed = tf.grad((l: tf.Tensor) => namedLoss(l, targets))(logits);
+    const gOneHot = tf.grad((l: tf.Tensor) => oneHotLoss(l, targets))(logits);
+    const diff = tf.max(tf.abs(tf.sub(gNamed, gOneHot))).arraySync() as number;
+    expect(diff).toBeLessThan(1e-6);
+  });
+});
