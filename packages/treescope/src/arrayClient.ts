@@ -266,6 +266,7 @@ export const ARRAY_CLIENT = String.raw`function (container, s) {
     return o;
   }
   function draw(f) {
+    if (width === 0 || height === 0) return;
     var ctx = f.canvas.getContext("2d");
     if (!ctx) return;
     var img = ctx.createImageData(width, height);
@@ -339,7 +340,7 @@ export const ARRAY_CLIENT = String.raw`function (container, s) {
     if (positional.length) where = ["[" + positional.join(", ") + "]"].concat(named);
     var o = offsetOf(idx);
     var value = valid && !valid[o] ? "masked (" + valueText(values[o]) + ")" : valueText(values[o]);
-    return where.join(", ") + " \u2192 " + value;
+    return (rank ? where.join(", ") : "scalar") + " \u2192 " + value;
   }
   canvases.forEach(function (f) {
     f.canvas.addEventListener("mousemove", function (ev) {

@@ -381,6 +381,22 @@ describe("renderArray in Chromium", () => {
     await page.close();
   });
 
+  it("draws a scalar as one cell and an empty array as an empty facet", async () => {
+    const scalar = keep(tf.scalar(2.5));
+    const empty = keep(tf.zeros([0, 3]));
+    const { page, errors } = await open(
+      `<!doctype html><html><body>${renderArray(scalar, { fragment: true, cellSize: 20 })}` +
+        `${renderArray(empty, { fragment: true })}</body></html>`,
+    );
+    const facets = page.locator(".skts-facet");
+    expect(await facets.count()).toBe(2);
+    await facets.first().hover({ position: { x: 10, y: 10 } });
+    expect(await page.locator(".skts-array-info").first().textContent()).toBe("scalar \u2192 2.5");
+    expect((await facets.nth(1).boundingBox())!.height).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it("shows hostile axis names as text and runs nothing", async () => {
     const evil = '<img src=x onerror="window.__pwned=1">';
     const x = NamedArray.wrap(keep(tf.ones([2, 2]))).tag(
