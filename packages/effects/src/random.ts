@@ -137,6 +137,18 @@ export class RandomEffectImpl extends EffectRuntimeImpl implements RandomEffect 
     return this.#stream.nextKey();
   }
 
+  /**
+   * Where the stream stands: its base key and the offset the next `nextKey` folds in. A
+   * `WithFrozenRandomState` with this key and starting offset gives the same keys from here on
+   * (what isolating a submodel uses to replay its random draws).
+   *
+   * @example
+   * impl.streamPosition(); // { baseKey: RandomKey(0, 0), nextOffset: 2 }
+   */
+  streamPosition(): { baseKey: RandomKey; nextOffset: number } {
+    return { baseKey: this.#stream.baseKey, nextOffset: this.#stream.nextOffset };
+  }
+
   /** The random protocol. */
   effectProtocol() {
     return RandomEffect;
