@@ -214,6 +214,8 @@ describe("renderArray in Chromium", () => {
     expect(await page.locator(".skts-array-legend").textContent()).toBe(
       "6  6NaN ×1+inf ×1-inf ×1masked ×1",
     );
+    await page.locator(".skts-facet").hover({ position: { x: 70, y: 10 } });
+    expect(await page.locator(".skts-array-info").textContent()).toBe("[0, 3] \u2192 masked (5)");
     await page
       .locator(".skts-root")
       .first()

@@ -215,6 +215,42 @@ describe("summarising large arrays", () => {
     );
   });
 
+  it("embeds, at each kept index, the value at that index of the array (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 1, max: 400 }),
+        (shape, maxValues) => {
+          // nested arrays whose value is the row-major flat index
+          let next = 0;
+          const build = (depth: number): unknown =>
+            depth === shape.length
+              ? next++
+              : Array.from({ length: shape[depth]! }, () => build(depth + 1));
+          const spec = arraySpec(build(0), { maxValues }, "test");
+          const steps = spec.axes.map((a) => a.step);
+          const kept = shape.map((n, i) => Math.ceil(n / steps[i]!));
+          const values = valuesOf(spec);
+          return values.every((value, k) => {
+            let rest = k;
+            let flat = 0;
+            let stride = 1;
+            const index: number[] = [];
+            for (let axis = shape.length - 1; axis >= 0; axis--) {
+              index[axis] = (rest % kept[axis]!) * steps[axis]!;
+              rest = Math.floor(rest / kept[axis]!);
+            }
+            for (let axis = shape.length - 1; axis >= 0; axis--) {
+              flat += index[axis]! * stride;
+              stride *= shape[axis]!;
+            }
+            return value === flat;
+          });
+        },
+      ),
+    );
+  });
+
   it("embeds every step-th index and says so above the picture", () => {
     const x = Array.from({ length: 8 }, (_, r) => Array.from({ length: 8 }, (_, c) => 10 * r + c));
     const spec = specOf(renderArray(x, { maxValues: 16 }));
@@ -291,6 +327,26 @@ describe("the embedded view", () => {
     } finally {
       tf.dispose([x.dataArray, causal.dataArray, perKey.dataArray, other.dataArray]);
     }
+  });
+
+  it("aligns a mask's positional axes with the array's last positional axes", () => {
+    const spec = specOf(
+      renderArray(
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        { valid: [true, false, true] },
+      ),
+    );
+    expect(valuesOf({ ...spec, data: spec.valid!, encoding: "u8" })).toEqual([1, 0, 1, 1, 0, 1]);
+    expect(spec.scale).toMatchObject({ lo: 1, hi: 6 });
+    expect(() => renderArray([[1, 2, 3]], { valid: [true, false] })).toThrow(
+      /the mask's axis 0 has size 2, the array's 3/,
+    );
+    expect(() => renderArray([1, 2], { valid: [[true, false]] })).toThrow(
+      /the mask has 2 positional axes, the array only 1/,
+    );
   });
 
   it("escapes axis names everywhere: in the JSON data and in the text shown without scripts", () => {
