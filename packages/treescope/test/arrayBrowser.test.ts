@@ -443,6 +443,21 @@ describe("array leaves of a tree and token views in Chromium", () => {
     await page.close();
   });
 
+  it("shows hostile token texts as text, in a page without a policy, and runs nothing", async () => {
+    const evil = ['<img src=x onerror="window.__pwned=1">', '"><svg onload="window.__pwned=2">'];
+    const { page, errors } = await openStatic(
+      `<!doctype html><html><body>${renderTokens([0, 1], { vocabulary: evil, scores: [1, 2], fragment: true })}</body></html>`,
+    );
+    expect(await page.locator(".skts-token").allTextContents()).toEqual(evil);
+    await page.locator(".skts-token").nth(1).hover();
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBe(
+      undefined,
+    );
+    expect(await page.locator("img, svg").count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it("colours tokens by score and shows id and score on hover", async () => {
     const vocabulary = ["<pad>", " the", " cat", " sat", "\n"];
     const { page, errors } = await openStatic(
