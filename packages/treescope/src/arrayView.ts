@@ -262,7 +262,10 @@ function encodeValues(
   buffer: Float32Array | Float64Array | Int32Array | Uint8Array;
 } {
   if (kind === "bool") return { encoding: "u8", buffer: new Uint8Array(total) };
-  if (kind === "int") return { encoding: "i32", buffer: new Int32Array(total) };
+  // int32 tensors fit Int32Array; integer typed arrays (Uint32Array, …) may not, doubles hold all
+  if (kind === "int" && dtype === "int32")
+    return { encoding: "i32", buffer: new Int32Array(total) };
+  if (kind === "int") return { encoding: "f64", buffer: new Float64Array(total) };
   if (dtype === "float64") return { encoding: "f64", buffer: new Float64Array(total) };
   return { encoding: "f32", buffer: new Float32Array(total) };
 }

@@ -394,6 +394,9 @@ describe("the embedded view", () => {
       7,
       2 ** 30,
     ]);
+    const unsigned = specOf(renderArray(new Uint32Array([2 ** 32 - 1, 0])));
+    expect(valuesOf(unsigned)).toEqual([2 ** 32 - 1, 0]);
+    expect("categories" in unsigned.scale).toBe(true);
     const bools = specOf(renderArray([[true, false]]));
     expect(bools.encoding).toBe("u8");
     expect("categories" in bools.scale && bools.scale.categories.map((c) => c.label)).toEqual([
