@@ -28,7 +28,7 @@ import {
   sizeOf,
   transposeIfNeeded,
 } from "./layout.js";
-import { broadcastShapes, reshapeIfNeeded, toBool, unionOfLayouts } from "./layoutOps.js";
+import { broadcastShapes, reshapeIfNeeded, toBool, toFloat, unionOfLayouts } from "./layoutOps.js";
 import { broadcastFast } from "./lowering.js";
 /**
  * A Python-style slice `start:stop:step`; `null` bounds mean "from the start" / "to the end".
@@ -156,7 +156,7 @@ export interface UpdateOptions {
 }
 
 /** The combining operations of indexed updates. */
-export type UpdateOp = "set" | "add" | "mul" | "min" | "max" | "apply";
+export type UpdateOp = "set" | "add" | "mul" | "div" | "power" | "min" | "max" | "apply";
 
 /** One dimension of the indexed region, by what it is in the result. */
 interface RegionDim {
@@ -691,7 +691,12 @@ function rounds(linear: Int32Array): number[][] {
   return out;
 }
 
-const COMBINE: Record<"mul" | "min" | "max", (a: tf.Tensor, b: tf.Tensor) => tf.Tensor> = {
+const COMBINE: Record<
+  "mul" | "div" | "power" | "min" | "max",
+  (a: tf.Tensor, b: tf.Tensor) => tf.Tensor
+> = {
+  div: (a, b) => tf.div(toFloat(a), toFloat(b)),
+  power: tf.pow,
   mul: tf.mul,
   min: tf.minimum,
   max: tf.maximum,
@@ -900,6 +905,8 @@ function combine(
       return flat.dtype === "bool" ? tf.logicalOr(flat, toBool(summed)) : tf.add(flat, summed);
     }
     case "mul":
+    case "div":
+    case "power":
     case "min":
     case "max":
       return combineInRounds(flat, linear, values, (old, u) => COMBINE[op](old, u!));

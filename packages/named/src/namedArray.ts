@@ -1280,7 +1280,7 @@ export interface SearchsortedOptions {
  * arrays (matched by name; names the array lacks are vectorized over and added), tensors or
  * scalars; they broadcast to the indexed region (`x.at(indexer).get()`'s shape) with NumPy rules
  * for positional axes. Repeated indices: `set` keeps one of the values, `add` adds all of them,
- * `mul` / `min` / `max` / `apply` apply each in turn. Gradients flow through `get`, `set` and
+ * `mul` / `div` / `power` / `min` / `max` / `apply` apply each in turn. Gradients flow through `get`, `set` and
  * `add` (to the array and to the values).
  *
  * @example
@@ -1328,6 +1328,27 @@ export class IndexUpdateRef {
   /** A new array with the indexed elements multiplied by `values`. @example x.at({ row: 0 }).mul(2) */
   mul(values: NamedOperand, options: UpdateOptions = {}): NamedArrayBase {
     return this.update("mul", values, options);
+  }
+  /** Alias of {@link mul} (penzai has both names). @example x.at({ row: 0 }).multiply(2) */
+  multiply(values: NamedOperand, options: UpdateOptions = {}): NamedArrayBase {
+    return this.update("mul", values, options);
+  }
+  /**
+   * A new array with the indexed elements divided by `values` (the array's dtype is kept, so an
+   * int32 array gets truncated quotients, as JAX's `.at[].divide`).
+   *
+   * @example x.at({ row: 0 }).div(2)
+   */
+  div(values: NamedOperand, options: UpdateOptions = {}): NamedArrayBase {
+    return this.update("div", values, options);
+  }
+  /** Alias of {@link div}. @example x.at({ row: 0 }).divide(2) */
+  divide(values: NamedOperand, options: UpdateOptions = {}): NamedArrayBase {
+    return this.update("div", values, options);
+  }
+  /** A new array with the indexed elements raised to `values`. @example x.at({ row: 0 }).power(2) */
+  power(values: NamedOperand, options: UpdateOptions = {}): NamedArrayBase {
+    return this.update("power", values, options);
   }
   /** A new array with the indexed elements replaced by their minimum with `values`. @example x.at({ row: 0 }).min(0) */
   min(values: NamedOperand, options: UpdateOptions = {}): NamedArrayBase {

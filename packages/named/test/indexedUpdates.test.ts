@@ -346,6 +346,31 @@ describe("updates", () => {
     ]);
   });
 
+  it("multiply, div, divide and power (int32 quotients truncate, as JAX casts back)", () => {
+    const n = nx.wrap(int([7, -7, 3]), "i");
+    expect(n.at({ i: 0 }).multiply(3).unwrap("i").arraySync()).toEqual([21, -7, 3]);
+    expect(
+      n
+        .at({ i: [0, 1] })
+        .div(2)
+        .unwrap("i")
+        .arraySync(),
+    ).toEqual([3, -3, 3]);
+    expect(
+      n
+        .at({ i: [0, 0] })
+        .divide(2)
+        .unwrap("i")
+        .arraySync(),
+    ).toEqual([1, -7, 3]);
+    expect(n.at({ i: 2 }).power(3).unwrap("i").arraySync()).toEqual([7, -7, 27]);
+    expect(x().at({ row: 0 }).div(4).unwrap("row", "col").arraySync()).toEqual([
+      [0.25, 0.5],
+      [3, 4],
+      [5, 6],
+    ]);
+  });
+
   it("repeated indices: add sums, mul / apply apply each in turn, set keeps one", () => {
     expect(
       rows(
