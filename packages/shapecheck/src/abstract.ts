@@ -91,7 +91,7 @@ export function abstractParts(value: unknown): AbstractParts | undefined {
   }
   if (value instanceof RandomKey) return { shape: SCALAR, namedShape: NO_NAMES, dtype: "key<fry>" };
   if (value instanceof ShapeDtypeStruct)
-    return { shape: value.shape, namedShape: NO_NAMES, dtype: value.dtype };
+    return { shape: value.shape, namedShape: value.namedShape, dtype: value.dtype };
   if (ArrayBuffer.isView(value)) {
     for (const [ctor, dtype] of TYPED_ARRAY_DTYPES) {
       if (value instanceof ctor)

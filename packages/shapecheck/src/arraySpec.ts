@@ -175,10 +175,16 @@ export class ArraySpec extends Struct.define(
   }
 
   /**
-   * A leaf describing this spec's array without data (penzai's `into_pytree` for specs without named
-   * axes): a {@link ShapeDtypeStruct} with the concrete dtype.
+   * A leaf describing this spec's array without data (penzai's `into_pytree`): a
+   * {@link ShapeDtypeStruct} with the positional shape, the named axes (in this spec's order) and
+   * the concrete dtype. penzai returns a `NamedArray` around a `ShapeDtypeStruct` whose shape is
+   * the positional sizes followed by the named ones; that layout is
+   * {@link ShapeDtypeStruct.dataShape}.
    *
-   * @throws ArraySpecError when the spec has variables, named axes or an abstract dtype.
+   * @throws ArraySpecError when the spec has variables or an abstract dtype.
+   * @example
+   * new ArraySpec({ shape: [2], namedShape: { batch: 3 }, dtype: "float32" }).intoShapeDtypeStruct();
+   * // ShapeDtypeStruct(shape=(2,), dtype=float32, namedShape={'batch': 3}); its dataShape is [2, 3]
    */
   intoShapeDtypeStruct(): ShapeDtypeStruct {
     if (this.hasVariables()) {
@@ -187,18 +193,16 @@ export class ArraySpec extends Struct.define(
           "Substitute them first with fullSubstituteDimensionVariables.",
       );
     }
-    if (Object.keys(this.namedShape).length > 0) {
-      throw new ArraySpecError(
-        `Cannot convert ${this.toString()} to a ShapeDtypeStruct: it has named axes, which a ShapeDtypeStruct cannot carry. ` +
-          "Build a NamedArray from @saikei/named instead.",
-      );
-    }
     if (typeof this.dtype !== "string") {
       throw new ArraySpecError(
         `Cannot convert ${this.toString()} to a ShapeDtypeStruct: its dtype ${this.dtype} is abstract. Give a concrete dtype such as "float32".`,
       );
     }
-    return new ShapeDtypeStruct(this.shape as readonly number[], this.dtype);
+    return new ShapeDtypeStruct(
+      this.shape as readonly number[],
+      this.dtype,
+      this.namedShape as Readonly<Record<string, number>>,
+    );
   }
 
   /** One-line rendering: `ArraySpec(shape=(var('b'), 3), dtype=dtypes.floating, namedShape={})`. */
@@ -230,25 +234,32 @@ export class Wildcard extends Struct.define(
 export const ANY: Wildcard = new Wildcard();
 
 /**
- * An abstract array value: a shape and a concrete dtype, no data (JAX's `ShapeDtypeStruct`). It is a
- * tree leaf, and `checkStructure` accepts it wherever an array is expected.
+ * An abstract array value: a shape and a concrete dtype, no data (JAX's `ShapeDtypeStruct`), with
+ * optional named axes (what penzai expresses as a `NamedArray` around one). It is a tree leaf, and
+ * `checkStructure` accepts it wherever an array (named or not) is expected.
  *
  * @example
  * checkStructure(new ShapeDtypeStruct([2, 3], "float32"), new ArraySpec({ shape: [2, var("n")] }));
+ * checkStructure(new ShapeDtypeStruct([], "float32", { batch: 4 }), ArraySpec.floatingNamed({ batch: var("b") }));
  */
 export class ShapeDtypeStruct {
   /** The positional shape. */
   readonly shape: readonly number[];
+  /** Named axis sizes, in axis order (empty for a plain array). */
+  readonly namedShape: Readonly<Record<string, number>>;
 
   /**
-   * @param shape concrete sizes.
+   * @param shape concrete positional sizes.
    * @param dtype a concrete dtype name.
-   * @throws ArraySpecError for a non-integer size or an unknown dtype.
+   * @param namedShape concrete named axis sizes, in axis order (default none).
+   * @throws ArraySpecError for a non-integer size, an unknown dtype, or a named shape that is not
+   *   an object of sizes.
    */
   constructor(
     shape: readonly number[],
     /** The concrete dtype. */
     readonly dtype: ConcreteDType,
+    namedShape: Readonly<Record<string, number>> = {},
   ) {
     shape.forEach((s, i) => {
       if (!Number.isInteger(s) || s < 0) {
@@ -263,21 +274,80 @@ export class ShapeDtypeStruct {
       );
     }
     this.shape = Object.freeze([...shape]);
+    this.namedShape = Object.freeze(concreteNamedShape(namedShape));
     Object.freeze(this);
   }
 
-  /** Equal shape and dtype. */
+  /** The positional shape (the same as {@link shape}; read by `checkStructure` for named values). */
+  get positionalShape(): readonly number[] {
+    return this.shape;
+  }
+
+  /**
+   * The shape of the data array a named array of this structure has: positional sizes, then named
+   * sizes in axis order (penzai's `NamedArray` layout).
+   *
+   * @example
+   * new ShapeDtypeStruct([2], "float32", { batch: 3, seq: 5 }).dataShape; // [2, 3, 5]
+   */
+  get dataShape(): number[] {
+    return [...this.shape, ...Object.values(this.namedShape)];
+  }
+
+  /** Equal positional shape, named axes (in the same order) and dtype. */
   equals(other: unknown): boolean {
+    if (
+      !(other instanceof ShapeDtypeStruct) ||
+      other.dtype !== this.dtype ||
+      other.shape.length !== this.shape.length ||
+      !other.shape.every((s, i) => s === this.shape[i])
+    ) {
+      return false;
+    }
+    const mine = Object.entries(this.namedShape);
+    const theirs = Object.entries(other.namedShape);
     return (
-      other instanceof ShapeDtypeStruct &&
-      other.dtype === this.dtype &&
-      other.shape.length === this.shape.length &&
-      other.shape.every((s, i) => s === this.shape[i])
+      mine.length === theirs.length &&
+      mine.every(([name, size], i) => theirs[i]![0] === name && theirs[i]![1] === size)
     );
   }
 
-  /** Renders as `ShapeDtypeStruct(shape=(1, 2), dtype=float32)`. */
+  /**
+   * Renders as `ShapeDtypeStruct(shape=(1, 2), dtype=float32)`, with
+   * `namedShape={'batch': 3}` added when there are named axes.
+   */
   toString(): string {
-    return `ShapeDtypeStruct(shape=${summarizePositional(this.shape)}, dtype=${this.dtype})`;
+    const named =
+      Object.keys(this.namedShape).length === 0
+        ? ""
+        : `, namedShape=${summarizeNamed(this.namedShape)}`;
+    return `ShapeDtypeStruct(shape=${summarizePositional(this.shape)}, dtype=${this.dtype}${named})`;
   }
+}
+
+/**
+ * Copies a named shape of concrete sizes into a fresh object. Entries are defined, not assigned, so
+ * an axis named `__proto__` stays an ordinary key.
+ */
+function concreteNamedShape(namedShape: Readonly<Record<string, number>>): Record<string, number> {
+  if (namedShape === null || typeof namedShape !== "object" || Array.isArray(namedShape)) {
+    throw new ArraySpecError(
+      `ShapeDtypeStruct: namedShape must be an object of sizes such as { batch: 3 }, but got ${pyRepr(namedShape)}.`,
+    );
+  }
+  const out: Record<string, number> = {};
+  for (const [name, size] of Object.entries(namedShape)) {
+    if (!Number.isInteger(size) || size < 0) {
+      throw new ArraySpecError(
+        `ShapeDtypeStruct: namedShape[${pyRepr(name)}] is ${pyRepr(size)}, but sizes must be non-negative integers.`,
+      );
+    }
+    Object.defineProperty(out, name, {
+      value: size,
+      enumerable: true,
+      writable: false,
+      configurable: false,
+    });
+  }
+  return out;
 }

@@ -98,7 +98,45 @@ describe("ArraySpec", () => {
     expect(new ArraySpec({ namedShape: v("x") }).hasVariables()).toBe(true);
   });
 
-  it("intoShapeDtypeStruct needs a concrete positional spec", () => {
+  it("intoShapeDtypeStruct keeps named axes in order (penzai's NamedArray layout)", () => {
+    const spec = new ArraySpec({ shape: [2], namedShape: { seq: 5, batch: 3 }, dtype: "float32" });
+    const leaf = spec.intoShapeDtypeStruct();
+    expect(leaf.shape).toEqual([2]);
+    expect(Object.entries(leaf.namedShape)).toEqual([
+      ["seq", 5],
+      ["batch", 3],
+    ]);
+    // The data array of the NamedArray penzai builds: positional sizes, then named ones.
+    expect(leaf.dataShape).toEqual([2, 5, 3]);
+    expect(leaf.equals(new ShapeDtypeStruct([2], "float32", { seq: 5, batch: 3 }))).toBe(true);
+    expect(leaf.equals(new ShapeDtypeStruct([2], "float32", { batch: 3, seq: 5 }))).toBe(false);
+    expect(leaf.equals(new ShapeDtypeStruct([2, 5, 3], "float32"))).toBe(false);
+    expect(leaf.toString()).toBe(
+      "ShapeDtypeStruct(shape=(2,), dtype=float32, namedShape={'seq': 5, 'batch': 3})",
+    );
+    // The leaf matches the spec it came from, and gives its named sizes to variables.
+    expect(chk.checkStructure(leaf, spec).size).toBe(0);
+    const match = chk.checkStructure(
+      leaf,
+      new ArraySpec({ shape: [2], namedShape: { seq: v("s"), batch: v("b") } }),
+    );
+    expect(match.dim("s")).toBe(5);
+    expect(match.dim("b")).toBe(3);
+  });
+
+  it("a named ShapeDtypeStruct rejects bad named sizes and keeps __proto__ an ordinary axis", () => {
+    expect(() => new ShapeDtypeStruct([], "float32", { a: -1 })).toThrow(
+      "namedShape['a'] is -1, but sizes must be non-negative integers",
+    );
+    expect(() => new ShapeDtypeStruct([], "float32", [] as never)).toThrow(ArraySpecError);
+    const named = JSON.parse('{"__proto__": 4}') as Record<string, number>;
+    const leaf = new ShapeDtypeStruct([], "int32", named);
+    expect(Object.keys(leaf.namedShape)).toEqual(["__proto__"]);
+    expect(Object.getPrototypeOf(leaf.namedShape)).toBe(Object.prototype);
+    expect(leaf.dataShape).toEqual([4]);
+  });
+
+  it("intoShapeDtypeStruct needs a concrete spec", () => {
     expect(new ArraySpec({ shape: [2, 3], dtype: "int32" }).intoShapeDtypeStruct()).toEqual(
       new ShapeDtypeStruct([2, 3], "int32"),
     );
@@ -106,8 +144,8 @@ describe("ArraySpec", () => {
       "it has variable dimensions",
     );
     expect(() =>
-      new ArraySpec({ namedShape: { a: 2 }, dtype: "int32" }).intoShapeDtypeStruct(),
-    ).toThrow("it has named axes");
+      new ArraySpec({ namedShape: { a: v("a") }, dtype: "int32" }).intoShapeDtypeStruct(),
+    ).toThrow("it has variable dimensions");
     expect(() => new ArraySpec({ shape: [2] }).intoShapeDtypeStruct()).toThrow(
       "its dtype dtypes.generic is abstract",
     );
