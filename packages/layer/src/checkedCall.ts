@@ -22,6 +22,14 @@ import {
   type Layer,
   LayerDefinitionError,
 } from "./layer.js";
+import {
+  arraySignatureOf,
+  isArrayLeaf,
+  type Signature,
+  sameSignature,
+  signatureFromLeaves,
+  signatureOf,
+} from "./signature.js";
 
 /**
  * Errors that want to know which layers they passed through implement a method under this symbol;
@@ -64,16 +72,6 @@ function check(
   return checkStructure(value, pattern, { knownVars, errorPrefix });
 }
 
-/**
- * What a check depends on in a value: its tree structure and, per leaf, the shape, named shape and
- * dtype of arrays and the value of primitives. `undefined` when a leaf is something else (an
- * object whose equality a pattern might test), and then the check is not cached.
- */
-interface Signature {
-  readonly treedef: TreeDef;
-  readonly leaves: string;
-}
-
 /** Whether a leaf (named arrays kept whole) is, or wraps, a tensor whose data was freed. */
 function isDisposedLeaf(leaf: unknown): boolean {
   if (leaf instanceof tf.Tensor) return leaf.isDisposed;
@@ -91,6 +89,10 @@ function isDisposedLeaf(leaf: unknown): boolean {
  * @throws DisposedTensorError naming the key path of the first disposed tensor.
  */
 function argumentSignatureOf(layer: Layer, argument: unknown): Signature | undefined {
+  if (isArrayLeaf(argument)) {
+    if (isDisposedLeaf(argument)) throwDisposedArgument(layer, argument);
+    return arraySignatureOf(argument);
+  }
   const [leaves, treedef] = flatten(argument, isNamedArray);
   for (const leaf of leaves) {
     if (isDisposedLeaf(leaf)) throwDisposedArgument(layer, argument);
@@ -125,25 +127,117 @@ function throwDisposedArgument(layer: Layer, argument: unknown): never {
   );
 }
 
+/** A check that passed: the signatures of its argument and of its result. */
+interface PassedCheck {
+  readonly input: Signature;
+  readonly output: Signature;
+}
+
+const MAX_PASSED_PER_RECORD = 8;
+
 /**
- * The tensors held by each checked layer that has been called: a layer is immutable, so they are
- * collected once per instance, and every call then reads one flag per tensor.
+ * What checked calls remember for a group of layers that check alike: their input and output
+ * structures (built on first use; a structure method that throws, as a misconfigured layer's does,
+ * is asked again next time) and the signatures of calls that passed (at most
+ * {@link MAX_PASSED_PER_RECORD}, oldest dropped first).
  */
-const ownTensors = new WeakMap<object, readonly tf.Tensor[]>();
+interface CheckRecord {
+  structures: { readonly input: unknown; readonly output: unknown } | undefined;
+  readonly passed: PassedCheck[];
+}
+
+/** What a checked call knows of one layer instance: its check record and its own tensors. */
+interface LayerEntry {
+  readonly checks: CheckRecord;
+  /** The tensors in the layer's tree (named arrays opened), read for disposal on every call. */
+  readonly tensors: readonly tf.Tensor[];
+}
+
+/** Per layer instance (layers are immutable), built on its first checked call. */
+const layerEntries = new WeakMap<object, LayerEntry>();
+
+/** A check record shared by the layers of one class whose signatures are equal. */
+interface SharedRecord {
+  readonly signature: Signature;
+  readonly checks: CheckRecord;
+}
+
+const MAX_SHARED_PER_CLASS = 64;
+
+/**
+ * Check records shared between instances, per layer class (prototype) and then per leaf text of
+ * the layer's signature. A layer's structures depend only on what its signature holds: its tree
+ * structure with its static fields, the shapes, named shapes and dtypes of its arrays and the
+ * values of its primitives (penzai computes them while tracing under `jit`, where parameters are
+ * shapes too). So a model rebuilt with new parameter values, as every training step does, reuses
+ * the checks of the model it came from. Layers holding other objects keep a record of their own.
+ */
+const sharedRecords = new WeakMap<object, Map<string, SharedRecord[]>>();
+
+function newCheckRecord(): CheckRecord {
+  return { structures: undefined, passed: [] };
+}
+
+/** The record shared by the instances of `layer`'s class whose signature is `signature`. */
+function sharedCheckRecord(layer: Layer, signature: Signature): CheckRecord {
+  const proto = Object.getPrototypeOf(layer) as object;
+  let byText = sharedRecords.get(proto);
+  if (byText === undefined) {
+    byText = new Map();
+    sharedRecords.set(proto, byText);
+  }
+  let group = byText.get(signature.leaves);
+  if (group !== undefined) {
+    for (const shared of group) {
+      if (shared.signature.treedef.equals(signature.treedef)) return shared.checks;
+    }
+  } else {
+    if (byText.size >= MAX_SHARED_PER_CLASS) byText.delete(byText.keys().next().value!);
+    group = [];
+    byText.set(signature.leaves, group);
+  }
+  const checks = newCheckRecord();
+  group.push({ signature, checks });
+  return checks;
+}
+
+/** The layer's own signature, or `undefined` when it holds something a signature cannot describe. */
+function layerSignatureOf(leaves: readonly unknown[], treedef: TreeDef): Signature | undefined {
+  try {
+    return signatureFromLeaves(leaves, treedef);
+  } catch {
+    // An invalid named array inside the layer: its structure methods report it, unshared.
+    return undefined;
+  }
+}
+
+function layerEntryOf(layer: Layer): LayerEntry {
+  let entry = layerEntries.get(layer);
+  if (entry === undefined) {
+    const [leaves, treedef] = flatten(layer, isNamedArray);
+    const tensors: tf.Tensor[] = [];
+    for (const leaf of leaves) {
+      if (leaf instanceof tf.Tensor) tensors.push(leaf);
+      else if (isNamedArray(leaf)) {
+        for (const inner of flatten(leaf)[0]) if (inner instanceof tf.Tensor) tensors.push(inner);
+      }
+    }
+    const signature = layerSignatureOf(leaves, treedef);
+    const checks = signature === undefined ? newCheckRecord() : sharedCheckRecord(layer, signature);
+    entry = { checks, tensors };
+    layerEntries.set(layer, entry);
+  }
+  return entry;
+}
 
 /**
  * Checks that none of the layer's own tensors (parameters, constants, anything in its tree) has
- * been disposed.
+ * been disposed: one flag read per tensor.
  *
  * @throws DisposedTensorError naming the key path of the first disposed tensor inside the layer.
  */
-function assertOwnTensorsLive(layer: Layer): void {
-  let tensors = ownTensors.get(layer);
-  if (tensors === undefined) {
-    tensors = flatten(layer)[0].filter((leaf): leaf is tf.Tensor => leaf instanceof tf.Tensor);
-    ownTensors.set(layer, tensors);
-  }
-  for (const tensor of tensors) {
+function assertOwnTensorsLive(layer: Layer, entry: LayerEntry): void {
+  for (const tensor of entry.tensors) {
     if (tensor.isDisposed) throwDisposedOwnTensor(layer);
   }
 }
@@ -162,68 +256,16 @@ function throwDisposedOwnTensor(layer: Layer): never {
   );
 }
 
-function signatureOf(value: unknown): Signature | undefined {
-  const [leaves, treedef] = flatten(value, isNamedArray);
-  return signatureFromLeaves(leaves, treedef);
-}
-
-function signatureFromLeaves(leaves: readonly unknown[], treedef: TreeDef): Signature | undefined {
-  let text = "";
-  for (const leaf of leaves) {
-    if (isNamedArray(leaf)) {
-      text += `N${leaf.dtype}(${leaf.positionalShape.join(",")})`;
-      for (const [name, size] of Object.entries(leaf.namedShape))
-        text += `${JSON.stringify(name)}:${size},`;
-    } else if (leaf instanceof tf.Tensor) {
-      text += `T${leaf.dtype}(${leaf.shape.join(",")})`;
-    } else if (typeof leaf === "number" || typeof leaf === "boolean" || typeof leaf === "string") {
-      text += `P${typeof leaf}:${JSON.stringify(leaf)}`;
-    } else if (leaf === null || leaf === undefined) {
-      text += `P${String(leaf)}`;
-    } else {
-      return undefined;
-    }
-    text += ";";
-  }
-  return { treedef, leaves: text };
-}
-
-interface PassedCheck {
-  readonly input: Signature;
-  readonly output: Signature;
-}
-
-const MAX_PASSED_PER_LAYER = 8;
-
-/**
- * Checks that passed, per layer instance. A layer's structures depend only on the layer (it is
- * immutable) and on what its checks look at in the argument and result (see {@link signatureOf}),
- * so a call whose argument and result have the signatures of a passed call passes too: penzai pays
- * for checks once per shape under `jit`, and this gives eager calls the same cost profile.
- */
-const passedChecks = new WeakMap<object, PassedCheck[]>();
-
-/**
- * A layer's input and output structures, built once per layer: layers are frozen, so their
- * structures never change, and layer classes need not cache them themselves. A structure method
- * that throws (a misconfigured layer) is asked again next time.
- */
-const structures = new WeakMap<object, { input: unknown; output: unknown }>();
-
-function structuresOf(layer: { inputStructure(): unknown; outputStructure(): unknown }): {
-  input: unknown;
-  output: unknown;
-} {
-  let found = structures.get(layer);
+function structuresOf(
+  layer: { inputStructure(): unknown; outputStructure(): unknown },
+  checks: CheckRecord,
+): { input: unknown; output: unknown } {
+  let found = checks.structures;
   if (found === undefined) {
     found = { input: layer.inputStructure(), output: layer.outputStructure() };
-    structures.set(layer, found);
+    checks.structures = found;
   }
   return found;
-}
-
-function sameSignature(a: Signature, b: Signature): boolean {
-  return a.leaves === b.leaves && a.treedef.equals(b.treedef);
 }
 
 type CallMethod<This, In, Out> = (this: This, argument: In) => Out;
@@ -272,6 +314,12 @@ export function addLayerContext(error: unknown, layer: Layer): void {
  * layer's own tensors (its parameters) has been disposed: one flag read per tensor (the layer's
  * tensors are collected once per instance).
  *
+ * Checks are paid once per shape: a call whose argument and result have the signatures (tree
+ * structure; shapes, named shapes and dtypes of arrays; values of primitives) of a call that
+ * passed skips the structures and the solver. The record of passed calls is shared by the
+ * instances of a class whose own signatures are equal, so a model rebuilt with new parameter
+ * values (a training step) keeps the record of the model it came from.
+ *
  * @throws DisposedTensorError naming the key path of a disposed tensor in the argument or the layer.
  * @throws StructureMismatchError (from `@saikei/shapecheck`) naming the layer type and the
  *   mismatching part of the input or output.
@@ -289,11 +337,12 @@ export function checkedLayerCall<This extends Layer, In, Out>(
 ): CallMethod<This, In, Out> {
   assertDecoratesCall("checkedLayerCall", context);
   const checked = function (this: This, argument: In): Out {
-    const passed = passedChecks.get(this);
     const inputSignature = argumentSignatureOf(this, argument);
-    assertOwnTensorsLive(this);
-    if (passed !== undefined && inputSignature !== undefined) {
-      for (const entry of passed) {
+    const layerEntry = layerEntryOf(this);
+    assertOwnTensorsLive(this, layerEntry);
+    const checks = layerEntry.checks;
+    if (inputSignature !== undefined) {
+      for (const entry of checks.passed) {
         if (!sameSignature(entry.input, inputSignature)) continue;
         let result: Out;
         try {
@@ -307,19 +356,20 @@ export function checkedLayerCall<This extends Layer, In, Out>(
           return result;
         }
         // A new result shape: check it in full against the structures.
-        return checkCall(this, argument, inputSignature, { result });
+        return checkCall(this, checks, argument, inputSignature, { result });
       }
     }
-    return checkCall(this, argument, inputSignature, undefined);
+    return checkCall(this, checks, argument, inputSignature, undefined);
   };
   const checkCall = (
     layer: This,
+    checks: CheckRecord,
     argument: In,
     input: Signature | undefined,
     precomputed: { result: Out } | undefined,
   ): Out => {
     const layerType = className((layer as object).constructor);
-    const { input: inputStructure, output: outputStructure } = structuresOf(layer);
+    const { input: inputStructure, output: outputStructure } = structuresOf(layer, checks);
     let inputVars: MatchResult;
     try {
       inputVars = check(
@@ -353,10 +403,8 @@ export function checkedLayerCall<This extends Layer, In, Out>(
     );
     const output = signatureOf(result);
     if (input !== undefined && output !== undefined) {
-      const list = passedChecks.get(layer) ?? [];
-      if (list.length >= MAX_PASSED_PER_LAYER) list.shift();
-      list.push({ input, output });
-      passedChecks.set(layer, list);
+      if (checks.passed.length >= MAX_PASSED_PER_RECORD) checks.passed.shift();
+      checks.passed.push({ input, output });
     }
     return result;
   };

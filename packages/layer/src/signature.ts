@@ -1,0 +1,100 @@
+/**
+ * Signatures: what a structure check depends on in a value (its tree structure and, per leaf, the
+ * shape, named shape and dtype of arrays and the value of primitives), as one comparable record.
+ * Checked layer calls remember the signatures of calls that passed, and group layer instances that
+ * can share their checks.
+ *
+ * @module
+ */
+
+import { isNamedArray } from "@saikei/named";
+import { flatten, LEAF, type TreeDef } from "@saikei/struct";
+import * as tf from "@tensorflow/tfjs-core";
+
+/**
+ * The signature of a value: its structure (named arrays kept whole) and one text holding every
+ * leaf's part. Two values with equal signatures pass and fail the same structure checks.
+ */
+export interface Signature {
+  readonly treedef: TreeDef;
+  readonly leaves: string;
+}
+
+/**
+ * Signatures of single arrays, per array: named arrays and tensors are immutable (frozen structs,
+ * fixed shapes), so a result checked by one layer and passed to the next is described once.
+ */
+const arraySignatures = new WeakMap<object, Signature>();
+
+/** The part of a signature for a named array or tensor, without the trailing `;`. */
+function arrayText(leaf: object): string {
+  if (isNamedArray(leaf)) {
+    let text = `N${leaf.dtype}(${leaf.positionalShape.join(",")})`;
+    for (const [name, size] of Object.entries(leaf.namedShape))
+      text += `${JSON.stringify(name)}:${size},`;
+    return text;
+  }
+  const tensor = leaf as tf.Tensor;
+  return `T${tensor.dtype}(${tensor.shape.join(",")})`;
+}
+
+/**
+ * The signature of a value that is one named array or tensor, built once per array.
+ *
+ * @throws InvalidNamedArrayError (from `@saikei/named`) for a named array whose axes do not fit
+ *   its data.
+ */
+export function arraySignatureOf(array: object): Signature {
+  let found = arraySignatures.get(array);
+  if (found === undefined) {
+    found = { treedef: LEAF, leaves: `${arrayText(array)};` };
+    arraySignatures.set(array, found);
+  }
+  return found;
+}
+
+/** Whether `value` is a named array or a tensor: a leaf whose signature is cached per array. */
+export function isArrayLeaf(value: unknown): value is object {
+  return value instanceof tf.Tensor || isNamedArray(value);
+}
+
+/**
+ * The signature of `value`, or `undefined` when a leaf is something other than an array or a
+ * primitive (an object whose equality a pattern might test).
+ *
+ * @example
+ * signatureOf([nx.zeros({ a: 2 }), 3])?.leaves; // 'Nfloat32()"a":2,;Pnumber:3;'
+ */
+export function signatureOf(value: unknown): Signature | undefined {
+  if (isArrayLeaf(value)) return arraySignatureOf(value);
+  const [leaves, treedef] = flatten(value, isNamedArray);
+  return signatureFromLeaves(leaves, treedef);
+}
+
+/** The signature of a value already flattened with named arrays kept whole. */
+export function signatureFromLeaves(
+  leaves: readonly unknown[],
+  treedef: TreeDef,
+): Signature | undefined {
+  let text = "";
+  for (const leaf of leaves) {
+    if (isArrayLeaf(leaf)) {
+      text += arraySignatureOf(leaf).leaves;
+      continue;
+    }
+    if (typeof leaf === "number" || typeof leaf === "boolean" || typeof leaf === "string") {
+      text += `P${typeof leaf}:${JSON.stringify(leaf)}`;
+    } else if (leaf === null || leaf === undefined) {
+      text += `P${String(leaf)}`;
+    } else {
+      return undefined;
+    }
+    text += ";";
+  }
+  return { treedef, leaves: text };
+}
+
+/** Whether two signatures are equal. */
+export function sameSignature(a: Signature, b: Signature): boolean {
+  return a.leaves === b.leaves && a.treedef.equals(b.treedef);
+}
