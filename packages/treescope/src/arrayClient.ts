@@ -265,23 +265,34 @@ export const ARRAY_CLIENT = String.raw`function (container, s) {
     for (var a = 0; a < rank; a++) o += idx[a] * strides[a];
     return o;
   }
+  var lo = scale.lo, span = scale.hi - scale.lo;
   function draw(f) {
     if (width === 0 || height === 0) return;
     var ctx = f.canvas.getContext("2d");
     if (!ctx) return;
     var img = ctx.createImageData(width, height);
+    var px4 = img.data;
     var base = offsetOf(indexOf(f, 0, 0));
     var dy = rowAxis >= 0 ? strides[rowAxis] : 0, dx = colAxis >= 0 ? strides[colAxis] : 0;
     for (var y = 0; y < height; y++) {
       for (var x = 0; x < width; x++) {
         var o = base + y * dy + x * dx;
         var p = 4 * (y * width + x);
-        if (valid && !valid[o]) { img.data[p + 3] = 0; continue; }
-        var rgb = colorOf(values[o]);
-        img.data[p] = rgb[0];
-        img.data[p + 1] = rgb[1];
-        img.data[p + 2] = rgb[2];
-        img.data[p + 3] = 255;
+        if (valid && !valid[o]) { px4[p + 3] = 0; continue; }
+        var v = values[o];
+        if (table && v - v === 0) {
+          // the common case inline, without an array per cell: the same level as colorOf's
+          var t = 3 * (span > 0 ? Math.round(Math.min(1, Math.max(0, (v - lo) / span)) * 255) : 128);
+          px4[p] = table[t];
+          px4[p + 1] = table[t + 1];
+          px4[p + 2] = table[t + 2];
+        } else {
+          var rgb = colorOf(v);
+          px4[p] = rgb[0];
+          px4[p + 1] = rgb[1];
+          px4[p + 2] = rgb[2];
+        }
+        px4[p + 3] = 255;
       }
     }
     ctx.putImageData(img, 0, 0);
