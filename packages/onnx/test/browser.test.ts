@@ -31,7 +31,7 @@ const TYPES: Record<string, string> = {
 
 /** Serves the test folder, and onnxruntime-web's files (the wasm it fetches) from the same root. */
 function serve(root: string): Promise<string> {
-  server = createServer((request, response) => {
+  const created = createServer((request, response) => {
     const name = decodeURIComponent(new URL(request.url ?? "/", "http://x").pathname).slice(1);
     const file = [join(root, name), join(ortDist, name)].find(
       (f) => !name.includes("..") && existsSync(f),
@@ -43,9 +43,10 @@ function serve(root: string): Promise<string> {
     response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
     createReadStream(file).pipe(response);
   });
+  server = created;
   return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () =>
-      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`),
+    created.listen(0, "127.0.0.1", () =>
+      resolve(`http://127.0.0.1:${(created.address() as AddressInfo).port}/`),
     );
   });
 }
@@ -56,7 +57,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const running = server;
+  const running: Server | undefined = server;
   if (running !== undefined) await new Promise((resolve) => running.close(resolve));
   rmSync(dir, { recursive: true, force: true });
 });
