@@ -18,6 +18,7 @@ export * from "./checkLayers.js";
 export * from "./errors.js";
 export * from "./interleaveIntermediates.js";
 export * from "./isolateSubmodel.js";
+export { jvp } from "./jvp.js";
 export * from "./lora.js";
 export * from "./modelRewiring.js";
 export * from "./namedAxes.js";

@@ -2,16 +2,17 @@
  * Layers for interpretability experiments that rewire a model's computation (penzai's
  * `toolshed.model_rewiring`): knocking out attention heads, and mixing activations between
  * "worlds" (parallel copies of an input batch, such as clean and corrupted prompts) along a named
- * axis, for path patching.
+ * axis, for path patching; and replacing a computation by its linearization between two inputs.
  *
  * @module
  */
 
-import { Layer } from "@saikei/layer";
+import { callLayer, Layer, type LayerLike } from "@saikei/layer";
 import { isNamedArray, type NamedArrayBase, nmap, nx, tidy } from "@saikei/named";
-import { field } from "@saikei/struct";
+import { field, flatten, type TreeDef, unflatten } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { RewiringError } from "./errors.js";
+import { jvp } from "./jvp.js";
 
 /**
  * Knocks out attention heads (penzai's `KnockOutAttentionHeads`): insert it right after the
@@ -164,4 +165,101 @@ export class RewireComputationPaths extends Layer.define(
       return (mixed as NamedArrayBase).tag(this.worldsAxis);
     });
   }
+}
+
+/**
+ * Replaces a computation by its first-order Taylor expansion (penzai's `LinearizeAndAdjust`):
+ * `target` is linearized around `linearizeAround(x)` and the linearization is evaluated at
+ * `evaluateAt(x)`, that is `target(p) + J(p)·(e − p)`. Used to study how far a (sub)model is from
+ * linear between two inputs, such as clean and corrupted prompts.
+ *
+ * Each leaf of the two trees becomes a named array; `p` is broadcast like `e` (so axes only one of
+ * them has are combined, as in penzai) and the work is done in float32. tfjs has no forward-mode
+ * differentiation: `J·t` is computed by {@link jvp} as the gradient of a gradient, which costs two
+ * reverse passes through `target`.
+ *
+ * @example
+ * const adjust = new LinearizeAndAdjust({
+ *   linearizeAround: (x: NamedArrayBase) => x,
+ *   evaluateAt: (x: NamedArrayBase) => x.add(1),
+ *   target: (x: NamedArrayBase) => x.mul(x),
+ * });
+ * adjust.call(nx.wrap(10)); // 10² + 2·10·1 = 120
+ */
+export class LinearizeAndAdjust extends Layer.define(
+  {
+    linearizeAround: field<LayerLike>(),
+    evaluateAt: field<LayerLike>(),
+    target: field<LayerLike>(),
+  },
+  { name: "LinearizeAndAdjust" },
+) {
+  /**
+   * Returns `target(p) + J(p)·(e − p)` with `p = linearizeAround(x)` and `e = evaluateAt(x)`,
+   * a tree of `target`'s output structure.
+   *
+   * @throws RewiringError when `linearizeAround` and `evaluateAt` give trees of different
+   *   structures, or a leaf that is not an array or a number.
+   */
+  call(x: unknown): unknown {
+    return tidy(() => {
+      const [around, aroundDef] = flatten(callLayer(this.linearizeAround, x), isNamedLeaf);
+      const [at, atDef] = flatten(callLayer(this.evaluateAt, x), isNamedLeaf);
+      if (!aroundDef.equals(atDef)) {
+        throw new RewiringError(
+          `LinearizeAndAdjust: linearizeAround and evaluateAt must give trees of the same structure, but gave ` +
+            `${aroundDef} and ${atDef}.`,
+        );
+      }
+      const primals: NamedArrayBase[] = [];
+      const tangents: NamedArrayBase[] = [];
+      around.forEach((leaf, i) => {
+        const p = asNamed(leaf, "linearizeAround");
+        const e = asNamed(at[i], "evaluateAt");
+        const broadcast = p.broadcastLike(e).astype("float32");
+        primals.push(broadcast);
+        tangents.push(e.sub(p).orderLike(broadcast).astype("float32"));
+      });
+      let outputDef: TreeDef | undefined;
+      let outputTemplates: unknown[] = [];
+      const targetOnData = (data: tf.Tensor[]): tf.Tensor[] => {
+        const input = unflatten(
+          aroundDef,
+          primals.map((p, i) => p.replace({ dataArray: data[i]! } as never)),
+        );
+        const [outputs, def] = flatten(callLayer(this.target, input), isNamedLeaf);
+        outputDef ??= def;
+        if (outputTemplates.length === 0) outputTemplates = outputs;
+        return outputs.map((o, i) => dataOf(o, i));
+      };
+      const [values, products] = jvp(
+        targetOnData,
+        primals.map((p) => p.dataArray),
+        tangents.map((t) => t.dataArray),
+      );
+      const adjusted = outputTemplates.map((template, i) => {
+        const sum = tf.add(values[i]!, products[i]!);
+        return isNamedArray(template) ? template.replace({ dataArray: sum } as never) : sum;
+      });
+      return unflatten(outputDef!, adjusted);
+    });
+  }
+}
+
+const isNamedLeaf = (value: unknown): boolean => isNamedArray(value);
+
+function asNamed(leaf: unknown, where: string): NamedArrayBase {
+  if (isNamedArray(leaf)) return leaf;
+  if (leaf instanceof tf.Tensor || typeof leaf === "number") return nx.wrap(leaf);
+  throw new RewiringError(
+    `LinearizeAndAdjust: ${where} gave a leaf ${String(leaf)}; leaves must be named arrays, tensors or numbers.`,
+  );
+}
+
+function dataOf(output: unknown, index: number): tf.Tensor {
+  if (isNamedArray(output)) return output.dataArray;
+  if (output instanceof tf.Tensor) return output;
+  throw new RewiringError(
+    `LinearizeAndAdjust: output leaf ${index} of target is ${String(output)}; target must return named arrays or tensors.`,
+  );
 }
