@@ -376,9 +376,8 @@ export function feedsFor(
   program: ExportedProgram,
   args: readonly unknown[],
 ): Record<string, unknown> {
-  const [pairs] = flattenWithPath(args, isNamedArray);
   const values: unknown[] = [];
-  for (const [, v] of pairs) {
+  for (const v of flatten(args, isNamedArray)[0]) {
     if ((isNamedArray(v) || v instanceof tf.Tensor) && !values.includes(v)) values.push(v);
   }
   const feeds: Record<string, unknown> = Object.create(null);

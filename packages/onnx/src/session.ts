@@ -92,7 +92,11 @@ function feedTensor(d: TensorDescription, value: unknown): tf.Tensor {
         `session.run: input "${d.name}" is a ${describe(d)}, but got a NamedArray with axes {${have.join(", ")}}. Pass the input with the model's axis names.`,
       );
     }
-    data = tf.tidy(() => value.orderAs(...names).dataArray);
+    const inOrder =
+      value instanceof NamedArray &&
+      value.dataArray.rank - have.length === d.axes.length - names.length &&
+      have.every((n, i) => n === names[i]);
+    data = inOrder ? value.dataArray : tf.tidy(() => value.orderAs(...names).dataArray);
   } else if (value instanceof tf.Tensor) {
     data = value;
   } else {
@@ -133,7 +137,8 @@ function resultOf(d: TensorDescription, t: OrtTensor): NamedArray | tf.Tensor {
       ? Int32Array.from(source as ArrayLike<bigint>, (x) => Number(x))
       : dtype === "bool"
         ? Uint8Array.from(source as ArrayLike<number>)
-        : (source as tf.TypedArray).slice();
+        : // onnxruntime made this buffer for this output alone: tfjs may keep it.
+          (source as tf.TypedArray);
   const data = tf.tensor(values as tf.TypedArray, dims, dtype);
   if (!d.named) return data;
   const namedAxes: Record<string, number> = Object.create(null);
