@@ -7,6 +7,7 @@ import { isAnyParameter } from "@saikei/nn";
 import { flattenWithPath, UnknownOptionError } from "@saikei/struct";
 import { parseSafetensors, readSafetensorsHeader } from "@saikei/toolshed";
 import * as tf from "@tensorflow/tfjs-core";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import {
   generate,
@@ -17,13 +18,21 @@ import {
   type PretrainedArchitecture,
   PretrainedConfigError,
   PretrainedFolderError,
-  type PretrainedTokenizer,
+  PretrainedTokenizer,
   PretrainedWeightsError,
   savePretrained,
+  type TransformerConfig,
   TransformerInputs,
   type TransformerLM,
+  TransformerLM as TransformerLMClass,
   UnsupportedArchitectureError,
 } from "../src/index.js";
+import { weightLayout } from "../src/pretrainedArchitectures.js";
+import {
+  checkpointFromParameters,
+  parameterAxisOrders,
+  parametersFromCheckpoint,
+} from "../src/pretrainedTensors.js";
 
 const fixtures = fileURLToPath(new URL("../fixtures/pretrained/", import.meta.url));
 const NAMES = [
@@ -79,7 +88,9 @@ function parameterBits(
     if (!isAnyParameter(node)) continue;
     const value = node.value as nx.NamedArray;
     const names = Object.keys(value.namedShape).sort();
-    const data = value.unwrap(...names).dataSync() as Float32Array;
+    const ordered = value.unwrap(...names);
+    const data = ordered.dataSync() as Float32Array;
+    if (ordered !== value.dataArray) ordered.dispose();
     out.set(node.name, {
       shape: Object.fromEntries(names.map((n) => [n, value.namedShape[n]!])),
       bits: new Uint32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)),
@@ -134,6 +145,7 @@ describe.each(NAMES)("loadPretrained(%s)", (name) => {
   });
 
   it("load → save → load gives every tensor bit for bit and the same config.json fields", async () => {
+    const before = tf.memory().numTensors;
     const first = await loadPretrained(join(fixtures, name));
     const out = join(scratch, `${name}-saved`);
     await savePretrained(first.model, out, { tokenizer: first.tokenizer });
@@ -161,6 +173,7 @@ describe.each(NAMES)("loadPretrained(%s)", (name) => {
     expect(savedNames).toEqual(originalNames);
     disposeModel(first.model);
     disposeModel(second.model);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
 
@@ -341,5 +354,81 @@ describe("public types", () => {
       // @ts-expect-error: options are checked at compile time too
       savePretrained(model, "dir", { format: "F16" });
     expectTypeOf(typeOnly).returns.resolves.toBeVoid();
+  });
+});
+
+describe("the tensor mapping", () => {
+  const configs = fc.record({
+    kvHeads: fc.constantFrom(1, 2, 4),
+    projectionDim: fc.constantFrom(2, 4),
+    architecture: fc.constantFrom(
+      "LlamaForCausalLM",
+      "Qwen2ForCausalLM",
+      "GemmaForCausalLM",
+      "GPT2LMHeadModel",
+    ),
+    tied: fc.boolean(),
+    seed: fc.integer({ min: 0, max: 1000 }),
+  });
+
+  it("checkpoint → parameters → checkpoint is the identity, bit for bit, for every tensor (property)", () => {
+    fc.assert(
+      fc.property(configs, ({ kvHeads, projectionDim, architecture, tied, seed }) => {
+        const gpt2 = architecture === "GPT2LMHeadModel";
+        const config: TransformerConfig = {
+          numHeads: 4,
+          numKvHeads: gpt2 ? 4 : kvHeads,
+          embeddingDim: gpt2 ? 4 * projectionDim : 6,
+          projectionDim,
+          mlpHiddenDim: 5,
+          numDecoderBlocks: 1,
+          vocabSize: 7,
+          tiedEmbeddings: tied,
+          ...(gpt2
+            ? {
+                positionEmbedding: "learned",
+                maxPositions: 3,
+                normalization: "layer_norm",
+                mlp: "plain",
+                attentionBias: "all",
+                mlpBias: true,
+              }
+            : { attentionBias: architecture === "Qwen2ForCausalLM" ? "qkv" : "none" }),
+        };
+        const orders = parameterAxisOrders(TransformerLMClass.fromConfig(config));
+        const before = tf.memory().numTensors;
+        for (const mapping of weightLayout(architecture, config).tensors) {
+          const size = mapping.shape.reduce((a, b) => a * b, 1);
+          const stored = tf.randomNormal(mapping.shape as number[], 0, 1, "float32", seed);
+          const parameters = parametersFromCheckpoint(mapping, stored, orders);
+          const values = new Map(
+            parameters.map(([n, t]) => [n, nx.wrap(t, ...orders.get(n)!)] as const),
+          );
+          const back = checkpointFromParameters(mapping, values);
+          expect(back.shape).toEqual(mapping.shape);
+          expect(Array.from(back.dataSync())).toEqual(Array.from(stored.dataSync()));
+          expect(size).toBe(parameters.reduce((n, [, t]) => n + t.size, 0));
+          tf.dispose([stored, back, ...parameters.map(([, t]) => t)]);
+        }
+        expect(tf.memory().numTensors).toBe(before);
+      }),
+      { numRuns: 12 },
+    );
+  });
+});
+
+describe("PretrainedTokenizer", () => {
+  it("encodes without special tokens on request and checks its options", async () => {
+    const { model, tokenizer } = await loadPretrained(join(fixtures, "llama-gqa-f32"));
+    disposeModel(model);
+    const [withBos] = expectedOf("llama-gqa-f32").tokenizer;
+    expect(tokenizer!.encode(withBos!.text, { addSpecialTokens: false })).toEqual(
+      withBos!.ids.slice(1),
+    );
+    expect(tokenizer!.bosTokenId).toBe(1);
+    expect(tokenizer!.eosTokenId).toBe(2);
+    expect(() => tokenizer!.encode("x", { special: true } as never)).toThrow(UnknownOptionError);
+    expect(() => tokenizer!.decode([1.5])).toThrow(/non-negative integers, got 1.5/);
+    expect(() => PretrainedTokenizer.fromJSON({ version: "1.0" })).toThrow(/"model" entry/);
   });
 });
