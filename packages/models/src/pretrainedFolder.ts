@@ -503,6 +503,15 @@ export async function savePretrained(
   const configJson = huggingFaceConfigFor(model.config, dtype);
   const values = parameterValues(model, "savePretrained");
   const layout = weightLayout(architecture, model.config);
+  const placed = new Set(layout.tensors.flatMap((m) => m.parts.map((p) => p.parameter)));
+  const unplaced = [...values.keys()].filter((n) => !placed.has(n));
+  if (unplaced.length > 0) {
+    throw new PretrainedError(
+      `savePretrained: the model has ${unplaced.length} parameter(s) a ${architecture} checkpoint has no tensor for: ` +
+        `${quoteSome(unplaced)}. Fold them into the model's own parameters first (for LoRA adapters, merge them ` +
+        "into the weights they adapt), or save them separately with saveParameters.",
+    );
+  }
   const files = new Map<string, Uint8Array | string>();
   files.set("config.json", `${JSON.stringify(configJson, null, 2)}\n`);
   writeShards(layout.tensors, values, floatFormat, maxShardBytes, files);

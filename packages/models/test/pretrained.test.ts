@@ -2,10 +2,15 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { nx, ready } from "@saikei/named";
-import { isAnyParameter } from "@saikei/nn";
+import { nx, random, ready } from "@saikei/named";
+import { initializeParameters, isAnyParameter } from "@saikei/nn";
+import { select } from "@saikei/select";
 import { flattenWithPath, UnknownOptionError } from "@saikei/struct";
-import { parseSafetensors, readSafetensorsHeader } from "@saikei/toolshed";
+import {
+  loraifyLinearsInSelection,
+  parseSafetensors,
+  readSafetensorsHeader,
+} from "@saikei/toolshed";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
@@ -17,11 +22,13 @@ import {
   type Pretrained,
   type PretrainedArchitecture,
   PretrainedConfigError,
+  PretrainedError,
   PretrainedFolderError,
   PretrainedTokenizer,
   PretrainedWeightsError,
   savePretrained,
   type TransformerConfig,
+  TransformerFeedForward,
   TransformerInputs,
   type TransformerLM,
   TransformerLM as TransformerLMClass,
@@ -354,6 +361,24 @@ describe("public types", () => {
       // @ts-expect-error: options are checked at compile time too
       savePretrained(model, "dir", { format: "F16" });
     expectTypeOf(typeOnly).returns.resolves.toBeVoid();
+  });
+});
+
+describe("savePretrained", () => {
+  it("refuses parameters the checkpoint has no tensor for (LoRA adapters), writing nothing", async () => {
+    const { model } = await loadPretrained(join(fixtures, "gemma-mqa"));
+    const adapted = initializeParameters(
+      loraifyLinearsInSelection(select(model).atInstancesOf(TransformerFeedForward), 2),
+      random.key(1),
+    );
+    const out = join(scratch, "lora-gemma");
+    const error = await savePretrained(adapted, out).catch((e) => e);
+    expect(error).toBeInstanceOf(PretrainedError);
+    expect(error.message).toMatch(
+      /has 12 parameter\(s\) a GemmaForCausalLM checkpoint has no tensor for: ".*lowrank/,
+    );
+    expect(readdirSync(scratch)).not.toContain("lora-gemma");
+    disposeModel(adapted);
   });
 });
 
