@@ -234,11 +234,11 @@ export class UninitializedParameter<T = any> extends Struct.define(
   /**
    * A `Parameter` with this name whose value has the shape of the future value but no data
    * (penzai's `as_empty_parameter`): every `ArraySpec` of `valueStructure` becomes its
-   * `intoShapeDtypeStruct()`, other leaves stay as they are. Useful to build a model's structure,
-   * count its parameters or check it against a checkpoint without allocating tensors.
+   * `intoShapeDtypeStruct()` (named axes kept in its `namedShape`), other leaves stay as they are.
+   * Useful to build a model's structure, count its parameters or check it against a checkpoint
+   * without allocating tensors.
    *
-   * @throws ArraySpecError when a spec has variable dimensions or an abstract dtype (and, for as
-   *   long as `intoShapeDtypeStruct` cannot carry them, named axes).
+   * @throws ArraySpecError when a spec has variable dimensions or an abstract dtype.
    * @example
    * const p = new UninitializedParameter({ initializer, name: "w", valueStructure: new ArraySpec({ shape: [3, 4], dtype: "float32" }) });
    * p.asEmptyParameter().value; // ShapeDtypeStruct(shape=(3, 4), dtype=float32)

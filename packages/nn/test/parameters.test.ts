@@ -406,6 +406,19 @@ describe("freezing", () => {
     expect(() => checkStructure(empty.value, structure)).not.toThrow();
   });
 
+  it("asEmptyParameter keeps named axes: a Linear's weights become a ShapeDtypeStruct with its named shape", () => {
+    const linear = Linear.fromConfig({ features: 3 }, { hidden: 4 }) as Linear;
+    const placeholder = linear.weights as UninitializedParameter;
+    const before = tf.memory().numTensors;
+    const empty = placeholder.asEmptyParameter();
+    expect(tf.memory().numTensors).toBe(before);
+    expect(empty.name).toBe("weights");
+    expect(empty.value).toEqual(new ShapeDtypeStruct([], "float32", { features: 3, hidden: 4 }));
+    expect(empty.value.dataShape).toEqual([3, 4]);
+    // The empty value has the structure the initialized weights will have.
+    expect(() => checkStructure(empty.value, placeholder.valueStructure)).not.toThrow();
+  });
+
   it("asEmptyParameter refuses a structure with variable dimensions, naming the spec", () => {
     const p = new UninitializedParameter({
       initializer: () => tf.zeros([2]),
