@@ -501,21 +501,22 @@ export abstract class NamedArrayBase extends Struct {
   }
 
   /**
-   * Iterates over the first positional axis (penzai's `__iter__`): yields `this.index([i])`.
+   * Iteration over the first positional axis (penzai's `__iter__`): `for (const row of arr)`
+   * yields `arr.index([i])`. An array without positional axes is not iterable — this property is
+   * `undefined` there, so spreading it throws JavaScript's "not iterable" TypeError (penzai raises
+   * a ValueError) while generic code that probes for iterability, such as test frameworks' deep
+   * equality, sees a plain object instead of an error.
    *
-   * @throws PositionalAxesError when the array has no positional axes.
    * @example
    * [...nx.wrap(tf.tensor([[1, 2], [3, 4]]))].map((row) => row.unwrap().arraySync()) // [[1, 2], [3, 4]]
    */
-  *[Symbol.iterator](): Iterator<NamedArrayBase> {
-    const pos = this.positionalShape;
-    if (pos.length === 0) {
-      throw new PositionalAxesError(
-        `Cannot iterate over an array with no positional axes (named shape ${describeNamedShape(this.namedShape)}). ` +
-          "Untag the axis to iterate over first, or use nx.unstack(array, name).",
-      );
-    }
-    for (let i = 0; i < pos[0]!; i++) yield this.index([i]);
+  get [Symbol.iterator](): () => Iterator<NamedArrayBase> {
+    const rows = this.positionalShape[0];
+    if (rows === undefined) return undefined as unknown as () => Iterator<NamedArrayBase>;
+    const array = this;
+    return function* iterateRows() {
+      for (let i = 0; i < rows; i++) yield array.index([i]);
+    };
   }
 
   /**
