@@ -1,9 +1,11 @@
 import type { NamedArray, NamedArrayBase } from "@saikei/named";
+import type * as tf from "@tensorflow/tfjs-core";
 import { describe, expectTypeOf, it } from "vitest";
 import {
   type AddBias,
   type ApplyAttentionMask,
   type contract,
+  type Elementwise,
   EmbeddingTable,
   initializeParameters,
   Linear,
@@ -30,6 +32,8 @@ describe("public types", () => {
     expectTypeOf<AddBias["call"]>().returns.toEqualTypeOf<NamedArray>();
     expectTypeOf<Softmax["call"]>().returns.toEqualTypeOf<NamedArray>();
     expectTypeOf<StochasticDropout["call"]>().returns.toEqualTypeOf<NamedArray>();
+    expectTypeOf<Elementwise["call"]>().returns.toEqualTypeOf<NamedArrayBase | tf.Tensor>();
+    expectTypeOf<UninitializedParameter["asEmptyParameter"]>().returns.toEqualTypeOf<Parameter>();
     expectTypeOf<NamedEinsum["call"]>().parameters.toEqualTypeOf<[readonly NamedArrayBase[]]>();
     expectTypeOf<typeof contract>().parameters.toEqualTypeOf<
       [string | readonly string[], NamedArrayBase, NamedArrayBase]
