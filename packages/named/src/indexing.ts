@@ -273,16 +273,14 @@ function planPositional(
   const advPos: number[] = [];
   const newAxes: NewAxis[] = [];
   let next = 0;
-  const placeAdvanced = () => {
-    for (let i = 0; i < q; i++) advPos.push(next++);
-  };
-  if (!contiguous) placeAdvanced();
-  let placed = !contiguous;
-  for (const w of walk) {
-    if (w.kind === "axis") resultOf.set(w.axis, next++);
-    else if (w.kind === "new") newAxes.push({ pos: next++ });
-    else if (!placed) {
-      placeAdvanced();
+  let placed = false;
+  for (let i = -1; i < walk.length; i++) {
+    // Index -1 places the advanced block in front when it is not contiguous (NumPy's rule).
+    const w = i < 0 ? undefined : walk[i]!;
+    if (w?.kind === "axis") resultOf.set(w.axis, next++);
+    else if (w?.kind === "new") newAxes.push({ pos: next++ });
+    else if (!placed && (w !== undefined || !contiguous)) {
+      for (let j = 0; j < q; j++) advPos.push(next++);
       placed = true;
     }
   }
@@ -371,20 +369,20 @@ function rewriteDict(x: Layout, entries: readonly (readonly [AxisName, IndexItem
 /** Rewrites a plan's positional result dims `< k` as the names `tag` (the dict-style result). */
 function relabel(plan: Plan, tag: readonly AxisName[]): Plan {
   const k = tag.length;
-  const map = (dim: RegionDim): RegionDim =>
-    dim.pos === undefined
-      ? dim
-      : dim.pos < k
-        ? { size: dim.size, name: tag[dim.pos]! }
-        : { size: dim.size, pos: dim.pos - k };
-  return {
-    ...plan,
-    region: plan.region.map(map),
-    newAxes: plan.newAxes.map((a) =>
-      a.pos === undefined ? a : a.pos < k ? { name: tag[a.pos]! } : { pos: a.pos - k },
-    ),
-    resultRank: plan.resultRank - k,
-  };
+  if (k === 0) return plan;
+  const region: RegionDim[] = [];
+  for (const dim of plan.region) {
+    if (dim.pos === undefined) region.push(dim);
+    else if (dim.pos < k) region.push({ size: dim.size, name: tag[dim.pos]! });
+    else region.push({ size: dim.size, pos: dim.pos - k });
+  }
+  const newAxes: NewAxis[] = [];
+  for (const a of plan.newAxes) {
+    if (a.pos === undefined) newAxes.push(a);
+    else if (a.pos < k) newAxes.push({ name: tag[a.pos]! });
+    else newAxes.push({ pos: a.pos - k });
+  }
+  return { ...plan, region, newAxes, resultRank: plan.resultRank - k };
 }
 
 /** Where the prepared advanced indices stand. */
@@ -601,55 +599,62 @@ function arrangeValue(
   newNames: ReadonlySet<AxisName>,
   where: string,
 ): tf.Tensor {
-  const regionShape = plan.region.map((d) => d.size);
-  const resultPositional = new Array<number>(plan.resultRank).fill(1);
-  for (const d of plan.region) if (d.pos !== undefined) resultPositional[d.pos] = d.size;
-  const vPos = positionalShapeOf(value);
-  const offset = plan.resultRank - vPos.length;
-  const fail = () =>
-    new NamedShapeMismatchError(
-      `${where}: cannot provide updates with positional shape ${describePositionalShape(vPos)} and named shape ` +
-        `${describeNamedShape(namedShapeOf(value))} for an index whose result has positional shape ` +
-        `${describePositionalShape(resultPositional)} and named shape {${plan.region
-          .filter((d) => d.name !== undefined)
-          .map((d) => `${d.name}: ${d.size}`)
-          .join(
-            ", ",
-          )}}. The update's positional shape must be a suffix of the result's (or broadcast to it), ` +
-        "and its named axes must have the result's sizes.",
-    );
-  if (offset < 0) throw fail();
-  const axisFor = (dim: RegionDim): number | undefined => {
-    if (dim.name !== undefined)
-      return Object.hasOwn(value.nameAxis, dim.name) ? value.nameAxis[dim.name] : undefined;
-    const i = dim.pos! - offset;
-    return i >= 0 ? value.logical[i] : undefined;
-  };
+  const regionShape: number[] = [];
+  for (const d of plan.region) regionShape.push(d.size);
+  const offset = plan.resultRank - value.logical.length;
+  if (offset < 0) throw updateShapeError(value, plan, where);
   const present: number[] = [];
   const targetShape: number[] = [];
   for (const dim of plan.region) {
-    const a = axisFor(dim);
+    const a = valueAxisFor(value, dim, offset);
     if (a === undefined) targetShape.push(1);
     else {
       const s = value.data.shape[a]!;
-      if (s !== dim.size && s !== 1) throw fail();
+      if (s !== dim.size && s !== 1) throw updateShapeError(value, plan, where);
       present.push(a);
       targetShape.push(s);
     }
   }
   // Axes of the value that fall on new (size-1) axes of the result must have size 1.
-  const dropped = Array.from({ length: value.data.rank }, (_, d) => d).filter(
-    (d) => !present.includes(d),
-  );
+  const dropped: number[] = [];
+  for (let d = 0; d < value.data.rank; d++) if (!present.includes(d)) dropped.push(d);
   for (const d of dropped) {
-    const isNewPos =
-      value.logical.includes(d) &&
-      plan.newAxes.some((a) => a.pos === value.logical.indexOf(d) + offset);
+    const p = value.logical.indexOf(d);
+    const isNewPos = p >= 0 && plan.newAxes.some((a) => a.pos === p + offset);
     const isNewName = value.names.some((n) => value.nameAxis[n] === d && newNames.has(n));
-    if (value.data.shape[d] !== 1 || !(isNewPos || isNewName)) throw fail();
+    if (value.data.shape[d] !== 1 || !(isNewPos || isNewName)) {
+      throw updateShapeError(value, plan, where);
+    }
   }
-  const t = transposeIfNeeded(value.data, [...present, ...dropped]);
+  const t =
+    dropped.length === 0
+      ? transposeIfNeeded(value.data, present)
+      : transposeIfNeeded(value.data, [...present, ...dropped]);
   return broadcastFast(reshapeIfNeeded(t, targetShape), regionShape);
+}
+
+/** The value's data axis for a region dim (positional axes right-aligned), if it has one. */
+function valueAxisFor(value: Layout, dim: RegionDim, offset: number): number | undefined {
+  if (dim.name !== undefined) {
+    return Object.hasOwn(value.nameAxis, dim.name) ? value.nameAxis[dim.name] : undefined;
+  }
+  const i = dim.pos! - offset;
+  return i >= 0 ? value.logical[i] : undefined;
+}
+
+function updateShapeError(value: Layout, plan: Plan, where: string): NamedShapeMismatchError {
+  const resultPositional = new Array<number>(plan.resultRank).fill(1);
+  for (const d of plan.region) if (d.pos !== undefined) resultPositional[d.pos] = d.size;
+  const resultNames = plan.region
+    .filter((d) => d.name !== undefined)
+    .map((d) => `${d.name}: ${d.size}`)
+    .join(", ");
+  return new NamedShapeMismatchError(
+    `${where}: cannot provide updates with positional shape ${describePositionalShape(positionalShapeOf(value))} ` +
+      `and named shape ${describeNamedShape(namedShapeOf(value))} for an index whose result has positional shape ` +
+      `${describePositionalShape(resultPositional)} and named shape {${resultNames}}. The update's positional ` +
+      "shape must be a suffix of the result's (or broadcast to it), and its named axes must have the result's sizes.",
+  );
 }
 
 function valueLayout(value: Layout | number | boolean, dtype: tf.DataType): Layout {
