@@ -28,9 +28,15 @@ export interface GenerateOptions {
    * and the tokenizer's EOS token.
    */
   eosTokenIds?: readonly number[];
+  /**
+   * A decoding step kept by the caller across calls (see {@link DecodingStep}): the prompt and every
+   * token then replay traces made by earlier calls of the same prompt length. Without it, each call
+   * traces its own step and disposes it at the end.
+   */
+  step?: DecodingStep;
 }
 
-const OPTION_KEYS = ["maxNewTokens", "temperature", "seed", "eosTokenIds"];
+const OPTION_KEYS = ["maxNewTokens", "temperature", "seed", "eosTokenIds", "step"];
 
 /** The EOS ids a loaded model declares in its `config.json` (`eos_token_id`, a number or a list). */
 function configuredEosIds(model: TransformerLM): number[] {
@@ -42,7 +48,7 @@ function configuredEosIds(model: TransformerLM): number[] {
 function checkGenerateOptions(
   where: string,
   options: GenerateOptions,
-): Required<Omit<GenerateOptions, "eosTokenIds">> {
+): Required<Omit<GenerateOptions, "eosTokenIds" | "step">> {
   checkOptions(where, options, OPTION_KEYS);
   const maxNewTokens = options.maxNewTokens ?? 32;
   const temperature = options.temperature ?? 0;
@@ -128,14 +134,18 @@ export function generateTokens(
     "batch",
     "seq",
   );
-  const step = new DecodingStep();
+  if (options.step !== undefined && !(options.step instanceof DecodingStep)) {
+    throw new ModelConfigError(`${where}: step must be a DecodingStep (new DecodingStep()).`);
+  }
+  const ownStep = options.step === undefined;
+  const step = options.step ?? new DecodingStep();
   const out: number[] = [];
   let state: SamplingState | undefined;
   let logProbs: NamedArrayBase | undefined;
   let rng = random.key(seed);
   try {
     // Padding id -1 never matches a real token, so every prompt token counts.
-    [logProbs, state] = prefill(sampler, initial, prompt, -1);
+    [logProbs, state] = prefill(sampler, initial, prompt, -1, ownStep ? undefined : step);
     for (;;) {
       const [nextRng, stepKey] = random.split(rng);
       rng = nextRng!;
@@ -158,7 +168,7 @@ export function generateTokens(
     state?.dispose();
     initial.dispose();
     prompt.dataArray.dispose();
-    step.dispose();
+    if (ownStep) step.dispose();
   }
   return out;
 }
@@ -170,7 +180,8 @@ export function generateTokens(
  * @param model a loaded (or built) `TransformerLM`.
  * @param tokenizer the model's tokenizer.
  * @param prompt the text to continue.
- * @param options `maxNewTokens` (default 32), `temperature` (default 0: greedy), `seed` (default 0), `eosTokenIds`.
+ * @param options `maxNewTokens` (default 32), `temperature` (default 0: greedy), `seed` (default 0),
+ *   `eosTokenIds`, `step`.
  * @returns the generated text (without the prompt).
  * @throws TokenizerError without a tokenizer; ModelConfigError as {@link generateTokens}.
  * @example
