@@ -217,15 +217,20 @@ function planPositional(
   items: readonly IndexItem[],
   restOrder: "data" | "slicedFirst",
 ): Plan {
-  const consumed = items.filter((it) => it.kind !== "new").length;
   const P = x.logical.length;
+  const rank = x.data.rank;
+  let consumed = 0;
+  const arrays: Layout[] = [];
+  for (const it of items) {
+    if (it.kind !== "new") consumed++;
+    if (it.kind === "array") arrays.push(it.index);
+  }
   if (consumed > P) {
     throw new NamedIndexError(
       `index: too many positional indices (${consumed}) for positional shape ${describePositionalShape(positionalShapeOf(x))}. ` +
         "Use { name: index } to index named axes.",
     );
   }
-  const arrays = items.flatMap((it) => (it.kind === "array" ? [it.index] : []));
   const sizes =
     arrays.length === 0
       ? nameRecord()
@@ -235,72 +240,90 @@ function planPositional(
         ]);
   const advNames: AxisName[] = [];
   for (const a of arrays) for (const n of a.names) if (!advNames.includes(n)) advNames.push(n);
-  const advPositional = broadcastShapes(arrays.map(positionalShapeOf), "index");
+  const advPositional =
+    arrays.length === 0 ? [] : broadcastShapes(arrays.map(positionalShapeOf), "index");
   const sliced = new Map<number, readonly number[]>();
   const advanced: AdvancedEntry[] = [];
-  type Walk = { kind: "axis"; axis: number } | { kind: "new" } | { kind: "advanced" };
-  const walk: Walk[] = [];
+  // What each positional item (and each untouched positional axis after them) becomes: a data
+  // axis that is kept (>= 0), a new axis (-1), or part of the advanced block (-2).
+  const walk: number[] = [];
   let p = 0;
   for (const it of items) {
     if (it.kind === "new") {
-      walk.push({ kind: "new" });
+      walk.push(-1);
       continue;
     }
     const axis = x.logical[p++]!;
     if (it.kind === "slice") {
       sliced.set(axis, it.slice.indicesFor(x.data.shape[axis]!));
-      walk.push({ kind: "axis", axis });
+      walk.push(axis);
     } else {
       advanced.push({ axis, index: it.kind === "int" ? it.value : it.index });
-      walk.push({ kind: "advanced" });
+      walk.push(-2);
     }
   }
-  for (; p < P; p++) walk.push({ kind: "axis", axis: x.logical[p]! });
+  for (; p < P; p++) walk.push(x.logical[p]!);
   for (const n of advNames) {
     if (Object.hasOwn(x.nameAxis, n)) advanced.push({ axis: x.nameAxis[n]!, index: { iota: n } });
   }
-  const indexedAxes = advanced.map((e) => e.axis);
-  let rest = Array.from({ length: x.data.rank }, (_, d) => d).filter(
-    (d) => !indexedAxes.includes(d),
-  );
+  const isAdvanced = new Array<boolean>(rank).fill(false);
+  for (const e of advanced) isAdvanced[e.axis] = true;
+  const rest: number[] = [];
   if (restOrder === "slicedFirst") {
-    rest = [...rest.filter((d) => sliced.has(d)), ...rest.filter((d) => !sliced.has(d))];
+    for (let d = 0; d < rank; d++) if (!isAdvanced[d] && sliced.has(d)) rest.push(d);
+    for (let d = 0; d < rank; d++) if (!isAdvanced[d] && !sliced.has(d)) rest.push(d);
+  } else {
+    for (let d = 0; d < rank; d++) if (!isAdvanced[d]) rest.push(d);
   }
-  const advancedAt = walk.flatMap((w, i) => (w.kind === "advanced" ? [i] : []));
-  const contiguous = advancedAt.every((v, i) => i === 0 || v === advancedAt[i - 1]! + 1);
+  let first = -1;
+  let last = -1;
+  let count = 0;
+  walk.forEach((w, i) => {
+    if (w !== -2) return;
+    if (first < 0) first = i;
+    last = i;
+    count++;
+  });
+  // NumPy: the advanced block goes where its indices are when they are adjacent, else in front.
+  const contiguous = count === 0 || last - first + 1 === count;
   const q = advPositional.length;
-  const resultOf = new Map<number, number>();
+  const resultOf = new Array<number>(rank).fill(-1);
   const advPos: number[] = [];
   const newAxes: NewAxis[] = [];
   let next = 0;
   let placed = false;
-  for (let i = -1; i < walk.length; i++) {
-    // Index -1 places the advanced block in front when it is not contiguous (NumPy's rule).
-    const w = i < 0 ? undefined : walk[i]!;
-    if (w?.kind === "axis") resultOf.set(w.axis, next++);
-    else if (w?.kind === "new") newAxes.push({ pos: next++ });
-    else if (!placed && (w !== undefined || !contiguous)) {
+  if (!contiguous) {
+    for (let j = 0; j < q; j++) advPos.push(next++);
+    placed = true;
+  }
+  for (const w of walk) {
+    if (w >= 0) resultOf[w] = next++;
+    else if (w === -1) newAxes.push({ pos: next++ });
+    else if (!placed) {
       for (let j = 0; j < q; j++) advPos.push(next++);
       placed = true;
     }
   }
-  const xNameOf = new Map<number, AxisName>();
-  for (const n of x.names) xNameOf.set(x.nameAxis[n]!, n);
-  const region: RegionDim[] = [
-    ...advNames.map((n) => ({ size: sizes[n]!, name: n })),
-    ...advPositional.map((s, i) => ({ size: s, pos: advPos[i]! })),
-    ...rest.map((d) => {
-      const size = sliced.get(d)?.length ?? x.data.shape[d]!;
-      const name = xNameOf.get(d);
-      return name === undefined ? { size, pos: resultOf.get(d)! } : { size, name };
-    }),
-  ];
+  const xNameOf = new Array<AxisName | undefined>(rank);
+  for (const n of x.names) xNameOf[x.nameAxis[n]!] = n;
+  const region: RegionDim[] = [];
+  const advNameSizes: number[] = [];
+  for (const n of advNames) {
+    region.push({ size: sizes[n]!, name: n });
+    advNameSizes.push(sizes[n]!);
+  }
+  for (let i = 0; i < q; i++) region.push({ size: advPositional[i]!, pos: advPos[i]! });
+  for (const d of rest) {
+    const size = sliced.get(d)?.length ?? x.data.shape[d]!;
+    const name = xNameOf[d];
+    region.push(name === undefined ? { size, pos: resultOf[d]! } : { size, name });
+  }
   return {
     x,
     sliced,
     advanced,
     advNames,
-    advNameSizes: advNames.map((n) => sizes[n]!),
+    advNameSizes,
     advPositional,
     rest,
     region,
@@ -858,11 +881,8 @@ export function updateLayout(
     const { validity, stride } = indices;
     const count = linear.shape[0]!;
     const tail = tailAxes.map((d) => data.shape[d]!);
-    const moved = transposeIfNeeded(data, [
-      ...plan.advanced.map((e) => e.axis),
-      ...sliceAxes,
-      ...tailAxes,
-    ]);
+    const order = [...plan.advanced.map((e) => e.axis), ...sliceAxes, ...tailAxes];
+    const moved = transposeIfNeeded(data, order);
     const flat = reshapeIfNeeded(moved, [stride, ...tail]);
     let values =
       v === undefined
@@ -874,7 +894,7 @@ export function updateLayout(
     if (validity !== undefined) [linear, values] = dropOutOfBounds(linear, values, validity);
     const out = combine(op, flat, linear, values, value);
     const inverse = new Array<number>(data.rank);
-    [...plan.advanced.map((e) => e.axis), ...sliceAxes, ...tailAxes].forEach((d, i) => {
+    order.forEach((d, i) => {
       inverse[d] = i;
     });
     return layoutOf(
