@@ -57,7 +57,10 @@ export interface ExportOptions {
 
 const EXPORT_OPTIONS = ["dynamicAxes", "inputNames", "outputNames", "description"];
 
-/** Factors by which the second trace scales each dynamic axis (distinct primes: see `solveSize`). */
+/**
+ * Factors by which the second trace scales each dynamic axis: distinct primes, so a size's ratio
+ * between traces says which axes it multiplies (see `solveSize`).
+ */
 const SCALE_PRIMES = [2, 3, 5, 7, 11, 13];
 
 /** A tensor leaf of the arguments or the result, with what the metadata records. */
@@ -217,6 +220,7 @@ function dynamicSources(
 function scaledArguments(
   args: unknown,
   dynamic: readonly (readonly string[])[],
+  scale: (size: number, axis: number) => number,
 ): { args: unknown; made: tf.Tensor[] } {
   const [leaves, def] = flatten(args, isNamedArray);
   const made: tf.Tensor[] = [];
@@ -227,7 +231,7 @@ function scaledArguments(
     const positional = named.dataArray.rank - names.length;
     const shape = named.dataArray.shape.map((s, d) => {
       const k = d < positional ? -1 : dynamic.findIndex((g) => g.includes(names[d - positional]!));
-      return k < 0 ? s : s * SCALE_PRIMES[k]!;
+      return k < 0 ? s : scale(s, k);
     });
     const data = tf.zeros(shape, named.dataArray.dtype);
     made.push(data);
@@ -241,11 +245,50 @@ function scaledArguments(
 }
 
 /**
- * The size `a` (first trace) / `b` (second trace) as a function of the dynamic axes: the
- * ratio `b / a` is a product of the axes' primes, whose exponents say which axes it multiplies.
+ * The size `a` (first trace) as a function of the dynamic axes, from its values `b` and `c` in the
+ * traces with every axis scaled by its prime `p` and one larger: a product `coefficient × ∏ axis^e`
+ * (the ratio `b / a` is a product of primes whose exponents say which axes it multiplies), or an
+ * affine function of one axis (`seq - 1`). The third trace confirms the candidate.
  */
-function solveSize(a: number, b: number, examples: readonly number[], where: () => string): Size {
-  if (a === b) return a;
+function solveSize(
+  a: number,
+  [b, c]: readonly [number, number],
+  examples: readonly number[],
+  where: () => string,
+): Size {
+  if (a === b && a === c) return a;
+  const axes = examples.length;
+  const sizeIn = (k: number, trace: 0 | 1 | 2) =>
+    trace === 0 ? examples[k]! : trace === 1 ? examples[k]! * SCALE_PRIMES[k]! : examples[k]! + 1;
+  const monomial = monomialOf(a, b, examples);
+  if (monomial !== undefined) {
+    const atC = monomial.exponents.reduce(
+      (acc, e, k) => acc * sizeIn(k, 2) ** e,
+      monomial.coefficient,
+    );
+    if (atC === c) return monomial;
+  }
+  for (let k = 0; k < axes; k++) {
+    const slope = (b - a) / (sizeIn(k, 1) - sizeIn(k, 0));
+    const offset = a - slope * sizeIn(k, 0);
+    if (
+      Number.isInteger(slope) &&
+      Number.isInteger(offset) &&
+      offset + slope * sizeIn(k, 2) === c
+    ) {
+      const exponents = examples.map((_, i) => (i === k ? 1 : 0));
+      return { coefficient: slope, exponents, offset };
+    }
+  }
+  throw new ExportError(
+    `onnx.export: ${where()} changes with the dynamic axes in a way the exporter cannot express ` +
+      `(${a} in the example; sizes may be products of dynamic sizes, or one dynamic size plus a constant). Export with those axes static.`,
+  );
+}
+
+/** `a` as `coefficient × ∏ axis^e` when `b / a` is a product of the axes' primes. */
+function monomialOf(a: number, b: number, examples: readonly number[]): SymbolicSize | undefined {
+  if (a <= 0 || b <= 0) return undefined;
   let ratio = b / a;
   const exponents = SCALE_PRIMES.slice(0, examples.length).map((p) => {
     let e = 0;
@@ -255,37 +298,48 @@ function solveSize(a: number, b: number, examples: readonly number[], where: () 
     }
     return e;
   });
-  const scale = exponents.reduce((acc, e, k) => acc * examples[k]! ** e, 1);
-  const coefficient = a / scale;
-  if (ratio !== 1 || !Number.isInteger(coefficient) || a === 0) {
-    throw new ExportError(
-      `onnx.export: ${where()} changes with the dynamic axes in a way ONNX shapes cannot express (${a} in the example). Export with those axes static.`,
-    );
-  }
-  return { coefficient, exponents } satisfies SymbolicSize;
+  const coefficient = a / exponents.reduce((acc, e, k) => acc * examples[k]! ** e, 1);
+  return ratio === 1 && Number.isInteger(coefficient) ? { coefficient, exponents } : undefined;
 }
 
-/** `a` (from the first trace) with every number that differs in `b` replaced by a symbolic size. */
+/** `a` (from the first trace) with every number that differs in the others replaced by a symbolic size. */
 function symbolize(
   a: unknown,
-  b: unknown,
+  others: readonly [unknown, unknown],
   examples: readonly number[],
   where: () => string,
 ): unknown {
-  if (typeof a === "number" && typeof b === "number") return solveSize(a, b, examples, where);
-  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
-    return a.map((x, i) => symbolize(x, b[i], examples, where));
+  const [b, c] = others;
+  if (typeof a === "number" && typeof b === "number" && typeof c === "number") {
+    return solveSize(a, [b, c], examples, where);
+  }
+  if (
+    Array.isArray(a) &&
+    Array.isArray(b) &&
+    Array.isArray(c) &&
+    a.length === b.length &&
+    a.length === c.length
+  ) {
+    return a.map((x, i) => symbolize(x, [b[i], c[i]], examples, where));
   }
   if (
     a !== null &&
     b !== null &&
+    c !== null &&
     typeof a === "object" &&
     typeof b === "object" &&
+    typeof c === "object" &&
     !ArrayBuffer.isView(a)
   ) {
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(a))
-      out[key] = symbolize((a as any)[key], (b as any)[key], examples, where);
+    for (const key of Object.keys(a)) {
+      out[key] = symbolize(
+        (a as Record<string, unknown>)[key],
+        [(b as Record<string, unknown>)[key], (c as Record<string, unknown>)[key]],
+        examples,
+        where,
+      );
+    }
     return out;
   }
   return a;
@@ -431,14 +485,20 @@ export function exportProgram(
 
     const first = trace(fn as never, args);
     traces.push(first.trace);
-    let second: KernelTrace | undefined;
+    let others: [KernelTrace, KernelTrace] | undefined;
     if (sources.length > 0) {
-      const scaled = scaledArguments(args, dynamicAxes);
-      owned.push(...scaled.made);
-      second = trace(fn as never, scaled.args as unknown[]).trace;
-      traces.push(second);
+      const scaledTrace = (scale: (size: number, axis: number) => number) => {
+        const scaled = scaledArguments(args, dynamicAxes, scale);
+        owned.push(...scaled.made);
+        const t = trace(fn as never, scaled.args as unknown[]).trace;
+        traces.push(t);
+        return t;
+      };
+      // The second trace tells which axes a size multiplies; the third (each size one more, close
+      // to the example, so the lowering picks the same kernels) confirms it.
+      others = [scaledTrace((size, k) => size * SCALE_PRIMES[k]!), scaledTrace((size) => size + 1)];
     }
-    const bytes = writeModel(first.trace, second, first.outputs, distinct, {
+    const bytes = writeModel(first.trace, others, first.outputs, distinct, {
       argumentLeaves,
       groups: dynamicAxes,
       inputName,
@@ -473,21 +533,23 @@ interface WriteContext {
 
 function writeModel(
   first: KernelTrace,
-  second: KernelTrace | undefined,
+  others: readonly [KernelTrace, KernelTrace] | undefined,
   outputLeaves: readonly Leaf[],
   inputs: readonly Leaf[],
   context: WriteContext,
 ): Uint8Array {
   const { sources, examples, options } = context;
   const dynamicNames = sources.map((s) => s.name);
-  if (
-    second !== undefined &&
-    (second.kernels.length !== first.kernels.length || second.values.length !== first.values.length)
-  ) {
-    throw kernelsDiffer(
-      first.kernels[Math.min(first.kernels.length, second.kernels.length) - 1]?.kernel ?? "(none)",
-      dynamicNames,
-    );
+  for (const other of others ?? []) {
+    if (
+      other.kernels.length !== first.kernels.length ||
+      other.values.length !== first.values.length
+    ) {
+      throw kernelsDiffer(
+        first.kernels[Math.min(first.kernels.length, other.kernels.length) - 1]?.kernel ?? "(none)",
+        dynamicNames,
+      );
+    }
   }
   const graph = new GraphBuilder(sources);
   const names = new Map<number, string>();
@@ -510,14 +572,14 @@ function writeModel(
 
   const symbolicShape = (
     a: readonly number[],
-    b: readonly number[] | undefined,
+    bc: readonly [readonly number[], readonly number[]] | undefined,
     where: () => string,
-  ): readonly Size[] => (b === undefined ? a : (symbolize(a, b, examples, where) as Size[]));
+  ): readonly Size[] => (bc === undefined ? a : (symbolize(a, bc, examples, where) as Size[]));
 
   first.values.forEach((value, ref) => {
     if (value === undefined) return;
-    const other = second?.values[ref];
-    if (second !== undefined && (other === undefined || other.kind !== value.kind)) {
+    const otherValues = others?.map((t) => t.values[ref]);
+    if (otherValues?.some((o) => o === undefined || o.kind !== value.kind)) {
       throw kernelsDiffer("(an input or constant)", dynamicNames);
     }
     if (value.kind === "input") {
@@ -542,8 +604,12 @@ function writeModel(
     } else if (value.kind === "constant") {
       const t = value.tensor;
       valueDtypeOf(t.dtype, "a constant of the function");
-      const otherTensor = other?.kind === "constant" ? other.tensor : undefined;
-      const shape = symbolicShape(t.shape, otherTensor?.shape, () => "the shape of a constant");
+      const otherTensors = otherValues?.map((o) => (o?.kind === "constant" ? o.tensor : t));
+      const shape = symbolicShape(
+        t.shape,
+        otherTensors === undefined ? undefined : [otherTensors[0]!.shape, otherTensors[1]!.shape],
+        () => "the shape of a constant",
+      );
       if (shape.some(isSymbolic)) {
         // A constant whose size follows a dynamic axis: fine when every element is the same.
         const fill = uniformValue(t);
@@ -566,7 +632,7 @@ function writeModel(
           }),
         );
       } else {
-        if (otherTensor !== undefined && t.size <= 4096 && !sameValues(t, otherTensor)) {
+        if (t.size <= 4096 && otherTensors?.some((o) => !sameValues(t, o))) {
           throw new ExportError(
             `onnx.export: a constant of shape [${t.shape.join(", ")}] has values that depend on the sizes of the dynamic axes (${dynamicNames.join(", ")}). Compute it from an input, or export with those axes static.`,
           );
@@ -584,7 +650,9 @@ function writeModel(
       shapes.set(ref, shape);
       dtypes.set(ref, t.dtype);
     } else {
-      const otherShape = other?.kind === "kernel" ? other.shape : undefined;
+      const otherShapes = otherValues?.map((o) => (o?.kind === "kernel" ? o.shape : value.shape));
+      const otherShape =
+        otherShapes === undefined ? undefined : ([otherShapes[0]!, otherShapes[1]!] as const);
       shapes.set(
         ref,
         symbolicShape(value.shape, otherShape, () => "the shape of an intermediate value"),
@@ -594,18 +662,18 @@ function writeModel(
   });
 
   first.kernels.forEach((kernel, k) => {
-    const otherKernel = second?.kernels[k];
-    if (otherKernel !== undefined && otherKernel.kernel !== kernel.kernel)
+    const otherKernels = others?.map((t) => t.kernels[k]!);
+    if (otherKernels?.some((o) => o.kernel !== kernel.kernel))
       throw kernelsDiffer(kernel.kernel, dynamicNames);
     if (!isSupportedKernel(kernel.kernel)) {
       throw locate(new UnsupportedKernelError(kernel.kernel, ""));
     }
     const attrs = (
-      otherKernel === undefined
+      otherKernels === undefined
         ? (kernel.attrs ?? {})
         : symbolize(
             kernel.attrs ?? {},
-            otherKernel.attrs ?? {},
+            [otherKernels[0]!.attrs ?? {}, otherKernels[1]!.attrs ?? {}],
             examples,
             () => `an attribute of kernel ${kernel.kernel}`,
           )

@@ -9,12 +9,14 @@ import type { onnx as OnnxTypes } from "onnx-proto";
 import { type AttributeValue, attribute, tensorProto, type ValueDtype } from "./protobuf.js";
 
 /**
- * A size that depends on dynamic axes: `coefficient × ∏ size(axis)^exponent`.
+ * A size that depends on dynamic axes: `offset + coefficient × ∏ size(axis)^exponent`.
  * `exponents[k]` belongs to the k-th declared dynamic axis.
  */
 export interface SymbolicSize {
   readonly coefficient: number;
   readonly exponents: readonly number[];
+  /** Default 0. */
+  readonly offset?: number;
 }
 
 /** A dimension or attribute entry: a number, or a size that depends on dynamic axes. */
@@ -116,7 +118,7 @@ export class GraphBuilder {
 
   /** A 1-element int64 tensor holding the value of `size` at run time. */
   symbolicSize(size: SymbolicSize): string {
-    const key = `${size.coefficient}|${size.exponents.join(",")}`;
+    const key = `${size.coefficient}|${size.exponents.join(",")}|${size.offset ?? 0}`;
     const known = this.symbolic.get(key);
     if (known !== undefined) return known;
     let value: string | undefined;
@@ -133,6 +135,9 @@ export class GraphBuilder {
     if (value === undefined) value = this.constant([size.coefficient], "int64", [1]);
     else if (size.coefficient !== 1) {
       value = this.op("Mul", [value, this.constant([size.coefficient], "int64", [1])]);
+    }
+    if ((size.offset ?? 0) !== 0) {
+      value = this.op("Add", [value, this.constant([size.offset!], "int64", [1])]);
     }
     this.symbolic.set(key, value);
     return value;

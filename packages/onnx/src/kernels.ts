@@ -571,10 +571,15 @@ function tensorOf(value: number, dtype: ValueDtype) {
 
 /** `a + b` where either may depend on dynamic axes (only equal exponents can be added). */
 function addSizes(c: KernelContext, a: Size, b: Size): Size {
-  if (typeof a === "number" && a === 0) return b;
-  if (typeof b === "number" && b === 0) return a;
-  if (isSymbolic(a) && isSymbolic(b) && a.exponents.join() === b.exponents.join()) {
-    return { coefficient: a.coefficient + b.coefficient, exponents: a.exponents };
+  if (typeof a === "number" && typeof b === "number") return a + b;
+  if (typeof a === "number") return addSizes(c, b, a);
+  if (typeof b === "number") return { ...a, offset: (a.offset ?? 0) + b };
+  if (a.exponents.join() === b.exponents.join()) {
+    return {
+      coefficient: a.coefficient + b.coefficient,
+      exponents: a.exponents,
+      offset: (a.offset ?? 0) + (b.offset ?? 0),
+    };
   }
   throw new ExportError(
     `onnx.export: kernel ${c.kernel} slices with a start and a size that depend differently on dynamic axes; ` +
