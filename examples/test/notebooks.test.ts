@@ -1,5 +1,5 @@
 /**
- * The notebook series as committed: six TypeScript (tslab) notebooks that teach in prose and code,
+ * The notebook series as committed: TypeScript (tslab) notebooks that teach in prose and code,
  * stored with the outputs of a complete run (`npm run notebooks`), so that they read well where
  * notebooks are browsed. That every cell runs in tslab against the installed packages is tested in
  * test/installed/notebooks.test.ts.
@@ -18,7 +18,7 @@ import {
 
 const dir = fileURLToPath(new URL("../notebooks/", import.meta.url));
 
-/** The six topics of the notebook series, by file name and title. */
+/** The topics of the notebook series, by file name and title. */
 const topics = [
   ["01-how-to-think-in-saikei.ipynb", "How to think in saikei"],
   ["02-selectors.ipynb", "Selectors"],
@@ -26,6 +26,7 @@ const topics = [
   ["04-effects.ipynb", "Effects"],
   ["05-transformer-from-scratch.ipynb", "A transformer from scratch"],
   ["06-lora.ipynb", "LoRA"],
+  ["07-induction-heads.ipynb", "Induction heads"],
 ] as const;
 
 /** Outputs above this size make a notebook slow to open and to review. */
@@ -35,7 +36,7 @@ const load = (file: string): Notebook => readNotebook(dir + file);
 const code = (notebook: Notebook) => notebook.cells.filter((c) => c.cell_type === "code");
 
 describe("the notebook series", () => {
-  it("has exactly the six notebooks, one per topic", () => {
+  it("has exactly the seven notebooks, one per topic", () => {
     const found = readdirSync(dir)
       .filter((f) => f.endsWith(".ipynb"))
       .sort();
@@ -88,7 +89,8 @@ describe("the committed notebooks carry the outputs of a complete run", () => {
   it.each(topics)("%s: every pz.ts.display call left an HTML view", (file) => {
     const cells = code(load(file));
     cells.forEach((cell, i) => {
-      const displays = cellSource(cell).match(/pz\.ts\.display\(/g)?.length ?? 0;
+      const displays =
+        cellSource(cell).match(/pz\.ts\.display\(|tslab\.display\.html\(/g)?.length ?? 0;
       const html = (cell.outputs ?? []).filter(
         (o) => o.output_type === "display_data" && o.data["text/html"] !== undefined,
       );

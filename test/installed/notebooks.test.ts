@@ -30,6 +30,7 @@ const files = [
   "04-effects.ipynb",
   "05-transformer-from-scratch.ipynb",
   "06-lora.ipynb",
+  "07-induction-heads.ipynb",
 ];
 
 /** Long lines (minified wasm glue in a stack trace) shortened, and only the end kept. */
@@ -168,9 +169,9 @@ describe("every notebook runs in tslab from the first cell to the last", () => {
       expect(run.ok, describeFailure(run)).toBe(true);
       const cells = codeCells(path);
       expect(run.cells.map((c) => c.executionCount)).toEqual(cells.map((_, i) => i + 1));
-      // pz.ts.display shows HTML in tslab: one display_data output per call.
+      // pz.ts.display (and tslab.display.html) shows HTML in tslab: one display_data output per call.
       run.cells.forEach((cell, i) => {
-        const calls = cells[i]!.match(/pz\.ts\.display\(/g)?.length ?? 0;
+        const calls = cells[i]!.match(/pz\.ts\.display\(|tslab\.display\.html\(/g)?.length ?? 0;
         const html = cell.outputs.filter(
           (o) => o.output_type === "display_data" && o.data["text/html"] !== undefined,
         );
