@@ -7,9 +7,10 @@
  *    read, and the peak RSS it adds over the float32 bytes of the parameters
  *    (`peak_rss_over_f32`; target: extra RSS ≤ 1.5 × float32 bytes + 100 MB, `within_target`).
  * 2. `generate-pretrained-100m`: prefill of a 16-token prompt + 32 greedy tokens with
- *    `generateTokens` (KV-cached, replayed decoding step) against a hand-written tfjs forward of
- *    the same weights with growing KV caches. Target ratio ≤ 1.1. The line says whether both
- *    produced the same tokens (`tokens_match`).
+ *    `generateTokens` (KV-cached, with a kept `DecodingStep` whose traces replay) against a
+ *    hand-written tfjs forward of the same weights with growing KV caches. Target ratio ≤ 1.1.
+ *    The line says whether both produced the same tokens (`tokens_match`).
+ *    `generate-pretrained-100m-own-step`: the same with the default (each call traces its own step).
  *
  * Run: npx tsx --conditions=@saikei/source packages/models/bench/pretrained.bench.ts
  * Environment: ROUNDS (default 2), LAYERS (default 8), KEEP (keep the folder, default no).
@@ -25,7 +26,7 @@ import { isAnyParameter } from "@saikei/nn";
 import { flattenWithPath } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { compare, round } from "../../../bench/harness.js";
-import { generateTokens, loadPretrained, type TransformerLM } from "../src/index.js";
+import { DecodingStep, generateTokens, loadPretrained, type TransformerLM } from "../src/index.js";
 
 const V = 32000;
 const D = 768;
@@ -305,13 +306,29 @@ async function main(): Promise<void> {
     const theirs = handGenerate(weights, prompt);
     const tokensMatch = ours.length === theirs.length && ours.every((t, i) => t === theirs[i]);
     if (!tokensMatch) console.warn(`tokens differ: saikei ${ours} / hand-written ${theirs}`);
+    const step = new DecodingStep();
+    generateTokens(model, prompt, { ...options, step }); // traces once; later calls replay
+    const lineFields = () => ({
+      prompt: PROMPT,
+      new_tokens: NEW_TOKENS,
+      tokens_match: tokensMatch,
+      loadavg: os.loadavg().map(round),
+    });
     await compare(
       "generate-pretrained-100m",
+      () => generateTokens(model, prompt, { ...options, step }),
+      "hand-written tfjs forward, growing KV caches",
+      () => handGenerate(weights, prompt),
+      { warmup: 1, iterations: 1, rounds, extra: lineFields() },
+    );
+    await compare(
+      "generate-pretrained-100m-own-step",
       () => generateTokens(model, prompt, options),
       "hand-written tfjs forward, growing KV caches",
       () => handGenerate(weights, prompt),
-      { warmup: 0, iterations: 1, rounds, extra: { prompt: PROMPT, new_tokens: NEW_TOKENS, tokens_match: tokensMatch, loadavg: os.loadavg().map(round) } },
+      { warmup: 0, iterations: 1, rounds, extra: lineFields() },
     );
+    step.dispose();
   } finally {
     if (process.env.KEEP === undefined) rmSync(dir, { recursive: true, force: true });
   }
