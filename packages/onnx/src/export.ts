@@ -34,7 +34,7 @@ import {
 } from "./graph.js";
 import { convertKernel, isSupportedKernel, type KernelContext } from "./kernels.js";
 import { INPUTS_KEY, OUTPUTS_KEY, type TensorDescription } from "./metadata.js";
-import { onnx, type ValueDtype, valueInfo } from "./protobuf.js";
+import { onnx, scalarTensorProto, type ValueDtype, valueInfo } from "./protobuf.js";
 
 /** The ONNX operator set the exporter writes. */
 export const OPSET = 18;
@@ -622,13 +622,7 @@ function writeModel(
         names.set(
           ref,
           graph.op("ConstantOfShape", [graph.sizes(shape)], {
-            value: {
-              tensor: {
-                dims: [1],
-                dataType: { float32: 1, int32: 6, int64: 7, bool: 9 }[dtype],
-                rawData: scalarBytes(fill, dtype),
-              },
-            },
+            value: { tensor: scalarTensorProto(fill, dtype) },
           }),
         );
       } else {
@@ -777,17 +771,4 @@ function sameValues(a: tf.Tensor, b: tf.Tensor): boolean {
   if (x.length !== y.length) return false;
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
   return true;
-}
-
-function scalarBytes(value: number, dtype: ValueDtype): Uint8Array {
-  switch (dtype) {
-    case "float32":
-      return new Uint8Array(new Float32Array([value]).buffer);
-    case "int32":
-      return new Uint8Array(new Int32Array([value]).buffer);
-    case "int64":
-      return new Uint8Array(new BigInt64Array([BigInt(value)]).buffer);
-    default:
-      return new Uint8Array([value ? 1 : 0]);
-  }
 }

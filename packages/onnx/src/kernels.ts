@@ -10,7 +10,7 @@ import { bugInSaikei } from "@saikei/struct";
 import type * as tf from "@tensorflow/tfjs-core";
 import { ExportError } from "./errors.js";
 import { type GraphBuilder, isSymbolic, type Size } from "./graph.js";
-import type { AttributeValue, ValueDtype } from "./protobuf.js";
+import { type AttributeValue, scalarTensorProto, type ValueDtype } from "./protobuf.js";
 
 /** What a converter sees of one traced kernel. */
 export interface KernelContext {
@@ -546,27 +546,9 @@ const KERNELS: Readonly<Record<string, KernelEntry>> = {
 };
 
 function fillLike(c: KernelContext, value: number): string {
-  const dtype = valueDtype(c.inputDtype(0));
-  const proto = c.graph.constant([value], dtype, [1]);
-  void proto;
   return c.graph.op("ConstantOfShape", [c.graph.op("Shape", [c.inputs[0]!])], {
-    value: { tensor: tensorOf(value, dtype) },
+    value: { tensor: scalarTensorProto(value, valueDtype(c.inputDtype(0))) },
   });
-}
-
-function tensorOf(value: number, dtype: ValueDtype) {
-  return {
-    dims: [1],
-    dataType: { float32: 1, int32: 6, int64: 7, bool: 9 }[dtype],
-    rawData:
-      dtype === "bool"
-        ? new Uint8Array([value ? 1 : 0])
-        : dtype === "int64"
-          ? new Uint8Array(new BigInt64Array([BigInt(value)]).buffer)
-          : dtype === "int32"
-            ? new Uint8Array(new Int32Array([value]).buffer)
-            : new Uint8Array(new Float32Array([value]).buffer),
-  };
 }
 
 /** `a + b` where either may depend on dynamic axes (only equal exponents can be added). */

@@ -99,3 +99,11 @@ export function valueInfo(
     },
   };
 }
+
+/** A one-element `TensorProto` (the `value` attribute of `ConstantOfShape`). */
+export function scalarTensorProto(
+  value: number,
+  dtype: ValueDtype,
+): import("onnx-proto").onnx.ITensorProto {
+  return { dims: [1], dataType: ElementType[dtype], rawData: rawBytes([value], dtype) };
+}

@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { OnnxError, SessionInputError } from "./errors.js";
 import { INPUTS_KEY, OUTPUTS_KEY, type TensorDescription } from "./metadata.js";
 import { onnx } from "./protobuf.js";
-import { isNode, loadRuntime, type OrtModule, type OrtSession, type OrtTensor } from "./runtime.js";
+import { loadRuntime, type OrtModule, type OrtSession, type OrtTensor } from "./runtime.js";
 
 /** Options of {@link session}. */
 export interface SessionOptions {
@@ -263,7 +263,7 @@ export async function session(
   const ort = options.runtime ?? (await loadRuntime());
   const sessionOptions: Record<string, unknown> = { graphOptimizationLevel: "all" };
   if (threads !== undefined) {
-    if (isNode() || options.runtime === undefined) sessionOptions.intraOpNumThreads = threads;
+    sessionOptions.intraOpNumThreads = threads;
     sessionOptions.interOpNumThreads = 1;
   }
   let handle: OrtSession;
