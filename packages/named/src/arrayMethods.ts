@@ -14,9 +14,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import { NamedDtypeError, NamedIndexError, PositionalAxesError } from "./errors.js";
 import {
   describePositionalShape,
+  internalRecord,
   type Layout,
   layoutOf,
-  nameRecord,
   positionalShapeOf,
   sizeOf,
   transposeIfNeeded,
@@ -46,7 +46,7 @@ export function mapPositional(x: Layout, fn: (t: tf.Tensor, batch: number) => tf
   return tidy(() => {
     const t = transposeIfNeeded(x.data, [...names.map((n) => x.nameAxis[n]!), ...x.logical]);
     const out = fn(t, names.length);
-    const nameAxis: Record<string, number> = nameRecord();
+    const nameAxis: Record<string, number> = internalRecord();
     names.forEach((n, i) => {
       nameAxis[n] = i;
     });
@@ -81,7 +81,7 @@ export function mapPositionalMany(
     });
     let out = fn(tensors, names.length);
     out = broadcastFast(out, [...names.map((n) => sizes[n]!), ...out.shape.slice(names.length)]);
-    const nameAxis: Record<string, number> = nameRecord();
+    const nameAxis: Record<string, number> = internalRecord();
     names.forEach((n, i) => {
       nameAxis[n] = i;
     });
@@ -193,7 +193,7 @@ export function argExtremumLayout(x: Layout, kind: "argmax" | "argmin", axis?: n
     const t = toNumeric(base.data);
     const out = kind === "argmax" ? tf.argMax(t, d) : tf.argMin(t, d);
     const shift = (a: number) => (a > d ? a - 1 : a);
-    const nameAxis: Record<string, number> = nameRecord();
+    const nameAxis: Record<string, number> = internalRecord();
     for (const n of base.names) nameAxis[n] = shift(base.nameAxis[n]!);
     return layoutOf(out, base.logical.filter((a) => a !== d).map(shift), nameAxis);
   });
@@ -381,7 +381,7 @@ export function nonzeroLayouts(x: Layout): Layout[] {
       rest = Math.floor(rest / shape[i]!);
     }
   });
-  return coords.map((c) => layoutOf(tf.tensor1d(c, "int32"), [0], nameRecord()));
+  return coords.map((c) => layoutOf(tf.tensor1d(c, "int32"), [0], internalRecord()));
 }
 
 /** Reads the positions of `true` entries of a 1-D condition (for `compress`). */

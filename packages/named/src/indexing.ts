@@ -20,10 +20,10 @@ import {
   checkAxisName,
   describeNamedShape,
   describePositionalShape,
+  internalRecord,
   type Layout,
   layoutOf,
   namedShapeOf,
-  nameRecord,
   positionalShapeOf,
   sizeOf,
   transposeIfNeeded,
@@ -233,7 +233,7 @@ function planPositional(
   }
   const sizes =
     arrays.length === 0
-      ? nameRecord()
+      ? internalRecord()
       : unionOfLayouts([x, ...arrays], "index", [
           "array",
           ...arrays.map((_, i) => `indices[${i}]`),
@@ -334,14 +334,14 @@ function planPositional(
 
 /** The layout with names `names` moved to the front of the positional axes (penzai's `untag_prefix`). */
 function untagPrefixLayout(x: Layout, names: readonly AxisName[]): Layout {
-  const nameAxis: Record<string, number> = nameRecord();
+  const nameAxis: Record<string, number> = internalRecord();
   for (const n of x.names) if (!names.includes(n)) nameAxis[n] = x.nameAxis[n]!;
   return layoutOf(x.data, [...names.map((n) => x.nameAxis[n]!), ...x.logical], nameAxis);
 }
 
 /** The layout with its first positional axes named `names` (penzai's `tag_prefix`). */
 function tagPrefixLayout(x: Layout, names: readonly AxisName[]): Layout {
-  const nameAxis: Record<string, number> = nameRecord(x.nameAxis);
+  const nameAxis: Record<string, number> = Object.assign(internalRecord(), x.nameAxis);
   names.forEach((n, i) => {
     nameAxis[n] = x.logical[i]!;
   });
@@ -513,7 +513,7 @@ function defaultFill(dtype: tf.DataType): number | boolean {
 /** The result layout of a plan, over data laid out as the region followed by the new axes. */
 function resultLayout(plan: Plan, data: tf.Tensor): Layout {
   const logical = new Array<number>(plan.resultRank);
-  const nameAxis: Record<string, number> = nameRecord();
+  const nameAxis: Record<string, number> = internalRecord();
   plan.region.forEach((dim, i) => {
     if (dim.name !== undefined) nameAxis[dim.name] = i;
     else logical[dim.pos!] = i;
@@ -605,7 +605,7 @@ function broadcastForValue(x: Layout, value: Layout, introduced: ReadonlySet<Axi
   const sizes = namedShapeOf(value);
   const shape = [...x.data.shape, ...extra.map((n) => sizes[n]!)];
   const data = broadcastFast(tf.reshape(x.data, [...x.data.shape, ...extra.map(() => 1)]), shape);
-  const nameAxis: Record<string, number> = nameRecord(x.nameAxis);
+  const nameAxis: Record<string, number> = Object.assign(internalRecord(), x.nameAxis);
   extra.forEach((n, i) => {
     nameAxis[n] = x.data.rank + i;
   });
@@ -682,7 +682,7 @@ function updateShapeError(value: Layout, plan: Plan, where: string): NamedShapeM
 
 function valueLayout(value: Layout | number | boolean, dtype: tf.DataType): Layout {
   if (typeof value === "object") return value;
-  return layoutOf(tf.scalar(value, dtype), [], nameRecord());
+  return layoutOf(tf.scalar(value, dtype), [], internalRecord());
 }
 
 /**

@@ -72,6 +72,15 @@ export function nameRecord<V = number>(
 }
 
 /**
+ * An empty prototype-free record for the kernels' internal layouts: like {@link nameRecord} but
+ * without the printing hook (defining it makes every record slower to build and to read, and
+ * internal layouts are never printed; the classes copy them with `nameRecord`).
+ */
+export function internalRecord<V = number>(): Record<string, V> {
+  return Object.create(null) as Record<string, V>;
+}
+
+/**
  * Throws `AxisNameError` unless `name` is a valid axis name: a string that is not integer-like.
  * Integer-like keys would be reordered by JavaScript objects and confused with positional indices.
  *
@@ -166,7 +175,7 @@ export function positionalLayout(t: tf.Tensor): Layout {
     data: t,
     logical: Array.from({ length: t.rank }, (_, i) => i),
     names: [],
-    nameAxis: nameRecord(),
+    nameAxis: internalRecord(),
   };
 }
 

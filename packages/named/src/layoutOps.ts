@@ -24,10 +24,10 @@ import {
   type AxisName,
   describeNamedShape,
   describePositionalShape,
+  internalRecord,
   type Layout,
   layoutOf,
   namedShapeOf,
-  nameRecord,
   positionalShapeOf,
   sizeOf,
   transposeIfNeeded,
@@ -101,7 +101,7 @@ export function unionOfLayouts(
   where: string,
   labels?: readonly string[],
 ): Record<AxisName, number> {
-  const sizes: Record<string, number> = nameRecord();
+  const sizes: Record<string, number> = internalRecord();
   const bad = new Set<string>();
   for (const l of layouts) {
     if (l === undefined) continue;
@@ -189,7 +189,7 @@ export function elementwiseLayout(
     let out = fn(...inputs);
     const target = [...outPositional, ...outNames.map((n) => sizes[n]!)];
     out = out.size === sizeOf(target) ? reshapeIfNeeded(out, target) : broadcastFast(out, target);
-    const nameAxis: Record<string, number> = nameRecord();
+    const nameAxis: Record<string, number> = internalRecord();
     outNames.forEach((n, i) => {
       nameAxis[n] = P + i;
     });
@@ -432,7 +432,7 @@ export function afterRemoving(x: Layout, data: tf.Tensor, removed: readonly numb
   let next = 0;
   for (let d = 0; d < rank; d++) if (!removed.includes(d)) newIndex[d] = next++;
   const newLogical = x.logical.filter((d) => !removed.includes(d)).map((d) => newIndex[d]!);
-  const nameAxis: Record<string, number> = nameRecord();
+  const nameAxis: Record<string, number> = internalRecord();
   for (const n of x.names)
     if (!removed.includes(x.nameAxis[n]!)) nameAxis[n] = newIndex[x.nameAxis[n]!]!;
   return layoutOf(data, newLogical, nameAxis);
@@ -635,7 +635,7 @@ export function dotLayouts(a: Layout, b: Layout, contract: readonly AxisName[]):
     }
     out = reshapeIfNeeded(out, sizesOf(outNames));
     if (intResult) out = tf.cast(tf.round(out), "int32");
-    const nameAxis: Record<string, number> = nameRecord();
+    const nameAxis: Record<string, number> = internalRecord();
     outNames.forEach((n, i) => {
       nameAxis[n] = i;
     });
@@ -705,7 +705,7 @@ export function normalizeLayout(
     perm.forEach((d, j) => {
       inverse[d] = j;
     });
-    const newNames: Record<string, number> = nameRecord();
+    const newNames: Record<string, number> = internalRecord();
     for (const n of names) newNames[n] = inverse[nameAxis[n]!]!;
     return layoutOf(
       out,

@@ -13,7 +13,7 @@
 
 import { checkOptions } from "@saikei/struct";
 import type * as tf from "@tensorflow/tfjs-core";
-import type { AxisName } from "./layout.js";
+import { type AxisName, nameRecord } from "./layout.js";
 import {
   astypeLayout,
   type BinaryOpName,
@@ -59,10 +59,12 @@ export function unionNamedShape(
   where: string,
   labels?: readonly string[],
 ): Record<AxisName, number> {
-  return unionOfLayouts(
-    operands.map((o) => (o instanceof NamedArrayBase ? o.layout() : undefined)),
-    where,
-    labels,
+  return nameRecord(
+    unionOfLayouts(
+      operands.map((o) => (o instanceof NamedArrayBase ? o.layout() : undefined)),
+      where,
+      labels,
+    ),
   );
 }
 
