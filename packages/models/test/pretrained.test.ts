@@ -10,6 +10,8 @@ import {
   loraifyLinearsInSelection,
   parseSafetensors,
   readSafetensorsHeader,
+  SafetensorsError,
+  serializeSafetensors,
 } from "@saikei/toolshed";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
@@ -202,7 +204,6 @@ describe("loadPretrained", () => {
     );
     // The original upload also carries the attention-mask buffers; they are skipped.
     renamed["h.0.attn.bias"] = tf.ones([1, 1, 64, 64]);
-    const { serializeSafetensors } = await import("@saikei/toolshed");
     writeFileSync(file, serializeSafetensors(renamed, undefined, { floatFormat: "F16" }));
     tf.dispose(Object.values(renamed));
     const { model } = await loadPretrained(dir);
@@ -210,6 +211,38 @@ describe("loadPretrained", () => {
     const logits = logitsOf(model, expected.promptIds);
     expect(Math.abs(logits[0]! - expected.logits[0]![0]!)).toBeLessThan(1e-4);
     disposeModel(model);
+  });
+
+  it("reads MistralForCausalLM as the Llama family", async () => {
+    const dir = copyOf("llama-gqa-f32");
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    writeFileSync(
+      join(dir, "config.json"),
+      JSON.stringify({
+        ...config,
+        architectures: ["MistralForCausalLM"],
+        model_type: "mistral",
+        sliding_window: 4096,
+      }),
+    );
+    const { model, config: loaded } = await loadPretrained(dir);
+    expect(loaded.architecture).toBe("MistralForCausalLM");
+    const expected = expectedOf("llama-gqa-f32");
+    const logits = logitsOf(model, expected.promptIds);
+    const wanted = expected.logits.flat();
+    expect(Math.max(...wanted.map((w, i) => Math.abs(w - logits[i]!)))).toBeLessThan(1e-4);
+    disposeModel(model);
+  });
+
+  it("names the file of a corrupt safetensors header", async () => {
+    const dir = copyOf("gemma-mqa");
+    const file = join(dir, "model.safetensors");
+    const bytes = new Uint8Array(readFileSync(file));
+    bytes[10] = 0x5b; // "__metadata__" becomes "[_metadata__", an entry without a dtype
+    writeFileSync(file, bytes);
+    const error = await loadPretrained(dir).catch((e) => e);
+    expect(error).toBeInstanceOf(SafetensorsError);
+    expect(error.message).toContain(`${file}: Safetensors tensor "[_metadata__" has no string "dtype"`);
   });
 
   it("names the architecture it cannot build and lists the supported ones", async () => {
@@ -231,7 +264,6 @@ describe("loadPretrained", () => {
     const dir = copyOf("llama-gqa-f32");
     const file = join(dir, "model.safetensors");
     const tensors = parseSafetensors(new Uint8Array(readFileSync(file)));
-    const { serializeSafetensors } = await import("@saikei/toolshed");
     const damaged = { ...tensors };
     delete damaged["model.norm.weight"];
     damaged["model.layers.1.mlp.up_proj.weight"] = tf.zeros([64, 31]);
@@ -253,7 +285,6 @@ describe("loadPretrained", () => {
     const dir = copyOf("gemma-mqa");
     const file = join(dir, "model.safetensors");
     const tensors = parseSafetensors(new Uint8Array(readFileSync(file)));
-    const { serializeSafetensors } = await import("@saikei/toolshed");
     const extra = tf.zeros([2]);
     writeFileSync(file, serializeSafetensors({ ...tensors, "model.extra.weight": extra }));
     tf.dispose([...Object.values(tensors), extra]);

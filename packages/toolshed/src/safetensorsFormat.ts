@@ -347,6 +347,17 @@ function halfToFloat(bits: number): number {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
+let halfValues: Float32Array | undefined;
+
+/** The float32 value of every half-precision bit pattern (256 KB, built on first use). */
+function halfTable(): Float32Array {
+  if (halfValues === undefined) {
+    halfValues = new Float32Array(65536);
+    for (let bits = 0; bits < 65536; bits++) halfValues[bits] = halfToFloat(bits);
+  }
+  return halfValues;
+}
+
 /** The decoded values of one entry, ready for `tf.tensor`. */
 interface DecodedEntry {
   readonly entry: SafetensorsEntry;
@@ -379,12 +390,14 @@ function decodeEntry(
         values: readFloats(view, 8, (o) => view.getFloat64(o, true)),
         tfDtype: "float32",
       };
-    case "F16":
+    case "F16": {
+      const table = halfTable();
       return {
         entry,
-        values: readFloats(view, 2, (o) => halfToFloat(view.getUint16(o, true))),
+        values: readFloats(view, 2, (o) => table[view.getUint16(o, true)]!),
         tfDtype: "float32",
       };
+    }
     case "BF16": {
       const out = new Float32Array(length / 2);
       const bits = new Uint32Array(out.buffer);
