@@ -184,13 +184,17 @@ async function main(): Promise<void> {
   const [withState, initialStates] = handleLocalStates(stateful, "w");
   let states = initialStates;
   let directCalls = Array.from({ length: LAYERS }, () => 0);
+  // The handler hands back states of the caller's own (new handles on the weights' data, see
+  // docs/effects.md), so each step disposes the previous ones, except the weights themselves.
+  const stateTensors = (s: Record<string, unknown>) =>
+    Object.values(s).filter((v): v is tf.Tensor => v instanceof tf.Tensor);
   const runStateful = () => {
-    const out = tf.tidy(() => {
-      const [y, next] = withState.call([x, states]);
-      states = next;
-      return y as tf.Tensor;
-    });
-    out.dispose();
+    const [y, next] = tf.tidy(
+      () => withState.call([x, states]) as unknown as tf.TensorContainer,
+    ) as [tf.Tensor, Record<string, unknown>];
+    if (states !== initialStates) tf.dispose(stateTensors(states));
+    states = next;
+    y.dispose();
   };
   const runDirectCounting = () => {
     const counts = directCalls.slice();
@@ -199,6 +203,8 @@ async function main(): Promise<void> {
     directCalls = counts;
     out.dispose();
   };
+  let overheadInitial: Record<string, unknown> = {};
+  let overheadStates: Record<string, unknown> = {};
   const stateOverhead = await overheadMs(
     (() => {
       const [h, s0] = handleLocalStates(
@@ -213,9 +219,12 @@ async function main(): Promise<void> {
         }),
         "w",
       );
-      let st = s0;
+      overheadInitial = s0;
+      overheadStates = s0;
       return () => {
-        st = h.call([0, st])[1];
+        const next = h.call([0, overheadStates])[1];
+        if (overheadStates !== s0) tf.dispose(stateTensors(overheadStates));
+        overheadStates = next;
       };
     })(),
     (() => {
@@ -235,6 +244,8 @@ async function main(): Promise<void> {
     extra: { backend, references: 24, handler_overhead_ms: stateOverhead },
   });
 
+  if (states !== initialStates) tf.dispose(stateTensors(states));
+  if (overheadStates !== overheadInitial) tf.dispose(stateTensors(overheadStates));
   tf.dispose([x, ...weights]);
   const leaked = tf.memory().numTensors - before;
   if (leaked !== 0) throw new Error(`benchmark leaked ${leaked} tensors`);

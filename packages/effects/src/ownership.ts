@@ -15,6 +15,7 @@
  * @module
  */
 
+import { isTaping, isTracing } from "@saikei/named";
 import { flatten, unflatten } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 
@@ -48,6 +49,43 @@ function disposedError(what: string): DisposedEffectValueError {
       "dispose a tensor after giving it to set() or tell(): the handler hands it to its caller, who " +
       "owns it from then on. Give set()/tell() a tensor you no longer dispose (or a clone).",
   );
+}
+
+/** The parts of the tfjs engine a zero-cost handle needs (not in its typings). */
+interface EngineInternals {
+  readonly backend?: { incRef?: (dataId: unknown) => void };
+  readonly state?: { tensorInfo?: { get(dataId: unknown): { backend?: unknown } | undefined } };
+  makeTensorFromTensorInfo?: (
+    info: { dataId: unknown; shape: number[]; dtype: tf.DataType },
+    backend?: unknown,
+  ) => tf.Tensor;
+}
+
+/**
+ * A new tensor sharing `t`'s data (a second reference to the same buffer: nothing is copied).
+ *
+ * Eagerly it is made directly by the engine (well under a microsecond); while a gradient tape or a
+ * jit trace records, it is a same-shape reshape instead, which every backend implements by adding
+ * a reference to the data, and which tapes and traces record (with an identity gradient). `clone`
+ * would copy the data on the wasm backend.
+ */
+function newHandle(t: tf.Tensor): tf.Tensor {
+  if (!isTaping() && !isTracing() && t.dtype !== "string") {
+    const engine = tf.engine() as unknown as EngineInternals;
+    const backend = engine.backend;
+    if (
+      typeof backend?.incRef === "function" &&
+      typeof engine.makeTensorFromTensorInfo === "function" &&
+      engine.state?.tensorInfo?.get(t.dataId)?.backend === backend
+    ) {
+      backend.incRef(t.dataId);
+      return engine.makeTensorFromTensorInfo(
+        { dataId: t.dataId, shape: t.shape, dtype: t.dtype },
+        backend,
+      );
+    }
+  }
+  return tf.reshape(t, t.shape);
 }
 
 function tensorLeaves(value: unknown): tf.Tensor[] {
@@ -102,12 +140,12 @@ export class HandedTensors {
 
   /**
    * Ends the call. Returns the body's `output` and the `handed` values with every tensor the
-   * receiver must own replaced by a fresh handle (an identity op: no data is copied, gradients flow
-   * through it), then frees the tensors this call kept.
+   * receiver must own replaced by a new handle on the same data (a same-shape reshape: no data is
+   * copied, gradients flow through it), then frees the tensors this call kept.
    *
    * A handed tensor stays as it is only when it was made during the call, not kept by this
    * handler, and appears nowhere else in the output or the handed values; otherwise the receiver
-   * gets a clone made in the current scope.
+   * gets a new handle made in the current scope.
    *
    * @param what the handed values, for the error message (e.g. "the new states of H_1a2b3").
    * @returns `[output, handed]` as the receiver gets them.
@@ -118,10 +156,10 @@ export class HandedTensors {
     const mine = new Set(this.#kept);
     const inOutput = new Set(tensorLeaves(output));
     const given = new Set<tf.Tensor>();
-    const clones: tf.Tensor[] = [];
+    const handles: tf.Tensor[] = [];
     const fresh = (t: tf.Tensor): tf.Tensor => {
-      const copy = t.clone();
-      clones.push(copy);
+      const copy = newHandle(t);
+      handles.push(copy);
       return copy;
     };
     const owned = (t: tf.Tensor): tf.Tensor => {
@@ -137,7 +175,7 @@ export class HandedTensors {
       this.release();
       return [finalOutput, values];
     } catch (error) {
-      for (const copy of clones) copy.dispose();
+      for (const copy of handles) copy.dispose();
       this.release();
       for (const t of inOutput) if (t.id >= this.#firstId) t.dispose();
       throw error;
