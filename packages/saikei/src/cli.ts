@@ -15,7 +15,6 @@ import {
   type LoadProgress,
   loadPretrained,
   type Pretrained,
-  PretrainedError,
   SUPPORTED_ARCHITECTURES,
 } from "@saikei/models";
 import { ready } from "@saikei/named";
@@ -183,14 +182,15 @@ export async function runCli(args: readonly string[], io: CliIO): Promise<number
     }
     throw new UsageError(`unknown command ${JSON.stringify(command)}.`);
   } catch (error) {
+    const code = (error as { code?: unknown }).code;
     if (
       error instanceof UsageError ||
-      (error as { code?: unknown }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
+      (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"))
     ) {
       io.stderr.write(`saikei: ${(error as Error).message}\n\n${USAGE}`);
       return 2;
     }
-    if (error instanceof PretrainedError || error instanceof Error) {
+    if (error instanceof Error) {
       io.stderr.write(`saikei: ${error.name}: ${error.message}\n`);
       return 1;
     }

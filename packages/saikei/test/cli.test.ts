@@ -69,6 +69,11 @@ describe("saikei command line", () => {
     expect(
       (await run("generate", fixture("gpt2-f16"), "--prompt", "x", "--seed", "1.5")).stderr,
     ).toContain('--seed expects an integer, got "1.5".');
+    const noValue = await run("generate", fixture("gpt2-f16"), "--prompt");
+    expect(noValue.code).toBe(2);
+    expect(noValue.stderr).toContain("--prompt");
+    const unknownFlag = await run("inspect", fixture("gpt2-f16"), "--colour");
+    expect(unknownFlag.code).toBe(2);
     const unknown = await run("train");
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('saikei: unknown command "train".');
