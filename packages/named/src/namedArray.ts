@@ -51,6 +51,7 @@ import {
   checkAxisName,
   checkNoRepeats,
   describeNamedShape,
+  internalRecord,
   isIdentity,
   type Layout,
   type NamedShape,
@@ -1058,10 +1059,8 @@ export class NamedArray extends NamedArrayBase.define(
     const names = Object.keys(this.namedAxes);
     const rank = this.dataArray.rank;
     const p = rank - names.length;
-    const nameAxis: Record<string, number> = nameRecord();
-    names.forEach((n, i) => {
-      nameAxis[n] = p + i;
-    });
+    const nameAxis: Record<string, number> = internalRecord();
+    for (let i = 0; i < names.length; i++) nameAxis[names[i]!] = p + i;
     return {
       data: this.dataArray,
       logical: Array.from({ length: p }, (_, i) => i),
