@@ -118,6 +118,8 @@ function mapTensors(value: unknown, replace: (t: tf.Tensor) => tf.Tensor): unkno
 export class HandedTensors {
   readonly #firstId = nextTensorId();
   readonly #kept: tf.Tensor[] = [];
+  /** Set once the call has ended: a cell a layer kept past the call then keeps nothing. */
+  #ended = false;
 
   /**
    * Keeps the tensors of `value` that were made during the call alive past every `tf.tidy` until
@@ -127,6 +129,7 @@ export class HandedTensors {
    * @returns `value` itself.
    */
   hold<T>(value: T): T {
+    if (this.#ended) return value;
     for (const t of tensorLeaves(value)) {
       if (t.id < this.#firstId || t.isDisposed) continue;
       const count = keepers.get(t);
@@ -187,6 +190,7 @@ export class HandedTensors {
    * tidies around it would have done). Called by {@link handOver}, and alone when the body throws.
    */
   release(): void {
+    this.#ended = true;
     for (const t of this.#kept) {
       const count = keepers.get(t)! - 1;
       if (count > 0) {
