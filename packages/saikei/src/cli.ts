@@ -51,7 +51,7 @@ class UsageError extends Error {
 const PROGRESS_BAR_BYTES = 32 * 1024 * 1024;
 
 /** Draws a progress bar on a terminal, or a line every 10% elsewhere. */
-function progressReporter(stderr: CliIO["stderr"]): (p: LoadProgress) => void {
+export function progressReporter(stderr: CliIO["stderr"]): (p: LoadProgress) => void {
   const started = Date.now();
   let lastDecile = -1;
   return (p) => {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { runCli } from "../src/cli.js";
+import { progressReporter, runCli } from "../src/cli.js";
 
 const fixture = (name: string) =>
   fileURLToPath(new URL(`../../models/fixtures/pretrained/${name}`, import.meta.url));
@@ -78,5 +78,41 @@ describe("saikei command line", () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('saikei: unknown command "train".');
     expect((await run("--help")).stdout).toContain("saikei inspect <dir> [--html <out.html>]");
+  });
+});
+
+describe("the loading progress bar", () => {
+  const steps = (total: number) =>
+    Array.from({ length: 4 }, (_, i) => ({
+      bytesRead: ((i + 1) * total) / 4,
+      totalBytes: total,
+      tensorsRead: i + 1,
+      totalTensors: 4,
+    }));
+
+  it("redraws one line on a terminal and ends it when done", () => {
+    let text = "";
+    const report = progressReporter({ write: (t: string) => (text += t), isTTY: true });
+    for (const p of steps(400e6)) report(p);
+    const frames = text.split("\r").filter((f) => f !== "");
+    expect(frames).toHaveLength(4);
+    expect(frames[0]).toMatch(/^\[#{8}\.{22}\] {2}25% loading 100\/400 MB \(1\/4 tensors, /);
+    expect(frames[3]).toMatch(/^\[#{30}\] 100% loading 400\/400 MB \(4\/4 tensors, .*\)\n$/);
+  });
+
+  it("prints a line per tenth elsewhere, and nothing for small folders", () => {
+    let text = "";
+    const report = progressReporter({ write: (t: string) => (text += t), isTTY: false });
+    for (const p of steps(400e6)) report(p);
+    expect(
+      text
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => l.split(" ")[0]),
+    ).toEqual(["25%", "50%", "75%", "100%"]);
+    let small = "";
+    const quiet = progressReporter({ write: (t: string) => (small += t), isTTY: true });
+    for (const p of steps(1e6)) quiet(p);
+    expect(small).toBe("");
   });
 });
