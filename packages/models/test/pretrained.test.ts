@@ -242,7 +242,9 @@ describe("loadPretrained", () => {
     writeFileSync(file, bytes);
     const error = await loadPretrained(dir).catch((e) => e);
     expect(error).toBeInstanceOf(SafetensorsError);
-    expect(error.message).toContain(`${file}: Safetensors tensor "[_metadata__" has no string "dtype"`);
+    expect(error.message).toContain(
+      `${file}: Safetensors tensor "[_metadata__" has no string "dtype"`,
+    );
   });
 
   it("names the architecture it cannot build and lists the supported ones", async () => {

@@ -1,12 +1,7 @@
 import { type NamedArray, nx, random, ready } from "@saikei/named";
 import { initializeParameters, Parameter, parameterNames } from "@saikei/nn";
 import { select } from "@saikei/select";
-import {
-  loadParameters,
-  parseSafetensors,
-  SafetensorsMissingTensorError,
-  saveParameters,
-} from "@saikei/toolshed";
+import { loadParameters, parseSafetensors, saveParameters } from "@saikei/toolshed";
 import * as tf from "@tensorflow/tfjs-core";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type TransformerConfig, TransformerInputs, TransformerLM } from "../src/index.js";
