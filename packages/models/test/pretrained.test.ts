@@ -7,11 +7,14 @@ import { initializeParameters, isAnyParameter } from "@saikei/nn";
 import { select } from "@saikei/select";
 import { flattenWithPath, UnknownOptionError } from "@saikei/struct";
 import {
+  adam,
+  buildTrainStepFn,
   loraifyLinearsInSelection,
   parseSafetensors,
   readSafetensorsHeader,
   SafetensorsError,
   serializeSafetensors,
+  TrainState,
 } from "@saikei/toolshed";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
@@ -408,6 +411,47 @@ describe("public types", () => {
       savePretrained(model, "dir", { format: "F16" });
     expectTypeOf(typeOnly).returns.resolves.toBeVoid();
   });
+});
+
+describe("a loaded model", () => {
+  it.each(["gpt2-f16", "gemma-mqa"])(
+    "%s trains: every parameter moves and the loss goes down",
+    async (name) => {
+      const { model, tokenizer } = await loadPretrained(join(fixtures, name));
+      const ids = tokenizer!.encode("the quick brown fox jumps over the lazy dog");
+      const x = nx.wrap(tf.tensor2d([ids.slice(0, -1)], undefined, "int32"), "batch", "seq");
+      const y = tf.tensor2d([ids.slice(1)], undefined, "int32");
+      const step = buildTrainStepFn<TransformerLM, null, number, Record<string, never>>(
+        ({ model, state }) => {
+          const inputs = TransformerInputs.fromBasicSegments(x);
+          const logits = model.call(inputs).unwrap("batch", "seq", "vocabulary");
+          const loss = tf.losses.softmaxCrossEntropy(
+            tf.oneHot(y, model.config.vocabSize),
+            logits,
+          ) as tf.Scalar;
+          return [loss, state, loss.dataSync()[0]!];
+        },
+      );
+      const start = parameterBits(model);
+      let state = TrainState.initialState(model, adam({ learningRate: 1e-2 }), random.key(0));
+      const losses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        let loss: number;
+        [state, loss] = step(state, {});
+        losses.push(loss);
+      }
+      expect(losses[4]).toBeLessThan(losses[0]!);
+      const end = parameterBits(state.model);
+      for (const [parameter, { bits }] of start) {
+        expect([parameter, end.get(parameter)!.bits.every((b, i) => b === bits[i])]).toEqual([
+          parameter,
+          false,
+        ]);
+      }
+      disposeModel(state.model);
+      tf.dispose([x.dataArray, y]);
+    },
+  );
 });
 
 describe("savePretrained", () => {
