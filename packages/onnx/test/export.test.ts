@@ -1,7 +1,6 @@
 import { MLP, TransformerInputs, TransformerLM } from "@saikei/models";
 import { type NamedArray, nx, random, ready } from "@saikei/named";
 import { initializeParameters } from "@saikei/nn";
-import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as onnx from "../src/index.js";
 import { disposeResults, maxAbsDiff } from "./helpers.js";
