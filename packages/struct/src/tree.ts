@@ -210,65 +210,76 @@ function flattenRec(
   return top;
 }
 
-/** The buffers {@link flattenPlainRec} writes to; set by {@link flattenPlain} for one walk. */
+/** The buffers the plain walks write to; set by {@link flattenPlain} for one walk. */
 let plainOps: unknown[] = [];
 let plainLeaves: unknown[] = [];
 
 /**
- * {@link flattenRec} without an `isLeaf` (the common case), for a node that is not a plain leaf
- * (see {@link isPlainLeaf}): the buffers are module state, so the recursion passes only the node,
- * the write position and the depth, and leaf children are recorded without a call.
+ * {@link flattenRec} without an `isLeaf` (the common case): the buffers are module state, so the
+ * walks pass only the node, the write position and the depth; leaf children are recorded without
+ * a call, and struct children go straight to {@link flattenPlainStruct}.
  */
-function flattenPlainRec(node: unknown, top: number, depth: number): number {
-  // null and undefined may sit one level below the depth limit, as in flattenRec.
-  if (node === null || node === undefined)
-    return flattenRec(node, plainOps, top, plainLeaves, undefined, depth);
-  if (depth > MAX_TREE_DEPTH) throw TOO_DEEP;
-  if (Array.isArray(node)) {
-    const ops = plainOps;
-    const n = node.length;
-    ops[top] = ARRAY_NODE;
-    ops[top + 1] = null;
-    ops[top + 2] = n;
-    top += 3;
-    for (let i = 0; i < n; i++) {
-      const child = node[i];
-      if (isPlainLeaf(child)) {
-        ops[top++] = undefined;
+function flattenPlainChild(child: unknown, top: number, depth: number): number {
+  if (typeof child === "object") {
+    if (child !== null) {
+      if (ArrayBuffer.isView(child)) {
+        // Typed arrays are always leaves (see nodeTypeOf).
+        plainOps[top] = undefined;
         plainLeaves.push(child);
-      } else {
-        top = flattenPlainRec(child, top, depth + 1);
+        return top + 1;
       }
-    }
-    return top;
-  }
-  const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
-  if (kind !== undefined && kind.isStructNode === true) {
-    const proto = Object.getPrototypeOf(node);
-    if (proto !== OBJECT_PROTO && proto !== null) {
-      const ops = plainOps;
-      const layout = kind as unknown as StructLayout;
-      const staticNames = layout.staticNames;
-      ops[top++] = proto;
-      for (let i = 0; i < staticNames.length; i++) ops[top++] = (node as any)[staticNames[i]!];
-      const names = layout.childNames;
-      for (let i = 0; i < names.length; i++) {
-        const child = (node as any)[names[i]!];
-        if (isPlainLeaf(child)) {
-          ops[top++] = undefined;
-          plainLeaves.push(child);
-        } else {
-          top = flattenPlainRec(child, top, depth + 1);
-        }
+      const kind = (child as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
+      if (kind !== undefined && kind.isStructNode === true) {
+        return flattenPlainStruct(child, kind as unknown as StructLayout, top, depth);
       }
-      return top;
+      if (Array.isArray(child)) return flattenPlainArray(child, top, depth);
     }
+  } else if (child !== undefined) {
+    plainOps[top] = undefined;
+    plainLeaves.push(child);
+    return top + 1;
   }
-  return flattenRec(node, plainOps, top, plainLeaves, undefined, depth);
+  // null and undefined (which may sit one level below the depth limit) and the other node kinds.
+  return flattenRec(child, plainOps, top, plainLeaves, undefined, depth);
+}
+
+function flattenPlainArray(node: readonly unknown[], top: number, depth: number): number {
+  if (depth > MAX_TREE_DEPTH) throw TOO_DEEP;
+  const ops = plainOps;
+  const n = node.length;
+  ops[top] = ARRAY_NODE;
+  ops[top + 1] = null;
+  ops[top + 2] = n;
+  top += 3;
+  for (let i = 0; i < n; i++) top = flattenPlainChild(node[i], top, depth + 1);
+  return top;
+}
+
+function flattenPlainStruct(
+  node: object,
+  layout: StructLayout,
+  top: number,
+  depth: number,
+): number {
+  if (depth > MAX_TREE_DEPTH) throw TOO_DEEP;
+  const proto = Object.getPrototypeOf(node);
+  // A plain object carrying a struct's node type is walked as the registry says.
+  if (proto === OBJECT_PROTO || proto === null) {
+    return flattenRec(node, plainOps, top, plainLeaves, undefined, depth);
+  }
+  const ops = plainOps;
+  const staticNames = layout.staticNames;
+  ops[top++] = proto;
+  for (let i = 0; i < staticNames.length; i++) ops[top++] = (node as any)[staticNames[i]!];
+  const names = layout.childNames;
+  for (let i = 0; i < names.length; i++) {
+    top = flattenPlainChild((node as any)[names[i]!], top, depth + 1);
+  }
+  return top;
 }
 
 /**
- * Runs {@link flattenPlainRec} over `tree` with `ops` and `leaves` as its buffers; returns the end
+ * Runs {@link flattenPlainChild} over `tree` with `ops` and `leaves` as its buffers; returns the end
  * of the records. Restores the previous buffers afterwards, so a registered node whose `flatten`
  * flattens another tree does not disturb the walk that reached it.
  */
@@ -278,10 +289,7 @@ function flattenPlain(tree: unknown, ops: unknown[], leaves: unknown[]): number 
   plainOps = ops;
   plainLeaves = leaves;
   try {
-    if (!isPlainLeaf(tree)) return flattenPlainRec(tree, 0, 0);
-    ops[0] = undefined;
-    leaves.push(tree);
-    return 1;
+    return flattenPlainChild(tree, 0, 0);
   } finally {
     plainOps = outerOps;
     plainLeaves = outerLeaves;
