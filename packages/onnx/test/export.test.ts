@@ -1,6 +1,8 @@
 import { MLP, TransformerInputs, TransformerLM } from "@saikei/models";
 import { type NamedArray, nx, random, ready } from "@saikei/named";
 import { initializeParameters } from "@saikei/nn";
+import * as tf from "@tensorflow/tfjs-core";
+import onnxProto from "onnx-proto";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as onnx from "../src/index.js";
 import { disposeResults, maxAbsDiff } from "./helpers.js";
@@ -75,6 +77,37 @@ describe("export and session (Node)", () => {
       disposeResults({ logits: logits! });
       expected.dataArray.dispose();
     }
+    await s.dispose();
+  });
+
+  it("runs a model without saikei's metadata (another exporter's) with plain tensors", async () => {
+    const x = nx.wrap(
+      tf.tensor2d([
+        [1, -2],
+        [3, -4],
+      ]),
+      "batch",
+      "features",
+    );
+    const model = onnxProto.onnx.ModelProto.decode(
+      onnx.export((v: NamedArray) => v.abs().sum("features"), [x]),
+    );
+    model.metadataProps = [];
+    const s = await onnx.session(onnxProto.onnx.ModelProto.encode(model).finish());
+    expect(s.inputs).toEqual([
+      {
+        name: "input",
+        path: "input",
+        axes: [null, null],
+        shape: [2, 2],
+        dtype: "float32",
+        named: false,
+      },
+    ]);
+    const { output } = await s.run({ input: x.unwrap("batch", "features") });
+    expect((output as tf.Tensor).arraySync()).toEqual([3, 7]);
+    (output as tf.Tensor).dispose();
+    x.dataArray.dispose();
     await s.dispose();
   });
 });
