@@ -90,7 +90,8 @@ describe("the committed notebooks carry the outputs of a complete run", () => {
     const cells = code(load(file));
     cells.forEach((cell, i) => {
       const displays =
-        cellSource(cell).match(/pz\.ts\.display\(|tslab\.display\.html\(/g)?.length ?? 0;
+        cellSource(cell).match(/pz\.ts\.display(Array|Tokens)?\(|tslab\.display\.html\(/g)
+          ?.length ?? 0;
       const html = (cell.outputs ?? []).filter(
         (o) => o.output_type === "display_data" && o.data["text/html"] !== undefined,
       );

@@ -169,9 +169,11 @@ describe("every notebook runs in tslab from the first cell to the last", () => {
       expect(run.ok, describeFailure(run)).toBe(true);
       const cells = codeCells(path);
       expect(run.cells.map((c) => c.executionCount)).toEqual(cells.map((_, i) => i + 1));
-      // pz.ts.display (and tslab.display.html) shows HTML in tslab: one display_data output per call.
+      // pz.ts.display, displayArray, displayTokens and tslab.display.html show HTML in tslab: one
+      // display_data output per call.
       run.cells.forEach((cell, i) => {
-        const calls = cells[i]!.match(/pz\.ts\.display\(|tslab\.display\.html\(/g)?.length ?? 0;
+        const calls =
+          cells[i]!.match(/pz\.ts\.display(Array|Tokens)?\(|tslab\.display\.html\(/g)?.length ?? 0;
         const html = cell.outputs.filter(
           (o) => o.output_type === "display_data" && o.data["text/html"] !== undefined,
         );
