@@ -96,8 +96,26 @@ export interface Pretrained {
 type Fs = typeof import("node:fs");
 type Path = typeof import("node:path");
 
+type NodeFileHelpers = typeof import("@saikei/toolshed/node");
+
+/**
+ * Node-only modules (the file system and toolshed's atomic file writer), imported through a
+ * specifier passed as a value: browser bundlers (vite, rollup, esbuild) follow a literal
+ * `import("@saikei/toolshed/node")` into `node:path` and `node:crypto` and fail the build of any
+ * page that imports `@saikei/models`, though a page never calls `loadPretrained`/`savePretrained`.
+ * Node resolves the specifier the same way from this package.
+ */
+const TOOLSHED_NODE = "@saikei/toolshed/node";
+
+function importNodeOnly<T>(specifier: string): Promise<T> {
+  return import(/* @vite-ignore */ /* webpackIgnore: true */ specifier) as Promise<T>;
+}
+
 async function nodeModules(): Promise<{ fs: Fs; path: Path }> {
-  const [fs, path] = await Promise.all([import("node:fs"), import("node:path")]);
+  const [fs, path] = await Promise.all([
+    importNodeOnly<Fs>("node:fs"),
+    importNodeOnly<Path>("node:path"),
+  ]);
   return { fs, path };
 }
 
@@ -522,7 +540,7 @@ export async function savePretrained(
       `${JSON.stringify(options.tokenizer.tokenizerConfig, null, 2)}\n`,
     );
   }
-  const { writeFolderAtomic } = await import("@saikei/toolshed/node");
+  const { writeFolderAtomic } = await importNodeOnly<NodeFileHelpers>(TOOLSHED_NODE);
   writeFolderAtomic(dir, files);
 }
 
