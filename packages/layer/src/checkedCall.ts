@@ -6,15 +6,7 @@
 
 import { isNamedArray } from "@saikei/named";
 import { ArraySpec, checkStructure, MatchResult, Wildcard } from "@saikei/shapecheck";
-import {
-  className,
-  flatten,
-  flattenWithPath,
-  keystr,
-  nodeTypeOf,
-  reprValue,
-  type TreeDef,
-} from "@saikei/struct";
+import { className, flatten, flattenWithPath, keystr, nodeTypeOf, reprValue } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import {
   CHECKED_LAYER_CALL,
@@ -201,28 +193,15 @@ function sharedCheckRecord(layer: Layer, signature: Signature): CheckRecord {
   return checks;
 }
 
-/** The layer's own signature, or `undefined` when it holds something a signature cannot describe. */
-function layerSignatureOf(leaves: readonly unknown[], treedef: TreeDef): Signature | undefined {
-  try {
-    return signatureFromLeaves(leaves, treedef);
-  } catch {
-    // An invalid named array inside the layer: its structure methods report it, unshared.
-    return undefined;
-  }
-}
-
 function layerEntryOf(layer: Layer): LayerEntry {
   let entry = layerEntries.get(layer);
   if (entry === undefined) {
-    const [leaves, treedef] = flatten(layer, isNamedArray);
+    // One walk with named arrays opened: their axes are static data in the structure, their
+    // tensors are leaves, so the structure and the leaves' signature describe the layer fully.
+    const [leaves, treedef] = flatten(layer);
     const tensors: tf.Tensor[] = [];
-    for (const leaf of leaves) {
-      if (leaf instanceof tf.Tensor) tensors.push(leaf);
-      else if (isNamedArray(leaf)) {
-        for (const inner of flatten(leaf)[0]) if (inner instanceof tf.Tensor) tensors.push(inner);
-      }
-    }
-    const signature = layerSignatureOf(leaves, treedef);
+    for (const leaf of leaves) if (leaf instanceof tf.Tensor) tensors.push(leaf);
+    const signature = signatureFromLeaves(leaves, treedef);
     const checks = signature === undefined ? newCheckRecord() : sharedCheckRecord(layer, signature);
     entry = { checks, tensors };
     layerEntries.set(layer, entry);
