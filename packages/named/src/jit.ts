@@ -21,7 +21,15 @@
  * @module
  */
 
-import { flatten, flattenWithPath, keystr, Struct, type TreeDef, unflatten } from "@saikei/struct";
+import {
+  checkOptions,
+  flatten,
+  flattenWithPath,
+  keystr,
+  Struct,
+  type TreeDef,
+  unflatten,
+} from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { isTaping, whileTracing } from "./engineState.js";
 import { tidy } from "./tidy.js";
@@ -682,6 +690,7 @@ export function jit<A extends unknown[], R>(
   fn: (...args: A) => R,
   options: JitOptions = {},
 ): Jitted<A, R> {
+  checkOptions("jit", options, ["maxTraces"]);
   const maxTraces = options.maxTraces ?? 8;
   if (!Number.isInteger(maxTraces) || maxTraces < 1) {
     throw new JitError(`jit: maxTraces must be a positive integer, got ${String(maxTraces)}.`);
@@ -865,6 +874,7 @@ export function traceKernels(
   args: readonly unknown[],
   options: TraceKernelsOptions = {},
 ): KernelTrace {
+  checkOptions("traceKernels", options, ["beforeKernel"]);
   const { leaves, treedefs } = flattenArgs(args);
   const { disposed } = signatureOf(leaves);
   if (disposed !== undefined) throw disposedArgument(args, disposed);

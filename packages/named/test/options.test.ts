@@ -2,7 +2,7 @@
 import { UnknownOptionError } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { nmap, nx, random, ready } from "../src/index.js";
+import { jit, nmap, nx, random, ready, traceKernels } from "../src/index.js";
 
 beforeAll(async () => {
   await ready();
@@ -37,6 +37,15 @@ describe("unknown options are errors naming the allowed keys", () => {
     );
     expect(() => nx.dot(x(), x(), { contract: ["a"], batch: [] } as never)).toThrow(
       /nx.dot: unknown option "batch"/,
+    );
+  });
+
+  it("jit and traceKernels", () => {
+    expect(() => jit((t: tf.Tensor) => t, { maxTrace: 2 } as never)).toThrow(
+      'jit: unknown option "maxTrace". Allowed options: maxTraces.',
+    );
+    expect(() => traceKernels((t: tf.Tensor) => t, [], { onKernel: () => {} } as never)).toThrow(
+      'traceKernels: unknown option "onKernel". Allowed options: beforeKernel.',
     );
   });
 

@@ -20,6 +20,7 @@ import {
 } from "@saikei/nn";
 import { ArraySpec } from "@saikei/shapecheck";
 import {
+  checkOptions,
   className,
   flattenWithPath,
   type KeyPath,
@@ -146,6 +147,7 @@ const touches =
  * saveParameters(loraModel, { frozen: false }); // only the adapters' trainable parameters
  */
 export function saveParameters(model: unknown, options: SaveParametersOptions = {}): Uint8Array {
+  checkOptions("saveParameters", options, ["metadata", "frozen"]);
   const metadata = checkMetadata(options.metadata, "saveParameters");
   if (Object.hasOwn(metadata, NAMED_AXES_METADATA_KEY)) {
     throw new SafetensorsInvalidMetadataError(
@@ -287,6 +289,7 @@ export function loadParameters<T>(
   model: T,
   options: LoadParametersOptions = {},
 ): T {
+  checkOptions("loadParameters", options, ["strict", "frozen"]);
   const strict = options.strict ?? true;
   const include = touches(options.frozen);
   const targets = namedParameters(model, "loadParameters", include);

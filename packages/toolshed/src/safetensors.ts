@@ -9,6 +9,7 @@
 
 import { isNamedArray, type NamedArrayBase } from "@saikei/named";
 import {
+  checkOptions,
   flattenOneLevel,
   flattenWithPath,
   type KeyPath,
@@ -193,6 +194,7 @@ function tensorSlots(
  * readNamedAxes(readSafetensorsHeader(bytes).metadata).get("['w']"); // ["in", "out"]
  */
 export function saveSafetensors(tree: unknown, options: SaveSafetensorsOptions = {}): Uint8Array {
+  checkOptions("saveSafetensors", options, ["metadata", "nameOf"]);
   const metadata = checkMetadata(options.metadata, "saveSafetensors");
   if (Object.hasOwn(metadata, NAMED_AXES_METADATA_KEY)) {
     throw new SafetensorsInvalidMetadataError(
@@ -243,6 +245,7 @@ export function loadSafetensors<T>(
   template: T,
   options: LoadSafetensorsOptions = {},
 ): T {
+  checkOptions("loadSafetensors", options, ["strict", "nameOf"]);
   const strict = options.strict ?? true;
   const [slots, leaves, def] = tensorSlots(
     template,

@@ -1,6 +1,5 @@
 /**
- * Every function of the package that takes an options object rejects keys it does not know
- * (the safetensors and checkpoint functions are covered by their own tests).
+ * Every function of the package that takes an options object rejects keys it does not know.
  */
 import { ready } from "@saikei/named";
 import { Linear } from "@saikei/nn";
@@ -14,7 +13,11 @@ import {
   buildTrainStepFn,
   checkLayer,
   LowRankAdapter,
+  loadParameters,
+  loadSafetensors,
   loraifyLinearsInSelection,
+  saveParameters,
+  saveSafetensors,
   sgd,
 } from "../src/index.js";
 
@@ -53,6 +56,10 @@ const table: [string, string[], (bad: Record<string, unknown>) => unknown][] = [
     (bad) => adamw({ learningRate: 0.1, ...bad }),
   ],
   ["buildTrainStepFn", ["donateParamsAndState"], (bad) => buildTrainStepFn(noLoss, bad)],
+  ["saveSafetensors", ["metadata", "nameOf"], (bad) => saveSafetensors({}, bad)],
+  ["loadSafetensors", ["strict", "nameOf"], (bad) => loadSafetensors(new Uint8Array(), {}, bad)],
+  ["saveParameters", ["metadata", "frozen"], (bad) => saveParameters(linear(), bad)],
+  ["loadParameters", ["strict", "frozen"], (bad) => loadParameters({}, linear(), bad)],
 ];
 
 describe("an unknown option is an UnknownOptionError naming the allowed keys", () => {

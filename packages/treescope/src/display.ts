@@ -4,6 +4,7 @@
  * @module
  */
 
+import { checkOptions } from "@saikei/struct";
 import { type ArrayViewOptions, renderArray } from "./arrayView.js";
 import { type HTMLOptions, renderToHTML } from "./html.js";
 import { oneLine, renderToText } from "./text.js";
@@ -131,6 +132,14 @@ export function displayTarget(options: Pick<DisplayOptions, "write"> = {}): Disp
  * display(model); // in a notebook: an interactive tree; in a terminal: indented text
  */
 export function display(value: unknown, options: DisplayOptions = {}): void {
+  checkOptions("display", options, [
+    "theme",
+    "expandDepth",
+    "highlight",
+    "reveal",
+    "target",
+    "write",
+  ]);
   const htmlOptions: HTMLOptions = { fragment: true };
   if (options.theme !== undefined) htmlOptions.theme = options.theme;
   if (options.expandDepth !== undefined) htmlOptions.expandDepth = options.expandDepth;

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { className, type KeyPath, keystr } from "@saikei/struct";
+import { checkOptions, className, type KeyPath, keystr } from "@saikei/struct";
 import { ARRAY_STYLE } from "./arrayClient.js";
 import { type ArraySpec, arraySpec } from "./arrayView.js";
 import { SCRIPT, STYLE } from "./client.js";
@@ -69,6 +69,17 @@ export interface HTMLOptions {
    */
   arrayViewValues?: number;
 }
+
+const HTML_OPTION_KEYS = [
+  "fragment",
+  "theme",
+  "expandDepth",
+  "highlight",
+  "reveal",
+  "id",
+  "title",
+  "arrayViewValues",
+] as const satisfies readonly (keyof HTMLOptions)[];
 
 /** One node of the embedded JSON tree (short keys keep the page small). */
 interface NodeData {
@@ -408,6 +419,7 @@ function checkExpandDepth(depth: unknown): number {
  * renderToHTML(select(model).atInstancesOf(Linear), { fragment: true });
  */
 export function renderToHTML(value: unknown, options: HTMLOptions = {}): string {
+  checkOptions("renderToHTML", options, HTML_OPTION_KEYS);
   const id = options.id === undefined ? freshId() : checkElementId(options.id);
   const expandDepth = checkExpandDepth(options.expandDepth);
   let tree = value;

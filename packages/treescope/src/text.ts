@@ -5,7 +5,7 @@
  * @module
  */
 
-import { className, type KeyPath, keystr, safeString } from "@saikei/struct";
+import { checkOptions, className, type KeyPath, keystr, safeString } from "@saikei/struct";
 import { parseColor, treescopeColorOf } from "./color.js";
 import { escapeControls } from "./escape.js";
 import { asSelectionView, type ChildEntry, describe } from "./inspect.js";
@@ -343,6 +343,13 @@ class TextRenderer {
  * // "Point(\n  x=3,\n  y=4,\n  label='p',\n)"
  */
 export function renderToText(value: unknown, options: TextOptions = {}): string {
+  checkOptions("renderToText", options, [
+    "multiline",
+    "color",
+    "width",
+    "arraySummaries",
+    "highlight",
+  ]);
   const multiline = options.multiline === true;
   const st = (options.color ?? defaultColor()) ? ANSI : PLAIN;
   let tree = value;
