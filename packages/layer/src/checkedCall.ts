@@ -154,6 +154,7 @@ interface SharedRecord {
   readonly checks: CheckRecord;
 }
 
+/** Bound on the leaf texts kept per class, and on the structures kept per leaf text. */
 const MAX_SHARED_PER_CLASS = 64;
 
 /**
@@ -189,6 +190,8 @@ function sharedCheckRecord(layer: Layer, signature: Signature): CheckRecord {
     byText.set(signature.leaves, group);
   }
   const checks = newCheckRecord();
+  // Same leaves, other structures (an Elementwise per closure, say): keep the newest few.
+  if (group.length >= MAX_SHARED_PER_CLASS) group.shift();
   group.push({ signature, checks });
   return checks;
 }

@@ -42,6 +42,18 @@ class Scale extends Layer.define({
   }
 }
 
+/** Layers told apart only by a static function: equal leaf texts, different structures. */
+class Keyed extends Layer.define({ fn: field<(v: number) => number>({ static: true }) }) {
+  inputStructure() {
+    scaleStructureCalls++;
+    return new ArraySpec({ namedShape: { batch: dim("b"), features: 3 } });
+  }
+  @checkedLayerCall
+  call(x: ReturnType<typeof wrap>) {
+    return x.mul(2);
+  }
+}
+
 /** A class instance is a leaf whose equality a pattern might test. */
 class Note {
   constructor(readonly text: string) {}
@@ -106,6 +118,19 @@ describe("checked calls remember the signatures that passed", () => {
     const weights = [first, stepped, relabelled, wider].map((l) => l.weight.dataArray);
     tf.dispose([x.dataArray, ...weights]);
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("keeps at most 64 shared records per leaf text, dropping the oldest", () => {
+    const x = wrap(tf.ones([2, 3]), "batch", "features");
+    const fns = Array.from({ length: 65 }, (_, i) => (v: number) => v + i);
+    scaleStructureCalls = 0;
+    for (const fn of fns) new Keyed({ fn }).call(x).dataArray.dispose();
+    expect(scaleStructureCalls).toBe(65);
+    new Keyed({ fn: fns[64]! }).call(x).dataArray.dispose(); // still shared
+    expect(scaleStructureCalls).toBe(65);
+    new Keyed({ fn: fns[0]! }).call(x).dataArray.dispose(); // dropped, built again
+    expect(scaleStructureCalls).toBe(66);
+    x.dataArray.dispose();
   });
 
   it("keeps a record per instance for a layer holding objects a signature cannot describe", () => {
