@@ -160,7 +160,9 @@ function expectReplays(isolated: IsolatedSubmodel): void {
   const got = leavesOf(replay);
   const want = leavesOf(isolated.savedOutput);
   expect(got.length).toBe(want.length);
-  got.forEach((t, i) => expect(Array.from(t.dataSync())).toEqual(Array.from(want[i]!.dataSync())));
+  got.forEach((t, i) => {
+    expect(Array.from(t.dataSync())).toEqual(Array.from(want[i]!.dataSync()));
+  });
   tf.dispose(got);
 }
 

@@ -61,7 +61,9 @@ describe("LinearizeAndAdjust (penzai's test case)", () => {
       const t = 0.25 * direction[i]!;
       return f(p) + (f(p + h * t) - f(p - h * t)) / (2 * h);
     });
-    data(result).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 4));
+    data(result).forEach((v, i) => {
+      expect(v).toBeCloseTo(want[i]!, 4);
+    });
     tf.dispose([x.dataArray, result.dataArray]);
   });
 
@@ -87,9 +89,9 @@ describe("jvp", () => {
     const [values, products] = jvp(([a, b]) => [tf.mul(a!, b!), tf.sin(b!)], [x, y], [tx, ty]);
     expect(data(values[0]!)).toEqual([3, -2]);
     expect(data(products[0]!)).toEqual([0.5 * 3 + 1 * 2, 1 * -1 + 2 * -3]);
-    data(products[1]!).forEach((v, i) =>
-      expect(v).toBeCloseTo([Math.cos(3) * 2, Math.cos(-1) * -3][i]!, 5),
-    );
+    data(products[1]!).forEach((v, i) => {
+      expect(v).toBeCloseTo([Math.cos(3) * 2, Math.cos(-1) * -3][i]!, 5);
+    });
     tf.dispose([x, y, tx, ty, ...values, ...products]);
   });
 
