@@ -7,7 +7,7 @@
  * @module
  */
 
-import { isNamedArray } from "@saikei/named";
+import { isNamedArray, NamedArray } from "@saikei/named";
 import { flatten, LEAF, type TreeDef } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 
@@ -28,6 +28,7 @@ const arraySignatures = new WeakMap<object, Signature>();
 
 /** The part of a signature for a named array or tensor, without the trailing `;`. */
 function arrayText(leaf: object): string {
+  if (leaf instanceof NamedArray) return namedArrayText(leaf);
   if (isNamedArray(leaf)) {
     let text = `N${leaf.dtype}(${leaf.positionalShape.join(",")})`;
     for (const [name, size] of Object.entries(leaf.namedShape))
@@ -36,6 +37,35 @@ function arrayText(leaf: object): string {
   }
   const tensor = leaf as tf.Tensor;
   return `T${tensor.dtype}(${tensor.shape.join(",")})`;
+}
+
+const MAX_VALID_TEXTS = 1024;
+
+/**
+ * Texts of `NamedArray`s already found valid. A `NamedArray`'s text is read from its fields (data
+ * dtype and shape, axis names and sizes), which determine both its positional and named shapes and
+ * whether it is valid, so an array whose text is here needs no `checkValid` (which `positionalShape`
+ * runs on every read); any other is validated once, throwing as `positionalShape` does.
+ */
+const validTexts = new Set<string>();
+
+function namedArrayText(array: NamedArray): string {
+  const data = array.dataArray as unknown;
+  const axes = array.namedAxes as unknown;
+  if (!(data instanceof tf.Tensor) || axes === null || typeof axes !== "object") {
+    array.checkValid(); // throws InvalidNamedArrayError saying what is wrong
+  }
+  const tensor = data as tf.Tensor;
+  let text = `R${tensor.dtype}(${tensor.shape.join(",")})`;
+  // JSON for the sizes too, so that no invalid size ("2", NaN) writes a valid array's text.
+  for (const [name, size] of Object.entries(array.namedAxes))
+    text += `${JSON.stringify(name)}:${JSON.stringify(size)},`;
+  if (!validTexts.has(text)) {
+    array.checkValid();
+    if (validTexts.size >= MAX_VALID_TEXTS) validTexts.clear();
+    validTexts.add(text);
+  }
+  return text;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ready, wrap } from "@saikei/named";
+import { InvalidNamedArrayError, NamedArray, ready, wrap } from "@saikei/named";
 import { ArraySpec, var as dim, StructureMismatchError } from "@saikei/shapecheck";
 import { field, tree } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
@@ -140,6 +140,24 @@ describe("checked calls remember the signatures that passed", () => {
     new Tagged({ tag: new Note("a") }).call(x).dataArray.dispose();
     expect(scaleStructureCalls).toBe(2);
     x.dataArray.dispose();
+  });
+
+  it("still rejects an invalid named array after passing calls with valid ones", () => {
+    const layer = new Widen();
+    const ok = wrap(tf.zeros([2, 4]), "batch", "features");
+    layer.call(ok).dataArray.dispose();
+    const data = tf.zeros([2, 4]);
+    const badSize = new NamedArray({ namedAxes: { batch: 2, features: 5 }, dataArray: data });
+    const stringSize = new NamedArray({
+      namedAxes: { batch: 2, features: "4" as unknown as number },
+      dataArray: data,
+    });
+    const before = tf.memory().numTensors;
+    expect(() => layer.call(badSize)).toThrow(InvalidNamedArrayError);
+    expect(() => layer.call(stringSize)).toThrow(InvalidNamedArrayError);
+    expect(() => layer.call(stringSize)).toThrow('axis "features" has size 4');
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([ok.dataArray, data]);
   });
 
   it("still rejects a wrong input after passing calls", () => {
