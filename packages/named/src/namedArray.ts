@@ -1071,6 +1071,7 @@ export class NamedArray extends NamedArrayBase.define(
 
   /** Checks the data is a tensor and `namedAxes` sizes are a suffix of its shape. @example nx.zeros({ a: 2 }).checkValid() */
   checkValid(): void {
+    if (validArrays.has(this)) return;
     const data = this.dataArray as unknown;
     if (!(data instanceof tf.Tensor)) {
       throw new InvalidNamedArrayError(
@@ -1101,8 +1102,16 @@ export class NamedArray extends NamedArrayBase.define(
           `was not a suffix of [${shape.join(", ")}] (namedAxes ${describeNamedShape(this.namedAxes)}).`,
       );
     }
+    validArrays.add(this);
   }
 }
+
+/**
+ * Named arrays already found valid. Their fields are frozen and a tensor's shape never changes, so
+ * one successful check holds for the instance's lifetime: `positionalShape` and every operation
+ * call `checkValid`, and this keeps the repeated calls to a set lookup.
+ */
+const validArrays = new WeakSet<NamedArrayBase>();
 
 /**
  * A named array whose positional axes may live at any data axis (penzai's `NamedArrayView`);
@@ -1145,6 +1154,7 @@ export class NamedArrayView extends NamedArrayBase.define(
 
   /** Checks `dataShape` matches the data and every data axis is used exactly once. @example view.checkValid() */
   checkValid(): void {
+    if (validArrays.has(this)) return;
     const data = this.dataArray as unknown;
     if (!(data instanceof tf.Tensor)) {
       throw new InvalidNamedArrayError(
@@ -1170,6 +1180,7 @@ export class NamedArrayView extends NamedArrayBase.define(
           `dataAxisForName ${describeNamedShape(this.dataAxisForName)} for data shape [${shape.join(", ")}].`,
       );
     }
+    validArrays.add(this);
   }
 }
 
