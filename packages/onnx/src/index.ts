@@ -21,7 +21,7 @@ export {
 } from "./decoding.js";
 export * from "./errors.js";
 export { type ExportOptions, exportModel, exportModel as export, OPSET } from "./export.js";
-export { supportedKernels } from "./kernels.js";
+export { supportedKernels } from "./kernelTable.js";
 export type { TensorDescription } from "./metadata.js";
 export type { OrtModule, OrtSession, OrtTensor } from "./runtime.js";
 export {
