@@ -284,6 +284,24 @@ export function prefill(
   return driveSync(prefillSteps(initialState, prompt, padId), (r) => runSync(model, step, r));
 }
 
+/**
+ * {@link prefill} on another engine (see {@link DecodingEngine}); resolves to the same pair.
+ *
+ * @example
+ * const [logProbs, state] = await prefillOnEngine(sampler, initialState, prompt, 0, engine);
+ */
+export function prefillOnEngine(
+  model: KVCachingTransformerLM,
+  initialState: KVCachingState,
+  prompt: NamedArrayBase,
+  padId: number,
+  engine: DecodingEngine,
+): Promise<[NamedArrayBase, SamplingState]> {
+  return driveAsync(prefillSteps(initialState, prompt, padId), (r) =>
+    runOnEngine(model, engine, r),
+  );
+}
+
 function* prefillSteps(
   initialState: KVCachingState,
   prompt: NamedArrayBase,
@@ -348,6 +366,21 @@ export function advanceOneToken(
   step?: DecodingStep,
 ): [NamedArrayBase, SamplingState] {
   return driveSync(advanceSteps(state, nextToken), (r) => runSync(model, step, r));
+}
+
+/**
+ * {@link advanceOneToken} on another engine (see {@link DecodingEngine}); resolves to the same pair.
+ *
+ * @example
+ * const [logProbs, next] = await advanceOneTokenOnEngine(sampler, state, token, engine);
+ */
+export function advanceOneTokenOnEngine(
+  model: KVCachingTransformerLM,
+  state: SamplingState,
+  nextToken: NamedArrayBase,
+  engine: DecodingEngine,
+): Promise<[NamedArrayBase, SamplingState]> {
+  return driveAsync(advanceSteps(state, nextToken), (r) => runOnEngine(model, engine, r));
 }
 
 function* advanceSteps(

@@ -8,7 +8,15 @@
 import { type NamedArrayBase, random, tidy, wrap } from "@saikei/named";
 import { checkOptions } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-import { advanceOneToken, DecodingStep, prefill, type SamplingState } from "./decodingLoop.js";
+import {
+  advanceOneToken,
+  advanceOneTokenOnEngine,
+  type DecodingEngine,
+  DecodingStep,
+  prefill,
+  prefillOnEngine,
+  type SamplingState,
+} from "./decodingLoop.js";
 import { ModelConfigError, TokenizerError } from "./errors.js";
 import { KVCachingTransformerLM } from "./samplingMode.js";
 import type { PretrainedTokenizer } from "./tokenizer.js";
@@ -34,9 +42,23 @@ export interface GenerateOptions {
    * traces its own step and disposes it at the end.
    */
   step?: DecodingStep;
+  /**
+   * Runs every model call on another engine (for example `pz.onnx.decodingEngine()` on
+   * onnxruntime); the functions then return promises. The tokens are those of the tfjs path for
+   * the same seed, up to the engines' rounding. Not with `step`.
+   */
+  engine?: DecodingEngine;
 }
 
-const OPTION_KEYS = ["maxNewTokens", "temperature", "seed", "eosTokenIds", "step"];
+const OPTION_KEYS = ["maxNewTokens", "temperature", "seed", "eosTokenIds", "step", "engine"];
+
+/** A model run the generation loop asks for: the prompt, or one more token after `state`. */
+type LoopRequest =
+  | { readonly prompt: NamedArrayBase }
+  | { readonly state: SamplingState; readonly token: NamedArrayBase };
+
+/** The generation loop, written once; {@link generateTokens} drives it on tfjs or on an engine. */
+type TokenLoop = Generator<LoopRequest, number[], [NamedArrayBase, SamplingState]>;
 
 /** The EOS ids a loaded model declares in its `config.json` (`eos_token_id`, a number or a list). */
 function configuredEosIds(model: TransformerLM): number[] {
@@ -48,7 +70,7 @@ function configuredEosIds(model: TransformerLM): number[] {
 function checkGenerateOptions(
   where: string,
   options: GenerateOptions,
-): Required<Omit<GenerateOptions, "eosTokenIds" | "step">> {
+): Required<Omit<GenerateOptions, "eosTokenIds" | "step" | "engine">> {
   checkOptions(where, options, OPTION_KEYS);
   const maxNewTokens = options.maxNewTokens ?? 32;
   const temperature = options.temperature ?? 0;
@@ -94,8 +116,18 @@ function pickToken(key: random.RandomKey, logProbs: NamedArrayBase, temperature:
 export function generateTokens(
   model: TransformerLM,
   promptIds: readonly number[],
+  options: GenerateOptions & { engine: DecodingEngine },
+): Promise<number[]>;
+export function generateTokens(
+  model: TransformerLM,
+  promptIds: readonly number[],
+  options?: GenerateOptions & { engine?: undefined },
+): number[];
+export function generateTokens(
+  model: TransformerLM,
+  promptIds: readonly number[],
   options: GenerateOptions = {},
-): number[] {
+): number[] | Promise<number[]> {
   const where = "generateTokens";
   const { maxNewTokens, temperature, seed } = checkGenerateOptions(where, options);
   if (!(model instanceof TransformerLM)) {
@@ -128,24 +160,73 @@ export function generateTokens(
     );
   }
   const eos = new Set(options.eosTokenIds ?? configuredEosIds(model));
+  if (options.step !== undefined && !(options.step instanceof DecodingStep)) {
+    throw new ModelConfigError(`${where}: step must be a DecodingStep (new DecodingStep()).`);
+  }
+  const engine = options.engine;
+  if (engine !== undefined) {
+    if (typeof (engine as Partial<DecodingEngine>)?.run !== "function") {
+      throw new ModelConfigError(
+        `${where}: engine must be a DecodingEngine (an object with run(call)), such as decodingEngine() of @saikei/onnx.`,
+      );
+    }
+    if (options.step !== undefined) {
+      throw new ModelConfigError(
+        `${where}: give step (a tfjs trace) or engine, not both: an engine keeps its own compiled steps.`,
+      );
+    }
+  }
   const [sampler, initial] = KVCachingTransformerLM.fromUncached(model, cacheLen, { batch: 1 });
   const prompt = wrap(
     tf.tensor2d([promptIds.slice()], [1, promptIds.length], "int32"),
     "batch",
     "seq",
   );
-  if (options.step !== undefined && !(options.step instanceof DecodingStep)) {
-    throw new ModelConfigError(`${where}: step must be a DecodingStep (new DecodingStep()).`);
+  const loop = tokenLoop(eos, maxNewTokens, temperature, seed, prompt);
+  const release = () => {
+    initial.dispose();
+    prompt.dataArray.dispose();
+  };
+  // Padding id -1 never matches a real token, so every prompt token counts.
+  if (engine !== undefined) {
+    return driveLoopAsync(loop, (r) =>
+      "prompt" in r
+        ? prefillOnEngine(sampler, initial, r.prompt, -1, engine)
+        : advanceOneTokenOnEngine(sampler, r.state, r.token, engine),
+    ).finally(release);
   }
   const ownStep = options.step === undefined;
   const step = options.step ?? new DecodingStep();
+  try {
+    return driveLoop(loop, (r) =>
+      "prompt" in r
+        ? prefill(sampler, initial, r.prompt, -1, ownStep ? undefined : step)
+        : advanceOneToken(sampler, r.state, r.token, step),
+    );
+  } finally {
+    release();
+    if (ownStep) step.dispose();
+  }
+}
+
+/**
+ * Prefills with the prompt, then picks a token and asks for the next log-probabilities until EOS
+ * or `maxNewTokens`; disposes every state and log-probability array it received, also when a run
+ * throws into it.
+ */
+function* tokenLoop(
+  eos: ReadonlySet<number>,
+  maxNewTokens: number,
+  temperature: number,
+  seed: number,
+  prompt: NamedArrayBase,
+): TokenLoop {
   const out: number[] = [];
   let state: SamplingState | undefined;
   let logProbs: NamedArrayBase | undefined;
   let rng = random.key(seed);
   try {
-    // Padding id -1 never matches a real token, so every prompt token counts.
-    [logProbs, state] = prefill(sampler, initial, prompt, -1, ownStep ? undefined : step);
+    [logProbs, state] = yield { prompt };
     for (;;) {
       const [nextRng, stepKey] = random.split(rng);
       rng = nextRng!;
@@ -155,7 +236,7 @@ export function generateTokens(
       const next = wrap(tf.tensor1d([token], "int32"), "batch");
       let advanced: [NamedArrayBase, SamplingState];
       try {
-        advanced = advanceOneToken(sampler, state, next, step);
+        advanced = yield { state, token: next };
       } finally {
         next.dataArray.dispose();
       }
@@ -166,11 +247,43 @@ export function generateTokens(
   } finally {
     logProbs?.dataArray.dispose();
     state?.dispose();
-    initial.dispose();
-    prompt.dataArray.dispose();
-    if (ownStep) step.dispose();
   }
   return out;
+}
+
+type Advanced = [NamedArrayBase, SamplingState];
+
+function driveLoop(loop: TokenLoop, run: (request: LoopRequest) => Advanced): number[] {
+  let next = loop.next();
+  while (!next.done) {
+    let result: Advanced;
+    try {
+      result = run(next.value);
+    } catch (error) {
+      next = loop.throw(error);
+      continue;
+    }
+    next = loop.next(result);
+  }
+  return next.value;
+}
+
+async function driveLoopAsync(
+  loop: TokenLoop,
+  run: (request: LoopRequest) => Promise<Advanced>,
+): Promise<number[]> {
+  let next = loop.next();
+  while (!next.done) {
+    let result: Advanced;
+    try {
+      result = await run(next.value);
+    } catch (error) {
+      next = loop.throw(error);
+      continue;
+    }
+    next = loop.next(result);
+  }
+  return next.value;
 }
 
 /**
@@ -181,8 +294,8 @@ export function generateTokens(
  * @param tokenizer the model's tokenizer.
  * @param prompt the text to continue.
  * @param options `maxNewTokens` (default 32), `temperature` (default 0: greedy), `seed` (default 0),
- *   `eosTokenIds`, `step`.
- * @returns the generated text (without the prompt).
+ *   `eosTokenIds`, `step`, `engine`.
+ * @returns the generated text (without the prompt); a promise of it with `engine`.
  * @throws TokenizerError without a tokenizer; ModelConfigError as {@link generateTokens}.
  * @example
  * const { model, tokenizer } = await loadPretrained("gpt2");
@@ -192,8 +305,20 @@ export function generate(
   model: TransformerLM,
   tokenizer: PretrainedTokenizer,
   prompt: string,
+  options: GenerateOptions & { engine: DecodingEngine },
+): Promise<string>;
+export function generate(
+  model: TransformerLM,
+  tokenizer: PretrainedTokenizer,
+  prompt: string,
+  options?: GenerateOptions & { engine?: undefined },
+): string;
+export function generate(
+  model: TransformerLM,
+  tokenizer: PretrainedTokenizer,
+  prompt: string,
   options: GenerateOptions = {},
-): string {
+): string | Promise<string> {
   checkOptions("generate", options, OPTION_KEYS);
   if (tokenizer === undefined || tokenizer === null || typeof tokenizer.encode !== "function") {
     throw new TokenizerError(
@@ -205,6 +330,12 @@ export function generate(
     ...configuredEosIds(model),
     ...(tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId]),
   ];
-  const ids = generateTokens(model, tokenizer.encode(prompt), { ...options, eosTokenIds });
-  return tokenizer.decode(ids, { skipSpecialTokens: true });
+  const anyEngine = generateTokens as (
+    model: TransformerLM,
+    promptIds: readonly number[],
+    options: GenerateOptions,
+  ) => number[] | Promise<number[]>;
+  const ids = anyEngine(model, tokenizer.encode(prompt), { ...options, eosTokenIds });
+  const decode = (tokens: number[]) => tokenizer.decode(tokens, { skipSpecialTokens: true });
+  return Array.isArray(ids) ? decode(ids) : ids.then(decode);
 }

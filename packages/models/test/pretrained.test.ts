@@ -20,6 +20,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import {
+  type DecodingEngine,
   DecodingStep,
   generate,
   generateTokens,
@@ -402,8 +403,14 @@ describe("public types", () => {
     expectTypeOf<Pretrained["tokenizer"]>().toEqualTypeOf<PretrainedTokenizer | undefined>();
     expectTypeOf<Pretrained["config"]["architecture"]>().toEqualTypeOf<PretrainedArchitecture>();
     expectTypeOf(savePretrained).returns.resolves.toBeVoid();
-    expectTypeOf(generate).returns.toBeString();
-    expectTypeOf(generateTokens).returns.toEqualTypeOf<number[]>();
+    const text = (model: TransformerLM, tokenizer: PretrainedTokenizer) =>
+      generate(model, tokenizer, "hi");
+    expectTypeOf(text).returns.toBeString();
+    const ids = (model: TransformerLM) => generateTokens(model, [1], { maxNewTokens: 2 });
+    expectTypeOf(ids).returns.toEqualTypeOf<number[]>();
+    const onEngine = (model: TransformerLM, engine: DecodingEngine) =>
+      generateTokens(model, [1], { engine });
+    expectTypeOf(onEngine).returns.resolves.toEqualTypeOf<number[]>();
     expectTypeOf<LoadProgress["bytesRead"]>().toBeNumber();
     expectTypeOf<PretrainedTokenizer["encode"]>().returns.toEqualTypeOf<number[]>();
     const typeOnly = (model: TransformerLM) =>

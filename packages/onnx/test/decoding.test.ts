@@ -1,4 +1,9 @@
-import { KVCachingTransformerLM, TransformerLM, temperatureSample } from "@saikei/models";
+import {
+  generateTokens,
+  KVCachingTransformerLM,
+  TransformerLM,
+  temperatureSample,
+} from "@saikei/models";
 import { type NamedArrayBase, nx, random, ready } from "@saikei/named";
 import { initializeParameters } from "@saikei/nn";
 import * as tf from "@tensorflow/tfjs-core";
@@ -64,6 +69,25 @@ describe("KV-cached decoding on onnxruntime", () => {
     expect(tf.memory().numTensors).toBe(baseline);
     expected.dataArray.dispose();
     state0.dispose();
+  });
+
+  it("runs generateTokens on the engine: the same tokens as tfjs, greedy and sampled, nothing leaked", async () => {
+    const model = initializeParameters(TransformerLM.fromConfig(config), random.key(6));
+    const engine = onnx.decodingEngine({ threads: 1 });
+    const baseline = tf.memory().numTensors;
+    for (const options of [
+      { maxNewTokens: 9, temperature: 0 },
+      { maxNewTokens: 9, temperature: 1, seed: 3 },
+    ]) {
+      const expected = generateTokens(model, [2, 7, 1], options);
+      const got = await generateTokens(model, [2, 7, 1], { ...options, engine });
+      expect(expected).toHaveLength(9);
+      expect(got).toEqual(expected);
+    }
+    expect(tf.memory().numTensors).toBe(baseline);
+    await engine.dispose();
+    await expect(generateTokens(model, [2], { engine })).rejects.toThrow(/disposed/);
+    expect(tf.memory().numTensors).toBe(baseline);
   });
 
   it("samples with a temperature the same tokens as tfjs for the same key", async () => {
