@@ -27,6 +27,7 @@ import {
   type KVCachingState,
   type KVCachingTransformerLM,
 } from "./samplingMode.js";
+import { driveAsync, driveSync } from "./stepDriver.js";
 import { TransformerInputs, type TransformerLM } from "./transformer.js";
 
 /**
@@ -136,7 +137,7 @@ type StepResult = [NamedArrayBase, KVCachingState];
 
 /**
  * A decoding function written once for every engine: it yields the runs of the model it needs and
- * receives their results (driven by {@link driveSync} or {@link driveAsync}).
+ * receives their results (driven by `stepDriver.ts`: on tfjs or on an engine).
  */
 type Decoding<R> = Generator<StepRequest, R, StepResult>;
 
@@ -231,39 +232,6 @@ async function runOnEngine(
     endIndex.dispose();
   }
   return [out, state.advanced(kvCaches, tokens.namedShape.seq!)];
-}
-
-function driveSync<R>(decoding: Decoding<R>, run: (request: StepRequest) => StepResult): R {
-  let next = decoding.next();
-  while (!next.done) {
-    let result: StepResult;
-    try {
-      result = run(next.value);
-    } catch (error) {
-      next = decoding.throw(error);
-      continue;
-    }
-    next = decoding.next(result);
-  }
-  return next.value;
-}
-
-async function driveAsync<R>(
-  decoding: Decoding<R>,
-  run: (request: StepRequest) => Promise<StepResult>,
-): Promise<R> {
-  let next = decoding.next();
-  while (!next.done) {
-    let result: StepResult;
-    try {
-      result = await run(next.value);
-    } catch (error) {
-      next = decoding.throw(error);
-      continue;
-    }
-    next = decoding.next(result);
-  }
-  return next.value;
 }
 
 /**

@@ -19,6 +19,7 @@ import {
 } from "./decodingLoop.js";
 import { ModelConfigError, TokenizerError } from "./errors.js";
 import { KVCachingTransformerLM } from "./samplingMode.js";
+import { driveAsync, driveSync } from "./stepDriver.js";
 import type { PretrainedTokenizer } from "./tokenizer.js";
 import { TransformerLM } from "./transformer.js";
 
@@ -189,7 +190,7 @@ export function generateTokens(
   };
   // Padding id -1 never matches a real token, so every prompt token counts.
   if (engine !== undefined) {
-    return driveLoopAsync(loop, (r) =>
+    return driveAsync(loop, (r) =>
       "prompt" in r
         ? prefillOnEngine(sampler, initial, r.prompt, -1, engine)
         : advanceOneTokenOnEngine(sampler, r.state, r.token, engine),
@@ -198,7 +199,7 @@ export function generateTokens(
   const ownStep = options.step === undefined;
   const step = options.step ?? new DecodingStep();
   try {
-    return driveLoop(loop, (r) =>
+    return driveSync(loop, (r) =>
       "prompt" in r
         ? prefill(sampler, initial, r.prompt, -1, ownStep ? undefined : step)
         : advanceOneToken(sampler, r.state, r.token, step),
@@ -249,41 +250,6 @@ function* tokenLoop(
     state?.dispose();
   }
   return out;
-}
-
-type Advanced = [NamedArrayBase, SamplingState];
-
-function driveLoop(loop: TokenLoop, run: (request: LoopRequest) => Advanced): number[] {
-  let next = loop.next();
-  while (!next.done) {
-    let result: Advanced;
-    try {
-      result = run(next.value);
-    } catch (error) {
-      next = loop.throw(error);
-      continue;
-    }
-    next = loop.next(result);
-  }
-  return next.value;
-}
-
-async function driveLoopAsync(
-  loop: TokenLoop,
-  run: (request: LoopRequest) => Promise<Advanced>,
-): Promise<number[]> {
-  let next = loop.next();
-  while (!next.done) {
-    let result: Advanced;
-    try {
-      result = await run(next.value);
-    } catch (error) {
-      next = loop.throw(error);
-      continue;
-    }
-    next = loop.next(result);
-  }
-  return next.value;
 }
 
 /**
