@@ -360,16 +360,9 @@ export class WithFunctionalLocalState extends EffectHandler.define(
       cells[i] = new LocalStateEffectImpl(value, this.handlerId, handed);
     }
     const body = this.substituteRefs((_ref, _path, ordinal) => cells[nameIndexOf[ordinal]!]);
-    let output: unknown;
-    try {
-      output = this.runBody(body, input);
-    } catch (error) {
-      handed.release();
-      throw error;
-    }
-    const [finalOutput, finalStates] = handed.handOver(
-      output,
-      cells.map((cell) => cell.get()),
+    const [finalOutput, finalStates] = handed.runAndHandOver(
+      () => this.runBody(body, input),
+      () => cells.map((cell) => cell.get()),
       `${this.handlerId}'s new states`,
     );
     return [finalOutput, recordOf(names.map((name, i) => [name, finalStates[i]]))];

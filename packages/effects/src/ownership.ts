@@ -142,6 +142,28 @@ export class HandedTensors {
   }
 
   /**
+   * Runs a handler's body and ends the call: on a throw, releases what the call kept and rethrows;
+   * otherwise {@link handOver}s the output and the values `handedValues` reads once the body is done.
+   *
+   * @example
+   * const [output, [states]] = handed.runAndHandOver(() => runBody(input), () => [cell.get()], "the states");
+   */
+  runAndHandOver<O>(
+    body: () => O,
+    handedValues: () => readonly unknown[],
+    what: string,
+  ): [O, unknown[]] {
+    let output: O;
+    try {
+      output = body();
+    } catch (error) {
+      this.release();
+      throw error;
+    }
+    return this.handOver(output, handedValues(), what);
+  }
+
+  /**
    * Ends the call. Returns the body's `output` and the `handed` values with every tensor the
    * receiver must own replaced by a new handle on the same data (a same-shape reshape: no data is
    * copied, gradients flow through it), then frees the tensors this call kept.
@@ -187,7 +209,7 @@ export class HandedTensors {
 
   /**
    * Stops keeping this call's tensors: each one no other running handler keeps is freed (what the
-   * tidies around it would have done). Called by {@link handOver}, and alone when the body throws.
+   * tidies around it would have done). Called by {@link handOver}, and by {@link runAndHandOver} when the body throws.
    */
   release(): void {
     this.#ended = true;

@@ -251,16 +251,9 @@ export class CollectingSideOutputs extends EffectHandler.define(
           handed,
         ),
     );
-    let output: unknown;
-    try {
-      output = this.runBody(body, argument);
-    } catch (error) {
-      handed.release();
-      throw error;
-    }
-    const [finalOutput, values] = handed.handOver(
-      output,
-      collected.map((entry) => entry.value),
+    const [finalOutput, values] = handed.runAndHandOver(
+      () => this.runBody(body, argument),
+      () => collected.map((entry) => entry.value),
       `the side outputs collected by ${this.handlerId}`,
     );
     return [
