@@ -46,16 +46,21 @@ export function mapPositional(x: Layout, fn: (t: tf.Tensor, batch: number) => tf
   return tidy(() => {
     const t = transposeIfNeeded(x.data, [...names.map((n) => x.nameAxis[n]!), ...x.logical]);
     const out = fn(t, names.length);
-    const nameAxis: Record<string, number> = internalRecord();
-    names.forEach((n, i) => {
-      nameAxis[n] = i;
-    });
-    return layoutOf(
-      out,
-      Array.from({ length: out.rank - names.length }, (_, i) => names.length + i),
-      nameAxis,
-    );
+    return namesFirstLayout(out, names);
   });
+}
+
+/** The layout of `data` whose leading axes are `names`, in order, and the rest positional. */
+function namesFirstLayout(data: tf.Tensor, names: readonly string[]): Layout {
+  const nameAxis: Record<string, number> = internalRecord();
+  names.forEach((n, i) => {
+    nameAxis[n] = i;
+  });
+  return layoutOf(
+    data,
+    Array.from({ length: data.rank - names.length }, (_, i) => names.length + i),
+    nameAxis,
+  );
 }
 
 /**
@@ -81,15 +86,7 @@ export function mapPositionalMany(
     });
     let out = fn(tensors, names.length);
     out = broadcastFast(out, [...names.map((n) => sizes[n]!), ...out.shape.slice(names.length)]);
-    const nameAxis: Record<string, number> = internalRecord();
-    names.forEach((n, i) => {
-      nameAxis[n] = i;
-    });
-    return layoutOf(
-      out,
-      Array.from({ length: out.rank - names.length }, (_, i) => names.length + i),
-      nameAxis,
-    );
+    return namesFirstLayout(out, names);
   });
 }
 
