@@ -10,6 +10,7 @@
  */
 export { bugInSaikei, InternalError } from "./bug.js";
 export { className } from "./className.js";
+export { colorFromString, oklchColor } from "./color.js";
 export * from "./keys.js";
 export { checkOptions, UnknownOptionError } from "./options.js";
 export * from "./registry.js";
