@@ -23,6 +23,7 @@ import { select } from "@saikei/select";
 import {
   checkOptions,
   className,
+  colorFromString,
   field,
   findOutermost,
   flattenOneLevel,
@@ -100,19 +101,14 @@ export function registerEffectColor(protocol: EffectProtocol, color: string): vo
 }
 
 /**
- * The colour of an effect protocol: the registered one, or a colour derived from its name.
+ * The colour of an effect protocol: the registered one, or `colorFromString(protocol.name)` from
+ * `@saikei/struct` (the same name-derived `#rrggbb` colour treescope gives layers).
  *
  * @example
  * getEffectColor(SideInputEffect); // "#5eb3e5"
  */
 export function getEffectColor(protocol: EffectProtocol): string {
   return effectColors.get(protocol) ?? colorFromString(protocol.name);
-}
-
-function colorFromString(text: string): string {
-  const digest = sha256(utf8ToBytes(text));
-  const hue = ((digest[0]! << 8) | digest[1]!) % 360;
-  return `hsl(${hue} 60% 70%)`;
 }
 
 /**

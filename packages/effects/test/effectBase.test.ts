@@ -1,6 +1,6 @@
 import { Layer } from "@saikei/layer";
 import { ready } from "@saikei/named";
-import { field, GetAttrKey, registerPytreeNode } from "@saikei/struct";
+import { colorFromString, field, GetAttrKey, registerPytreeNode } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import {
@@ -62,7 +62,9 @@ describe("effect protocols and colours", () => {
     expect(Counter).toEqual({ name: "CounterEffect", methods: ["increment"] });
     expect(Object.isFrozen(Counter)).toBe(true);
     const derived = getEffectColor(Counter);
-    expect(derived).toMatch(/^hsl\(\d+ 60% 70%\)$/);
+    // colorFromString("CounterEffect"): FNV-1a 0x551cd366 % 3600 = 1686, OKLCH(0.785 0.103 168.6°).
+    expect(derived).toBe("#70cead");
+    expect(derived).toBe(colorFromString("CounterEffect"));
     expect(getEffectColor(defineEffectProtocol("CounterEffect", ["increment"]))).toBe(derived);
     registerEffectColor(Counter, "#123456");
     expect(getEffectColor(Counter)).toBe("#123456");

@@ -8,7 +8,7 @@
 import { checkedLayerCall, Layer, MisconfiguredLayerError } from "@saikei/layer";
 import { isNamedArray, type NamedArray, type NamedArrayBase, softmax } from "@saikei/named";
 import { ArraySpec, var as dimVar, dtypes, varsForAxes } from "@saikei/shapecheck";
-import { className, field, map, options, reprValue } from "@saikei/struct";
+import { className, colorFromString, field, map, options, reprValue } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { requireNamed } from "./internal/named.js";
 import { tidyCall } from "./internal/tidy.js";
@@ -144,14 +144,4 @@ export class CastToDType extends Layer.define(
       ),
     );
   }
-}
-
-/** A stable CSS colour for a string (hue from a string hash), like treescope's `color_from_string`. */
-export function colorFromString(text: string): string {
-  let hash = 2166136261;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 16777619) >>> 0;
-  }
-  return `oklch(0.785 0.103 ${hash % 360} / 1.0)`;
 }

@@ -81,9 +81,8 @@ describe("the guide (docs/nn.md)", () => {
     );
     expect(AddBias.fromConfig({ a: 1 }).treescopeColor()).toBe("#65cfbc");
     expect(new NamedGroup({ name: "g", sublayers: [] }).treescopeColor()).toBe("#cdcdcd");
-    expect(new Elementwise({ fn: gelu }).treescopeColor()).toBe(
-      new Elementwise({ fn: gelu }).treescopeColor(),
-    );
+    // colorFromString("gelu"): FNV-1a 0x81febb6e % 3600 = 2990, OKLCH(0.785 0.103 299°).
+    expect(new Elementwise({ fn: gelu }).treescopeColor()).toBe("#c2aaf2");
     expect(EmbeddingDecode.name).toBe("EmbeddingDecode");
     value.dataArray.dispose();
   });

@@ -15,7 +15,7 @@
  * @param hue hue angle in degrees.
  * @returns the colour as `#rrggbb`.
  * @example
- * oklchColor(0.785, 0.103, 40); // "#e8a58f" (a light salmon)
+ * oklchColor(0.785, 0.103, 40); // "#f2a286" (a light salmon)
  */
 export function oklchColor(lightness: number, chroma: number, hue: number): string {
   const h = (hue * Math.PI) / 180;

@@ -1,75 +1,12 @@
 /**
- * Colours: penzai's per-type colours, colours derived from names, and conversion of CSS colours to
- * RGB for terminals.
+ * Colours: penzai's per-type colours, the colour of a tree node, CSS colour validation and
+ * conversion of CSS colours to RGB for terminals. Colours derived from names ({@link colorFromString},
+ * {@link oklchColor}) come from `@saikei/struct` and are re-exported here.
  *
  * @module
  */
 
-import { className, isStruct } from "@saikei/struct";
-
-/**
- * A CSS colour built from OKLCH coordinates, returned as a `#rrggbb` hex string so that every
- * host (old browsers, terminals, SVG) can use it. Out-of-gamut colours are clipped to sRGB.
- *
- * @param lightness perceptual lightness in [0, 1].
- * @param chroma colourfulness, typically in [0, 0.37].
- * @param hue hue angle in degrees.
- * @returns the colour as `#rrggbb`.
- * @example
- * oklchColor(0.785, 0.103, 40); // "#e8a58f" (a light salmon)
- */
-export function oklchColor(lightness: number, chroma: number, hue: number): string {
-  const h = (hue * Math.PI) / 180;
-  const a = chroma * Math.cos(h);
-  const b = chroma * Math.sin(h);
-  const l = (lightness + 0.3963377774 * a + 0.2158037573 * b) ** 3;
-  const m = (lightness - 0.1055613458 * a - 0.0638541728 * b) ** 3;
-  const s = (lightness - 0.0894841775 * a - 1.291485548 * b) ** 3;
-  const r = 4.0767416621 * l - 3.3077115913 * m + 0.2309699292 * s;
-  const g = -1.2684380046 * l + 2.6097574011 * m - 0.3413193965 * s;
-  const bl = -0.0041960863 * l - 0.7034186147 * m + 1.707614701 * s;
-  return `#${[r, g, bl].map((x) => toByte(gammaEncode(x)).toString(16).padStart(2, "0")).join("")}`;
-}
-
-function gammaEncode(x: number): number {
-  return x <= 0.0031308 ? 12.92 * x : 1.055 * x ** (1 / 2.4) - 0.055;
-}
-
-function toByte(x: number): number {
-  return Math.max(0, Math.min(255, Math.round(x * 255)));
-}
-
-/**
- * A stable pastel colour for a name (penzai's `color_from_string`): the same string always gives
- * the same colour, different strings usually give visibly different hues.
- *
- * @param name any string, usually a class name.
- * @returns the colour as `#rrggbb`.
- * @example
- * colorFromString("Linear") === colorFromString("Linear"); // true
- */
-export function colorFromString(name: string): string {
-  let color = colorCache.get(name);
-  if (color === undefined) {
-    color = hashColor(name);
-    // Class names are few; the cache only bounds itself against pathological callers.
-    if (colorCache.size > 4096) colorCache.clear();
-    colorCache.set(name, color);
-  }
-  return color;
-}
-
-const colorCache = new Map<string, string>();
-
-function hashColor(name: string): string {
-  // FNV-1a: cheap, stable across runs and platforms.
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) {
-    hash ^= name.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return oklchColor(0.785, 0.103, (hash % 3600) / 10);
-}
+import { className, colorFromString, isStruct, oklchColor } from "@saikei/struct";
 
 /** `#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa`. */
 const HEX_COLOR = /^#(?:[0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})$/i;
@@ -177,7 +114,12 @@ export function parseColor(color: string): [number, number, number] | undefined 
     ];
   }
   m = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/.exec(c);
-  if (m) return [m[1], m[2], m[3]].map((x) => toByte(Number(x) / 255)) as [number, number, number];
+  if (m)
+    return [m[1], m[2], m[3]].map((x) => Math.min(255, Math.round(Number(x)))) as [
+      number,
+      number,
+      number,
+    ];
   m = /^oklch\(\s*([\d.]+)(%?)\s+([\d.]+)\s+([\d.]+)(?:deg)?/.exec(c);
   if (m) {
     const lightness = m[2] === "%" ? Number(m[1]) / 100 : Number(m[1]);

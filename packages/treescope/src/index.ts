@@ -14,6 +14,8 @@
  */
 import "./install.js";
 
+// Name-derived colours are owned by @saikei/struct; treescope keeps them in its API (`pz.ts`).
+export { colorFromString, oklchColor } from "@saikei/struct";
 export {
   type ArrayAxis,
   type ArrayInput,
@@ -31,13 +33,7 @@ export {
   DEFAULT_MAX_VALUES,
   renderArray,
 } from "./arrayView.js";
-export {
-  colorFromString,
-  isCSSColor,
-  oklchColor,
-  parseColor,
-  treescopeColorOf,
-} from "./color.js";
+export { isCSSColor, parseColor, treescopeColorOf } from "./color.js";
 export {
   BOOLEAN_COLORS,
   CATEGORICAL_COLORS,
