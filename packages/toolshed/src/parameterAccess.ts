@@ -8,7 +8,7 @@
 
 import { Parameter } from "@saikei/nn";
 import { NotInThisPartition } from "@saikei/select";
-import { flattenWithPath, type KeyPath, keystr, mapWithPath, options } from "@saikei/struct";
+import { findOutermost, type KeyPath, keystr, type Position, rewriteAt } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 
 /** One trainable value found in a model. */
@@ -21,44 +21,48 @@ export interface ParameterEntry {
   readonly value: unknown;
 }
 
-const isTrainable = (node: unknown): node is Parameter => node instanceof Parameter;
+const WHERE = "findParameters";
+
+const isFloatTensor = (node: unknown): node is tf.Tensor =>
+  node instanceof tf.Tensor && node.dtype === "float32";
 
 /**
  * Splits a model into its trainable values and the model without them: `Parameter` values (or,
  * in a tree without `Parameter`s, float32 tensor leaves) are replaced by `NotInThisPartition`.
+ * A `Parameter` is taken whole: parameters nested inside its value are not looked at. Subtrees
+ * without a trainable value are shared with `model`.
  *
  * @param model any tree.
  * @returns `[entries, modelWithoutParams]`, entries in flatten order.
+ * @throws TreeCycleError / TreeDepthError (naming `findParameters`) when the model contains itself
+ *   or is nested too deeply.
  * @example
  * const [entries] = findParameters({ w: tf.zeros([2]) });
  * entries[0].name; // "['w']"
  */
 export function findParameters(model: unknown): [ParameterEntry[], unknown] {
-  const [nodes] = flattenWithPath(model, isTrainable);
-  const parameters = nodes.filter(([, node]) => isTrainable(node));
+  const parameters = findOutermost<Parameter>(
+    model,
+    { instanceOf: Parameter },
+    { operation: WHERE },
+  );
   if (parameters.length > 0) {
-    const entries = parameters.map(([path, node]) => {
-      const p = node as Parameter;
-      return { name: p.name, path, value: p.value };
-    });
-    const without = mapWithPath(
-      (_path, node) =>
-        isTrainable(node) ? node.replace({ value: new NotInThisPartition() }) : node,
-      model,
-      options({ isLeaf: isTrainable }),
+    const entries = parameters.map(({ keyPath, value }) => ({
+      name: value.name,
+      path: keyPath,
+      value: value.value,
+    }));
+    const without = rewriteAt(model, parameters, (i) =>
+      parameters[i]!.value.replace({ value: new NotInThisPartition() }),
     );
     return [entries, without];
   }
-  const entries: ParameterEntry[] = [];
-  for (const [path, leaf] of nodes) {
-    if (leaf instanceof tf.Tensor && leaf.dtype === "float32") {
-      entries.push({ name: keystr(path), path, value: leaf });
-    }
-  }
-  const without = mapWithPath(
-    (_path, leaf) =>
-      leaf instanceof tf.Tensor && leaf.dtype === "float32" ? new NotInThisPartition() : leaf,
-    model,
-  );
+  const tensors: Position<tf.Tensor>[] = findOutermost(model, isFloatTensor, { operation: WHERE });
+  const entries = tensors.map(({ keyPath, value }) => ({
+    name: keystr(keyPath),
+    path: keyPath,
+    value,
+  }));
+  const without = rewriteAt(model, tensors, () => new NotInThisPartition());
   return [entries, without];
 }
