@@ -5,7 +5,7 @@
  * @module
  */
 
-import { checkOptions, keystr, mapWithPath, options } from "@saikei/struct";
+import { checkOptions, findOutermost, keystr, rewriteOutermost } from "@saikei/struct";
 import { ArraySpec } from "./arraySpec.js";
 import {
   DimVar,
@@ -115,8 +115,6 @@ export class DimensionVariableSubstitution {
   }
 }
 
-const isSpec = (x: unknown): boolean => x instanceof ArraySpec;
-
 /**
  * Every dimension variable in a structure, each mapped to itself, so that substituting the result
  * changes nothing except stripping `KnownDim`s (penzai's `get_dimension_variables`). `KnownDim`s are
@@ -130,24 +128,25 @@ export function getDimensionVariables(structure: unknown): DimensionVariableSubs
   const sizeVariables: Record<string, DimVar> = {};
   const sequenceVariables: Record<string, readonly PositionalDim[]> = {};
   const mappingVariables: Record<string, Readonly<Record<string, NamedDim>>> = {};
-  mapWithPath(
-    (_path, leaf) => {
-      if (!(leaf instanceof ArraySpec)) return leaf;
-      for (const dim of leaf.shape) {
-        if (dim instanceof DimVar) sizeVariables[sizeVariableKey(dim.name)] = dim;
-        else if (dim instanceof MultiDimVar) sequenceVariables[dim.name] = Object.freeze([dim]);
-      }
-      for (const [key, val] of Object.entries(leaf.namedShape)) {
-        const multi = parseNamedUnpackKey(key);
-        if (val instanceof DimVar) sizeVariables[sizeVariableKey(val.name)] = val;
-        else if (multi !== undefined)
-          mappingVariables[multi.name] = Object.freeze({ [namedUnpackKey(multi.name)]: REMAINING });
-      }
-      return leaf;
-    },
+  const specs = findOutermost<ArraySpec>(
     structure,
-    options({ isLeaf: isSpec }),
+    { instanceOf: ArraySpec },
+    {
+      operation: "getDimensionVariables",
+    },
   );
+  for (const { value: spec } of specs) {
+    for (const dim of spec.shape) {
+      if (dim instanceof DimVar) sizeVariables[sizeVariableKey(dim.name)] = dim;
+      else if (dim instanceof MultiDimVar) sequenceVariables[dim.name] = Object.freeze([dim]);
+    }
+    for (const [key, val] of Object.entries(spec.namedShape)) {
+      const multi = parseNamedUnpackKey(key);
+      if (val instanceof DimVar) sizeVariables[sizeVariableKey(val.name)] = val;
+      else if (multi !== undefined)
+        mappingVariables[multi.name] = Object.freeze({ [namedUnpackKey(multi.name)]: REMAINING });
+    }
+  }
   return new DimensionVariableSubstitution({ sizeVariables, sequenceVariables, mappingVariables });
 }
 
@@ -162,7 +161,9 @@ function missing(kind: string, written: string, where: string, table: string): S
  * Replaces every dimension variable in a structure's `ArraySpec`s by its value in `substitution`,
  * and every `KnownDim` by its size (penzai's `full_substitute_dimension_variables`).
  *
- * @returns a copy of the structure; with a substitution of plain sizes, fully concrete.
+ * @returns the structure with each `ArraySpec` replaced by its substituted copy (parts holding no
+ *   `ArraySpec` are the same objects as in `structure`); with a substitution of plain sizes, fully
+ *   concrete.
  * @throws SubstitutionError when a variable has no value, or a mapping variable brings an axis
  *   name the named shape already has.
  * @example
@@ -175,9 +176,10 @@ export function fullSubstituteDimensionVariables<T = unknown>(
   structure: T,
   substitution: DimensionVariableSubstitution,
 ): T {
-  return mapWithPath(
-    (path, leaf) => {
-      if (!(leaf instanceof ArraySpec)) return leaf;
+  return rewriteOutermost(
+    structure,
+    { instanceOf: ArraySpec },
+    (leaf: ArraySpec, path) => {
       const where = `root${keystr(path)}`;
       const shape: PositionalDim[] = [];
       for (const dim of leaf.shape) {
@@ -237,7 +239,6 @@ export function fullSubstituteDimensionVariables<T = unknown>(
       }
       return new ArraySpec({ shape, namedShape: named, dtype: leaf.dtype });
     },
-    structure,
-    options({ isLeaf: isSpec }),
+    { operation: "fullSubstituteDimensionVariables" },
   );
 }

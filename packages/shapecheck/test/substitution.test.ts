@@ -1,3 +1,4 @@
+import { field, Struct } from "@saikei/struct";
 import { describe, expect, it } from "vitest";
 import * as chk from "../src/index.js";
 import {
@@ -86,6 +87,44 @@ describe("fullSubstituteDimensionVariables", () => {
     expect(
       fullSubstituteDimensionVariables({ n: 3, s: "x" }, new DimensionVariableSubstitution()),
     ).toEqual({ n: 3, s: "x" });
+  });
+
+  it("substitutes specs inside structs and Maps, keeping primitive and null leaves next to them", () => {
+    class Holder extends Struct.define({ spec: field<unknown>(), tag: field<string>() }) {}
+    const shared = { n: 1, s: "x" };
+    const structure = {
+      h: new Holder({ spec: [7, new ArraySpec({ shape: [v("b")] })], tag: "t" }),
+      m: new Map<string, unknown>([
+        ["k", new ArraySpec({ namedShape: { x: v("b") } })],
+        ["z", null],
+      ]),
+      plain: shared,
+    };
+    const res = fullSubstituteDimensionVariables(
+      structure,
+      new DimensionVariableSubstitution({ sizeVariables: { b: 5 } }),
+    );
+    expect(res.h).toBeInstanceOf(Holder);
+    expect(res.h.tag).toBe("t");
+    const [seven, spec] = res.h.spec as [number, ArraySpec];
+    expect(seven).toBe(7);
+    expect(spec.shape).toEqual([5]);
+    expect((res.m.get("k") as ArraySpec).namedShape).toEqual({ x: 5 });
+    expect(res.m.get("z")).toBeNull();
+    // Parts without specs are kept as they are; a structure without specs comes back itself.
+    expect(res.plain).toBe(shared);
+    expect(fullSubstituteDimensionVariables(shared, new DimensionVariableSubstitution())).toBe(
+      shared,
+    );
+    expect(getDimensionVariables(structure).sizeVariables).toEqual({ b: v("b") });
+  });
+
+  it("reports the key path of a spec inside a struct field", () => {
+    class Holder extends Struct.define({ inner: field<unknown>() }) {}
+    const structure = [0, new Holder({ inner: { q: [null, new ArraySpec({ shape: [v("n")] })] } })];
+    expect(() =>
+      fullSubstituteDimensionVariables(structure, new DimensionVariableSubstitution()),
+    ).toThrow("No value for the size variable var('n') at root[1].inner['q'][1]:");
   });
 
   it("strips a KnownDim to its size", () => {
