@@ -24,7 +24,7 @@ import {
   type MatchResult,
   Wildcard,
 } from "@saikei/shapecheck";
-import { checkOptions, className, flatten, leaves, map, options } from "@saikei/struct";
+import { checkOptions, className, findOutermost, flatten, rewriteOutermost } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { CheckLayerError } from "./errors.js";
 
@@ -92,7 +92,9 @@ function zerosFor(spec: ArraySpecType): unknown {
  * const [input] = synthesizeInput(layer.inputStructure());
  */
 export function synthesizeInput(structure: unknown): [unknown, DimensionVariableSubstitution] {
-  if (leaves(structure, (x) => x instanceof Wildcard).some((x) => x instanceof Wildcard)) {
+  if (
+    findOutermost(structure, { instanceOf: Wildcard }, { operation: "synthesizeInput" }).length > 0
+  ) {
     throw new CheckLayerError(
       "Cannot synthesize an input for a layer whose input structure contains ANY. Please provide an explicit dummy argument: checkLayer(layer, { argument }).",
     );
@@ -115,11 +117,9 @@ export function synthesizeInput(structure: unknown): [unknown, DimensionVariable
     mappingVariables,
   });
   const concrete = fullSubstituteDimensionVariables(structure, substitution);
-  const input = map(
-    (leaf) => (leaf instanceof ArraySpec ? zerosFor(leaf) : leaf),
-    concrete,
-    options({ isLeaf: (x) => x instanceof ArraySpec }),
-  );
+  const input = rewriteOutermost(concrete, { instanceOf: ArraySpec }, zerosFor, {
+    operation: "synthesizeInput",
+  });
   return [input, substitution];
 }
 

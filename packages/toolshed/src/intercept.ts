@@ -10,7 +10,7 @@ import { CollectingSideOutputs, SideOutputRequest, type SideOutputValue } from "
 import { Layer } from "@saikei/layer";
 import { isSequentialOrNamed, Sequential } from "@saikei/nn";
 import { select } from "@saikei/select";
-import { type KeyPath, keystr, leaves, mapWithPath, options } from "@saikei/struct";
+import { findOutermost, type KeyPath, keystr, rewriteOutermost } from "@saikei/struct";
 import { InterceptionError } from "./errors.js";
 
 /** Builds a fresh interceptor layer. */
@@ -42,10 +42,12 @@ export function instrument(
       return layer.replace({ sublayers } as never);
     }
     if (!(layer instanceof Layer) || isInterceptor(layer)) return layer;
-    const inner = mapWithPath(
-      (path, node) => (path.length === 0 ? node : visit(node, true)),
+    // The outermost layers below this one (a tree holds no node twice on one branch, so "not
+    // the root itself" is "below the root").
+    const inner = rewriteOutermost(
       layer,
-      options({ isLeaf: (node, path) => path.length > 0 && node instanceof Layer }),
+      (node) => node !== layer && node instanceof Layer,
+      (node) => visit(node, true),
     );
     return wrapIfPlain ? new Sequential({ sublayers: [make(), inner as Layer, make()] }) : inner;
   };
@@ -96,8 +98,8 @@ export function replaceInterceptors(
 
 /** Throws unless no `SideOutputRequest` in `root` uses `tag`. */
 export function checkTagUnused(root: unknown, tag: unknown, what: string): void {
-  const clash = leaves(root, (x) => x instanceof SideOutputRequest).some(
-    (x) => x instanceof SideOutputRequest && x.tag === tag,
+  const clash = findOutermost<SideOutputRequest>(root, { instanceOf: SideOutputRequest }).some(
+    (found) => found.value.tag === tag,
   );
   if (clash) {
     throw new InterceptionError(

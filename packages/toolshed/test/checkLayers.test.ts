@@ -1,6 +1,6 @@
 import { random, ready } from "@saikei/named";
 import { initializeParameters, Linear, RMSStandardize, Sequential } from "@saikei/nn";
-import { ArraySpec, var as dim, StructureMismatchError } from "@saikei/shapecheck";
+import { ANY, ArraySpec, var as dim, StructureMismatchError } from "@saikei/shapecheck";
 import * as tf from "@tensorflow/tfjs-core";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CheckLayerError, checkLayer, synthesizeInput } from "../src/index.js";
@@ -59,6 +59,29 @@ describe("checkLayer", () => {
     expect([ids.dtype, ids.shape]).toEqual(["int32", [7]]);
     x.dataArray.dispose();
     ids.dispose();
+  });
+
+  it("synthesizes zeros for the specs of a structure and keeps its other leaves", () => {
+    const [input] = synthesizeInput({
+      xs: [new ArraySpec({ shape: [dim("n")] }), "label", 4, null],
+      mask: new ArraySpec({ shape: [2], dtype: "bool" }),
+    });
+    const { xs, mask } = input as { xs: [tf.Tensor, string, number, null]; mask: tf.Tensor };
+    expect([xs[0].dtype, xs[0].shape, Array.from(xs[0].dataSync())]).toEqual([
+      "float32",
+      [7],
+      [0, 0, 0, 0, 0, 0, 0],
+    ]);
+    expect(xs.slice(1)).toEqual(["label", 4, null]);
+    expect([mask.dtype, mask.shape]).toEqual(["bool", [2]]);
+    xs[0].dispose();
+    mask.dispose();
+  });
+
+  it("refuses an ANY nested next to specs, before making any tensor", () => {
+    expect(() => synthesizeInput({ a: new ArraySpec({ shape: [2] }), b: [1, ANY] })).toThrow(
+      CheckLayerError,
+    );
   });
 
   it("rejects layers without a declared input structure, or with ANY in it", () => {

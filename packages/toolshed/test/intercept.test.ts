@@ -103,6 +103,31 @@ describe("annotateShapes", () => {
     expect(new CalledWithManyStructures({ structures: [1, 2] }).call("x")).toBe("x");
   });
 
+  it("wraps every layer of a chain of non-group layers, outermost first, and keeps other fields", () => {
+    const leaf = new Elementwise({ fn: tf.neg });
+    const nested = new Residual({ delta: new Residual({ delta: leaf }) });
+    const ones = tf.ones([2]);
+    const annotated = annotateShapes(nested, ones) as unknown as Sequential;
+    ones.dispose();
+    const names = (layers: readonly unknown[]) =>
+      layers.map((l) => className((l as object).constructor));
+    expect(names(annotated.sublayers)).toEqual(["CheckStructure", "Residual", "CheckStructure"]);
+    const outer = (annotated.sublayers[1] as Residual).delta as Sequential;
+    expect(names(outer.sublayers)).toEqual(["CheckStructure", "Residual", "CheckStructure"]);
+    const inner = (outer.sublayers[1] as Residual).delta as Sequential;
+    expect(names(inner.sublayers)).toEqual(["CheckStructure", "Elementwise", "CheckStructure"]);
+    // The innermost layer is not rebuilt: its function field is the same object.
+    expect((inner.sublayers[1] as Elementwise).fn).toBe(tf.neg);
+  });
+
+  it("refuses the reserved tag on a request nested inside another layer", () => {
+    const tag = Symbol.for("saikei.toolshed.InterceptShapes");
+    const m = new Residual({ delta: new SideOutputRequest({ tag }) as never });
+    expect(() => annotateShapes(m, 1)).toThrow(
+      "Model has SideOutputRequests with the annotateShapes tag",
+    );
+  });
+
   it("refuses models that already use the reserved tag", () => {
     const m = new Sequential({
       sublayers: [
