@@ -22,11 +22,10 @@ import { ArraySpec } from "@saikei/shapecheck";
 import {
   checkOptions,
   className,
-  flattenWithPath,
+  findOutermost,
   type KeyPath,
   keystr,
-  map,
-  options as treeOptions,
+  rewriteOutermost,
 } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import {
@@ -96,8 +95,10 @@ function namedParameters(
   const found: [KeyPath, AnyParameter][] = [];
   const seen = new Map<string, KeyPath>();
   const at = (path: KeyPath) => keystr(path) || "the root";
-  for (const [path, node] of flattenWithPath(model, isAnyParameter)[0]) {
-    if (!isAnyParameter(node) || !include(node)) continue;
+  for (const { keyPath: path, value: node } of findOutermost<AnyParameter>(model, isAnyParameter, {
+    operation: what,
+  })) {
+    if (!include(node)) continue;
     const name = node.name as unknown;
     if (typeof name !== "string" || name === "") {
       throw new SafetensorsInvalidNameError(
@@ -310,9 +311,11 @@ export function loadParameters<T>(
       }
     }
     const used = new Map<string, tf.Tensor>(); // name → the tensor the loaded parameter holds
-    const loaded = map<T>(
-      (node: unknown) => {
-        if (!isAnyParameter(node) || !include(node)) return node;
+    const loaded = rewriteOutermost(
+      model,
+      isAnyParameter,
+      (node: AnyParameter) => {
+        if (!include(node)) return node;
         const name = node.name;
         if (!Object.hasOwn(tensors, name)) return node; // not strict: keeps its value
         const stored = tensors[name] as unknown;
@@ -348,14 +351,15 @@ export function loadParameters<T>(
         if (node instanceof FrozenParameter) return new FrozenParameter({ value, name });
         return new Parameter({ value, name });
       },
-      model,
-      treeOptions({ isLeaf: isAnyParameter }),
+      { operation: "loadParameters" },
     );
     if (strict) {
       // A tensor named after a parameter this call skips (a frozen one) is expected, not extra.
       const known = new Set<string>(used.keys());
-      for (const [, node] of flattenWithPath(model, isAnyParameter)[0]) {
-        if (isAnyParameter(node)) known.add(node.name);
+      for (const { value } of findOutermost<AnyParameter>(model, isAnyParameter, {
+        operation: "loadParameters",
+      })) {
+        known.add(value.name);
       }
       const extra = Object.keys(tensors).filter((n) => !known.has(n));
       if (extra.length > 0) {

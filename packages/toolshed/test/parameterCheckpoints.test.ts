@@ -281,6 +281,30 @@ describe("parameter names in checkpoints", () => {
     tf.dispose(model.map((p) => (p.value as NamedArray).dataArray));
   });
 
+  it("finds parameters nested at any depth next to other leaves, and keeps those leaves", () => {
+    const [p, q] = modelWith(["w", "w"]);
+    const clash = { a: [p!], b: { inner: q! }, note: "x" };
+    expect(() => saveParameters(clash)).toThrow(
+      `saveParameters: the parameters at ['a'][0] and ['b']['inner'] are both named "w"`,
+    );
+    const meta = ["tag", 3, null];
+    const frozen = new FrozenParameter({ value: tf.zeros([1]), name: "frozen" });
+    const first = new UninitializedParameter({
+      initializer: () => nx.zeros({ in: 2, out: 3 }),
+      name: "w",
+    });
+    const model = { meta, layers: { first }, frozen };
+    const t = tf.zeros([2, 3]);
+    const loaded = loadParameters({ w: t }, model, { frozen: false });
+    expect(loaded.meta).toBe(meta);
+    expect(loaded.frozen).toBe(frozen);
+    const filled = loaded.layers.first as unknown as Parameter;
+    expect(filled).toBeInstanceOf(Parameter);
+    expect((filled.value as NamedArray).dataArray).toBe(t);
+    tf.dispose([t, frozen.value as tf.Tensor]);
+    tf.dispose([p!, q!].map((x) => (x.value as NamedArray).dataArray));
+  });
+
   it("an empty parameter name is rejected with SafetensorsInvalidNameError", () => {
     const model = modelWith([""]);
     expect(() => saveParameters(model)).toThrow(SafetensorsInvalidNameError);
