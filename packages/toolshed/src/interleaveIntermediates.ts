@@ -9,7 +9,7 @@
 import { type SideOutputEffect, SideOutputRequest } from "@saikei/effects";
 import { Layer } from "@saikei/layer";
 import { Identity } from "@saikei/nn";
-import { field, leaves } from "@saikei/struct";
+import { field, findOutermost, leaves } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { checkTagUnused, instrument, replaceInterceptors, runCollecting } from "./intercept.js";
 
@@ -83,8 +83,10 @@ export function runAndInterleaveIntermediates<L extends Layer>(root: L, argument
  */
 export function disposeSavedActivations(tree: unknown): void {
   const seen = new Set<tf.Tensor>();
-  for (const node of leaves(tree, (x) => x instanceof IdentityWithSavedActivations)) {
-    if (!(node instanceof IdentityWithSavedActivations)) continue;
+  const found = findOutermost<IdentityWithSavedActivations>(tree, {
+    instanceOf: IdentityWithSavedActivations,
+  });
+  for (const { value: node } of found) {
     for (const t of leaves(node.savedActivations)) {
       if (t instanceof tf.Tensor && !seen.has(t)) {
         seen.add(t);
