@@ -8,9 +8,9 @@
  */
 
 import { type NamedArrayBase, nx } from "@saikei/named";
-import { isAnyParameter, UninitializedParameter } from "@saikei/nn";
+import { type AnyParameter, isAnyParameter, UninitializedParameter } from "@saikei/nn";
 import type { ArraySpec } from "@saikei/shapecheck";
-import { bugInSaikei, flattenWithPath } from "@saikei/struct";
+import { bugInSaikei, findOutermost } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { PretrainedError } from "./errors.js";
 import type { TensorMapping } from "./pretrainedArchitectures.js";
@@ -18,8 +18,7 @@ import type { TensorMapping } from "./pretrainedArchitectures.js";
 /** The axis names of every parameter of a model, in the order of its named shape, by parameter name. */
 export function parameterAxisOrders(model: unknown): Map<string, string[]> {
   const orders = new Map<string, string[]>();
-  for (const [, node] of flattenWithPath(model, isAnyParameter)[0]) {
-    if (!isAnyParameter(node)) continue;
+  for (const { value: node } of findOutermost<AnyParameter>(model, isAnyParameter)) {
     const shape =
       node instanceof UninitializedParameter
         ? (node.valueStructure as ArraySpec).namedShape
@@ -32,8 +31,9 @@ export function parameterAxisOrders(model: unknown): Map<string, string[]> {
 /** The parameter values of an initialized model, by parameter name. */
 export function parameterValues(model: unknown, where: string): Map<string, NamedArrayBase> {
   const values = new Map<string, NamedArrayBase>();
-  for (const [, node] of flattenWithPath(model, isAnyParameter)[0]) {
-    if (!isAnyParameter(node)) continue;
+  for (const { value: node } of findOutermost<AnyParameter>(model, isAnyParameter, {
+    operation: where,
+  })) {
     if (node instanceof UninitializedParameter) {
       throw new PretrainedError(
         `${where}: parameter ${JSON.stringify(node.name)} is uninitialized, so there is nothing to save. ` +
