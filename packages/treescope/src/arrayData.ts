@@ -43,12 +43,14 @@ export interface ArrayInput {
  *
  * @param value the array.
  * @param where the function and argument, for error messages (`"renderArray"`).
+ * @param data the values of the tensor (of a named array: of its data array) when the caller has
+ *   read them already (`dataSync()`), so they are not read again.
  * @throws ArrayInputError for anything else, a disposed tensor, a string or complex tensor, or a
  *   ragged nested array.
  */
-export function readArray(value: unknown, where: string): ArrayInput {
-  if (isTensorLike(value)) return readTensor(value, [...value.shape].map(positional), where);
-  if (isNamedArrayLike(value)) return readNamedArray(value, where);
+export function readArray(value: unknown, where: string, data?: ArrayLike<number>): ArrayInput {
+  if (isTensorLike(value)) return readTensor(value, [...value.shape].map(positional), where, data);
+  if (isNamedArrayLike(value)) return readNamedArray(value, where, data);
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
     return readTyped(value as unknown as ArrayLike<number> & { constructor: Function }, where);
   }
@@ -99,7 +101,12 @@ function tensorValues(tensor: TensorLike, where: string): ArrayLike<number> {
   return tensor.dataSync() as ArrayLike<number>;
 }
 
-function readTensor(tensor: TensorLike, axes: ArrayAxis[], where: string): ArrayInput {
+function readTensor(
+  tensor: TensorLike,
+  axes: ArrayAxis[],
+  where: string,
+  data: ArrayLike<number> | undefined,
+): ArrayInput {
   const kind = kindOfDtype(tensor.dtype, where);
   return {
     typeName: "tf.Tensor",
@@ -107,7 +114,7 @@ function readTensor(tensor: TensorLike, axes: ArrayAxis[], where: string): Array
     kind,
     axes,
     strides: rowMajorStrides(tensor.shape),
-    values: tensorValues(tensor, where),
+    values: data ?? tensorValues(tensor, where),
   };
 }
 
@@ -115,7 +122,11 @@ function readTensor(tensor: TensorLike, axes: ArrayAxis[], where: string): Array
  * A NamedArray stores positional axes first and named axes last, in `namedAxes` order; a
  * NamedArrayView maps each logical axis and each name to a data axis.
  */
-function readNamedArray(value: object, where: string): ArrayInput {
+function readNamedArray(
+  value: object,
+  where: string,
+  data: ArrayLike<number> | undefined,
+): ArrayInput {
   const v = value as unknown as Record<string, unknown> & { dataArray: TensorLike };
   const tensor = v.dataArray;
   const kind = kindOfDtype(tensor.dtype, where);
@@ -163,7 +174,7 @@ function readNamedArray(value: object, where: string): ArrayInput {
     kind,
     axes,
     strides,
-    values: tensorValues(tensor, where),
+    values: data ?? tensorValues(tensor, where),
   };
 }
 

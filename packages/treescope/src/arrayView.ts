@@ -308,14 +308,16 @@ function defaultCellSize(input: ArrayInput, layout: ArrayLayout, steps: readonly
 
 /**
  * Everything the page needs to draw an array: kept values, mask, layout, colour scale, counts.
- * Shared by {@link renderArray} and the array views of `renderToHTML` trees.
+ * Shared by {@link renderArray} and the array views of `renderToHTML` trees (which pass the
+ * values they read for the leaf's summary as `data`, see `readArray`).
  */
 export function arraySpec(
   value: unknown,
   options: Omit<ArrayViewOptions, "fragment" | "theme" | "id" | "title">,
   where: string,
+  data?: ArrayLike<number>,
 ): ArraySpec {
-  const input = readArray(value, where);
+  const input = readArray(value, where, data);
   const layout = arrayLayout(input, options, where);
   const maxValues =
     options.maxValues === undefined

@@ -23,13 +23,14 @@ import {
 } from "./escape.js";
 import { asSelectionView, type Described, describe } from "./inspect.js";
 import { completePage, freshId, randomHex } from "./page.js";
-import { type ArraySummary, statsText, summarizeArray } from "./summary.js";
+import { type ArraySummary, fillHeatMap, heatMapSize, readSummary, statsText } from "./summary.js";
 import {
   arrayText,
   leafText,
   MAX_RENDER_DEPTH,
   multilineHead,
   oneLine,
+  oneLineRenderer,
   smallArrayValues,
 } from "./text.js";
 
@@ -137,6 +138,8 @@ class HTMLBuilder {
   private readonly tracking: boolean;
   /** Values the array views of this page may still embed. */
   private arrayBudget: number;
+  /** The one-line text of declared structures. */
+  private readonly lineOf = oneLineRenderer();
 
   constructor(
     private readonly expandDepth: number,
@@ -222,9 +225,10 @@ class HTMLBuilder {
   }
 
   private arrayLeaf(value: unknown, out: NodeData): NodeData {
-    const summary = summarizeArray(value)!;
+    // The values are read once, for the statistics, the heat map and the array view.
+    const { summary, data, shape } = readSummary(value, true)!;
     this.summaries.set(value, summary);
-    out.x = arrayText(summary, smallArrayValues(value, summary), false);
+    out.x = arrayText(summary, smallArrayValues(value, summary, data), false);
     out.k = "array";
     const a: NonNullable<NodeData["a"]> = {};
     const stats = statsText(summary, { counts: false });
@@ -233,27 +237,38 @@ class HTMLBuilder {
       if (summary.stats.nanCount > 0) a.n = summary.stats.nanCount;
       if (summary.stats.infCount > 0) a.f = summary.stats.infCount;
     }
-    if (summary.heatMap !== undefined) {
-      const h = summary.heatMap;
-      let cells = "";
-      for (let i = 0; i < h.cells.length; i++) cells += CELL[h.cells[i]!];
-      a.h = { r: h.rows, c: h.cols, m: h.scale === "diverging" ? "d" : "s", d: cells };
+    const heat = data === undefined ? undefined : heatMapSize(shape);
+    if (heat !== undefined) {
+      const codes = new Array<number>(heat.rows * heat.cols);
+      const scale = fillHeatMap(data!, shape, summary.stats!, codes);
+      for (let i = 0; i < codes.length; i++) codes[i] = CELL_CODE[codes[i]!]!;
+      a.h = {
+        r: heat.rows,
+        c: heat.cols,
+        m: scale === "diverging" ? "d" : "s",
+        // one string from the codes: appending a character per cell would make a string per cell
+        d: String.fromCharCode.apply(null, codes),
+      };
     }
-    const view = this.arrayView(value, summary);
+    const view = this.arrayView(value, summary, data);
     if (view !== undefined) a.v = view;
     if (Object.keys(a).length > 0) out.a = a;
     return out;
   }
 
   /** The array view of a leaf, subsampled to its share of the page's budget. */
-  private arrayView(value: unknown, summary: ArraySummary): ArraySpec | undefined {
+  private arrayView(
+    value: unknown,
+    summary: ArraySummary,
+    data: ArrayLike<number> | undefined,
+  ): ArraySpec | undefined {
     if (summary.stats === undefined || summary.size === 0) return undefined;
     const maxValues = Math.min(ARRAY_VIEW_LEAF_VALUES, this.arrayBudget);
     if (maxValues < 1 || maxValues < Math.min(summary.size, ARRAY_VIEW_LEAF_VALUES)) {
       return undefined;
     }
     try {
-      const spec = arraySpec(value, { maxValues }, "renderToHTML");
+      const spec = arraySpec(value, { maxValues }, "renderToHTML", data);
       this.arrayBudget -= spec.axes.reduce((n, x) => n * Math.ceil(x.size / x.step), 1);
       return spec;
     } catch {
@@ -265,11 +280,17 @@ class HTMLBuilder {
   private layerStructures(value: unknown, out: NodeData): void {
     const layer = value as { inputStructure?: unknown; outputStructure?: unknown };
     if (typeof layer.inputStructure === "function") {
-      const text = structureText(() => (layer.inputStructure as () => unknown).call(value));
+      const text = structureText(
+        () => (layer.inputStructure as () => unknown).call(value),
+        this.lineOf,
+      );
       if (text !== undefined) out.i = text;
     }
     if (typeof layer.outputStructure === "function") {
-      const text = structureText(() => (layer.outputStructure as () => unknown).call(value));
+      const text = structureText(
+        () => (layer.outputStructure as () => unknown).call(value),
+        this.lineOf,
+      );
       if (text !== undefined) out.u = text;
     }
   }
@@ -284,13 +305,14 @@ const CELL = Array.from(
   { length: 256 },
   (_, v) => LEVELS[v === 255 ? 63 : Math.round((v * 62) / 254)]!,
 );
+const CELL_CODE = CELL.map((c) => c.charCodeAt(0));
 
 /** The text of a declared structure; `undefined` for the default "anything" wildcard. */
-function structureText(get: () => unknown): string | undefined {
+function structureText(get: () => unknown, lineOf: (value: unknown) => string): string | undefined {
   try {
     const structure = get();
     if (isDefaultWildcard(structure)) return undefined;
-    return oneLine(structure);
+    return lineOf(structure);
   } catch (error) {
     const e = error as { name?: string; message?: string };
     return `\u26a0 ${escapeControls(`${e?.name ?? "Error"}: ${e?.message ?? String(error)}`)}`;
@@ -323,15 +345,31 @@ function leafKind(value: unknown): string {
 
 function countText(d: Described): string {
   const n = d.entries.length;
+  const cache = d.kind === "struct" ? FIELDS : d.kind === "array" ? ITEMS : ENTRIES;
+  if (n < COUNT_CACHE) {
+    const known = cache[n];
+    if (known !== undefined) return known;
+  }
+  let text: string;
   switch (d.kind) {
     case "struct":
-      return `${n} field${n === 1 ? "" : "s"}`;
+      text = `${n} field${n === 1 ? "" : "s"}`;
+      break;
     case "array":
-      return `${n} item${n === 1 ? "" : "s"}`;
+      text = `${n} item${n === 1 ? "" : "s"}`;
+      break;
     default:
-      return `${n} entr${n === 1 ? "y" : "ies"}`;
+      text = `${n} entr${n === 1 ? "y" : "ies"}`;
   }
+  if (n < COUNT_CACHE) cache[n] = text;
+  return text;
 }
+
+/** Count texts of small nodes, made once: most nodes of a model have a handful of children. */
+const COUNT_CACHE = 64;
+const FIELDS: string[] = [];
+const ITEMS: string[] = [];
+const ENTRIES: string[] = [];
 
 /**
  * Array leaves embed an array view of at most this many values (subsampled beyond), and a page at

@@ -15,6 +15,7 @@ import {
   type KeyPath,
   keystr,
   type PathKey,
+  SequenceKey,
   Struct,
   structFields,
 } from "@saikei/struct";
@@ -222,8 +223,21 @@ function attrCode(name: string): string {
   return IDENTIFIER.test(name) ? `.${name}` : `[${escapeControls(JSON.stringify(name))}]`;
 }
 
+/** `[0]`, `[1]`, …: the code of the first sequence indices, made once. */
+const INDEX_CODES: string[] = [];
+const INDEX_CODE_CACHE = 4096;
+
 function keyCode(key: PathKey, inMap: boolean): string {
   if (key instanceof GetAttrKey) return attrCode(key.name);
+  if (key instanceof SequenceKey && Number.isInteger(key.idx) && key.idx >= 0) {
+    if (key.idx >= INDEX_CODE_CACHE) return `[${key.idx}]`;
+    let code = INDEX_CODES[key.idx];
+    if (code === undefined) {
+      code = `[${key.idx}]`;
+      INDEX_CODES[key.idx] = code;
+    }
+    return code;
+  }
   if (key instanceof DictKey && inMap) return escapeControls(`.get(${String(key).slice(1, -1)})`);
   return escapeControls(keystr([key]));
 }

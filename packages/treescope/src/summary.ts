@@ -66,6 +66,29 @@ export function summarizeArray(
   value: unknown,
   options: { stats?: boolean; heatMap?: boolean } = {},
 ): ArraySummary | undefined {
+  const read = readSummary(value, options.stats !== false);
+  if (read === undefined) return undefined;
+  const { summary, data, shape } = read;
+  if (data === undefined || options.heatMap === false) return summary;
+  const size = heatMapSize(shape);
+  if (size === undefined) return summary;
+  const cells = new Uint8Array(size.rows * size.cols);
+  const scale = fillHeatMap(data, shape, summary.stats!, cells);
+  return { ...summary, heatMap: { rows: size.rows, cols: size.cols, scale, cells } };
+}
+
+/**
+ * An array's summary without its heat map, with the values it read (once) and the data array's
+ * full shape, so a caller can build its own heat map or view from the same values.
+ *
+ * @param value a tensor or named array.
+ * @param withStats read the values and compute statistics.
+ * @returns `undefined` when `value` is not an array; `data` is absent when no values were read.
+ */
+export function readSummary(
+  value: unknown,
+  withStats: boolean,
+): { summary: ArraySummary; data?: ArrayLike<number>; shape: readonly number[] } | undefined {
   let tensor: TensorLike;
   let typeName: string;
   let shape: number[];
@@ -85,15 +108,14 @@ export function summarizeArray(
   }
   const disposed = tensor.isDisposed === true;
   const base = { typeName, dtype: tensor.dtype, shape, namedShape, size: tensor.size, disposed };
-  if (
-    disposed ||
-    options.stats === false ||
-    tensor.dtype === "string" ||
-    tensor.dtype === "complex64"
-  ) {
-    return base;
+  if (disposed || !withStats || tensor.dtype === "string" || tensor.dtype === "complex64") {
+    return { summary: base, shape: tensor.shape };
   }
   const data = tensor.dataSync() as ArrayLike<number>;
+  return { summary: { ...base, stats: statsOf(data) }, data, shape: tensor.shape };
+}
+
+function statsOf(data: ArrayLike<number>): NonNullable<ArraySummary["stats"]> {
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   let sum = 0;
@@ -112,41 +134,46 @@ export function summarizeArray(
     } else if (Number.isNaN(x)) nanCount++;
     else infCount++;
   }
-  const stats =
-    finiteCount > 0
-      ? { min, max, mean: sum / finiteCount, nanCount, infCount, finiteCount }
-      : { min: Number.NaN, max: Number.NaN, mean: Number.NaN, nanCount, infCount, finiteCount };
-  const fullShape = tensor.shape;
-  const heatMap =
-    options.heatMap !== false &&
-    (fullShape.length === 1 || fullShape.length === 2) &&
-    tensor.size > 0
-      ? buildHeatMap(
-          data,
-          fullShape.length === 1 ? 1 : fullShape[0]!,
-          fullShape[fullShape.length - 1]!,
-          stats,
-        )
-      : undefined;
-  return heatMap === undefined ? { ...base, stats } : { ...base, stats, heatMap };
+  return finiteCount > 0
+    ? { min, max, mean: sum / finiteCount, nanCount, infCount, finiteCount }
+    : { min: Number.NaN, max: Number.NaN, mean: Number.NaN, nanCount, infCount, finiteCount };
 }
 
-function buildHeatMap(
+/**
+ * The cells of the heat map of an array of this (full data) shape: 1-D and 2-D arrays only, at
+ * most 32 rows and 64 columns.
+ */
+export function heatMapSize(shape: readonly number[]): { rows: number; cols: number } | undefined {
+  if (shape.length !== 1 && shape.length !== 2) return undefined;
+  const height = shape.length === 1 ? 1 : shape[0]!;
+  const width = shape[shape.length - 1]!;
+  if (height * width === 0) return undefined;
+  return { rows: Math.min(height, MAX_ROWS), cols: Math.min(width, MAX_COLS) };
+}
+
+/**
+ * Writes the heat map bytes (see {@link HeatMap.cells}) of `data` into `cells`, which holds
+ * `heatMapSize(shape)` rows times columns.
+ *
+ * @returns the heat map's scale.
+ */
+export function fillHeatMap(
   data: ArrayLike<number>,
-  height: number,
-  width: number,
+  shape: readonly number[],
   stats: { min: number; max: number },
-): HeatMap {
+  cells: { [i: number]: number },
+): HeatMap["scale"] {
+  const height = shape.length === 1 ? 1 : shape[0]!;
+  const width = shape[shape.length - 1]!;
   const rows = Math.min(height, MAX_ROWS);
   const cols = Math.min(width, MAX_COLS);
   const diverging = stats.min < 0 && stats.max > 0;
   const absMax = Math.max(Math.abs(stats.min), Math.abs(stats.max));
-  const cells = new Uint8Array(rows * cols);
   const scale = { diverging, absMax, min: stats.min, max: stats.max };
   if (rows === height && cols === width) {
     // Small arrays: one cell per element.
     for (let i = 0; i < rows * cols; i++) cells[i] = cellLevel(+data[i]!, scale);
-    return { rows, cols, scale: diverging ? "diverging" : "sequential", cells };
+    return diverging ? "diverging" : "sequential";
   }
   for (let r = 0; r < rows; r++) {
     const r0 = Math.floor((r * height) / rows);
@@ -170,7 +197,7 @@ function buildHeatMap(
       cells[r * cols + c] = bad || n === 0 ? 255 : cellLevel(sum / n, scale);
     }
   }
-  return { rows, cols, scale: diverging ? "diverging" : "sequential", cells };
+  return diverging ? "diverging" : "sequential";
 }
 
 /** The heat map byte of a value: see {@link HeatMap.scale}. */

@@ -189,17 +189,22 @@ export function arrayText(
  *
  * @param value a tensor or named array.
  * @param summary its summary.
+ * @param read the values when already read (`dataSync()` of the tensor or data array).
  * @returns the values (booleans for `bool` arrays), or `undefined` for larger or disposed arrays.
  * @example
  * smallArrayValues(tf.tensor1d([7, 8], "int32"), summary); // [7, 8]
  */
-export function smallArrayValues(value: unknown, summary: ArraySummary): unknown[] | undefined {
+export function smallArrayValues(
+  value: unknown,
+  summary: ArraySummary,
+  read?: ArrayLike<unknown>,
+): unknown[] | undefined {
   if (summary.disposed || summary.size > SMALL_ARRAY || summary.dtype === "complex64")
     return undefined;
   const tensor =
     (value as { dataArray?: { dataSync(): ArrayLike<unknown> } }).dataArray ??
     (value as { dataSync(): ArrayLike<unknown> });
-  const data = tensor.dataSync();
+  const data = read ?? tensor.dataSync();
   const out = Array.from(data as ArrayLike<unknown>);
   return summary.dtype === "bool" ? out.map((x) => Boolean(x)) : out;
 }
@@ -407,4 +412,15 @@ export function multilineHead(
  */
 export function oneLine(value: unknown): string {
   return renderToText(value, { color: false });
+}
+
+/**
+ * A reusable {@link oneLine}: one renderer for many values (the declared structures of every layer
+ * of a tree), so each call costs only its own walk.
+ *
+ * @returns a function from a value to its one-line, uncoloured form.
+ */
+export function oneLineRenderer(): (value: unknown) => string {
+  const renderer = new TextRenderer(80, false, new Set());
+  return (value) => renderer.line(value, PLAIN);
 }
