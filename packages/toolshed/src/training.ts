@@ -16,11 +16,12 @@ import { NotInThisPartition } from "@saikei/select";
 import {
   checkOptions,
   field,
+  findOutermost,
   flatten,
-  flattenWithPath,
   keystr,
+  type Position,
+  rewriteAt,
   Struct,
-  type TreeDef,
   unflatten,
 } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
@@ -143,16 +144,19 @@ export class TrainState<M = any, S = any> extends Struct.define(
   }
 }
 
-/** Puts parameter values back into a model whose values were replaced by `NotInThisPartition`. */
+/** Where parameter values go back into a model whose values were replaced by `NotInThisPartition`. */
 interface RebuildPlan {
-  readonly def: TreeDef;
-  readonly leaves: readonly unknown[];
-  /** Leaf positions to fill: a Parameter to give a value, or the name of a plain slot. */
-  readonly slots: readonly (readonly [number, Parameter | string])[];
+  /** The outermost `Parameter`s and `NotInThisPartition`s of the model, in flatten order. */
+  readonly positions: readonly Position[];
+  /** What fills each position: a Parameter to give a value, or the name of a plain slot. */
+  readonly slots: readonly (Parameter | string)[];
 }
 
 /** Rebuild plans by model-without-params (the same object for every step of a training run). */
 const rebuildPlans = new WeakMap<object, RebuildPlan>();
+
+const isSlot = (node: unknown): boolean =>
+  node instanceof Parameter || node instanceof NotInThisPartition;
 
 function planFor(withoutParams: unknown): RebuildPlan {
   const cached =
@@ -160,16 +164,11 @@ function planFor(withoutParams: unknown): RebuildPlan {
       ? rebuildPlans.get(withoutParams)
       : undefined;
   if (cached !== undefined) return cached;
-  const [pairs, def] = flattenWithPath(
-    withoutParams,
-    (node) => node instanceof Parameter || node instanceof NotInThisPartition,
+  const positions = findOutermost(withoutParams, isSlot);
+  const slots = positions.map(({ value, keyPath }) =>
+    value instanceof Parameter ? value : keystr(keyPath),
   );
-  const slots: (readonly [number, Parameter | string])[] = [];
-  pairs.forEach(([path, node], i) => {
-    if (node instanceof Parameter) slots.push([i, node]);
-    else if (node instanceof NotInThisPartition) slots.push([i, keystr(path)]);
-  });
-  const plan = { def, leaves: pairs.map((p) => p[1]), slots };
+  const plan = { positions, slots };
   if (typeof withoutParams === "object" && withoutParams !== null)
     rebuildPlans.set(withoutParams, plan);
   return plan;
@@ -177,13 +176,11 @@ function planFor(withoutParams: unknown): RebuildPlan {
 
 /** Puts parameter values back into a model whose values were replaced by `NotInThisPartition`. */
 function rebuildModel(withoutParams: unknown, params: Record<string, unknown>): unknown {
-  const plan = planFor(withoutParams);
-  const leaves = plan.leaves.slice();
-  for (const [index, slot] of plan.slots) {
-    leaves[index] =
-      typeof slot === "string" ? params[slot] : slot.replace({ value: params[slot.name] });
-  }
-  return unflatten(plan.def, leaves);
+  const { positions, slots } = planFor(withoutParams);
+  return rewriteAt(withoutParams, positions, (i) => {
+    const slot = slots[i]!;
+    return typeof slot === "string" ? params[slot] : slot.replace({ value: params[slot.name] });
+  });
 }
 
 function tensorsOf(tree: unknown): tf.Tensor[] {

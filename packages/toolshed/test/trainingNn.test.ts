@@ -131,6 +131,22 @@ describe("training an @saikei/nn model", () => {
     frozen.value.dataArray.dispose();
   });
 
+  it("puts the parameters back where they were, next to other leaves, sharing parameter-free parts", () => {
+    const act = new Elementwise({ fn: tf.tanh });
+    const trainable = new Parameter({ value: nx.wrap(tf.tensor([3])).tag("f"), name: "trainable" });
+    const model = { layers: [act, { p: trainable, note: "x", none: null }], n: 3 };
+    const state = TrainState.initialState(model, adam({ learningRate: 1 }), random.key(0));
+    const rebuilt = state.model;
+    expect(rebuilt.layers[0]).toBe(act);
+    expect(rebuilt.n).toBe(3);
+    const holder = rebuilt.layers[1] as { p: Parameter; note: string; none: null };
+    expect([holder.note, holder.none]).toEqual(["x", null]);
+    expect(holder.p).toBeInstanceOf(Parameter);
+    expect(holder.p.name).toBe("trainable");
+    expect(holder.p.value).toBe(state.params.trainable);
+    state.dispose();
+  });
+
   it("rejects duplicate parameter names with DuplicateParameterError, as @saikei/nn does", () => {
     const a = new Parameter({ value: tf.tensor([1]), name: "w" });
     const b = new Parameter({ value: tf.tensor([2]), name: "w" });
