@@ -64,6 +64,9 @@ export const SCRIPT = String.raw`(function (id) {
   if (!root || !dataEl || root.getAttribute("data-skts-ready")) return;
   var t0 = performance.now();
   var data = JSON.parse(dataEl.textContent);
+  // heat map cells and array view values, referred to by offset from the JSON tree
+  var bulkEl = document.getElementById(id + "-bulk");
+  var bulk = bulkEl ? bulkEl.textContent : "";
   var info = new WeakMap();
   var tree = root.querySelector(".skts-tree");
   var text = root.querySelector(".skts-text");
@@ -101,8 +104,9 @@ export const SCRIPT = String.raw`(function (id) {
     var ctx = c.getContext("2d");
     if (ctx) {
       var img = ctx.createImageData(h.c, h.r);
+      var cells = bulk.substr(h.o, h.r * h.c);
       for (var i = 0; i < h.r * h.c; i++) {
-        var level = LEVELS.indexOf(h.d.charAt(i));
+        var level = LEVELS.indexOf(cells.charAt(i));
         var rgb = heatColor(level === 63 ? 255 : Math.round((level * 254) / 62), h.m === "d");
         img.data[4 * i] = rgb[0];
         img.data[4 * i + 1] = rgb[1];
@@ -202,6 +206,13 @@ export const SCRIPT = String.raw`(function (id) {
       for (var k = 0; k < kids.length; k++) if (kids[k].classList.contains("skts-branch")) stack.push(kids[k]);
     }
   }
+  /** The array view's spec with its values taken from the bulk text. */
+  function arraySpec(v) {
+    var spec = {};
+    for (var k in v) if (Object.prototype.hasOwnProperty.call(v, k)) spec[k] = v[k];
+    spec.data = bulk.substr(v.b[0], v.b[1]);
+    return spec;
+  }
   function toggleArray(node, b) {
     var panel = null;
     for (var k = 0; k < node.children.length; k++) {
@@ -210,7 +221,7 @@ export const SCRIPT = String.raw`(function (id) {
     if (!panel) {
       panel = el("div", "skts-array-panel");
       node.insertBefore(panel, node.children[1] || null);
-      buildArray(panel, info.get(node).d.a.v);
+      buildArray(panel, arraySpec(info.get(node).d.a.v));
     } else {
       panel.hidden = !panel.hidden;
     }

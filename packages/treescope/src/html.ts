@@ -118,8 +118,10 @@ interface NodeData {
     t?: string;
     n?: number;
     f?: number;
-    h?: { r: number; c: number; m: "s" | "d"; d: string };
-    v?: ArraySpec;
+    /** `o`: where the cells (one character each, `r * c` of them) start in the bulk text */
+    h?: { r: number; c: number; m: "s" | "d"; o: number };
+    /** the view's values (its `data`) are in the bulk text: `b` is their offset and length */
+    v?: Omit<ArraySpec, "data"> & { b: [number, number] };
   };
   /** layer input / output structure */
   i?: string;
@@ -140,6 +142,13 @@ class HTMLBuilder {
   private arrayBudget: number;
   /** The one-line text of declared structures. */
   private readonly lineOf = oneLineRenderer();
+  /**
+   * The bulk text: heat map cells and array view values, which the JSON tree refers to by offset.
+   * Only characters of the heat map levels and of base64 go here (no text from the tree), so it
+   * travels in its own script element without any escaping, and JSON never scans it.
+   */
+  readonly bulk: string[] = [];
+  private bulkLength = 0;
 
   constructor(
     private readonly expandDepth: number,
@@ -247,13 +256,24 @@ class HTMLBuilder {
         c: heat.cols,
         m: scale === "diverging" ? "d" : "s",
         // one string from the codes: appending a character per cell would make a string per cell
-        d: String.fromCharCode.apply(null, codes),
+        o: this.addBulk(String.fromCharCode.apply(null, codes)),
       };
     }
     const view = this.arrayView(value, summary, data);
-    if (view !== undefined) a.v = view;
+    if (view !== undefined) {
+      const { data: values, ...rest } = view;
+      a.v = { ...rest, b: [this.addBulk(values), values.length] };
+    }
     if (Object.keys(a).length > 0) out.a = a;
     return out;
+  }
+
+  /** Appends heat map or base64 text to the bulk text; returns its offset. */
+  private addBulk(text: string): number {
+    const offset = this.bulkLength;
+    this.bulk.push(text);
+    this.bulkLength += text.length;
+    return offset;
   }
 
   /** The array view of a leaf, subsampled to its share of the page's budget. */
@@ -492,6 +512,9 @@ export function renderToHTML(value: unknown, options: HTMLOptions = {}): string 
     `<pre class="skts-text">${escapeHTML(fallbackText(tree, highlight, builder.summaries))}</pre>` +
     `<div class="skts-tree"></div></div>` +
     `<script type="application/json" id="${id}-data">${scriptJSON(data)}</script>` +
+    (builder.bulk.length === 0
+      ? ""
+      : `<script type="text/plain" id="${id}-bulk">${builder.bulk.join("")}</script>`) +
     `<script${page ? ` nonce="${nonce}"` : ""}>${SCRIPT}(${scriptJSON(id)});</script>`;
   if (!page) return fragment;
   return completePage(fragment, options.title ?? "treescope", nonce);

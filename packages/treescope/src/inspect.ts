@@ -223,20 +223,35 @@ function attrCode(name: string): string {
   return IDENTIFIER.test(name) ? `.${name}` : `[${escapeControls(JSON.stringify(name))}]`;
 }
 
-/** `[0]`, `[1]`, …: the code of the first sequence indices, made once. */
+/** Keys and code (`[0]`, `[1]`, …) of the first sequence indices, made once (keys are frozen). */
+const INDEX_KEYS: SequenceKey[] = [];
 const INDEX_CODES: string[] = [];
-const INDEX_CODE_CACHE = 4096;
+const INDEX_CACHE = 4096;
+
+function indexKey(i: number): SequenceKey {
+  if (i >= INDEX_CACHE) return new SequenceKey(i);
+  let key = INDEX_KEYS[i];
+  if (key === undefined) {
+    key = new SequenceKey(i);
+    INDEX_KEYS[i] = key;
+  }
+  return key;
+}
+
+function indexCode(i: number): string {
+  if (i >= INDEX_CACHE) return `[${i}]`;
+  let code = INDEX_CODES[i];
+  if (code === undefined) {
+    code = `[${i}]`;
+    INDEX_CODES[i] = code;
+  }
+  return code;
+}
 
 function keyCode(key: PathKey, inMap: boolean): string {
   if (key instanceof GetAttrKey) return attrCode(key.name);
   if (key instanceof SequenceKey && Number.isInteger(key.idx) && key.idx >= 0) {
-    if (key.idx >= INDEX_CODE_CACHE) return `[${key.idx}]`;
-    let code = INDEX_CODES[key.idx];
-    if (code === undefined) {
-      code = `[${key.idx}]`;
-      INDEX_CODES[key.idx] = code;
-    }
-    return code;
+    return indexCode(key.idx);
   }
   if (key instanceof DictKey && inMap) return escapeControls(`.get(${String(key).slice(1, -1)})`);
   return escapeControls(keystr([key]));
@@ -275,24 +290,26 @@ export function describe(value: unknown): Described {
     });
     return { kind: "struct", typeName: layout.name, open: layout.open, close: ")", entries };
   }
-  const level = flattenOneLevel(value);
-  if (level === undefined) return leafLike("leaf");
-  const children = level[0];
   if (Array.isArray(value)) {
+    // What flattenOneLevel gives for every array (its elements under SequenceKeys), without
+    // building the one-level tree definition.
     return {
       kind: "array",
       typeName: "Array",
       open: "[",
       close: "]",
-      entries: children.map(([key, child]) => ({
-        key,
+      entries: value.map((child, i) => ({
+        key: indexKey(i),
         value: child,
         label: "",
-        code: keyCode(key, false),
+        code: indexCode(i),
         isStatic: false,
       })),
     };
   }
+  const level = flattenOneLevel(value);
+  if (level === undefined) return leafLike("leaf");
+  const children = level[0];
   if (value instanceof Map) {
     return {
       kind: "map",
@@ -344,6 +361,16 @@ function mapKeyText(key: unknown): string {
   return escapeControls(typeof key === "string" ? JSON.stringify(key) : String(key));
 }
 
+const NO_ENTRIES: readonly ChildEntry[] = Object.freeze([]);
+const LEAF_LIKE = new Map<NodeKind, Described>();
+
+/** A node without children; those without a type name are made once per kind. */
 function leafLike(kind: NodeKind, typeName = ""): Described {
-  return { kind, typeName, open: "", close: "", entries: [] };
+  if (typeName !== "") return { kind, typeName, open: "", close: "", entries: NO_ENTRIES };
+  let d = LEAF_LIKE.get(kind);
+  if (d === undefined) {
+    d = Object.freeze({ kind, typeName, open: "", close: "", entries: NO_ENTRIES });
+    LEAF_LIKE.set(kind, d);
+  }
+  return d;
 }

@@ -478,9 +478,18 @@ describe("array leaves of renderToHTML", () => {
       const data = JSON.parse(
         /<script type="application\/json" id="[\w-]+-data">(.*?)<\/script>/s.exec(html)![1]!,
       );
-      type Node = { c?: Node[]; a?: { v?: ArraySpec } };
+      type Node = { c?: Node[]; a?: { v?: ArraySpec & { b: [number, number] } } };
       const small = (data as Node).c!.find((n) => n.a?.v?.axes[0]?.size === 3);
       expect(small?.a?.v?.title).toBe("tf.Tensor float32[3]");
+      // the view's values travel in the page's bulk text, the same bytes renderArray embeds
+      const bulk = /<script type="text\/plain" id="[\w-]+-bulk">([A-Za-z0-9+/=_-]*)<\/script>/.exec(
+        html,
+      )![1]!;
+      const [offset, length] = small!.a!.v!.b;
+      const values = bulk.slice(offset, offset + length);
+      expect(values).toBe(specOf(renderArray(small3)).data);
+      expect(valuesOf({ ...small!.a!.v!, data: values })).toEqual([1, 2, 3]);
+      expect(small!.a!.v!).not.toHaveProperty("data");
       const many = (data as Node).c!.find((n) => n.c !== undefined)!;
       const views = many.c!.map((n) => n.a?.v);
       // 4096 values each; the page holds 32,768, of which the small tensor took 3

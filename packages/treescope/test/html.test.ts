@@ -43,7 +43,7 @@ interface NodeData {
   s?: 1;
   z?: 1;
   k?: string;
-  a?: { t?: string; n?: number; f?: number; h?: { r: number; c: number; m: string; d: string } };
+  a?: { t?: string; n?: number; f?: number; h?: { r: number; c: number; m: string; o: number } };
   i?: string;
   u?: string;
   g?: 1;
@@ -53,6 +53,13 @@ function dataOf(html: string): NodeData {
   const m = /<script type="application\/json" id="[^"]+-data">(.*?)<\/script>/s.exec(html);
   if (m === null) throw new Error("no embedded data");
   return JSON.parse(m[1]!);
+}
+
+/** The bulk text (heat map cells and array view values) that the data refers to by offset. */
+function bulkOf(html: string): string {
+  const m = /<script type="text\/plain" id="[^"]+-bulk">([A-Za-z0-9+/=_-]*)<\/script>/.exec(html);
+  if (m === null) throw new Error("no bulk text");
+  return m[1]!;
 }
 
 /** Every node's full path (the concatenated code steps) with its data. */
@@ -154,8 +161,11 @@ describe("renderToHTML", () => {
       [0, 1],
       [2, Number.NaN],
     ]);
-    const data = dataOf(renderToHTML({ t }));
+    const html = renderToHTML({ t });
+    const data = dataOf(html);
     try {
+      // the heat map's cells, one character each, start at offset `o` of the bulk text
+      expect(bulkOf(html).slice(0, 4)).toBe("0V-_");
       expect(data.c![0]).toEqual({
         l: `"t": `,
         p: "['t']",
@@ -164,7 +174,7 @@ describe("renderToHTML", () => {
         a: {
           t: "min=0 max=2 mean=1",
           n: 1,
-          h: { r: 2, c: 2, m: "s", d: "0V-_" },
+          h: { r: 2, c: 2, m: "s", o: 0 },
           // the array view opened by "show array" (see arrayView.test.ts)
           v: expect.objectContaining({
             title: "tf.Tensor float32[2,2]",
@@ -363,6 +373,16 @@ describe("renderToHTML with hostile input", () => {
     expect(html.indexOf("Content-Security-Policy")).toBeLessThan(html.indexOf("<style>"));
     expect(html.match(/<script(?! type="application\/json")[^>]*>/g)).toEqual([
       `<script nonce="${nonce}">`,
+    ]);
+    // with arrays, their heat maps and values travel in a data element, which never runs
+    const t = tf.tensor1d([1, 2]);
+    const withArrays = renderToHTML({ t }, { id: "p" });
+    t.dispose();
+    const arrayNonce = /'nonce-([0-9a-f]{32})'/.exec(withArrays)![1];
+    expect(withArrays.match(/<script[^>]*>/g)).toEqual([
+      '<script type="application/json" id="p-data">',
+      '<script type="text/plain" id="p-bulk">',
+      `<script nonce="${arrayNonce}">`,
     ]);
     const again = /'nonce-([0-9a-f]{32})'/.exec(renderToHTML([1], { id: "p" }))![1];
     expect(again).not.toBe(nonce);
