@@ -246,20 +246,20 @@ export class EmbeddingLookup extends Layer.define(
     const table = this.table.embeddings.value;
     return tidyCall(() => {
       const layerType = className(this.constructor);
-      const ids = dataOf(requireNamed(tokens, layerType));
+      const named = requireNamed(tokens, layerType);
+      const namedTable = requireNamed(table, `${layerType} table`);
       const vocab = this.table.vocabularyAxis;
       if (tokenIdChecks && !isTracing()) {
-        const vocabSize = requireNamed(table, `${layerType} table`).namedShape[vocab]!;
-        checkTokenIds(layerType, ids.data, ids.names, vocab, vocabSize);
+        const ids = dataOf(named);
+        checkTokenIds(layerType, ids.data, ids.names, vocab, namedTable.namedShape[vocab]!);
       }
-      const embeddingNames = Object.keys(this.table.embeddingAxes());
-      const tableData = requireNamed(table, `${layerType} table`).orderAs(
-        vocab,
-        ...embeddingNames,
-      ).dataArray;
-      const indices = ids.data.dtype === "int32" ? ids.data : tf.cast(ids.data, "int32");
-      const gathered = tf.gather(tableData, indices);
-      return wrap(gathered, ...ids.names, ...embeddingNames);
+      const ids = named.dtype === "int32" ? named : named.astype("int32");
+      // Ids are checked above (or promised valid by the caller who turned the checks off), so the
+      // gather skips named's bounds handling: one tf.gather, as a hand-written lookup.
+      return namedTable
+        .at({ [vocab]: ids })
+        .get({ mode: "promise_in_bounds" })
+        .withPositionalPrefix();
     });
   }
 }

@@ -5,7 +5,16 @@ import {
   WithSideInputsFromInputTuple,
 } from "@saikei/effects";
 import { callLayer, DisposedTensorError } from "@saikei/layer";
-import { type NamedArray, nx, random, ready, tidy } from "@saikei/named";
+import {
+  jit,
+  type NamedArray,
+  type NamedArrayBase,
+  NamedShapeMismatchError,
+  nx,
+  random,
+  ready,
+  tidy,
+} from "@saikei/named";
 import { tree } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -409,5 +418,101 @@ describe("ApplyAttentionMask input checks", () => {
     const out = handled().call([logits, mask]) as NamedArray;
     expect(values(out, "seq", "kv_seq")).toEqual([1, Math.fround(-2.3819763e38), 3, 4]);
     disposeTree([logits, mask, out]);
+  });
+});
+
+describe("KVCachingAttention cache update", () => {
+  /**
+   * A KVCachingAttention whose keys are its input and whose values are the negated input, over
+   * caches `{batch: 1, seq: 6}` of zeros; it returns the new key cache.
+   */
+  function writer(end: { value: unknown }, toKey = (x: NamedArrayBase) => x) {
+    const state: { caches: [NamedArrayBase, NamedArrayBase] } = {
+      caches: [
+        nx.wrap(tf.zeros([1, 6]), "batch", "seq"),
+        nx.wrap(tf.zeros([1, 6]), "batch", "seq"),
+      ],
+    };
+    const layer = new KVCachingAttention({
+      inputToQuery: (x: NamedArray) => x,
+      inputToKey: toKey,
+      inputToValue: (x: NamedArray) => x.neg(),
+      queryKeyToAttn: ([, keys]: [NamedArray, NamedArray]) => keys,
+      attnValueToOutput: ([keys]: [NamedArray, NamedArray]) => keys,
+      sequenceAxis: "seq",
+      kvCacheEndIndex: { ask: () => end.value },
+      kvCache: {
+        get: () => state.caches,
+        set: (next: [NamedArrayBase, NamedArrayBase]) => {
+          state.caches = next;
+        },
+      },
+    });
+    return { layer, state };
+  }
+
+  const tokens = () => nx.wrap(tf.tensor2d([[10, 20]]), "batch", "seq");
+
+  it("writes the new tokens at the end index, clamped so they fit (dynamic_update_slice)", () => {
+    const x = tokens();
+    const cases: [number, number[]][] = [
+      [1, [0, 10, 20, 0, 0, 0]],
+      [5, [0, 0, 0, 0, 10, 20]], // 5 + 2 > 6: starts at 6 - 2 = 4
+      [-3, [10, 20, 0, 0, 0, 0]], // starts at 0
+    ];
+    for (const [endIndex, keys] of cases) {
+      const { layer, state } = writer({ value: endIndex });
+      const initial = state.caches;
+      const baseline = tf.memory().numTensors;
+      layer.call(x);
+      // Two new caches; the output is the new key cache itself.
+      expect(tf.memory().numTensors).toBe(baseline + 2);
+      expect(values(state.caches[0]!, "batch", "seq")).toEqual(keys);
+      expect(values(state.caches[1]!, "batch", "seq")).toEqual(keys.map((k) => (k === 0 ? 0 : -k)));
+      expect(values(initial[0]!, "batch", "seq")).toEqual([0, 0, 0, 0, 0, 0]);
+      disposeTree([initial, state.caches]);
+    }
+    disposeTree(x);
+  });
+
+  it("refuses new keys without the sequence axis, keeping the cache and leaking nothing", () => {
+    const { layer, state } = writer({ value: 1 }, (x) => x.index({ seq: 0 }));
+    const x = tokens();
+    const initial = state.caches;
+    const baseline = tf.memory().numTensors;
+    expect(() => layer.call(x)).toThrow(NamedShapeMismatchError);
+    expect(() => layer.call(x)).toThrow('have no sequence axis "seq"');
+    expect(tf.memory().numTensors).toBe(baseline);
+    expect(state.caches).toBe(initial);
+    disposeTree([x, initial]);
+  });
+
+  it("takes a scalar-tensor end index inside a jit trace without reading it back", () => {
+    const baseline = tf.memory().numTensors;
+    const end: { value: unknown } = { value: undefined };
+    const { layer, state } = writer(end);
+    const initial = state.caches;
+    const step = jit((x: NamedArray, endIndex: tf.Tensor, k: NamedArrayBase, v: NamedArrayBase) => {
+      end.value = endIndex;
+      state.caches = [k, v];
+      layer.call(x);
+      return state.caches;
+    });
+    const x = tokens();
+    const cases: [number, number[]][] = [
+      [1, [0, 10, 20, 0, 0, 0]],
+      [5, [0, 0, 0, 0, 10, 20]],
+      [-3, [10, 20, 0, 0, 0, 0]],
+    ];
+    for (const [endIndex, keys] of cases) {
+      const index = tf.scalar(endIndex, "int32");
+      const [k, v] = step(x, index, initial[0]!, initial[1]!);
+      expect(values(k!, "batch", "seq")).toEqual(keys);
+      expect(values(v!, "batch", "seq")).toEqual(keys.map((key) => (key === 0 ? 0 : -key)));
+      disposeTree([index, k, v]);
+    }
+    step.dispose();
+    disposeTree([x, initial]);
+    expect(tf.memory().numTensors).toBe(baseline);
   });
 });

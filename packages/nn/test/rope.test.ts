@@ -174,7 +174,11 @@ describe("EmbeddingLookup", () => {
     });
     const lookup = new EmbeddingLookup({ table });
     const ids = nx.wrap(tf.tensor1d([2, 0], "int32"), "seq");
-    expect(kernelsOf(() => lookup.call(ids))).toEqual({ GatherV2: 1 });
+    // One gather through named's indexing; its flattening of the index is a metadata-only reshape.
+    const { GatherV2, Reshape = 0, ...others } = kernelsOf(() => lookup.call(ids));
+    expect(GatherV2).toBe(1);
+    expect(Reshape).toBeLessThanOrEqual(1);
+    expect(others).toEqual({});
     const y = lookup.call(ids);
     expect(y.orderAs("seq", "embedding").dataArray.arraySync()).toEqual([
       [4, 5],
