@@ -7,7 +7,7 @@
 
 import { callLayer, checkedLayerCall, Layer, type LayerLike } from "@saikei/layer";
 import { checkStructure } from "@saikei/shapecheck";
-import { field, map, options } from "@saikei/struct";
+import { field, flattenOneLevel } from "@saikei/struct";
 import { tidyCall } from "./internal/tidy.js";
 
 /** Colour treescope uses for plain group layers (penzai's `#cdcdcd`). */
@@ -194,10 +194,11 @@ function inlineRec(
   childFilter: (group: SequentialOrNamed) => boolean,
 ): unknown {
   // Rebuild the children first (bottom-up), then inline at this node.
-  const rebuilt = map(
-    (child: unknown) => (child === tree ? child : inlineRec(child, parentFilter, childFilter)),
-    tree,
-    options({ isLeaf: (node: unknown) => node !== tree }),
+  const level = flattenOneLevel(tree);
+  if (level === undefined) return tree;
+  const [children, node] = level;
+  const rebuilt = node.unflatten(
+    children.map(([, child]) => inlineRec(child, parentFilter, childFilter)),
   );
   if (isSequentialOrNamed(rebuilt) && parentFilter(rebuilt)) {
     const flat: LayerLike[] = [];

@@ -157,6 +157,17 @@ describe("grouping helpers", () => {
     expect(flat.call(5)).toBe(nested.call(5));
   });
 
+  it("inlines groups anywhere in a tree of plain containers, leaving leaves as they are", () => {
+    const inner = new Sequential({ sublayers: [new Sequential({ sublayers: [f] }), g] });
+    const out = inlineAnonymousSequentials({ models: [inner, h], note: 3 });
+    expect(Object.keys(out)).toEqual(["models", "note"]);
+    expect(out.note).toBe(3);
+    expect(out.models[1]).toBe(h);
+    expect(out.models[0]).toBeInstanceOf(Sequential);
+    expect((out.models[0] as Sequential).sublayers).toEqual([f, g]);
+    expect(inlineAnonymousSequentials(7)).toBe(7);
+  });
+
   it("inlineGroups leaves subclasses and non-matching parents alone", () => {
     const norm = new LayerNorm({ sublayers: [f] });
     const tree1 = new Sequential({ sublayers: [norm, new Sequential({ sublayers: [g] })] });
