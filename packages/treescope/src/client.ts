@@ -121,11 +121,13 @@ export const SCRIPT = String.raw`(function (id) {
   }
   function renderNode(d, parentPath, parent) {
     var node = el("div", "skts-node");
-    var path = parentPath + (d.p || "");
+    // a missing step is the field step of the label: "name=" is ".name"
+    var path = parentPath + (d.p != null ? d.p : d.l ? "." + d.l.slice(0, -1) : "");
     node.setAttribute("data-path", path);
-    if (d.v && /^[\w-]+$/.test(d.v)) {
+    var colorVar = d.v === 1 ? d.y : d.v;
+    if (colorVar && /^[\w-]+$/.test(colorVar)) {
       node.classList.add("skts-colored");
-      node.style.setProperty("--skts-c", "var(--skts-color-" + d.v + ")");
+      node.style.setProperty("--skts-c", "var(--skts-color-" + colorVar + ")");
     }
     if (d.s) node.classList.add("skts-selected");
     if (d.z) node.classList.add("skts-static");
@@ -142,14 +144,17 @@ export const SCRIPT = String.raw`(function (id) {
       head.appendChild(el("span", "skts-spacer"));
     }
     if (d.l) head.appendChild(el("span", "skts-label", d.l));
+    // structs and registered nodes are "Name(" … ")"; a struct's summary counts its fields
+    var close = d.e != null ? d.e : ")";
     if (branch) {
       if (d.y) {
         head.appendChild(el("span", "skts-type", d.y));
-        head.appendChild(el("span", "skts-punct", d.o.slice(d.y.length)));
+        head.appendChild(el("span", "skts-punct", d.o != null ? d.o.slice(d.y.length) : "("));
       } else {
         head.appendChild(el("span", "skts-punct", d.o));
       }
-      head.appendChild(el("span", "skts-ellipsis", "\u2026" + d.e + "  " + d.n));
+      var count = d.n != null ? d.n : d.c.length + (d.c.length === 1 ? " field" : " fields");
+      head.appendChild(el("span", "skts-ellipsis", "\u2026" + close + "  " + count));
     } else {
       head.appendChild(el("span", d.y ? "skts-type" : "skts-value skts-" + (d.k || "other"), d.x));
       if (d.a) {
@@ -165,7 +170,7 @@ export const SCRIPT = String.raw`(function (id) {
     if (path) head.appendChild(button("skts-copy", "copy path", "Copy the path " + path));
     if (branch) {
       node.appendChild(el("div", "skts-body"));
-      node.appendChild(el("div", "skts-close", d.e));
+      node.appendChild(el("div", "skts-close", close));
     }
     info.set(node, { d: d, path: path, filled: false });
     parent.appendChild(node);

@@ -23,7 +23,14 @@ import {
 } from "./escape.js";
 import { asSelectionView, type Described, describe } from "./inspect.js";
 import { completePage, freshId, randomHex } from "./page.js";
-import { type ArraySummary, fillHeatMap, heatMapSize, readSummary, statsText } from "./summary.js";
+import {
+  type ArraySummary,
+  fillHeatMap,
+  HEAT_MAP_CELLS,
+  heatMapSize,
+  readSummary,
+  statsText,
+} from "./summary.js";
 import {
   arrayText,
   leafText,
@@ -86,15 +93,15 @@ const HTML_OPTION_KEYS = [
 interface NodeData {
   /** label before the node: `x=`, `"a": ` */
   l?: string;
-  /** the path step as code: `.x`, `[0]` */
+  /** the path step as code: `.x`, `[0]`; absent when it is `.name` for the label `name=` */
   p?: string;
-  /** opening bracket with the type name: `Linear(` */
+  /** opening bracket: `[`, `{`; absent for structs and registered nodes, which open with `y(` */
   o?: string;
   /** coloured type name */
   y?: string;
-  /** closing bracket */
+  /** closing bracket; absent for structs and registered nodes, which close with `)` */
   e?: string;
-  /** collapsed summary: `2 fields` */
+  /** collapsed summary: `3 items`; absent for structs, whose summary counts their fields */
   n?: string;
   /** leaf text */
   x?: string;
@@ -102,8 +109,8 @@ interface NodeData {
   k?: string;
   /** children; present exactly for expandable nodes */
   c?: NodeData[];
-  /** colour variable suffix */
-  v?: string;
+  /** colour variable suffix; 1 when it is the type name `y` */
+  v?: string | 1;
   /** starts open */
   f?: 1;
   /** selected */
@@ -149,6 +156,8 @@ class HTMLBuilder {
    */
   readonly bulk: string[] = [];
   private bulkLength = 0;
+  /** Heat map bytes of one leaf at a time (at most 32 × 64 cells). */
+  private readonly heatScratch = new Uint8Array(HEAT_MAP_CELLS);
 
   constructor(
     private readonly expandDepth: number,
@@ -195,7 +204,10 @@ class HTMLBuilder {
     }
     if (d.kind === "struct" || d.kind === "registered") {
       const color = treescopeColorOf(value);
-      if (color !== "transparent") out.v = this.colorVar(d.typeName, color);
+      if (color !== "transparent") {
+        const name = this.colorVar(d.typeName, color);
+        out.v = name === d.typeName ? 1 : name;
+      }
       out.y = d.typeName;
     }
     if (d.entries.length === 0 || this.ancestors.has(value)) {
@@ -209,9 +221,14 @@ class HTMLBuilder {
       out.g = 1;
       return out;
     }
-    out.o = d.open;
-    out.e = d.close;
-    out.n = countText(d);
+    // Structs and registered nodes open with `Name(` and close with `)`, and a struct counts its
+    // fields: the client makes those texts itself.
+    const named = d.kind === "struct" || d.kind === "registered";
+    if (!named) {
+      out.o = d.open;
+      out.e = d.close;
+    }
+    if (d.kind !== "struct") out.n = countText(d);
     if (depth < this.expandDepth || (this.tracking && this.openPaths.has(keyPath))) out.f = 1;
     this.layerStructures(value, out);
     this.ancestors.add(value);
@@ -223,7 +240,7 @@ class HTMLBuilder {
           depth + 1,
         );
         if (entry.label !== "") child.l = entry.label;
-        child.p = entry.code;
+        if (!isFieldStep(entry.code, entry.label)) child.p = entry.code;
         if (entry.isStatic) child.z = 1;
         return child;
       });
@@ -248,7 +265,7 @@ class HTMLBuilder {
     }
     const heat = data === undefined ? undefined : heatMapSize(shape);
     if (heat !== undefined) {
-      const codes = new Array<number>(heat.rows * heat.cols);
+      const codes = this.heatScratch.subarray(0, heat.rows * heat.cols);
       const scale = fillHeatMap(data!, shape, summary.stats!, codes);
       for (let i = 0; i < codes.length; i++) codes[i] = CELL_CODE[codes[i]!]!;
       a.h = {
@@ -256,7 +273,7 @@ class HTMLBuilder {
         c: heat.cols,
         m: scale === "diverging" ? "d" : "s",
         // one string from the codes: appending a character per cell would make a string per cell
-        o: this.addBulk(String.fromCharCode.apply(null, codes)),
+        o: this.addBulk(String.fromCharCode.apply(null, codes as unknown as number[])),
       };
     }
     const view = this.arrayView(value, summary, data);
@@ -325,7 +342,20 @@ const CELL = Array.from(
   { length: 256 },
   (_, v) => LEVELS[v === 255 ? 63 : Math.round((v * 62) / 254)]!,
 );
-const CELL_CODE = CELL.map((c) => c.charCodeAt(0));
+const CELL_CODE = Uint8Array.from(CELL, (c) => c.charCodeAt(0));
+
+/**
+ * Whether a path step is the field step `.name` of the label `name=`, which the client rebuilds
+ * from the label (most steps of a model are).
+ */
+function isFieldStep(code: string, label: string): boolean {
+  const n = code.length;
+  if (n < 2 || label.length !== n || code.charCodeAt(0) !== 46 || label.charCodeAt(n - 1) !== 61) {
+    return false;
+  }
+  for (let i = 1; i < n; i++) if (code.charCodeAt(i) !== label.charCodeAt(i - 1)) return false;
+  return true;
+}
 
 /** The text of a declared structure; `undefined` for the default "anything" wildcard. */
 function structureText(get: () => unknown, lineOf: (value: unknown) => string): string | undefined {

@@ -52,6 +52,8 @@ export interface ArraySummary {
 
 const MAX_ROWS = 32;
 const MAX_COLS = 64;
+/** The most cells a heat map has. */
+export const HEAT_MAP_CELLS = MAX_ROWS * MAX_COLS;
 
 /**
  * Summarises a tensor or named array.

@@ -64,7 +64,8 @@ function bulkOf(html: string): string {
 
 /** Every node's full path (the concatenated code steps) with its data. */
 function paths(node: NodeData, prefix = ""): [string, NodeData][] {
-  const here = prefix + (node.p ?? "");
+  // the data leaves out a field's step `.name` where the label `name=` gives it
+  const here = prefix + (node.p ?? (node.l ? `.${node.l.slice(0, -1)}` : ""));
   return [[here, node], ...(node.c ?? []).flatMap((c) => paths(c, here))];
 }
 
@@ -107,29 +108,24 @@ describe("renderToHTML", () => {
     );
     expect(html).toContain('style="--skts-color-Linear:#eba875;--skts-color-Parameter:#93cce1"');
     const data = dataOf(html);
+    // A struct's brackets (`Linear(` … `)`), its field count, a colour variable named after its
+    // type (`v: 1`) and field steps (`.value` for `value=`) are left to the client, which makes
+    // them from `y`, the children and the label; other nodes carry theirs.
     expect(data).toEqual({
       y: "Linear",
-      v: "Linear",
-      o: "Linear(",
-      e: ")",
-      n: "1 field",
+      v: 1,
       f: 1,
       i: `{"input": 'ArraySpec(features=4)'}`,
       u: "\u26a0 MisconfiguredLayerError: weights and bias disagree on 'features'",
       c: [
         {
           l: "weights=",
-          p: ".weights",
           y: "Parameter",
-          v: "Parameter",
-          o: "Parameter(",
-          e: ")",
-          n: "2 fields",
+          v: 1,
           f: 1,
           c: [
             {
               l: "value=",
-              p: ".value",
               o: "[",
               e: "]",
               n: "2 items",
@@ -138,11 +134,19 @@ describe("renderToHTML", () => {
                 { x: "'a'", k: "string", p: "[1]" },
               ],
             },
-            { x: "'broken'", k: "string", l: "name=", p: ".name", z: 1 },
+            { x: "'broken'", k: "string", l: "name=", z: 1 },
           ],
         },
       ],
     });
+    expect(paths(data).map(([path]) => path)).toEqual([
+      "",
+      ".weights",
+      ".weights.value",
+      ".weights.value[0]",
+      ".weights.value[1]",
+      ".weights.name",
+    ]);
   });
 
   it("opens nodes above expandDepth and leaves deeper ones collapsed", () => {

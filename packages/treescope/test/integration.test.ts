@@ -23,6 +23,7 @@ afterEach(() => {
 });
 
 interface NodeData {
+  l?: string;
   p?: string;
   c?: NodeData[];
   f?: 1;
@@ -36,7 +37,8 @@ function dataOf(html: string): NodeData {
 }
 
 function flags(node: NodeData, prefix = ""): [string, string][] {
-  const here = prefix + (node.p ?? "");
+  // the data leaves out a field's step `.name` where the label `name=` gives it
+  const here = prefix + (node.p ?? (node.l ? `.${node.l.slice(0, -1)}` : ""));
   const mine: [string, string][] =
     node.s || node.f ? [[here, `${node.s ? "s" : ""}${node.f ? "f" : ""}`]] : [];
   return [...mine, ...(node.c ?? []).flatMap((c) => flags(c, here))];
