@@ -115,7 +115,7 @@ export class CheckedSequential extends Layer.define(
  */
 export class Identity extends Layer.define({}, { name: "Identity" }) {
   /** Returns its argument unchanged. */
-  call(x: any): any {
+  call<T>(x: T): T {
     return x;
   }
 }
@@ -132,7 +132,7 @@ export class CheckStructure extends Layer.define(
   { name: "CheckStructure" },
 ) {
   /** Checks `x` against `expected` and returns `x`. */
-  call(x: any): any {
+  call<T>(x: T): T {
     checkStructure(x, this.expected, {
       errorPrefix: "Error while checking the input of a layer of type CheckStructure:\n",
     });

@@ -4,7 +4,7 @@ import { ArraySpec, StructureMismatchError } from "@saikei/shapecheck";
 import { field, tree } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, expectTypeOf, it } from "vitest";
 import {
   Affine,
   BranchAndAddTogether,
@@ -86,6 +86,16 @@ describe("Identity and combinators", () => {
   it("Identity returns its argument", () => {
     const value = { a: 1 };
     expect(new Identity().call(value)).toBe(value);
+  });
+
+  it("Identity and CheckStructure return their argument's type; combinators return any", () => {
+    const x = nx.zeros({ seq: 3 });
+    expectTypeOf(new Identity().call(x)).toEqualTypeOf(x);
+    expectTypeOf(
+      new CheckStructure({ expected: new ArraySpec({}) }).call(5),
+    ).toEqualTypeOf<number>();
+    expectTypeOf(new Sequential({ sublayers: [] }).call(x)).toBeAny();
+    x.dataArray.dispose();
   });
 
   it("Residual adds the input back; branches add or multiply left to right", () => {
