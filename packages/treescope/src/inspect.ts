@@ -248,6 +248,25 @@ function indexCode(i: number): string {
   return code;
 }
 
+/** Key, label and code of an object entry by key name, made once for the most recent names. */
+const OBJECT_STEPS = new Map<string, { key: DictKey; label: string; code: string }>();
+const OBJECT_STEP_CACHE = 4096;
+
+function objectStep(name: string): { key: DictKey; label: string; code: string } {
+  let step = OBJECT_STEPS.get(name);
+  if (step === undefined) {
+    const key = new DictKey(name);
+    step = {
+      key,
+      label: `${escapeControls(JSON.stringify(name))}: `,
+      code: keyCode(key, false),
+    };
+    if (OBJECT_STEPS.size >= OBJECT_STEP_CACHE) OBJECT_STEPS.clear();
+    OBJECT_STEPS.set(name, step);
+  }
+  return step;
+}
+
 function keyCode(key: PathKey, inMap: boolean): string {
   if (key instanceof GetAttrKey) return attrCode(key.name);
   if (key instanceof SequenceKey && Number.isInteger(key.idx) && key.idx >= 0) {
@@ -307,6 +326,24 @@ export function describe(value: unknown): Described {
       })),
     };
   }
+  const proto = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) {
+    // What flattenOneLevel gives for every plain object (its entries by sorted key under
+    // DictKeys), without building the one-level tree definition.
+    const record = value as Record<string, unknown>;
+    return {
+      kind: "object",
+      typeName: "Object",
+      open: "{",
+      close: "}",
+      entries: Object.keys(record)
+        .sort()
+        .map((name) => {
+          const step = objectStep(name);
+          return { ...step, value: record[name], isStatic: false };
+        }),
+    };
+  }
   const level = flattenOneLevel(value);
   if (level === undefined) return leafLike("leaf");
   const children = level[0];
@@ -321,22 +358,6 @@ export function describe(value: unknown): Described {
         value: child,
         label: `${mapKeyText((key as DictKey).key)} => `,
         code: keyCode(key, true),
-        isStatic: false,
-      })),
-    };
-  }
-  const proto = Object.getPrototypeOf(value);
-  if (proto === Object.prototype || proto === null) {
-    return {
-      kind: "object",
-      typeName: "Object",
-      open: "{",
-      close: "}",
-      entries: children.map(([key, child]) => ({
-        key,
-        value: child,
-        label: `${escapeControls(JSON.stringify(String((key as DictKey).key)))}: `,
-        code: keyCode(key, false),
         isStatic: false,
       })),
     };

@@ -173,8 +173,21 @@ export function fillHeatMap(
   const absMax = Math.max(Math.abs(stats.min), Math.abs(stats.max));
   const scale = { diverging, absMax, min: stats.min, max: stats.max };
   if (rows === height && cols === width) {
-    // Small arrays: one cell per element.
-    for (let i = 0; i < rows * cols; i++) cells[i] = cellLevel(+data[i]!, scale);
+    // Small arrays: one cell per element (cellLevel written out, the common case of a model).
+    const n = rows * cols;
+    const { min, max } = stats;
+    for (let i = 0; i < n; i++) {
+      const x = +data[i]!;
+      let byte: number;
+      if (x - x !== 0) byte = 255;
+      else {
+        if (diverging) byte = Math.round(127 + (127 * x) / absMax);
+        else if (max === min) byte = 127;
+        else byte = Math.round((254 * (x - min)) / (max - min));
+        byte = byte < 0 ? 0 : byte > 254 ? 254 : byte;
+      }
+      cells[i] = byte;
+    }
     return diverging ? "diverging" : "sequential";
   }
   for (let r = 0; r < rows; r++) {
