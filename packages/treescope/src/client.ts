@@ -156,7 +156,9 @@ export const SCRIPT = String.raw`(function (id) {
       var count = d.n != null ? d.n : d.c.length + (d.c.length === 1 ? " field" : " fields");
       head.appendChild(el("span", "skts-ellipsis", "\u2026" + close + "  " + count));
     } else {
-      head.appendChild(el("span", d.y ? "skts-type" : "skts-value skts-" + (d.k || "other"), d.x));
+      // an array leaf ("t") comes without the angle brackets of its text
+      var leafClass = d.y ? "skts-type" : "skts-value skts-" + (d.k === "t" ? "array" : d.k || "other");
+      head.appendChild(el("span", leafClass, d.k === "t" ? "<" + d.x + ">" : d.x));
       if (d.a) {
         if (d.a.t) head.appendChild(el("span", "skts-stats", d.a.t));
         if (d.a.n) head.appendChild(el("span", "skts-bad", "nan=" + d.a.n));

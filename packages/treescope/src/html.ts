@@ -105,7 +105,7 @@ interface NodeData {
   n?: string;
   /** leaf text */
   x?: string;
-  /** leaf kind: string, number, keyword, array, other */
+  /** leaf kind: string, number, keyword, array, other; `t` for an array leaf, `<x>` */
   k?: string;
   /** children; present exactly for expandable nodes */
   c?: NodeData[];
@@ -254,8 +254,11 @@ class HTMLBuilder {
     // The values are read once, for the statistics, the heat map and the array view.
     const { summary, data, shape } = readSummary(value, true)!;
     this.summaries.set(value, summary);
-    out.x = arrayText(summary, smallArrayValues(value, summary, data), false);
-    out.k = "array";
+    // `<NamedArray float32(…)>` travels without its angle brackets (kind "t"), which the client
+    // puts back: brackets in script data are written as escapes, 1700 of them in a large model.
+    const text = arrayText(summary, smallArrayValues(value, summary, data), false);
+    out.x = text.slice(1, -1);
+    out.k = "t";
     const a: NonNullable<NodeData["a"]> = {};
     const stats = statsText(summary, { counts: false });
     if (stats !== "") a.t = stats;

@@ -173,8 +173,9 @@ describe("renderToHTML", () => {
       expect(data.c![0]).toEqual({
         l: `"t": `,
         p: "['t']",
-        x: "<tf.Tensor float32[2,2] [0, 1, 2, NaN]>",
-        k: "array",
+        // shown as <tf.Tensor …>: the client adds the brackets of an array leaf (kind "t")
+        x: "tf.Tensor float32[2,2] [0, 1, 2, NaN]",
+        k: "t",
         a: {
           t: "min=0 max=2 mean=1",
           n: 1,
