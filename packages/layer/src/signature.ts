@@ -56,10 +56,20 @@ function namedArrayText(array: NamedArray): string {
     array.checkValid(); // throws InvalidNamedArrayError saying what is wrong
   }
   const tensor = data as tf.Tensor;
-  let text = `R${tensor.dtype}(${tensor.shape.join(",")})`;
-  // JSON for the sizes too, so that no invalid size ("2", NaN) writes a valid array's text.
-  for (const [name, size] of Object.entries(array.namedAxes))
-    text += `${JSON.stringify(name)}:${JSON.stringify(size)},`;
+  const shape = tensor.shape;
+  let text = `R${tensor.dtype}(`;
+  for (let i = 0; i < shape.length; i++) text += `${shape[i]},`;
+  text += ")";
+  // Each name behind its length, so that no name can end early; a size that is not a number
+  // ("2", say) is marked, so that no invalid size writes a valid array's text.
+  const record = axes as Record<string, unknown>;
+  for (const name of Object.keys(record)) {
+    const size = record[name];
+    text +=
+      typeof size === "number"
+        ? `${name.length}:${name}=${size},`
+        : `${name.length}:${name}=?${typeof size}:${String(size)},`;
+  }
   if (!validTexts.has(text)) {
     array.checkValid();
     if (validTexts.size >= MAX_VALID_TEXTS) validTexts.clear();

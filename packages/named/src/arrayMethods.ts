@@ -23,7 +23,7 @@ import {
 } from "./layout.js";
 import { reshapeIfNeeded, toBool, toFloat, toNumeric, unionOfLayouts } from "./layoutOps.js";
 import { broadcastFast } from "./lowering.js";
-import { tidy } from "./tidy.js";
+import { tidy, tidyLayout } from "./tidy.js";
 
 /** Resolves a positional axis argument (negative counts from the end) against `rank` axes. */
 export function positionalAxis(axis: number, rank: number, where: string): number {
@@ -43,7 +43,7 @@ export function positionalAxis(axis: number, rank: number, where: string): numbe
  */
 export function mapPositional(x: Layout, fn: (t: tf.Tensor, batch: number) => tf.Tensor): Layout {
   const names = [...x.names];
-  return tidy(() => {
+  return tidyLayout(() => {
     const t = transposeIfNeeded(x.data, [...names.map((n) => x.nameAxis[n]!), ...x.logical]);
     const out = fn(t, names.length);
     return namesFirstLayout(out, names);
@@ -75,7 +75,7 @@ export function mapPositionalMany(
 ): Layout {
   const sizes = unionOfLayouts(layouts, where);
   const names = Object.keys(sizes);
-  return tidy(() => {
+  return tidyLayout(() => {
     const tensors = layouts.map((l) => {
       const present = names.filter((n) => Object.hasOwn(l.nameAxis, n));
       const t = transposeIfNeeded(l.data, [...present.map((n) => l.nameAxis[n]!), ...l.logical]);
@@ -168,7 +168,7 @@ export function swapaxesLayout(x: Layout, axis1: number, axis2: number): Layout 
 export function cumulativeLayout(x: Layout, kind: "cumsum" | "cumprod", axis?: number): Layout {
   const base = axis === undefined ? ravelLayout(x) : x;
   const d = base.logical[positionalAxis(axis ?? 0, base.logical.length, kind)]!;
-  return tidy(() => {
+  return tidyLayout(() => {
     const t = toNumeric(base.data);
     return layoutOf(
       kind === "cumsum" ? tf.cumsum(t, d) : tf.cumprod(t, d),
@@ -181,12 +181,12 @@ export function cumulativeLayout(x: Layout, kind: "cumsum" | "cumprod", axis?: n
 /** Index of the maximum (or minimum) along a positional axis, or over the flattened positional axes. */
 export function argExtremumLayout(x: Layout, kind: "argmax" | "argmin", axis?: number): Layout {
   if (axis === undefined && x.logical.length === 0) {
-    return tidy(() => layoutOf(tf.zeros(x.data.shape, "int32"), [], x.nameAxis));
+    return tidyLayout(() => layoutOf(tf.zeros(x.data.shape, "int32"), [], x.nameAxis));
   }
   const base = axis === undefined ? ravelLayout(x) : x;
   const p = positionalAxis(axis ?? 0, base.logical.length, kind);
   const d = base.logical[p]!;
-  return tidy(() => {
+  return tidyLayout(() => {
     const t = toNumeric(base.data);
     const out = kind === "argmax" ? tf.argMax(t, d) : tf.argMin(t, d);
     const shift = (a: number) => (a > d ? a - 1 : a);
@@ -271,7 +271,7 @@ export function repeatLayout(
     );
   }
   const index = counts.flatMap((r, i) => new Array<number>(r).fill(i));
-  return tidy(() =>
+  return tidyLayout(() =>
     layoutOf(
       tf.gather(base.data, tf.tensor1d(index, "int32"), base.logical[p]!),
       base.logical,

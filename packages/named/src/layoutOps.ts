@@ -33,7 +33,7 @@ import {
   transposeIfNeeded,
 } from "./layout.js";
 import { broadcastFast, matMulFast, whereFast } from "./lowering.js";
-import { tidy } from "./tidy.js";
+import { tidyLayout } from "./tidy.js";
 
 /** An operand of a kernel: a layout (named array or tensor) or a JavaScript scalar. */
 export type LayoutOperand = Layout | number | boolean;
@@ -166,7 +166,7 @@ export function elementwiseLayout(
   const outPositional = broadcastShapes(positional, where);
   const P = outPositional.length;
   const reference = scalarDtype ?? layouts.find((l) => l !== undefined)?.data.dtype;
-  return tidy(() => {
+  return tidyLayout(() => {
     const inputs = operands.map((o, i) => {
       const l = layouts[i];
       if (l === undefined) return weakScalar(o as number | boolean, reference);
@@ -381,13 +381,13 @@ const UNARY: Record<UnaryOpName, (a: tf.Tensor) => tf.Tensor> = {
 
 /** A unary elementwise op; keeps the layout. */
 export function unaryLayout(op: UnaryOpName, x: Layout): Layout {
-  return tidy(() => withData(x, UNARY[op](x.data)));
+  return tidyLayout(() => withData(x, UNARY[op](x.data)));
 }
 
 /** Casts the data to `dtype`, keeping the layout (the same layout object when nothing changes). */
 export function astypeLayout(x: Layout, dtype: tf.DataType): Layout {
   if (x.data.dtype === dtype) return x;
-  return tidy(() => withData(x, dtype === "bool" ? toBool(x.data) : tf.cast(x.data, dtype)));
+  return tidyLayout(() => withData(x, dtype === "bool" ? toBool(x.data) : tf.cast(x.data, dtype)));
 }
 
 /** Resolves positional indices (numbers, negative from the end) and names to data axes. */
@@ -514,11 +514,11 @@ function reduceNothing(kind: ReductionName, x: Layout, ddof: number): Layout {
       return astypeLayout(x, "bool");
     case "var":
     case "std":
-      return tidy(() =>
+      return tidyLayout(() =>
         withData(x, ddof >= 1 ? tf.fill(x.data.shape, Number.NaN) : tf.zeros(x.data.shape)),
       );
     case "ptp":
-      return tidy(() => withData(x, tf.zerosLike(toNumeric(x.data))));
+      return tidyLayout(() => withData(x, tf.zerosLike(toNumeric(x.data))));
   }
 }
 
@@ -536,7 +536,7 @@ export function reduceLayout(
 ): Layout {
   const dataAxes = axes === undefined ? [...x.logical] : dataAxesOf(x, axes, kind);
   if (dataAxes.length === 0) return reduceNothing(kind, x, ddof);
-  return tidy(() => afterRemoving(x, reduceData(kind, x.data, dataAxes, ddof), dataAxes));
+  return tidyLayout(() => afterRemoving(x, reduceData(kind, x.data, dataAxes, ddof), dataAxes));
 }
 
 /**
@@ -603,7 +603,7 @@ export function dotLayouts(a: Layout, b: Layout, contract: readonly AxisName[]):
   const K = sizeOf(sizesOf(contract));
   const N = sizeOf(sizesOf(bFree));
   const outNames = [...batch, ...aFree, ...bFree];
-  return tidy(() => {
+  return tidyLayout(() => {
     let ad = a.data;
     let bd = b.data;
     const intResult = ad.dtype !== "float32" && bd.dtype !== "float32";
@@ -694,7 +694,7 @@ export function normalizeLayout(
   const rank = data.rank;
   const others = Array.from({ length: rank }, (_, i) => i).filter((d) => !dataAxes.includes(d));
   const perm = [...others, ...dataAxes];
-  return tidy(() => {
+  return tidyLayout(() => {
     let t = transposeIfNeeded(toFloat(data), perm);
     const shape = t.shape;
     if (dataAxes.length > 1)

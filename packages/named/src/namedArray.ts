@@ -1061,12 +1061,9 @@ export class NamedArray extends NamedArrayBase.define(
     const p = rank - names.length;
     const nameAxis: Record<string, number> = internalRecord();
     for (let i = 0; i < names.length; i++) nameAxis[names[i]!] = p + i;
-    return {
-      data: this.dataArray,
-      logical: Array.from({ length: p }, (_, i) => i),
-      names,
-      nameAxis,
-    };
+    const logical: number[] = [];
+    for (let i = 0; i < p; i++) logical.push(i);
+    return { data: this.dataArray, logical, names, nameAxis };
   }
 
   /** Checks the data is a tensor and `namedAxes` sizes are a suffix of its shape. @example nx.zeros({ a: 2 }).checkValid() */
@@ -1213,7 +1210,10 @@ export function fromLayout(
     const order = Object.keys(nameAxis).sort((a, b) => nameAxis[a]! - nameAxis[b]!);
     const namedAxes: Record<string, number> = nameRecord();
     for (const n of order) namedAxes[n] = data.shape[nameAxis[n]!]!;
-    return new NamedArray({ namedAxes, dataArray: data });
+    const array = new NamedArray({ namedAxes, dataArray: data });
+    // Valid by construction (the names come from a layout, the sizes from the data's shape).
+    validArrays.add(array);
+    return array;
   }
   return new NamedArrayView({
     dataShape: [...data.shape],

@@ -104,3 +104,34 @@ describe("no tensor leaks over 1,000 repeated calls", () => {
     expect(k.dataArray.isDisposed).toBe(false);
   });
 });
+
+describe("tidy keeps what its result reaches", () => {
+  class Holder {
+    constructor(readonly inner: { tensor: tf.Tensor }) {}
+  }
+
+  it("keeps tensors of structs, arrays, records and other objects, and frees the rest", () => {
+    const before = tf.memory().numTensors;
+    const [named, plain, held] = nx.tidy(() => {
+      tf.mul(tf.ones([3]), 2); // an intermediate: freed
+      return [
+        nx.zeros({ a: 2 }).add(1),
+        { t: tf.scalar(5) },
+        new Holder({ tensor: tf.scalar(7) }), // no tree node: tf.tidy walks its properties
+      ] as const;
+    });
+    expect(tf.memory().numTensors).toBe(before + 3);
+    expect(Array.from(named.dataArray.dataSync())).toEqual([1, 1]);
+    expect(plain.t.dataSync()[0]).toBe(5);
+    expect(held.inner.tensor.dataSync()[0]).toBe(7);
+    tf.dispose([named.dataArray, plain.t, held.inner.tensor]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it("keeps nothing but the result's tensors when the result is one tensor", () => {
+    const before = tf.memory().numTensors;
+    const t = nx.tidy(() => tf.add(tf.ones([2]), tf.ones([2])));
+    expect(tf.memory().numTensors).toBe(before + 1);
+    t.dispose();
+  });
+});

@@ -91,15 +91,27 @@ let scratch: unknown[] = [];
 let scratchInUse = false;
 
 function withScratch(walk: (ops: unknown[]) => number): Ops {
+  return walkInScratch(walk, Ops.from);
+}
+
+/**
+ * Runs `walk` on the scratch buffer (or, nested, on a buffer of its own) and hands the records
+ * written to `finish` before the buffer is released: `flatten` copies them out, `leaves` drops
+ * them.
+ */
+function walkInScratch<R>(
+  walk: (ops: unknown[]) => number,
+  finish: (ops: readonly unknown[], end: number) => R,
+): R {
   if (scratchInUse) {
     const own: unknown[] = [];
-    return Ops.from(own, walk(own));
+    return finish(own, walk(own));
   }
   scratchInUse = true;
   try {
     const ops = scratch;
     const end = walk(ops);
-    return Ops.from(ops, end);
+    return finish(ops, end);
   } finally {
     // A very large buffer is released rather than kept for the next call.
     if (scratch.length > 262_144) scratch = [];
@@ -469,7 +481,25 @@ export function flattenWithPath(tree: unknown, isLeaf?: IsLeaf): [[KeyPath, unkn
  * leaves([1, { x: 2 }, null]); // [1, 2]
  */
 export function leaves(tree: unknown, isLeaf?: IsLeaf): unknown[] {
-  return flatten(tree, isLeaf)[0];
+  if (isLeaf !== undefined && isLeaf.length >= 2) return flatten(tree, isLeaf)[0];
+  // flatten's walk, without copying out the structure it records.
+  const out: unknown[] = [];
+  try {
+    walkInScratch(
+      (buffer) =>
+        isLeaf === undefined
+          ? flattenPlain(tree, buffer, out)
+          : flattenRec(tree, buffer, 0, out, isLeaf, 0),
+      noStructure,
+    );
+  } catch (e) {
+    throw e === TOO_DEEP ? walkLimitError("flatten", tree, isLeaf) : e;
+  }
+  return out;
+}
+
+function noStructure(): undefined {
+  return undefined;
 }
 
 /**

@@ -5,15 +5,14 @@
  * @module
  */
 
+import { tidy } from "@saikei/named";
 import * as tf from "@tensorflow/tfjs-core";
 
 /**
- * Runs `fn` inside `tf.tidy` and returns its result. tfjs keeps every tensor reachable from the
- * result (it walks arrays and object properties, so NamedArrays and structs survive).
+ * Runs `fn` inside `tf.tidy` and returns its result, keeping every tensor reachable from it: named's
+ * `tidy` (the one owner of "a tidy whose result is a tree"), under the name the layers use.
  */
-export function tidyCall<T>(fn: () => T): T {
-  return tf.tidy(fn as () => tf.TensorContainer) as T;
-}
+export const tidyCall: <T>(fn: () => T) => T = tidy;
 
 /** Marks every tensor reachable from `value` to survive the enclosing `tf.tidy`, and returns it. */
 export function keepAll<T>(value: T): T {
