@@ -102,10 +102,14 @@ const ANSI: Style = {
  * quoteString("\x1b[2J"); // "'\\x1b[2J'"
  */
 export function quoteString(text: string): string {
-  return `'${escapeControls(text.replace(QUOTE_OR_BACKSLASH, "\\$&"))}'`;
+  const escaped = HAS_QUOTE_OR_BACKSLASH.test(text)
+    ? text.replace(QUOTE_OR_BACKSLASH, "\\$&")
+    : text;
+  return `'${escapeControls(escaped)}'`;
 }
 
 const QUOTE_OR_BACKSLASH = /[\\']/g;
+const HAS_QUOTE_OR_BACKSLASH = /[\\']/;
 
 /**
  * The uncoloured text of a leaf that is neither an array nor a tree node (numbers, strings,
