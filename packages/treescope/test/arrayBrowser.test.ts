@@ -443,6 +443,80 @@ describe("array leaves of a tree and token views in Chromium", () => {
     await page.close();
   });
 
+  it("draws a tree leaf's array view with the colours, legend and hover values of renderArray", async () => {
+    const values = [
+      0.1234567,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      -2.5,
+      Number.NEGATIVE_INFINITY,
+      7,
+    ];
+    const leaf = keep(tf.tensor2d(values, [2, 3]));
+    const cells: [number, number][] = [
+      [0, 0],
+      [0, 1],
+      [0, 2],
+      [1, 0],
+      [1, 1],
+      [1, 2],
+    ];
+    const tree = await open(renderToHTML({ w: leaf, other: keep(tf.ones([4, 4])) }));
+    const node = ".skts-node[data-path=\"['w']\"]";
+    // the leaf's heat map, read from the page's bulk text: one cell per value, NaN and the
+    // infinities magenta, the zero-centred finite values on the diverging map
+    const heat = await tree.page.locator(`${node} canvas.skts-heat`).evaluate((c) => {
+      const canvas = c as HTMLCanvasElement;
+      const d = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height).data;
+      return {
+        size: [canvas.width, canvas.height],
+        rgb: [0, 1, 2, 3, 4, 5].map((i) => [d[4 * i], d[4 * i + 1], d[4 * i + 2]]),
+      };
+    });
+    expect(heat.size).toEqual([3, 2]);
+    expect([heat.rgb[1], heat.rgb[2], heat.rgb[4]]).toEqual([
+      [255, 0, 255],
+      [255, 0, 255],
+      [255, 0, 255],
+    ]);
+    // -2.5 is on the blue side, 7 (the largest magnitude) the darkest red
+    expect(heat.rgb[3]![2]!).toBeGreaterThan(heat.rgb[3]![0]!);
+    expect(heat.rgb[5]).toEqual([178, 24, 43]);
+    await tree.page.click(`${node} .skts-array-open`);
+    const alone = await open(renderArray(leaf));
+    // the same cell size is chosen for both, so the same points hit the same cells
+    const cell = await alone.page.evaluate(
+      () =>
+        document.querySelector<HTMLCanvasElement>(".skts-facet")!.getBoundingClientRect().width / 3,
+    );
+    const points = centres(cell, cells);
+    expect(await pixels(tree.page, `${node} .skts-facet`, points)).toEqual(
+      await pixels(alone.page, ".skts-facet", points),
+    );
+    expect(await tree.page.locator(`${node} .skts-array-legend`).textContent()).toBe(
+      await alone.page.locator(".skts-array-legend").textContent(),
+    );
+    const hovers: string[] = [];
+    for (const [x, y] of points) {
+      await tree.page.locator(`${node} .skts-facet`).hover({ position: { x, y } });
+      const text = (await tree.page.locator(`${node} .skts-array-info`).textContent())!;
+      await alone.page.locator(".skts-facet").hover({ position: { x, y } });
+      expect(text).toBe(await alone.page.locator(".skts-array-info").textContent());
+      hovers.push(text);
+    }
+    expect(hovers).toEqual([
+      "[0, 0] \u2192 0.123457",
+      "[0, 1] \u2192 NaN",
+      "[0, 2] \u2192 +inf",
+      "[1, 0] \u2192 -2.5",
+      "[1, 1] \u2192 -inf",
+      "[1, 2] \u2192 7",
+    ]);
+    expect([...tree.errors, ...alone.errors]).toEqual([]);
+    await tree.page.close();
+    await alone.page.close();
+  });
+
   it("shows hostile token texts as text, in a page without a policy, and runs nothing", async () => {
     const evil = ['<img src=x onerror="window.__pwned=1">', '"><svg onload="window.__pwned=2">'];
     const { page, errors } = await openStatic(
