@@ -104,6 +104,18 @@ export class RMSStandardize extends StandardizationLayer.define({}, { name: "RMS
   }
 }
 
+/** The learned scale of both layer norms: a `Linear` over `acrossAxes` in parallel, from ones. */
+function unitScale(acrossAxes: AxisSizes, dtype: tf.DataType): Layer {
+  return addParameterPrefix(
+    "scale",
+    Linear.fromConfig(
+      {},
+      {},
+      { parallelAxes: acrossAxes, initializer: constantInitializer(1), dtype },
+    ),
+  );
+}
+
 /** Options of the layer-norm builders. */
 export interface LayerNormConfig {
   /** Epsilon; default 1e-6. */
@@ -138,14 +150,7 @@ export class LayerNorm extends Sequential.define({}, { name: "LayerNorm" }) {
           across: Object.keys(acrossAxes),
           epsilon: config.epsilon ?? DEFAULT_EPSILON,
         }),
-        addParameterPrefix(
-          "scale",
-          Linear.fromConfig(
-            {},
-            {},
-            { parallelAxes: acrossAxes, initializer: constantInitializer(1), dtype },
-          ),
-        ),
+        unitScale(acrossAxes, dtype),
         addParameterPrefix("shift", AddBias.fromConfig(acrossAxes, { dtype })),
       ],
     });
@@ -181,14 +186,7 @@ export class RMSLayerNorm extends Sequential.define({}, { name: "RMSLayerNorm" }
           across: Object.keys(acrossAxes),
           epsilon: config.epsilon ?? DEFAULT_EPSILON,
         }),
-        addParameterPrefix(
-          "scale",
-          Linear.fromConfig(
-            {},
-            {},
-            { parallelAxes: acrossAxes, initializer: constantInitializer(1), dtype },
-          ),
-        ),
+        unitScale(acrossAxes, dtype),
       ],
     });
   }
