@@ -7,6 +7,10 @@
  */
 
 import { ARRAY_CLIENT } from "./arrayClient.js";
+import { SPECIAL_COLORS, UNKNOWN_CATEGORY } from "./colormap.js";
+
+/** The colours of NaN, the infinities and unknown categories, which every array view shares. */
+const SPECIAL = JSON.stringify({ ...SPECIAL_COLORS, unknown: UNKNOWN_CATEGORY });
 
 /** The stylesheet of a rendering; every colour is a CSS custom property. */
 export const STYLE = `
@@ -213,11 +217,12 @@ export const SCRIPT = String.raw`(function (id) {
       for (var k = 0; k < kids.length; k++) if (kids[k].classList.contains("skts-branch")) stack.push(kids[k]);
     }
   }
-  /** The array view's spec with its values taken from the bulk text. */
+  /** The array view's spec with its values taken from the bulk text and the special colours. */
   function arraySpec(v) {
     var spec = {};
     for (var k in v) if (Object.prototype.hasOwnProperty.call(v, k)) spec[k] = v[k];
     spec.data = bulk.substr(v.b[0], v.b[1]);
+    spec.special = ${SPECIAL};
     return spec;
   }
   function toggleArray(node, b) {

@@ -128,7 +128,7 @@ interface NodeData {
     /** `o`: where the cells (one character each, `r * c` of them) start in the bulk text */
     h?: { r: number; c: number; m: "s" | "d"; o: number };
     /** the view's values (its `data`) are in the bulk text: `b` is their offset and length */
-    v?: Omit<ArraySpec, "data"> & { b: [number, number] };
+    v?: Omit<ArraySpec, "data" | "special"> & { b: [number, number] };
   };
   /** layer input / output structure */
   i?: string;
@@ -281,7 +281,9 @@ class HTMLBuilder {
     }
     const view = this.arrayView(value, summary, data);
     if (view !== undefined) {
-      const { data: values, ...rest } = view;
+      // the values go to the bulk text; the special colours are the same for every view, and
+      // the page's script has them
+      const { data: values, special: _, ...rest } = view;
       a.v = { ...rest, b: [this.addBulk(values), values.length] };
     }
     if (Object.keys(a).length > 0) out.a = a;
