@@ -6,12 +6,8 @@
  * @module
  */
 
+import { InternalError } from "./errors.js";
 import { safeString } from "./registry.js";
-
-/** Raised when saikei reaches a state its own logic rules out: a bug in saikei, to be reported. */
-export class InternalError extends Error {
-  override name = "InternalError";
-}
 
 /**
  * The error for an impossible state, worded one way across the packages.

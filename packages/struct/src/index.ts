@@ -8,15 +8,16 @@
  *
  * @module
  */
-export { bugInSaikei, InternalError } from "./bug.js";
+export { bugInSaikei } from "./bug.js";
 export { className } from "./className.js";
 export { colorFromString, oklchColor } from "./color.js";
+export * from "./errors.js";
 export * from "./keys.js";
-export { checkOptions, UnknownOptionError } from "./options.js";
+export { MAX_TREE_DEPTH } from "./maxTreeDepth.js";
+export { checkOptions } from "./options.js";
 export * from "./registry.js";
 export * from "./rewrite.js";
 export * from "./struct.js";
 export * from "./tree.js";
 export * as tree from "./treeNamespace.js";
-export * from "./walkErrors.js";
-export { chainError } from "./walkLimits.js";
+export { chainError, cycleError, depthError } from "./walkLimits.js";

@@ -6,12 +6,8 @@
  * @module
  */
 
+import { UnknownOptionError } from "./errors.js";
 import { safeString } from "./registry.js";
-
-/** Raised when an options object is not a plain object or holds a key its function does not know. */
-export class UnknownOptionError extends TypeError {
-  override name = "UnknownOptionError";
-}
 
 /**
  * Checks an options object against the keys its function accepts.

@@ -9,8 +9,9 @@
  * @module
  */
 
+import { RegistrationError, TreeDepthError } from "./errors.js";
 import { DictKey, FlattenedIndexKey, type PathKey, SequenceKey } from "./keys.js";
-import { MAX_TREE_DEPTH, TreeDepthError } from "./walkErrors.js";
+import { MAX_TREE_DEPTH } from "./maxTreeDepth.js";
 
 /**
  * How one kind of node is taken apart and rebuilt. `aux` is the node's static data: it is kept in
@@ -85,16 +86,6 @@ const registered = new Map<Function, NodeType>();
 
 /** `%TypedArray%`, the common base class of `Float32Array`, `Int32Array`, ... */
 const TYPED_ARRAY: Function = Object.getPrototypeOf(Float32Array);
-
-/**
- * Raised when a node type is registered twice or registered wrongly.
- *
- * @example
- * registerPytreeNode(Map, def); // throws RegistrationError: Map is built in
- */
-export class RegistrationError extends Error {
-  override name = "RegistrationError";
-}
 
 /**
  * The definition a class gives to become a pytree node: how to list its children with keys and

@@ -13,6 +13,7 @@
 
 import { bugInSaikei } from "./bug.js";
 import { DictKey, type KeyPath, keyEquals, type PathKey, SequenceKey } from "./keys.js";
+import { MAX_TREE_DEPTH } from "./maxTreeDepth.js";
 import {
   ARRAY_NODE,
   childKeys,
@@ -23,7 +24,6 @@ import {
   type ObjectAux,
   type StructLayout,
 } from "./registry.js";
-import { MAX_TREE_DEPTH } from "./walkErrors.js";
 import { chainError } from "./walkLimits.js";
 
 /**

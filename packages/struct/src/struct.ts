@@ -7,6 +7,7 @@
  */
 
 import { className, RECORDED_NAME } from "./className.js";
+import { StructConstructionError, StructDefinitionError } from "./errors.js";
 import { GetAttrKey, type PathKey } from "./keys.js";
 import {
   deepEqualStatic,
@@ -182,26 +183,6 @@ export type DefinedStruct<C extends AnyStructClass, S extends FieldSpec> = Pick<
 export type AttributesOf<T> = T extends { readonly [STRUCT_FIELDS]?: infer F }
   ? { -readonly [K in keyof F]: F[K] }
   : Record<string, unknown>;
-
-/**
- * Raised for a wrong struct declaration: a reserved or repeated field name.
- *
- * @example
- * Struct.define({ replace: field<number>() }); // throws StructDefinitionError
- */
-export class StructDefinitionError extends Error {
-  override name = "StructDefinitionError";
-}
-
-/**
- * Raised for wrong constructor props or `fromAttributes` values: missing, extra or not an object.
- *
- * @example
- * new Point({ x: 1 } as never); // throws StructConstructionError: missing required field(s) y
- */
-export class StructConstructionError extends Error {
-  override name = "StructConstructionError";
-}
 
 interface FieldInfo {
   readonly name: string;

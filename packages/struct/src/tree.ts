@@ -6,6 +6,7 @@
  */
 
 import { className } from "./className.js";
+import { KeyPathError, TreeStructureMismatchError } from "./errors.js";
 import {
   FlattenedIndexKey,
   GetAttrKey,
@@ -14,6 +15,7 @@ import {
   type PathKey,
   SequenceKey,
 } from "./keys.js";
+import { MAX_TREE_DEPTH } from "./maxTreeDepth.js";
 import {
   ARRAY_NODE,
   childKeys,
@@ -36,8 +38,7 @@ import {
   TreeDef,
   truncate,
 } from "./treedef.js";
-import { depthError, MAX_TREE_DEPTH } from "./walkErrors.js";
-import { findCycleOrDepth } from "./walkLimits.js";
+import { depthError, findCycleOrDepth } from "./walkLimits.js";
 
 /**
  * A predicate that stops the walk at a node and treats it as a leaf. May look at the key path.
@@ -47,24 +48,7 @@ import { findCycleOrDepth } from "./walkLimits.js";
  */
 export type IsLeaf = (value: unknown, path: KeyPath) => boolean;
 
-/**
- * Raised when trees that should have the same structure do not.
- *
- * @example
- * map((a, b) => a + b, [1, 2], [1]); // throws TreeStructureMismatchError (path: [])
- */
-export class TreeStructureMismatchError extends Error {
-  override name = "TreeStructureMismatchError";
-  constructor(
-    message: string,
-    /** Where the trees first differ. */
-    readonly path: KeyPath,
-  ) {
-    super(message);
-  }
-}
-
-export { LEAF, LeafCountError, TreeDef } from "./treedef.js";
+export { LEAF, TreeDef } from "./treedef.js";
 
 /**
  * Thrown by the recursive walks when they pass {@link MAX_TREE_DEPTH}; the public function that
@@ -782,16 +766,6 @@ export function flattenOneLevel(tree: unknown): [[PathKey, unknown][], TreeDef] 
       children.map(() => LEAF),
     ),
   ];
-}
-
-/**
- * Raised when a key path cannot be followed from a root.
- *
- * @example
- * getAtPath([1], [new SequenceKey(3)]); // throws KeyPathError
- */
-export class KeyPathError extends Error {
-  override name = "KeyPathError";
 }
 
 /**

@@ -4,6 +4,13 @@
  * @module
  */
 
+export {
+  KeyPathError,
+  LeafCountError,
+  TreeCycleError,
+  TreeDepthError,
+  TreeStructureMismatchError,
+} from "./errors.js";
 export type { KeyPath, PathKey } from "./keys.js";
 export {
   DictKey,
@@ -14,6 +21,7 @@ export {
   keystr,
   SequenceKey,
 } from "./keys.js";
+export { MAX_TREE_DEPTH } from "./maxTreeDepth.js";
 export { registerPytreeNode } from "./registry.js";
 export type { OutermostMatch, OutermostPredicate, Position } from "./rewrite.js";
 export {
@@ -30,8 +38,6 @@ export {
   flattenUpTo,
   flattenWithPath,
   getAtPath,
-  KeyPathError,
-  LeafCountError,
   leaves,
   map,
   mapWithPath,
@@ -39,8 +45,6 @@ export {
   prettyKeystr,
   structure,
   TreeDef,
-  TreeStructureMismatchError,
   treeEquals as equals,
   unflatten,
 } from "./tree.js";
-export { MAX_TREE_DEPTH, TreeCycleError, TreeDepthError } from "./walkErrors.js";

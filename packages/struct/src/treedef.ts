@@ -6,6 +6,8 @@
  */
 
 import { bugInSaikei } from "./bug.js";
+import { LeafCountError } from "./errors.js";
+import { MAX_TREE_DEPTH } from "./maxTreeDepth.js";
 import {
   ARRAY_NODE,
   deepEqualStatic,
@@ -14,17 +16,7 @@ import {
   type StructLayout,
   safeString,
 } from "./registry.js";
-import { depthError, MAX_TREE_DEPTH } from "./walkErrors.js";
-
-/**
- * Raised when `unflatten` receives a number of leaves that does not fit the structure.
- *
- * @example
- * structure([1, 2]).unflatten([1]); // throws LeafCountError
- */
-export class LeafCountError extends Error {
-  override name = "LeafCountError";
-}
+import { depthError } from "./walkLimits.js";
 
 /**
  * The pre-order encoding of a structure, one variable-width record per node:

@@ -1,22 +1,52 @@
 /**
  * Finding out why a walk passed {@link MAX_TREE_DEPTH}: a cycle (a node that is its own ancestor)
- * or a tree that is simply too deep. Walks call these only after their depth count passes the limit.
+ * or a tree that is simply too deep, and the {@link TreeCycleError} or {@link TreeDepthError} that
+ * says so. Walks call these only after their depth count passes the limit.
  *
  * @module
  */
 
-import type { KeyPath, PathKey } from "./keys.js";
+import { TreeCycleError, TreeDepthError } from "./errors.js";
+import { type KeyPath, keystr, type PathKey } from "./keys.js";
+import { MAX_TREE_DEPTH } from "./maxTreeDepth.js";
 import { childKeys, nodeTypeOf } from "./registry.js";
-import {
-  cycleError,
-  depthError,
-  MAX_TREE_DEPTH,
-  type TreeCycleError,
-  type TreeDepthError,
-} from "./walkErrors.js";
 
 function isObjectLike(value: unknown): value is object {
   return (typeof value === "object" && value !== null) || typeof value === "function";
+}
+
+function shortPath(path: KeyPath): string {
+  if (path.length === 0) return "the root";
+  const s = keystr(path);
+  return s.length <= 200 ? s : `${s.slice(0, 90)}…${s.slice(-90)} (${path.length} steps)`;
+}
+
+/** @internal The error for a cycle closing at `path` on the ancestor at `ancestorPath`. */
+export function cycleError(
+  operation: string,
+  path: KeyPath,
+  ancestorPath: KeyPath,
+): TreeCycleError {
+  return new TreeCycleError(
+    `${operation}: the tree contains a cycle: the node at ${shortPath(path)} is the same object as its ` +
+      `ancestor at ${shortPath(ancestorPath)}, so walking it would never end. A tree must not contain ` +
+      "itself: store something that identifies the ancestor (a name or an index) instead of the object, " +
+      "or stop the walk there (flatten's isLeaf).",
+    Object.freeze(path.slice()),
+    Object.freeze(ancestorPath.slice()),
+  );
+}
+
+/** @internal The error for an object found below the depth limit at `path`. */
+export function depthError(operation: string, path: KeyPath): TreeDepthError {
+  return new TreeDepthError(
+    `${operation}: the tree is nested more than ${MAX_TREE_DEPTH} levels deep (at ${shortPath(path)}); ` +
+      `saikei walks trees at most MAX_TREE_DEPTH = ${MAX_TREE_DEPTH} levels deep. Deep chains are ` +
+      "usually linked lists built by accident: keep long sequences in one array, or stop the walk above " +
+      "the deep part (flatten's isLeaf) and handle it yourself.",
+    Object.freeze(path.slice()),
+    MAX_TREE_DEPTH,
+  );
 }
 
 /**
