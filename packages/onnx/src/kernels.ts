@@ -454,6 +454,15 @@ const KERNELS: Readonly<Record<string, KernelEntry>> = {
       return c.graph.op("Gather", [c.input("x"), c.input("indices")], { axis: { int: axis } });
     }),
   },
+  TensorScatterUpdate: {
+    onnx: "Cast, ScatterND",
+    // tfjs indices are int32, ScatterND's int64. Repeated indices: tfjs keeps the last update,
+    // ScatterND leaves the order unspecified (docs/onnx.md says so).
+    convert: one((c) => {
+      const indices = c.graph.op("Cast", [c.input("indices")], { to: { int: 7 } });
+      return c.graph.op("ScatterND", [c.input("tensor"), indices, c.input("updates")]);
+    }),
+  },
   Tile: {
     onnx: "Tile",
     convert: one((c) => c.graph.op("Tile", [c.inputs[0]!, c.graph.sizes(c.attrs.reps as Size[])])),

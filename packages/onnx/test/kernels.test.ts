@@ -182,6 +182,91 @@ describe("kernel translations match tfjs", () => {
   });
 });
 
+describe("TensorScatterUpdate becomes ScatterND", () => {
+  const rows = () =>
+    tf.tensor2d([
+      [1, 2, 3],
+      [4, 5, 6],
+      [7, 8, 9],
+      [10, 11, 12],
+    ]);
+  /** A cache `[batch 1, seq 4, heads 2, features 2]` holding 0..15, and two new positions. */
+  const cache = () =>
+    tf.tensor4d(
+      Array.from({ length: 16 }, (_, i) => i),
+      [1, 4, 2, 2],
+    );
+  const fresh = () => tf.tensor3d([-1, -2, -3, -4, -5, -6, -7, -8], [2, 2, 2]);
+  /** Writes `updates` at sequence positions `start + [0, 2)` of the cache, indices computed in the graph. */
+  const writeAt = (c: tf.Tensor, updates: tf.Tensor, start: tf.Tensor) => {
+    const seq = tf.add(tf.reshape(start, []), tf.range(0, 2, 1, "int32"));
+    const indices = tf.stack([tf.zerosLike(seq), seq], 1);
+    return tf.tensorScatterUpdate(c, indices, updates);
+  };
+
+  it("updates rows of a 2-D tensor, float32 and int32", async () => {
+    const x = rows();
+    const xi = tf.cast(x, "int32");
+    const indices = tf.tensor2d([[3], [1]], [2, 1], "int32");
+    const updates = tf.tensor2d([
+      [-1, -2, -3],
+      [-4, -5, -6],
+    ]);
+    const fn = (p: tf.Tensor, pi: tf.Tensor, i: tf.Tensor, u: tf.Tensor) => [
+      tf.tensorScatterUpdate(p, i, u),
+      tf.tensorScatterUpdate(pi, i, tf.cast(u, "int32")),
+    ];
+    expect(await parity(fn, [x, xi, indices, updates])).toEqual([0, 0]);
+    const [floats] = fn(x, xi, indices, updates);
+    expect(floats!.arraySync()).toEqual([
+      [1, 2, 3],
+      [-4, -5, -6],
+      [7, 8, 9],
+      [-1, -2, -3],
+    ]);
+    tf.dispose([x, xi, indices, updates, floats!]);
+  });
+
+  it("writes a 4-D cache slice at int32 indices computed from a start position", async () => {
+    const c = cache();
+    const u = fresh();
+    for (const startAt of [0, 1, 2]) {
+      const start = tf.scalar(startAt, "int32");
+      expect(await parity((p, q, s) => [writeAt(p, q, s)], [c, u, start])).toEqual([0]);
+      tf.dispose(start);
+    }
+    const start = tf.scalar(1, "int32");
+    const written = writeAt(c, u, start);
+    const data = Array.from(written.dataSync());
+    // Positions 1 and 2 (elements 4..11) hold the new values; 0 and 3 keep the cache.
+    expect(data).toEqual([0, 1, 2, 3, -1, -2, -3, -4, -5, -6, -7, -8, 12, 13, 14, 15]);
+    tf.dispose([c, u, start, written]);
+  });
+
+  it("exports the same model twice, which runs to the same values", async () => {
+    const c = cache();
+    const u = fresh();
+    const start = tf.scalar(2, "int32");
+    const fn = (p: tf.Tensor, q: tf.Tensor, s: tf.Tensor) => [writeAt(p, q, s)];
+    const first = onnx.export(fn, [c, u, start]);
+    const second = onnx.export(fn, [c, u, start]);
+    expect(second).toEqual(first);
+    expect(Buffer.from(first).includes("ScatterND")).toBe(true);
+    const outputs: number[][] = [];
+    for (const bytes of [first, second]) {
+      const s = await onnx.session(bytes, { threads: 1 });
+      const results = await s.run({ input_0: c, input_1: u, input_2: start });
+      const out = results.output as tf.Tensor;
+      outputs.push(Array.from(out.dataSync()));
+      tf.dispose(out);
+      await s.dispose();
+    }
+    expect(outputs[1]).toEqual(outputs[0]);
+    expect(outputs[0]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, -1, -2, -3, -4, -5, -6, -7, -8]);
+    tf.dispose([c, u, start]);
+  });
+});
+
 describe("the kernel table in docs/onnx.md", () => {
   it("lists exactly the supported kernels, with their ONNX operators", () => {
     const doc = readFileSync(new URL("../../../docs/onnx.md", import.meta.url), "utf8");
