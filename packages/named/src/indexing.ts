@@ -541,7 +541,7 @@ function gatherPlan(plan: Plan, options: GatherOptions): Layout {
       const moved = transposeIfNeeded(t, [...plan.advanced.map((e) => e.axis), ...plan.rest]);
       const flat = reshapeIfNeeded(moved, [prep.flatSize, ...tail]);
       const linear = broadcastFast(prep.linear!, advShape);
-      out = reshapeIfNeeded(tf.gather(flat, reshapeIfNeeded(linear, [-1]), 0), [
+      out = reshapeIfNeeded(tf.gather(flat, reshapeIfNeeded(linear, [linear.size]), 0), [
         ...advShape,
         ...tail,
       ]);
