@@ -24,12 +24,8 @@ import {
   dtypes,
   isConcreteDType,
 } from "./dtypes.js";
+import { ArraySpecError } from "./errors.js";
 import { pyRepr } from "./format.js";
-
-/** Raised when an `ArraySpec` is built from invalid parts, or converted while it still has variables. */
-export class ArraySpecError extends Error {
-  override name = "ArraySpecError";
-}
 
 /** The constructor props of {@link ArraySpec}; every prop is optional. */
 export interface ArraySpecProps {

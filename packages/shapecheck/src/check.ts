@@ -18,6 +18,7 @@ import {
 import * as E from "fp-ts/lib/Either.js";
 import { abstractParts } from "./abstract.js";
 import { ArraySpec, Wildcard } from "./arraySpec.js";
+import { type BoundValue, showBound } from "./boundValue.js";
 import {
   DimVar,
   type DimVarName,
@@ -32,14 +33,9 @@ import {
   summarizePositional,
 } from "./dims.js";
 import { AbstractDType, canonicalizeDType, type DType } from "./dtypes.js";
+import { type SolvedVariable, StructureMismatchError } from "./errors.js";
 import { pyRepr, showShape } from "./format.js";
-import {
-  type BoundValue,
-  MatchResult,
-  type SolvedVariable,
-  StructureMismatchError,
-  showBound,
-} from "./matchResult.js";
+import { MatchResult } from "./matchResult.js";
 
 /** Options of {@link checkStructure}. */
 export interface CheckStructureOptions {

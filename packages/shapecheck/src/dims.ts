@@ -10,15 +10,11 @@
  * @module
  */
 
+import { DimensionVariableError } from "./errors.js";
 import { pyRepr } from "./format.js";
 
 /** The name of a dimension variable: a string, or `[outer, axis]` for a sub-variable. */
 export type DimVarName = string | readonly [string, string | number];
-
-/** Raised when a dimension-variable helper is used wrongly (bad name, bad index, bad key). */
-export class DimensionVariableError extends Error {
-  override name = "DimensionVariableError";
-}
 
 function nameEquals(a: DimVarName, b: DimVarName): boolean {
   if (typeof a === "string" || typeof b === "string") return a === b;

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { UnknownDTypeError } from "./errors.js";
+
 /**
  * A concrete dtype name. tfjs stores only `float32`, `int32`, `bool`, `complex64` and `string`; the
  * other NumPy names may appear in specs and are canonicalised the way JAX does without x64
@@ -139,11 +141,6 @@ const CANONICAL: Partial<Record<ConcreteDType, ConcreteDType>> = Object.freeze({
 
 /** A dtype in a spec: a concrete name or an abstract node of the lattice. */
 export type DType = ConcreteDType | AbstractDType;
-
-/** Raised for a dtype name that is neither a concrete dtype nor an {@link AbstractDType}. */
-export class UnknownDTypeError extends Error {
-  override name = "UnknownDTypeError";
-}
 
 /**
  * Whether `value` is a concrete dtype name this lattice knows.

@@ -9,9 +9,11 @@
  */
 export * from "./abstract.js";
 export * from "./arraySpec.js";
+export * from "./boundValue.js";
 export * from "./check.js";
 export * from "./dims.js";
 export * from "./dtypes.js";
+export * from "./errors.js";
 export { pyRepr, showShape } from "./format.js";
 export * from "./matchResult.js";
 export * from "./substitution.js";

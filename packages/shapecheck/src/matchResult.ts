@@ -1,18 +1,12 @@
 /**
- * `MatchResult` (the variables a successful check solved) and `StructureMismatchError`.
+ * `MatchResult`: the variables a successful check solved.
  *
  * @module
  */
 
+import { type BoundValue, showBound } from "./boundValue.js";
+import { MatchResultKeyError } from "./errors.js";
 import { pyRepr } from "./format.js";
-
-/** The value a variable is bound to: a size, a run of positional sizes, or named sizes. */
-export type BoundValue = number | readonly number[] | Readonly<Record<string, number>>;
-
-/** Raised when a {@link MatchResult} is asked for a variable it does not hold, or of the wrong kind. */
-export class MatchResultKeyError extends Error {
-  override name = "MatchResultKeyError";
-}
 
 function describeBound(value: BoundValue): string {
   if (typeof value === "number") return "a single size";
@@ -142,57 +136,5 @@ export class MatchResult implements Iterable<[string, BoundValue]> {
   toString(): string {
     const parts = Object.entries(this.#bindings).map(([k, v]) => `${pyRepr(k)}: ${showBound(v)}`);
     return `MatchResult({${parts.join(", ")}})`;
-  }
-}
-
-/** Renders a bound value as penzai does: `3`, `(2, 3)`, `{'b': 2}`. */
-export function showBound(value: BoundValue): string {
-  if (typeof value === "number") return String(value);
-  if (Array.isArray(value)) {
-    return value.length === 1 ? `(${value[0]},)` : `(${value.join(", ")})`;
-  }
-  const parts = Object.entries(value as Record<string, number>).map(
-    ([k, v]) => `${pyRepr(k)}: ${v}`,
-  );
-  return `{${parts.join(", ")}}`;
-}
-
-/** One mismatch found by `checkStructure`: where and what. */
-export interface StructureMismatch {
-  /** The key path of the mismatching value, like `root['a'].b`. */
-  readonly keyPath: string;
-  /** What did not match. */
-  readonly message: string;
-}
-
-/** A variable bound while checking, and where its value came from. */
-export interface SolvedVariable {
-  /** The variable as written in a pattern: `var('x')` or `var('x')['b']`. */
-  readonly variable: string;
-  /** Its value. */
-  readonly value: BoundValue;
-  /** Where it was bound: `root['a']`, or the `knownVars` argument. */
-  readonly source: string;
-}
-
-/**
- * Raised when a value does not match a structure pattern (penzai's `StructureMismatchError`). The
- * message lists each mismatch with its key path, then the variables solved so far; the same
- * information is available as data in {@link failures} and {@link solved}.
- */
-export class StructureMismatchError extends Error {
-  override name = "StructureMismatchError";
-
-  /**
-   * @param message the full explanation.
-   * @param failures each mismatch with its key path (empty for solver-level failures).
-   * @param solved the variables bound before the check failed.
-   */
-  constructor(
-    message: string,
-    readonly failures: readonly StructureMismatch[] = [],
-    readonly solved: readonly SolvedVariable[] = [],
-  ) {
-    super(message);
   }
 }

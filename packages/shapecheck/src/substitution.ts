@@ -19,12 +19,8 @@ import {
   REMAINING,
   showVarName,
 } from "./dims.js";
+import { SubstitutionError } from "./errors.js";
 import type { MatchResult } from "./matchResult.js";
-
-/** Raised when a substitution is missing a variable or would give an axis name twice. */
-export class SubstitutionError extends Error {
-  override name = "SubstitutionError";
-}
 
 /** The key of a size variable in {@link DimensionVariableSubstitution.sizeVariables}. */
 export function sizeVariableKey(name: DimVarName): string {
