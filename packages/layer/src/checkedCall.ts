@@ -8,12 +8,8 @@ import { isNamedArray } from "@saikei/named";
 import { ArraySpec, checkStructure, MatchResult, Wildcard } from "@saikei/shapecheck";
 import { className, flatten, flattenWithPath, keystr, nodeTypeOf, reprValue } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
-import {
-  CHECKED_LAYER_CALL,
-  DisposedTensorError,
-  type Layer,
-  LayerDefinitionError,
-} from "./layer.js";
+import { DisposedTensorError, LayerDefinitionError } from "./errors.js";
+import { CHECKED_LAYER_CALL, type Layer } from "./layer.js";
 import {
   arraySignatureOf,
   isArrayLeaf,

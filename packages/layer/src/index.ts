@@ -10,13 +10,16 @@ export {
   uncheckedLayerCall,
 } from "./checkedCall.js";
 export {
+  DisposedTensorError,
+  LayerDefinitionError,
+  MisconfiguredLayerError,
+  RandomStreamStateError,
+} from "./errors.js";
+export {
   assertLayerClassIsChecked,
   CHECKED_LAYER_CALL,
   callLayer,
-  DisposedTensorError,
   Layer,
-  LayerDefinitionError,
   type LayerLike,
-  MisconfiguredLayerError,
 } from "./layer.js";
-export { RandomStream, type RandomStreamState, RandomStreamStateError } from "./randomStream.js";
+export { RandomStream, type RandomStreamState } from "./randomStream.js";

@@ -5,19 +5,12 @@
  */
 
 import * as named from "@saikei/named";
+import { RandomStreamStateError } from "./errors.js";
 
 type RandomKey = named.RandomKey;
 
 /** The life cycle of a {@link RandomStream}: built, in use, finished. */
 export type RandomStreamState = "pending" | "active" | "expired";
-
-/**
- * Raised when a {@link RandomStream} is used outside its active period: before it was activated,
- * after it expired, or activated twice.
- */
-export class RandomStreamStateError extends Error {
-  override name = "RandomStreamStateError";
-}
 
 /**
  * A stream of random keys derived from one base key (penzai v1's `RandomStream`): the `i`-th key
