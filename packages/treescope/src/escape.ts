@@ -73,11 +73,17 @@ export function escapeHTML(text: string): string {
  * scriptJSON("</script>"); // '"\\u003c/script\\u003e"'
  */
 export function scriptJSON(value: unknown): string {
-  return JSON.stringify(value).replace(
-    /[<>&\u2028\u2029]/g,
+  const json = JSON.stringify(value);
+  // most data has nothing to escape: one scan, and the text as it is
+  if (!SCRIPT_UNSAFE.test(json)) return json;
+  return json.replace(
+    SCRIPT_UNSAFE_ALL,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
 }
+
+const SCRIPT_UNSAFE = /[<>&\u2028\u2029]/;
+const SCRIPT_UNSAFE_ALL = /[<>&\u2028\u2029]/g;
 
 /** What an element id given to `renderToHTML` may look like. */
 const SAFE_ID = /^[A-Za-z][A-Za-z0-9_-]{0,99}$/;

@@ -23,14 +23,7 @@ import {
 } from "./escape.js";
 import { asSelectionView, type Described, describe } from "./inspect.js";
 import { completePage, freshId, randomHex } from "./page.js";
-import {
-  type ArraySummary,
-  fillHeatMap,
-  HEAT_MAP_CELLS,
-  heatMapSize,
-  readSummary,
-  statsText,
-} from "./summary.js";
+import { type ArraySummary, fillHeatMap, heatMapSize, readSummary, statsText } from "./summary.js";
 import {
   arrayText,
   leafText,
@@ -154,10 +147,14 @@ class HTMLBuilder {
    * Only characters of the heat map levels and of base64 go here (no text from the tree), so it
    * travels in its own script element without any escaping, and JSON never scans it.
    */
-  readonly bulk: string[] = [];
+  private readonly bulk: string[] = [];
   private bulkLength = 0;
-  /** Heat map bytes of one leaf at a time (at most 32 × 64 cells). */
-  private readonly heatScratch = new Uint8Array(HEAT_MAP_CELLS);
+  /**
+   * Heat map characters not yet in `bulk`, as ASCII bytes: they become text in one decoding per
+   * run of heat maps rather than a string per leaf.
+   */
+  private pending = new Uint8Array(0);
+  private pendingLength = 0;
 
   constructor(
     private readonly expandDepth: number,
@@ -268,16 +265,11 @@ class HTMLBuilder {
     }
     const heat = data === undefined ? undefined : heatMapSize(shape);
     if (heat !== undefined) {
-      const codes = this.heatScratch.subarray(0, heat.rows * heat.cols);
+      const offset = this.bulkLength;
+      const codes = this.pendingCells(heat.rows * heat.cols);
       const scale = fillHeatMap(data!, shape, summary.stats!, codes);
       for (let i = 0; i < codes.length; i++) codes[i] = CELL_CODE[codes[i]!]!;
-      a.h = {
-        r: heat.rows,
-        c: heat.cols,
-        m: scale === "diverging" ? "d" : "s",
-        // one string from the codes: appending a character per cell would make a string per cell
-        o: this.addBulk(String.fromCharCode.apply(null, codes as unknown as number[])),
-      };
+      a.h = { r: heat.rows, c: heat.cols, m: scale === "diverging" ? "d" : "s", o: offset };
     }
     const view = this.arrayView(value, summary, data);
     if (view !== undefined) {
@@ -292,10 +284,38 @@ class HTMLBuilder {
 
   /** Appends heat map or base64 text to the bulk text; returns its offset. */
   private addBulk(text: string): number {
+    this.flushPending();
     const offset = this.bulkLength;
     this.bulk.push(text);
     this.bulkLength += text.length;
     return offset;
+  }
+
+  /** Room for `n` heat map characters at the end of the bulk text. */
+  private pendingCells(n: number): Uint8Array {
+    if (this.pendingLength + n > this.pending.length) {
+      const size = Math.max(PENDING_BYTES, 2 * this.pending.length, this.pendingLength + n);
+      const grown = new Uint8Array(size);
+      grown.set(this.pending.subarray(0, this.pendingLength));
+      this.pending = grown;
+    }
+    const cells = this.pending.subarray(this.pendingLength, this.pendingLength + n);
+    this.pendingLength += n;
+    this.bulkLength += n;
+    return cells;
+  }
+
+  private flushPending(): void {
+    if (this.pendingLength === 0) return;
+    // ASCII only, so UTF-8 decoding gives one character per byte
+    this.bulk.push(ASCII.decode(this.pending.subarray(0, this.pendingLength)));
+    this.pendingLength = 0;
+  }
+
+  /** The bulk text, or `""` when the page has no arrays. */
+  bulkText(): string {
+    this.flushPending();
+    return this.bulk.join("");
   }
 
   /** The array view of a leaf, subsampled to its share of the page's budget. */
@@ -348,6 +368,9 @@ const CELL = Array.from(
   (_, v) => LEVELS[v === 255 ? 63 : Math.round((v * 62) / 254)]!,
 );
 const CELL_CODE = Uint8Array.from(CELL, (c) => c.charCodeAt(0));
+const ASCII = new TextDecoder();
+/** Room for heat map bytes is made in steps of at least this many. */
+const PENDING_BYTES = 1 << 14;
 
 /**
  * Whether a path step is the field step `.name` of the label `name=`, which the client rebuilds
@@ -534,6 +557,7 @@ export function renderToHTML(value: unknown, options: HTMLOptions = {}): string 
     checkArrayViewValues(options.arrayViewValues),
   );
   const data = builder.node(tree, "", 0);
+  const bulk = builder.bulkText();
   // Names are [A-Za-z0-9_-] and colours pass isCSSColor, so a declaration cannot end early.
   const vars = [...builder.colorVars]
     .map(([name, color]) => `--skts-color-${name}:${color}`)
@@ -547,9 +571,7 @@ export function renderToHTML(value: unknown, options: HTMLOptions = {}): string 
     `<pre class="skts-text">${escapeHTML(fallbackText(tree, highlight, builder.summaries))}</pre>` +
     `<div class="skts-tree"></div></div>` +
     `<script type="application/json" id="${id}-data">${scriptJSON(data)}</script>` +
-    (builder.bulk.length === 0
-      ? ""
-      : `<script type="text/plain" id="${id}-bulk">${builder.bulk.join("")}</script>`) +
+    (bulk === "" ? "" : `<script type="text/plain" id="${id}-bulk">${bulk}</script>`) +
     `<script${page ? ` nonce="${nonce}"` : ""}>${SCRIPT}(${scriptJSON(id)});</script>`;
   if (!page) return fragment;
   return completePage(fragment, options.title ?? "treescope", nonce);

@@ -52,8 +52,6 @@ export interface ArraySummary {
 
 const MAX_ROWS = 32;
 const MAX_COLS = 64;
-/** The most cells a heat map has. */
-export const HEAT_MAP_CELLS = MAX_ROWS * MAX_COLS;
 
 /**
  * Summarises a tensor or named array.
@@ -184,7 +182,7 @@ export function fillHeatMap(
         if (diverging) byte = Math.round(127 + (127 * x) / absMax);
         else if (max === min) byte = 127;
         else byte = Math.round((254 * (x - min)) / (max - min));
-        byte = byte < 0 ? 0 : byte > 254 ? 254 : byte;
+        byte = Math.max(0, Math.min(254, byte));
       }
       cells[i] = byte;
     }
