@@ -13,6 +13,7 @@ import { checkOptions } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { BackendUnavailableError } from "./errors.js";
 import { registerGradients } from "./gradients.js";
 import { registerMissingWasmKernels } from "./wasmKernels.js";
 
@@ -55,11 +56,6 @@ const WASM_BINARIES = [
 ] as const;
 
 const BROWSER_DOCS = "https://github.com/saikei-dev/saikei/blob/main/docs/browser.md";
-
-/** Raised when none of the requested backends can be initialised. */
-export class BackendUnavailableError extends Error {
-  override name = "BackendUnavailableError";
-}
 
 let pending: Promise<BackendName> | undefined;
 let pendingKey = "";

@@ -1,6 +1,6 @@
 /**
- * Error classes raised by `@saikei/named`. Each message says what failed, which axis names or
- * shapes were involved, and how to fix the call.
+ * Error classes raised by `@saikei/named`. Each message says what failed, which axis names,
+ * shapes, backends or kernels were involved, and how to fix the call.
  *
  * @module
  */
@@ -78,4 +78,19 @@ export class RandomKeyError extends Error {
  */
 export class NamedDtypeError extends Error {
   override name = "NamedDtypeError";
+}
+
+/** Raised when none of the requested backends can be initialised. */
+export class BackendUnavailableError extends Error {
+  override name = "BackendUnavailableError";
+}
+
+/** Thrown by {@link jit} for invalid options. */
+export class JitError extends Error {
+  override name = "JitError";
+}
+
+/** Thrown by {@link traceKernels} when the function's kernels cannot make a program. */
+export class TraceError extends Error {
+  override name = "TraceError";
 }

@@ -32,6 +32,7 @@ import {
 } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { isTaping, whileTracing } from "./engineState.js";
+import { JitError, TraceError } from "./errors.js";
 import { tidy } from "./tidy.js";
 
 /** Options of {@link jit}. */
@@ -62,11 +63,6 @@ export interface Jitted<A extends unknown[], R> {
   dispose(): void;
   /** Counters since creation. */
   readonly stats: Readonly<JitStats>;
-}
-
-/** Thrown by {@link jit} for invalid options. */
-export class JitError extends Error {
-  override name = "JitError";
 }
 
 // --- recording ----------------------------------------------------------------------------------
@@ -849,11 +845,6 @@ export interface TraceKernelsOptions {
    * context to it).
    */
   beforeKernel?: (kernel: string, foldable: boolean) => void;
-}
-
-/** Thrown by {@link traceKernels} when the function's kernels cannot make a program. */
-export class TraceError extends Error {
-  override name = "TraceError";
 }
 
 /**
