@@ -12,31 +12,23 @@
 
 import { sha256 } from "@noble/hashes/sha2";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils";
-import {
-  ADD_LAYER_CONTEXT,
-  addLayerContext,
-  callLayer,
-  Layer,
-  type LayerLike,
-} from "@saikei/layer";
+import { addLayerContext, callLayer, Layer, type LayerLike } from "@saikei/layer";
 import { select } from "@saikei/select";
 import {
   checkOptions,
-  className,
   colorFromString,
   field,
   findOutermost,
   flattenOneLevel,
-  getAtPath,
   type KeyPath,
   keystr,
   type Position,
-  prettyKeystr,
   reprValue,
   rewriteAt,
   Struct,
   structure,
 } from "@saikei/struct";
+import { HandlerIdError, UnhandledEffectError } from "./errors.js";
 
 /** A handler id: a string unique within a model, such as `"WithSideInputsFromInputTuple_3fa9c"`. */
 export type HandlerId = string;
@@ -109,48 +101,6 @@ export function registerEffectColor(protocol: EffectProtocol, color: string): vo
  */
 export function getEffectColor(protocol: EffectProtocol): string {
   return effectColors.get(protocol) ?? colorFromString(protocol.name);
-}
-
-/**
- * Raised when an effect method runs without a handler: on a request no handler replaced, or on a
- * reference whose handler is not running (the layer was taken out of its handler). The message
- * names the effect, the method, the request or reference, the layer (when a checked layer call saw
- * the error pass) and how to handle it.
- */
-export class UnhandledEffectError extends Error {
-  override name = "UnhandledEffectError";
-  /** Where the request or reference was found: a pretty key path inside {@link layerType}. */
-  location: string | undefined;
-  /** The class name of the innermost layer that holds the request and reported it. */
-  layerType: string | undefined;
-
-  constructor(
-    message: string,
-    /** The request or reference whose method was called. */
-    readonly effectHole: unknown,
-    /** The called method. */
-    readonly method: string,
-  ) {
-    super(message);
-  }
-
-  /**
-   * Called by `checkedLayerCall` (innermost layer first) and by handlers: finds the request inside
-   * `layer` and adds its position, with the type of the layer holding it, to the message.
-   */
-  [ADD_LAYER_CONTEXT](layer: unknown): void {
-    if (this.location !== undefined) return;
-    const hole = this.effectHole;
-    const found = findOutermost(layer, (node) => node === hole, {
-      operation: "effect handling",
-    })[0]?.keyPath;
-    if (found === undefined) return;
-    const holder = found.length === 0 ? layer : getAtPath(layer, found.slice(0, -1));
-    this.layerType = className((holder as object)?.constructor) || typeof holder;
-    this.location = prettyKeystr(found, layer);
-    const root = className((layer as object).constructor) || "layer";
-    this.message = `${this.message}\nIt is held by a layer of type ${this.layerType}, at ${this.location || "the root"} of the ${root} being called.`;
-  }
 }
 
 /**
@@ -430,11 +380,6 @@ export function allHandlerIds(tree: unknown): HandlerId[] {
     if (!out.includes(node.handlerId)) out.push(node.handlerId);
   });
   return out;
-}
-
-/** Raised when an explicit handler id is already used in the subtree, or ids cannot be made unique. */
-export class HandlerIdError extends Error {
-  override name = "HandlerIdError";
 }
 
 /** Options of {@link inferOrCheckHandlerId}. */

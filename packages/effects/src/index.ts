@@ -17,7 +17,6 @@ export {
   getEffectColor,
   HandledEffectRef,
   type HandlerId,
-  HandlerIdError,
   type HandlerIdOptions,
   inferOrCheckHandlerId,
   LOCAL_STATE_EFFECT_COLOR,
@@ -25,8 +24,15 @@ export {
   registerEffectColor,
   SIDE_INPUT_EFFECT_COLOR,
   SIDE_OUTPUT_EFFECT_COLOR,
-  UnhandledEffectError,
 } from "./effectBase.js";
+export {
+  DisposedEffectValueError,
+  HandlerIdError,
+  LocalStateHandlingError,
+  SideInputHandlingError,
+  SideOutputHandlingError,
+  UnhandledEffectError,
+} from "./errors.js";
 export {
   type Category,
   type CategoryOptions,
@@ -41,13 +47,11 @@ export {
   InitialLocalStateRequest,
   LocalStateEffect,
   LocalStateEffectImpl,
-  LocalStateHandlingError,
   type LocalStates,
   SharedLocalStateRequest,
   type StateSharing,
   WithFunctionalLocalState,
 } from "./localState.js";
-export { DisposedEffectValueError } from "./ownership.js";
 export {
   HandledRandomRef,
   type HolePredicate,
@@ -68,7 +72,6 @@ export {
   hoistConstantSideInputs,
   SideInputEffect,
   SideInputEffectImpl,
-  SideInputHandlingError,
   SideInputRequest,
   type SideInputValues,
   type Tag,
@@ -82,7 +85,6 @@ export {
   HandledSideOutputRef,
   SideOutputEffect,
   SideOutputEffectImpl,
-  SideOutputHandlingError,
   SideOutputRequest,
   SideOutputValue,
   TellIntermediate,

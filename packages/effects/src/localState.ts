@@ -21,6 +21,7 @@ import {
   LOCAL_STATE_EFFECT_COLOR,
   registerEffectColor,
 } from "./effectBase.js";
+import { LocalStateHandlingError } from "./errors.js";
 import { HandedTensors } from "./ownership.js";
 
 /** A state category, such as `"kv_cache"` or `"random"`: handlers pick the states they handle by category. */
@@ -265,11 +266,6 @@ export class LocalStateEffectImpl<T = unknown>
   handlerId(): HandlerId {
     return this.#handlerId;
   }
-}
-
-/** Raised for inconsistent local-state requests or wrong arguments while handling or freezing states. */
-export class LocalStateHandlingError extends Error {
-  override name = "LocalStateHandlingError";
 }
 
 interface StateLayout {

@@ -18,6 +18,7 @@
 import { isTaping, isTracing } from "@saikei/named";
 import { flatten, unflatten } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
+import { DisposedEffectValueError } from "./errors.js";
 
 /** How many running handlers keep each tensor (a tensor can be told to nested collectors). */
 const keepers = new Map<tf.Tensor, number>();
@@ -33,14 +34,6 @@ function nextTensorId(): number {
   const probe = tf.scalar(0);
   probe.dispose();
   return probe.id + 1;
-}
-
-/**
- * Raised when a value given to `set` or `tell` holds a tensor that was disposed before its handler
- * returned (a layer freed what it had handed over).
- */
-export class DisposedEffectValueError extends Error {
-  override name = "DisposedEffectValueError";
 }
 
 function disposedError(what: string): DisposedEffectValueError {

@@ -29,6 +29,7 @@ import {
   registerEffectColor,
   SIDE_INPUT_EFFECT_COLOR,
 } from "./effectBase.js";
+import { SideInputHandlingError } from "./errors.js";
 
 /**
  * A side-input tag: usually a string such as `"attn_mask"`; any value compared by value works
@@ -148,11 +149,6 @@ export class SideInputEffectImpl<T = unknown>
   handlerId(): HandlerId {
     return this.#handlerId;
   }
-}
-
-/** Raised for wrong arguments to a side-input handler's `handling` or for a hoisting conflict. */
-export class SideInputHandlingError extends Error {
-  override name = "SideInputHandlingError";
 }
 
 /** Options of the `handling` constructors. */

@@ -20,6 +20,7 @@ import {
   registerEffectColor,
   SIDE_OUTPUT_EFFECT_COLOR,
 } from "./effectBase.js";
+import { SideOutputHandlingError } from "./errors.js";
 import { HandedTensors } from "./ownership.js";
 import { type Tag, tagEquals } from "./sideInput.js";
 
@@ -151,11 +152,6 @@ export class SideOutputEffectImpl<T = unknown>
   handlerId(): HandlerId {
     return this.#handlerId;
   }
-}
-
-/** Raised for contradictory options to {@link CollectingSideOutputs.handling}. */
-export class SideOutputHandlingError extends Error {
-  override name = "SideOutputHandlingError";
 }
 
 /** Options of {@link CollectingSideOutputs.handling}. */
