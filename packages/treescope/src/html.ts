@@ -1,9 +1,10 @@
 /**
  * HTML rendering: a self-contained, interactive view of any tree.
  *
- * The tree is turned into compact JSON once, on the host; the embedded script renders the open
- * nodes and renders the children of a collapsed node only when it is first expanded, so a model
- * with tens of thousands of nodes opens as fast as its first levels.
+ * The tree is turned into compact JSON once, on the host, with the heat maps and array view values
+ * of its leaves in a separate text element (ASCII only, referred to by offset); the embedded
+ * script renders the open nodes and renders the children of a collapsed node only when it is
+ * first expanded, so a model with tens of thousands of nodes opens as fast as its first levels.
  *
  * @module
  */
