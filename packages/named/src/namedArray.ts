@@ -125,8 +125,8 @@ export abstract class NamedArrayBase extends Struct {
    * nx.wrap(tf.zeros([2, 3])).untag() // NamedArray, positional shape [2, 3]
    */
   withPositionalPrefix(): NamedArray {
-    const { data, logical, names, nameAxis } = this.layout();
     if (this instanceof NamedArray) return this;
+    const { data, logical, names, nameAxis } = this.layout();
     const ordered = [...names].sort((a, b) => nameAxis[a]! - nameAxis[b]!);
     const perm = [...logical, ...ordered.map((n) => nameAxis[n]!)];
     const out = tidy(() => transposeIfNeeded(data, perm));

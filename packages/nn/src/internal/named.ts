@@ -7,12 +7,7 @@
  */
 
 import { DisposedTensorError } from "@saikei/layer";
-import {
-  isNamedArray,
-  type NamedArray,
-  type NamedArrayBase,
-  PositionalAxesError,
-} from "@saikei/named";
+import { isNamedArray, NamedArray, type NamedArrayBase, PositionalAxesError } from "@saikei/named";
 import { bugInSaikei, className } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { UnsupportedValueError } from "../errors.js";
@@ -47,8 +42,14 @@ export function requireNamed(x: unknown, where: string): NamedArrayBase {
         "dispose it only after its last use.",
     );
   }
-  const positional = x.positionalShape;
-  if (positional.length > 0) {
+  x.checkValid();
+  // A NamedArray has positional axes exactly when its data has more axes than it has names.
+  const hasPositional =
+    x instanceof NamedArray
+      ? x.dataArray.rank !== Object.keys(x.namedAxes).length
+      : x.positionalShape.length > 0;
+  if (hasPositional) {
+    const positional = x.positionalShape;
     throw new PositionalAxesError(
       `${where} expects a NamedArray with only named axes, but got positional axes of shape [${positional.join(", ")}] ` +
         `(named axes ${JSON.stringify(x.namedShape)}). Name them with .tag(...names) first.`,
