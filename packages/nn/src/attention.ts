@@ -16,10 +16,11 @@ import {
   AxisNameError,
   isNamedArray,
   isTracing,
-  type NamedArray,
+  NamedArray,
   type NamedArrayBase,
   NamedShapeMismatchError,
   PositionalAxesError,
+  slice,
   where,
   wrap,
 } from "@saikei/named";
@@ -27,7 +28,7 @@ import { checkOptions, className, field } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { DtypeMismatchError, UnsupportedValueError } from "./errors.js";
 import type { AxisSizes } from "./initializers.js";
-import { dataOf, requireNamed } from "./internal/named.js";
+import { requireNamed } from "./internal/named.js";
 import { optionKeys } from "./internal/options.js";
 import { keepAll, tidyCall } from "./internal/tidy.js";
 
@@ -282,7 +283,8 @@ export class KVCachingAttention extends Layer.define(
   /** Runs attention for the new tokens in `x` against the updated cache. */
   call(x: any): any {
     // While a jit trace records, a tensor end index stays on the device (reading it back would
-    // make the trace unreplayable); eagerly, one read gives the cheaper slice-and-concat update.
+    // make the trace unreplayable); eagerly, one read gives a static slice, whose indices named
+    // computes on the host.
     const asked = this.kvCacheEndIndex.ask();
     const end = isTracing() && typeof asked !== "number" ? indexTensor(asked) : readIndex(asked);
     const previous = this.kvCache.get();
@@ -335,10 +337,11 @@ function indexTensor(value: unknown): tf.Tensor {
 }
 
 /**
- * `cache` with `update` written at `[start, start + S)` of `axis` (start clamped, like XLA's
- * dynamic_update_slice). This is the one cache write that does not go through `@saikei/named`'s
- * `at(...).set(...)`: that lowers to `TensorScatterUpdate`, which `@saikei/onnx` cannot export, and
- * the decoding step must export. The slice-and-concat and masked-`where` forms here export.
+ * `cache` with `update` written at `[start, start + S)` of `axis`, through `@saikei/named`'s indexed
+ * update (`cache.at({ [axis]: positions }).set(update)`); the start is clamped to `[0, L - S]`, like
+ * XLA's dynamic_update_slice. A number start indexes a static slice, whose indices named computes
+ * on the host; a scalar tensor start (a jit trace) becomes the int32 positions `begin + [0, S)` on
+ * the device, so nothing is read back.
  */
 function updateSlice(
   cache: NamedArrayBase,
@@ -346,73 +349,49 @@ function updateSlice(
   axis: string,
   start: number | tf.Tensor,
 ): NamedArray {
-  const c = dataOf(requireNamed(cache, "KVCachingAttention cache"));
-  const named = requireNamed(update, "KVCachingAttention update");
-  const axisIndex = c.names.indexOf(axis);
-  if (axisIndex < 0) {
+  const c = requireNamed(cache, "KVCachingAttention cache");
+  const u = requireNamed(update, "KVCachingAttention update");
+  const cacheLen = c.namedShape[axis];
+  if (cacheLen === undefined) {
     throw new AxisNameError(
-      `KVCachingAttention: the cache ${JSON.stringify(cache.namedShape)} has no sequence axis "${axis}".`,
+      `KVCachingAttention: the cache ${JSON.stringify(c.namedShape)} has no sequence axis "${axis}".`,
     );
   }
-  if (named.namedShape[axis] === undefined) {
+  const len = u.namedShape[axis];
+  if (len === undefined) {
     throw new NamedShapeMismatchError(
-      `KVCachingAttention: the new keys or values ${JSON.stringify(named.namedShape)} have no sequence ` +
-        `axis "${axis}", so they cannot be written into the cache ${JSON.stringify(cache.namedShape)}. ` +
+      `KVCachingAttention: the new keys or values ${JSON.stringify(u.namedShape)} have no sequence ` +
+        `axis "${axis}", so they cannot be written into the cache ${JSON.stringify(c.namedShape)}. ` +
         `Make inputToKey and inputToValue keep the "${axis}" axis of the input.`,
     );
   }
-  const u = named.orderAs(...c.names).dataArray;
-  const cacheLen = c.data.shape[axisIndex]!;
-  const len = u.shape[axisIndex]!;
-  if (typeof start !== "number") {
-    return wrap(updateSliceAt(c.data, u, axisIndex, start), ...c.names);
-  }
+  const written =
+    typeof start === "number"
+      ? c.at({ [axis]: slice(...clampedRange(start, cacheLen, len)) }).set(u, IN_BOUNDS)
+      : c.at({ [axis]: startPositions(start, cacheLen, len) }).set(u.untag(axis), IN_BOUNDS);
+  const out = written.withPositionalPrefix();
+  // The result becomes state that its owner disposes, so it must be a tensor of its own; an empty
+  // update (S = 0) leaves named's result on the cache's tensor.
+  return out.dataArray === c.dataArray
+    ? new NamedArray({ namedAxes: out.namedAxes, dataArray: tf.clone(out.dataArray) })
+    : out;
+}
+
+/** The positions are clamped into the cache before indexing, so named need not check them. */
+const IN_BOUNDS = { mode: "promise_in_bounds" } as const;
+
+/** `[begin, begin + len)` with `begin` the number `start` clamped to `[0, cacheLen - len]`. */
+function clampedRange(start: number, cacheLen: number, len: number): [number, number] {
   const begin = Math.max(0, Math.min(Math.floor(start), cacheLen - len));
-  const parts: tf.Tensor[] = [];
-  if (begin > 0) parts.push(sliceAxis(c.data, axisIndex, 0, begin));
-  parts.push(u);
-  if (begin + len < cacheLen)
-    parts.push(sliceAxis(c.data, axisIndex, begin + len, cacheLen - begin - len));
-  // A fresh tensor in every case (`tf.clone` shares the data): the result becomes state that its
-  // owner disposes, which must never free the caller's update array.
-  return wrap(parts.length === 1 ? tf.clone(parts[0]!) : tf.concat(parts, axisIndex), ...c.names);
+  return [begin, begin + len];
 }
 
-/**
- * `updateSlice` with the start as a scalar tensor, in tensor operations only: slot `j` of the axis
- * takes `update[j - begin]` where `0 <= j - begin < S`, else keeps the cache (`begin` is `start`
- * clamped to `[0, L - S]`). The index arithmetic depends only on `start` and the sizes, so a jit
- * trace computes it once for all caches of a model. Broadcasts go through float32 additions, the
- * fast path of the wasm backend (its `Tile` and `GatherV2` are slow at cache sizes).
- */
-function updateSliceAt(
-  cache: tf.Tensor,
-  update: tf.Tensor,
-  axis: number,
-  start: tf.Tensor,
-): tf.Tensor {
-  const cacheLen = cache.shape[axis]!;
-  const len = update.shape[axis]!;
+/** `begin + [0, len)` as int32, with `begin` the scalar tensor `start` clamped to `[0, cacheLen - len]`. */
+function startPositions(start: tf.Tensor, cacheLen: number, len: number): tf.Tensor {
   const int = (n: number) => tf.scalar(n, "int32");
-  const clamp = (t: tf.Tensor, lo: number, hi: number) =>
-    tf.minimum(tf.maximum(t, int(lo)), int(hi));
-  const begin = clamp(tf.reshape(tf.cast(start, "int32"), []), 0, cacheLen - len);
-  const relative = tf.sub(tf.range(0, cacheLen, 1, "int32"), begin);
-  const inside = tf.logicalAnd(tf.greaterEqual(relative, int(0)), tf.less(relative, int(len)));
-  const zeros = tf.zeros(cache.shape, "float32");
-  const along = cache.shape.map((s, i) => (i === axis ? s : 1));
-  const condition = tf.greater(tf.add(zeros, tf.reshape(tf.cast(inside, "float32"), along)), 0.5);
-  const values =
-    len > 1
-      ? tf.gather(update, clamp(relative, 0, len - 1), axis)
-      : update.dtype === "float32"
-        ? tf.add(zeros, update)
-        : tf.broadcastTo(update, cache.shape);
-  return tf.where(condition, values, cache);
-}
-
-function sliceAxis(data: tf.Tensor, axis: number, begin: number, size: number): tf.Tensor {
-  const starts = data.shape.map((_, i) => (i === axis ? begin : 0));
-  const sizes = data.shape.map((s, i) => (i === axis ? size : s));
-  return tf.slice(data, starts, sizes);
+  const begin = tf.minimum(
+    tf.maximum(tf.reshape(tf.cast(start, "int32"), []), int(0)),
+    int(cacheLen - len),
+  );
+  return tf.add(begin, tf.range(0, len, 1, "int32"));
 }

@@ -426,13 +426,12 @@ describe("KVCachingAttention cache update", () => {
    * A KVCachingAttention whose keys are its input and whose values are the negated input, over
    * caches `{batch: 1, seq: 6}` of zeros; it returns the new key cache.
    */
-  function writer(end: { value: unknown }, toKey = (x: NamedArrayBase) => x) {
-    const state: { caches: [NamedArrayBase, NamedArrayBase] } = {
-      caches: [
-        nx.wrap(tf.zeros([1, 6]), "batch", "seq"),
-        nx.wrap(tf.zeros([1, 6]), "batch", "seq"),
-      ],
-    };
+  function writer(
+    end: { value: unknown },
+    toKey = (x: NamedArrayBase) => x,
+    zeros = () => nx.wrap(tf.zeros([1, 6]), "batch", "seq"),
+  ) {
+    const state: { caches: [NamedArrayBase, NamedArrayBase] } = { caches: [zeros(), zeros()] };
     const layer = new KVCachingAttention({
       inputToQuery: (x: NamedArray) => x,
       inputToKey: toKey,
@@ -473,6 +472,68 @@ describe("KVCachingAttention cache update", () => {
       disposeTree([initial, state.caches]);
     }
     disposeTree(x);
+  });
+
+  it("writes through named's indexed update (TensorScatterUpdate), not a slice-and-concat or where", async () => {
+    const { layer, state } = writer({ value: 2 });
+    const x = tokens();
+    const initial = state.caches;
+    const profile = await tf.profile(() => {
+      layer.call(x);
+    });
+    expect(profile.kernelNames).toContain("TensorScatterUpdate");
+    expect(profile.kernelNames).not.toContain("Concat");
+    expect(profile.kernelNames).not.toContain("Select");
+    expect(values(state.caches[0]!, "batch", "seq")).toEqual([0, 0, 10, 20, 0, 0]);
+    disposeTree([x, initial, state.caches]);
+  });
+
+  it("matches the update to the cache by axis name, whatever the data order", () => {
+    // Cache {heads: 2, seq: 4}; the new keys come as {seq: 1, heads: 2}.
+    const zeros = () => nx.wrap(tf.zeros([2, 4]), "heads", "seq");
+    const state: { caches: [NamedArrayBase, NamedArrayBase] } = { caches: [zeros(), zeros()] };
+    const layer = new KVCachingAttention({
+      inputToQuery: (x: NamedArray) => x,
+      inputToKey: (x: NamedArray) => x,
+      inputToValue: (x: NamedArray) => x.neg(),
+      queryKeyToAttn: ([, keys]: [NamedArray, NamedArray]) => keys,
+      attnValueToOutput: ([keys]: [NamedArray, NamedArray]) => keys,
+      sequenceAxis: "seq",
+      kvCacheEndIndex: { ask: () => 3 },
+      kvCache: {
+        get: () => state.caches,
+        set: (next: [NamedArrayBase, NamedArrayBase]) => {
+          state.caches = next;
+        },
+      },
+    });
+    const x = nx.wrap(tf.tensor2d([[7, 8]]), "seq", "heads");
+    const initial = state.caches;
+    layer.call(x);
+    expect(state.caches[0]!.unwrap("heads", "seq").arraySync()).toEqual([
+      [0, 0, 0, 7],
+      [0, 0, 0, 8],
+    ]);
+    expect(state.caches[1]!.unwrap("heads", "seq").arraySync()).toEqual([
+      [0, 0, 0, -7],
+      [0, 0, 0, -8],
+    ]);
+    disposeTree([x, initial, state.caches]);
+  });
+
+  it("gives an empty update new caches of their own, which outlive the old ones", () => {
+    // Sequence axis first: named's update then moves no data, and would hand back the cache itself.
+    const seqFirst = () => nx.wrap(tf.zeros([6, 1]), "seq", "batch");
+    const { layer, state } = writer({ value: 3 }, (x) => x, seqFirst);
+    const x = nx.wrap(tf.zeros([0, 1]), "seq", "batch");
+    const initial = state.caches;
+    const baseline = tf.memory().numTensors;
+    layer.call(x);
+    expect(tf.memory().numTensors).toBe(baseline + 2);
+    disposeTree(initial);
+    expect(values(state.caches[0]!, "batch", "seq")).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(values(state.caches[1]!, "batch", "seq")).toEqual([0, 0, 0, 0, 0, 0]);
+    disposeTree([x, state.caches]);
   });
 
   it("refuses new keys without the sequence axis, keeping the cache and leaking nothing", () => {
