@@ -390,6 +390,34 @@ function describeProps(meta: StructMeta): string {
 }
 
 /**
+ * Throws the construction error naming the missing required fields and the unknown props of
+ * `given`, if there are any.
+ */
+function throwOnMissingOrUnknownProps(
+  cls: Function,
+  meta: StructMeta,
+  given: Record<string, unknown>,
+): void {
+  const name = className(cls) || "Struct";
+  const missing = meta.fields
+    .filter((f) => !f.hasDefault && !Object.hasOwn(given, f.name))
+    .map((f) => f.name);
+  const unknown = Object.keys(given).filter((k) => !meta.names.includes(k));
+  if (missing.length > 0 || unknown.length > 0) {
+    const problems: string[] = [];
+    if (missing.length > 0) problems.push(`missing required field(s) ${missing.join(", ")}`);
+    if (unknown.length > 0) problems.push(`unknown field(s) ${unknown.join(", ")}`);
+    throw new StructConstructionError(
+      `${name}: ${problems.join("; ")}. Its fields are: ${describeProps(meta) || "(none)"} ` +
+        `(? marks optional). Call it as new ${name}({ ${meta.fields
+          .filter((f) => !f.hasDefault)
+          .map((f) => `${f.name}: …`)
+          .join(", ")} }).`,
+    );
+  }
+}
+
+/**
  * The base class of every saikei tree node with named fields (penzai's `Struct`).
  *
  * Declare fields with {@link Struct.define}; instances are frozen, their non-static fields are
@@ -419,35 +447,30 @@ export abstract class Struct {
       );
     }
     const meta = metaOfClass(new.target);
-    const name = className(new.target) || "Struct";
     if (props !== undefined && (props === null || typeof props !== "object")) {
+      const name = className(new.target) || "Struct";
       throw new StructConstructionError(
         `${name} expects its fields as one object, like new ${name}({ ${describeProps(meta)} }), but got ${reprValue(props)}.`,
       );
     }
     const given = (props ?? {}) as Record<string, unknown>;
-    const missing: string[] = [];
-    for (const f of meta.fields) {
+    const fields = meta.fields;
+    let complete = true;
+    let matched = 0;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
       if (Object.hasOwn(given, f.name)) {
         (this as any)[f.name] = given[f.name];
+        matched++;
       } else if (f.hasDefault) {
         (this as any)[f.name] = f.defaultValue;
       } else {
-        missing.push(f.name);
+        complete = false;
       }
     }
-    const unknown = Object.keys(given).filter((k) => !meta.names.includes(k));
-    if (missing.length > 0 || unknown.length > 0) {
-      const problems: string[] = [];
-      if (missing.length > 0) problems.push(`missing required field(s) ${missing.join(", ")}`);
-      if (unknown.length > 0) problems.push(`unknown field(s) ${unknown.join(", ")}`);
-      throw new StructConstructionError(
-        `${name}: ${problems.join("; ")}. Its fields are: ${describeProps(meta) || "(none)"} ` +
-          `(? marks optional). Call it as new ${name}({ ${meta.fields
-            .filter((f) => !f.hasDefault)
-            .map((f) => `${f.name}: …`)
-            .join(", ")} }).`,
-      );
+    // Every required field given and every prop a field (the common case) needs no lists.
+    if (!complete || Object.keys(given).length !== matched) {
+      throwOnMissingOrUnknownProps(new.target, meta, given);
     }
     Object.freeze(this);
   }
