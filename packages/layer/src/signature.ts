@@ -21,10 +21,15 @@ export interface Signature {
 }
 
 /**
- * Signatures of single arrays, per array: named arrays and tensors are immutable (frozen structs,
- * fixed shapes), so a result checked by one layer and passed to the next is described once.
+ * Signatures of the arrays seen last: named arrays and tensors are immutable (frozen structs, fixed
+ * shapes), and a result checked by one layer is the argument of the next, so a short ring of
+ * recent arrays describes each array of a chain of calls once, without a weak table that every
+ * intermediate array would enter (and the garbage collector would have to walk).
  */
-const arraySignatures = new WeakMap<object, Signature>();
+const RECENT = 32;
+const recentArrays: (object | undefined)[] = new Array(RECENT).fill(undefined);
+const recentSignatures: (Signature | undefined)[] = new Array(RECENT).fill(undefined);
+let recentNext = 0;
 
 /** The part of a signature for a named array or tensor, without the trailing `;`. */
 function arrayText(leaf: object): string {
@@ -79,17 +84,19 @@ function namedArrayText(array: NamedArray): string {
 }
 
 /**
- * The signature of a value that is one named array or tensor, built once per array.
+ * The signature of a value that is one named array or tensor (recent arrays' are remembered).
  *
  * @throws InvalidNamedArrayError (from `@saikei/named`) for a named array whose axes do not fit
  *   its data.
  */
 export function arraySignatureOf(array: object): Signature {
-  let found = arraySignatures.get(array);
-  if (found === undefined) {
-    found = { treedef: LEAF, leaves: `${arrayText(array)};` };
-    arraySignatures.set(array, found);
+  for (let i = 0; i < RECENT; i++) {
+    if (recentArrays[i] === array) return recentSignatures[i]!;
   }
+  const found: Signature = { treedef: LEAF, leaves: `${arrayText(array)};` };
+  recentArrays[recentNext] = array;
+  recentSignatures[recentNext] = found;
+  recentNext = (recentNext + 1) % RECENT;
   return found;
 }
 
