@@ -177,10 +177,20 @@ export abstract class HandledEffectRef extends Struct.define(
  * one handler call.
  */
 export abstract class EffectRuntimeImpl {
+  readonly #handlerId: HandlerId;
+
+  /** @param handlerId the id of the handler that creates this object. */
+  constructor(handlerId: HandlerId) {
+    this.#handlerId = handlerId;
+  }
+
   /** The protocol this object implements. */
   abstract effectProtocol(): EffectProtocol;
+
   /** The id of the handler that created this object. */
-  abstract handlerId(): HandlerId;
+  handlerId(): HandlerId {
+    return this.#handlerId;
+  }
 }
 
 /**

@@ -228,7 +228,6 @@ export class LocalStateEffectImpl<T = unknown>
   implements LocalStateEffect<T>
 {
   #state: T;
-  readonly #handlerId: HandlerId;
   readonly #handed: HandedTensors | undefined;
 
   /**
@@ -238,9 +237,8 @@ export class LocalStateEffectImpl<T = unknown>
    *   until the handler returns (omitted: the cell keeps nothing).
    */
   constructor(state: T, handlerId: HandlerId, handed?: HandedTensors) {
-    super();
+    super(handlerId);
     this.#state = state;
-    this.#handlerId = handlerId;
     this.#handed = handed;
   }
 
@@ -260,11 +258,6 @@ export class LocalStateEffectImpl<T = unknown>
   /** The local-state protocol. */
   effectProtocol() {
     return LocalStateEffect;
-  }
-
-  /** The id of the handler that created this cell. */
-  handlerId(): HandlerId {
-    return this.#handlerId;
   }
 }
 

@@ -119,16 +119,14 @@ export class HandledRandomRef
 /** What a running random handler gives its body: keys drawn from one {@link RandomStream}. */
 export class RandomEffectImpl extends EffectRuntimeImpl implements RandomEffect {
   readonly #stream: RandomStream;
-  readonly #handlerId: HandlerId;
 
   /**
    * @param stream the active stream keys are drawn from.
    * @param handlerId the id of the handler.
    */
   constructor(stream: RandomStream, handlerId: HandlerId) {
-    super();
+    super(handlerId);
     this.#stream = stream;
-    this.#handlerId = handlerId;
     Object.freeze(this);
   }
 
@@ -152,11 +150,6 @@ export class RandomEffectImpl extends EffectRuntimeImpl implements RandomEffect 
   /** The random protocol. */
   effectProtocol() {
     return RandomEffect;
-  }
-
-  /** The id of the handler. */
-  handlerId(): HandlerId {
-    return this.#handlerId;
   }
 }
 

@@ -122,16 +122,14 @@ export class SideInputEffectImpl<T = unknown>
   implements SideInputEffect<T>
 {
   readonly #value: T;
-  readonly #handlerId: HandlerId;
 
   /**
    * @param value the side-input value.
    * @param handlerId the id of the handler supplying it.
    */
   constructor(value: T, handlerId: HandlerId) {
-    super();
+    super(handlerId);
     this.#value = value;
-    this.#handlerId = handlerId;
     Object.freeze(this);
   }
 
@@ -143,11 +141,6 @@ export class SideInputEffectImpl<T = unknown>
   /** The side-input protocol. */
   effectProtocol() {
     return SideInputEffect;
-  }
-
-  /** The id of the handler that supplied the value. */
-  handlerId(): HandlerId {
-    return this.#handlerId;
   }
 }
 

@@ -105,7 +105,6 @@ export class SideOutputEffectImpl<T = unknown>
   readonly #keypath: KeyPath;
   readonly #tag: Tag;
   readonly #destination: SideOutputValue[];
-  readonly #handlerId: HandlerId;
   readonly #handed: HandedTensors | undefined;
 
   /**
@@ -123,11 +122,10 @@ export class SideOutputEffectImpl<T = unknown>
     handlerId: HandlerId,
     handed?: HandedTensors,
   ) {
-    super();
+    super(handlerId);
     this.#keypath = keypath;
     this.#tag = tag;
     this.#destination = destination;
-    this.#handlerId = handlerId;
     this.#handed = handed;
     Object.freeze(this);
   }
@@ -146,11 +144,6 @@ export class SideOutputEffectImpl<T = unknown>
   /** The side-output protocol. */
   effectProtocol() {
     return SideOutputEffect;
-  }
-
-  /** The collector's id. */
-  handlerId(): HandlerId {
-    return this.#handlerId;
   }
 }
 
