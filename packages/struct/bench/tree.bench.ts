@@ -91,8 +91,9 @@ walkLeaves(model, walked);
 if (walked.some((x, i) => x !== leaves[i])) throw new Error("baseline leaves differ from flatten");
 void DictKey;
 
-// Seven interleaved rounds: the minimum of their medians is robust to a busy machine.
-const options = { warmup: 5, iterations: 31, rounds: 7 };
+// Fifteen interleaved rounds, each after 50 untimed calls (both sides optimised by V8): the
+// minimum of their medians is robust to a busy machine.
+const options = { warmup: 50, iterations: 31, rounds: 15 };
 await compare(
   "flattenWithPath-10k",
   () => flattenWithPath(model),

@@ -131,11 +131,12 @@ const nnStep = (() => {
 
 // Steady state, as in a training run of thousands of steps: 100 untimed steps per round let V8
 // optimise both sides before timing (with 5, the ratio measured how fast the JIT warms up to our
-// larger number of functions, and moved by ±0.2 between runs).
+// larger number of functions, and moved by ±0.2 between runs); 30 interleaved rounds, of which
+// the fastest median counts, keep a noisy shared machine's slow spells out of the ratio.
 const options = {
   warmup: Number(process.env.WARMUP ?? 100),
   iterations: Number(process.env.ITER ?? 20),
-  rounds: Number(process.env.ROUNDS ?? 10),
+  rounds: Number(process.env.ROUNDS ?? 30),
 };
 const before = tf.memory().numTensors;
 await compare("train-step-mlp-tree", treeStep, "hand-written tfjs valueAndGrads + Adam", hand, {
