@@ -1210,10 +1210,7 @@ export function fromLayout(
     const order = Object.keys(nameAxis).sort((a, b) => nameAxis[a]! - nameAxis[b]!);
     const namedAxes: Record<string, number> = nameRecord();
     for (const n of order) namedAxes[n] = data.shape[nameAxis[n]!]!;
-    const array = new NamedArray({ namedAxes, dataArray: data });
-    // Valid by construction (the names come from a layout, the sizes from the data's shape).
-    validArrays.add(array);
-    return array;
+    return new NamedArray({ namedAxes, dataArray: data });
   }
   return new NamedArrayView({
     dataShape: [...data.shape],
