@@ -21,6 +21,7 @@ import {
   NamedShapeMismatchError,
   PositionalAxesError,
   slice,
+  tidy,
   where,
   wrap,
 } from "@saikei/named";
@@ -30,7 +31,6 @@ import { DtypeMismatchError, UnsupportedValueError } from "./errors.js";
 import type { AxisSizes } from "./initializers.js";
 import { requireNamed } from "./internal/named.js";
 import { optionKeys } from "./internal/options.js";
-import { keepAll, tidyCall } from "./internal/tidy.js";
 
 /** The logit penzai puts where attention is masked out (the default of `ApplyAttentionMask.fromConfig`). */
 export const DEFAULT_MASKED_OUT_VALUE = -2.3819763e38;
@@ -82,7 +82,7 @@ export class ApplyAttentionMask extends Layer.define(
     const layerType = className(this.constructor);
     const logits = requireNamed(x, layerType);
     const mask = requireMask(this.mask.ask(), layerType);
-    return tidyCall(() => applyMask(logits, mask, this.maskedOutValue, layerType));
+    return tidy(() => applyMask(logits, mask, this.maskedOutValue, layerType));
   }
 }
 
@@ -157,7 +157,7 @@ export class Attention extends Layer.define(
 ) {
   /** Runs attention on `x`. */
   call(x: any): any {
-    return tidyCall(() => {
+    return tidy(() => {
       const query = callLayer(this.inputToQuery, x);
       const key = callLayer(this.inputToKey, x);
       const value = callLayer(this.inputToValue, x);
@@ -294,13 +294,13 @@ export class KVCachingAttention extends Layer.define(
     // failed call leaves neither a leak nor a state pointing at tensors nobody owns.
     const kept: NamedArrayBase[] = [];
     try {
-      return tidyCall(() => {
+      return tidy(() => {
         const query = callLayer(this.inputToQuery, x);
         const key = callLayer(this.inputToKey, x);
         const value = callLayer(this.inputToValue, x);
-        const newKeys = keepAll(updateSlice(keyCache, key, this.sequenceAxis, end));
+        const newKeys = keep(updateSlice(keyCache, key, this.sequenceAxis, end));
         kept.push(newKeys);
-        const newValues = keepAll(updateSlice(valueCache, value, this.sequenceAxis, end));
+        const newValues = keep(updateSlice(valueCache, value, this.sequenceAxis, end));
         kept.push(newValues);
         this.kvCache.set([newKeys, newValues]);
         const attn = callLayer(this.queryKeyToAttn, [query, newKeys]);
@@ -334,6 +334,12 @@ function indexTensor(value: unknown): tf.Tensor {
     );
   }
   return t;
+}
+
+/** Marks the data of a new cache to survive the enclosing tidy (it becomes state), and returns it. */
+function keep(cache: NamedArray): NamedArray {
+  tf.keep(cache.dataArray);
+  return cache;
 }
 
 /**

@@ -6,12 +6,11 @@
  */
 
 import { checkedLayerCall, Layer, MisconfiguredLayerError } from "@saikei/layer";
-import { isNamedArray, type NamedArray, type NamedArrayBase, softmax } from "@saikei/named";
+import { isNamedArray, type NamedArray, type NamedArrayBase, softmax, tidy } from "@saikei/named";
 import { ArraySpec, var as dimVar, dtypes, varsForAxes } from "@saikei/shapecheck";
 import { className, colorFromString, field, map, options, reprValue } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
 import { requireNamed } from "./internal/named.js";
-import { tidyCall } from "./internal/tidy.js";
 
 /** A function applied to every element of a tensor, such as `tf.relu` or {@link gelu}. */
 export type ElementwiseFn = (x: tf.Tensor) => tf.Tensor;
@@ -54,9 +53,9 @@ export class Elementwise extends Layer.define(
   @checkedLayerCall
   call(x: NamedArrayBase | tf.Tensor): NamedArrayBase | tf.Tensor {
     if (isNamedArray(x)) {
-      return tidyCall(() => x.replace({ dataArray: this.fn(x.dataArray) }));
+      return tidy(() => x.replace({ dataArray: this.fn(x.dataArray) }));
     }
-    return tidyCall(() => this.fn(x));
+    return tidy(() => this.fn(x));
   }
 
   /** A colour derived from the function's name, as penzai derives it from `repr(fn)`. */
@@ -132,7 +131,7 @@ export class CastToDType extends Layer.define(
 ) {
   /** Casts every named array and tensor leaf; other leaves are kept. */
   call<X>(x: X): X {
-    return tidyCall(() =>
+    return tidy(() =>
       map(
         (leaf: unknown) => {
           if (isNamedArray(leaf)) return leaf.astype(this.dtype);

@@ -6,10 +6,10 @@
  */
 
 import { callLayer, Layer, type LayerLike } from "@saikei/layer";
+import { tidy } from "@saikei/named";
 import { field } from "@saikei/struct";
 import { EmptyBranchesError } from "./errors.js";
 import { addValues, multiplyValues } from "./internal/arith.js";
-import { tidyCall } from "./internal/tidy.js";
 
 /**
  * Adds a layer's output to its input: `delta(x) + x` (penzai's `Residual`). Named arrays add by
@@ -21,7 +21,7 @@ import { tidyCall } from "./internal/tidy.js";
 export class Residual extends Layer.define({ delta: field<LayerLike>() }, { name: "Residual" }) {
   /** Returns `delta(x) + x`. */
   call(x: any): any {
-    return tidyCall(() => addValues(callLayer(this.delta, x), x));
+    return tidy(() => addValues(callLayer(this.delta, x), x));
   }
 }
 
@@ -50,7 +50,7 @@ export class BranchAndAddTogether extends Layer.define(
 
   /** Returns `b0(x) + b1(x) + ...`. */
   call(x: any): any {
-    return tidyCall(() => {
+    return tidy(() => {
       let total = callLayer(this.branches[0]!, x);
       for (const branch of this.branches.slice(1)) total = addValues(total, callLayer(branch, x));
       return total;
@@ -83,7 +83,7 @@ export class BranchAndMultiplyTogether extends Layer.define(
 
   /** Returns `b0(x) * b1(x) * ...`. */
   call(x: any): any {
-    return tidyCall(() => {
+    return tidy(() => {
       let total = callLayer(this.branches[0]!, x);
       for (const branch of this.branches.slice(1))
         total = multiplyValues(total, callLayer(branch, x));

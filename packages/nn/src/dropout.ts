@@ -11,13 +11,13 @@ import {
   type NamedArrayBase,
   nameRecord,
   randomBernoulli,
+  tidy,
   where,
 } from "@saikei/named";
 import { ArraySpec, var as dimVar, varsForAxes } from "@saikei/shapecheck";
 import { field } from "@saikei/struct";
 import { Identity } from "./grouping.js";
 import { requireNamed } from "./internal/named.js";
-import { tidyCall } from "./internal/tidy.js";
 
 /**
  * Randomly zeroes elements with probability `dropRate` and scales the kept ones by
@@ -62,7 +62,7 @@ export class StochasticDropout extends Layer.define(
   @checkedLayerCall
   call(x: NamedArrayBase): NamedArray {
     const key = this.rng.nextKey();
-    return tidyCall(() => {
+    return tidy(() => {
       const named = requireNamed(x, "StochasticDropout");
       // One draw per position of the axes not shared, in the input's data order; the mask meets
       // the input by axis name, so it is the same along every shared axis.

@@ -15,6 +15,7 @@ import {
   type NamedArrayBase,
   NamedShapeMismatchError,
   type RandomKey,
+  tidy,
   wrap,
 } from "@saikei/named";
 import { ArraySpec, var as dimVar, dtypes } from "@saikei/shapecheck";
@@ -33,7 +34,6 @@ import {
 } from "./initializers.js";
 import { dataOf, requireNamed } from "./internal/named.js";
 import { optionKeys } from "./internal/options.js";
-import { tidyCall } from "./internal/tidy.js";
 import { type ParameterLike, UninitializedParameter } from "./parameters.js";
 
 /** Options of {@link EmbeddingTable.fromConfig}. */
@@ -244,7 +244,7 @@ export class EmbeddingLookup extends Layer.define(
   @checkedLayerCall
   call(tokens: NamedArrayBase): NamedArray {
     const table = this.table.embeddings.value;
-    return tidyCall(() => {
+    return tidy(() => {
       const layerType = className(this.constructor);
       const named = requireNamed(tokens, layerType);
       const namedTable = requireNamed(table, `${layerType} table`);
@@ -296,7 +296,7 @@ export class EmbeddingDecode extends Layer.define(
   @checkedLayerCall
   call(x: NamedArrayBase): NamedArray {
     const table = this.table.embeddings.value;
-    return tidyCall(() =>
+    return tidy(() =>
       dot(requireNamed(x, "EmbeddingDecode"), table, {
         contract: Object.keys(this.table.embeddingAxes()),
       }),
@@ -364,7 +364,7 @@ export class ApplyRoPE extends Layer.define(
   call(x: NamedArrayBase): NamedArray {
     const positions = this.positions.ask();
     const layerType = className(this.constructor);
-    return tidyCall(() => {
+    return tidy(() => {
       const named = requireNamed(x, layerType);
       const pos = requireNamed(positions, `${layerType} positions`);
       const emb = this.embeddingAxis;

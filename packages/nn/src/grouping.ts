@@ -6,9 +6,9 @@
  */
 
 import { callLayer, checkedLayerCall, Layer, type LayerLike } from "@saikei/layer";
+import { tidy } from "@saikei/named";
 import { checkStructure } from "@saikei/shapecheck";
 import { field, flattenOneLevel } from "@saikei/struct";
-import { tidyCall } from "./internal/tidy.js";
 
 /** Colour treescope uses for plain group layers (penzai's `#cdcdcd`). */
 export const GROUP_COLOR = "#cdcdcd";
@@ -30,7 +30,7 @@ export class Sequential extends Layer.define(
 ) {
   /** Feeds `x` through every sublayer in order. */
   call(x: any): any {
-    return tidyCall(() => runSequence(this.sublayers, x));
+    return tidy(() => runSequence(this.sublayers, x));
   }
 
   /** Treescope colour: grey for an exact `Sequential`, none for subclasses (they get their own). */
@@ -56,7 +56,7 @@ export class NamedGroup extends Layer.define(
 ) {
   /** Feeds `x` through every sublayer in order. */
   call(x: any): any {
-    return tidyCall(() => runSequence(this.sublayers, x));
+    return tidy(() => runSequence(this.sublayers, x));
   }
 
   /** Treescope colour of groups. */
@@ -98,7 +98,7 @@ export class CheckedSequential extends Layer.define(
   /** Checks `x`, runs the sublayers in order and checks the result. */
   @checkedLayerCall
   call(x: any): any {
-    return tidyCall(() => runSequence(this.sublayers, x));
+    return tidy(() => runSequence(this.sublayers, x));
   }
 
   /** Treescope colour of groups. */

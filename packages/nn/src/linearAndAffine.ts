@@ -14,6 +14,7 @@ import {
   type NamedArray,
   type NamedArrayBase,
   type RandomKey,
+  tidy,
   wrap,
 } from "@saikei/named";
 import {
@@ -38,7 +39,6 @@ import {
 import { type EinsumAxes, namedEinsum, specMap } from "./internal/einsum.js";
 import { renameAxes, requireNamed } from "./internal/named.js";
 import { optionKeys } from "./internal/options.js";
-import { tidyCall } from "./internal/tidy.js";
 import { addParameterPrefix, type ParameterLike, UninitializedParameter } from "./parameters.js";
 
 /** Treescope colour of `Linear` and `LinearInPlace`. */
@@ -225,7 +225,7 @@ export class Linear extends Layer.define(
   @checkedLayerCall
   call(x: NamedArrayBase): NamedArray {
     const weights = this.weights.value;
-    return tidyCall(() => {
+    return tidy(() => {
       const named = requireNamed(x, "Linear");
       if (this.inAxisNames.length === 0) return named.mul(weights).withPositionalPrefix();
       return dot(named, weights, { contract: this.inAxisNames });
@@ -448,7 +448,7 @@ export class AddBias extends Layer.define(
   @checkedLayerCall
   call(x: NamedArrayBase): NamedArray {
     const bias = this.bias.value;
-    return tidyCall(() => requireNamed(x, "AddBias").add(bias).withPositionalPrefix());
+    return tidy(() => requireNamed(x, "AddBias").add(bias).withPositionalPrefix());
   }
 
   /** Treescope colour `#65cfbc`. */
@@ -580,7 +580,7 @@ export class ConstantRescale extends Layer.define(
   /** Returns `x * by`. */
   @checkedLayerCall
   call(x: NamedArrayBase | tf.Tensor): NamedArrayBase | tf.Tensor {
-    return tidyCall(() =>
+    return tidy(() =>
       map(
         (leaf: unknown) => {
           if (isNamedArray(leaf)) return leaf.mul(this.by);
@@ -638,6 +638,6 @@ export class NamedEinsum extends Layer.define(
   /** Computes the einsum of the operands. */
   @checkedLayerCall
   call(operands: readonly NamedArrayBase[]): NamedArray {
-    return tidyCall(() => namedEinsum(this.inputAxes, this.outputAxes, operands));
+    return tidy(() => namedEinsum(this.inputAxes, this.outputAxes, operands));
   }
 }

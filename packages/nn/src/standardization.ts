@@ -6,7 +6,7 @@
  */
 
 import { checkedLayerCall, Layer } from "@saikei/layer";
-import { type NamedArray, type NamedArrayBase, wrap } from "@saikei/named";
+import { type NamedArray, type NamedArrayBase, tidy, wrap } from "@saikei/named";
 import { ArraySpec, var as dimVar, dtypes, varsForAxes } from "@saikei/shapecheck";
 import { checkOptions, className, field } from "@saikei/struct";
 import * as tf from "@tensorflow/tfjs-core";
@@ -15,7 +15,6 @@ import { Sequential } from "./grouping.js";
 import { type AxisSizes, constantInitializer } from "./initializers.js";
 import { dataOf, requireNamed } from "./internal/named.js";
 import { optionKeys } from "./internal/options.js";
-import { tidyCall } from "./internal/tidy.js";
 import { AddBias, Linear } from "./linearAndAffine.js";
 import { addParameterPrefix } from "./parameters.js";
 
@@ -65,7 +64,7 @@ export abstract class StandardizationLayer extends Layer.define(
   /** Normalizes `x` over `across`. */
   @checkedLayerCall
   call(x: NamedArrayBase): NamedArray {
-    return tidyCall(() => {
+    return tidy(() => {
       const named = requireNamed(x, className(this.constructor));
       const { data, names, axes } = reduceAxes(named, this.across);
       return wrap(this.normalize(data, axes), ...names);
