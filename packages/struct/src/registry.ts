@@ -82,6 +82,83 @@ export function structAux(proto: object, layout: StructLayout, node: object): un
  */
 export const NODE_TYPE: unique symbol = Symbol.for("saikei.nodeType");
 
+/**
+ * @internal Where a struct class keeps its {@link StructClass}: an own property of the class's
+ * prototype, so one property read gives a tree walk both the exact prototype it records and the
+ * field layout (reading the layout under {@link NODE_TYPE}, shared by subclasses, and then the
+ * instance's prototype costs a builtin call per struct).
+ */
+export const STRUCT_CLASS: unique symbol = Symbol("saikei.structClass");
+
+/**
+ * @internal One struct class as the tree walks see it: its prototype and its field layout.
+ *
+ * Every prototype of a struct instance holds its own record: the struct constructor and struct's
+ * builders (`fromAttributes`, `replace`, unflatten) install it through {@link ownStructClass}
+ * before an instance of the class exists. A subclass's instances could otherwise see their
+ * parent's record, so when a prototype cannot take a property (it was frozen), the walks stop
+ * trusting records and compare prototypes (see {@link structClassOf}).
+ */
+export interface StructClass {
+  readonly proto: object;
+  /** The struct node type (which is also the layout). */
+  readonly nodeType: NodeType;
+  readonly childNames: readonly string[];
+  readonly staticNames: readonly string[];
+}
+
+let structClassesExact = true;
+
+/**
+ * @internal The struct class of `node`, or `undefined` when `node` is not a struct instance
+ * (plain objects carrying a struct's node type included: they have no record).
+ *
+ * @example
+ * structClassOf(new Point({ x: 1, y: 2 }))?.childNames; // ["x", "y"]
+ */
+export function structClassOf(node: object): StructClass | undefined {
+  const cls = (node as { [STRUCT_CLASS]?: StructClass })[STRUCT_CLASS];
+  return cls !== undefined && (structClassesExact || cls.proto === Object.getPrototypeOf(node))
+    ? cls
+    : undefined;
+}
+
+/**
+ * @internal The record of the struct class whose prototype is `proto`, installed on first use;
+ * `undefined` when `proto` is not a struct prototype.
+ *
+ * @example
+ * ownStructClass(Point.prototype)?.proto === Point.prototype; // true
+ */
+export function ownStructClass(proto: object): StructClass | undefined {
+  const cls = (proto as { [STRUCT_CLASS]?: StructClass })[STRUCT_CLASS];
+  return cls !== undefined && cls.proto === proto ? cls : installStructClass(proto);
+}
+
+/** Records of struct prototypes that could not take one (they were frozen or sealed). */
+const unrecordable = new WeakMap<object, StructClass>();
+
+function installStructClass(proto: object): StructClass | undefined {
+  const kind = (proto as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
+  if (kind === undefined || kind.isStructNode !== true) return undefined;
+  const known = unrecordable.get(proto);
+  if (known !== undefined) return known;
+  const layout = kind as unknown as StructLayout;
+  const cls: StructClass = Object.freeze({
+    proto,
+    nodeType: kind,
+    childNames: layout.childNames,
+    staticNames: layout.staticNames,
+  });
+  if (Object.isExtensible(proto)) {
+    Object.defineProperty(proto, STRUCT_CLASS, { value: cls });
+  } else {
+    unrecordable.set(proto, cls);
+    structClassesExact = false;
+  }
+  return cls;
+}
+
 const registered = new Map<Function, NodeType>();
 
 /** `%TypedArray%`, the common base class of `Float32Array`, `Int32Array`, ... */

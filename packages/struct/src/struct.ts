@@ -13,6 +13,7 @@ import {
   deepEqualStatic,
   NODE_TYPE,
   type NodeType,
+  ownStructClass,
   type StructLayout,
   safeString,
   structAux,
@@ -208,6 +209,7 @@ function build(
   children: readonly unknown[],
   statics: readonly unknown[],
 ): any {
+  ownStructClass(proto);
   const obj: any = Object.create(proto);
   const childNames = meta.childNames;
   for (let i = 0; i < childNames.length; i++) obj[childNames[i]!] = children[i];
@@ -447,6 +449,7 @@ export abstract class Struct {
       );
     }
     const meta = metaOfClass(new.target);
+    ownStructClass(new.target.prototype);
     if (props !== undefined && (props === null || typeof props !== "object")) {
       const name = className(new.target) || "Struct";
       throw new StructConstructionError(

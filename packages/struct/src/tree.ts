@@ -23,7 +23,8 @@ import {
   type NodeType,
   nodeTypeOf,
   registeredNodeTypeOf,
-  type StructLayout,
+  type StructClass,
+  structClassOf,
 } from "./registry.js";
 import { childIndex } from "./rewrite.js";
 import {
@@ -144,44 +145,32 @@ function flattenRec(
       for (let i = 0; i < n; i++) top = flattenRec(node[i], ops, top, leaves, isLeaf, depth + 1);
       return top;
     }
-    const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
-    if (kind === undefined) {
-      if (ArrayBuffer.isView(node)) {
-        // Typed arrays are always leaves (registerPytreeNode refuses them).
-        ops[top] = undefined;
-        leaves.push(node);
-        return top + 1;
-      }
-    } else if (kind.isStructNode === true) {
-      const proto = Object.getPrototypeOf(node);
-      if (proto !== OBJECT_PROTO && proto !== null) {
-        const layout = kind as unknown as StructLayout;
-        const staticNames = layout.staticNames;
-        ops[top++] = proto;
-        for (let i = 0; i < staticNames.length; i++) ops[top++] = (node as any)[staticNames[i]!];
-        const names = layout.childNames;
-        for (let i = 0; i < names.length; i++) {
-          const child = (node as any)[names[i]!];
-          if (isLeaf === undefined && isPlainLeaf(child)) {
-            // A primitive or typed-array child is a leaf: record it without a call.
-            ops[top++] = undefined;
-            leaves.push(child);
-          } else {
-            top = flattenRec(child, ops, top, leaves, isLeaf, depth + 1);
-          }
+    if (ArrayBuffer.isView(node)) {
+      // Typed arrays are always leaves (registerPytreeNode refuses them).
+      ops[top] = undefined;
+      leaves.push(node);
+      return top + 1;
+    }
+    const cls = structClassOf(node);
+    if (cls !== undefined) {
+      const staticNames = cls.staticNames;
+      ops[top++] = cls.proto;
+      for (let i = 0; i < staticNames.length; i++) ops[top++] = (node as any)[staticNames[i]!];
+      const names = cls.childNames;
+      for (let i = 0; i < names.length; i++) {
+        const child = (node as any)[names[i]!];
+        if (isLeaf === undefined && isPlainLeaf(child)) {
+          // A primitive or typed-array child is a leaf: record it without a call.
+          ops[top++] = undefined;
+          leaves.push(child);
+        } else {
+          top = flattenRec(child, ops, top, leaves, isLeaf, depth + 1);
         }
-        return top;
       }
+      return top;
     }
     // Plain objects, Maps, registered classes, attached node types and other leaves.
-    const proto = Object.getPrototypeOf(node);
-    if (
-      proto !== OBJECT_PROTO &&
-      proto !== null &&
-      kind === undefined &&
-      proto !== MAP_PROTO &&
-      registeredNodeTypeOf(proto) === undefined
-    ) {
+    if (isUnregisteredInstance(node)) {
       ops[top] = undefined;
       leaves.push(node);
       return top + 1;
@@ -224,10 +213,8 @@ function flattenPlainChild(child: unknown, top: number, depth: number): number {
         plainLeaves.push(child);
         return top + 1;
       }
-      const kind = (child as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
-      if (kind !== undefined && kind.isStructNode === true) {
-        return flattenPlainStruct(child, kind as unknown as StructLayout, top, depth);
-      }
+      const cls = structClassOf(child);
+      if (cls !== undefined) return flattenPlainStruct(child, cls, top, depth);
       if (Array.isArray(child)) return flattenPlainArray(child, top, depth);
     }
   } else if (child !== undefined) {
@@ -251,23 +238,13 @@ function flattenPlainArray(node: readonly unknown[], top: number, depth: number)
   return top;
 }
 
-function flattenPlainStruct(
-  node: object,
-  layout: StructLayout,
-  top: number,
-  depth: number,
-): number {
+function flattenPlainStruct(node: object, cls: StructClass, top: number, depth: number): number {
   if (depth > MAX_TREE_DEPTH) throw TOO_DEEP;
-  const proto = Object.getPrototypeOf(node);
-  // A plain object carrying a struct's node type is walked as the registry says.
-  if (proto === OBJECT_PROTO || proto === null) {
-    return flattenRec(node, plainOps, top, plainLeaves, undefined, depth);
-  }
   const ops = plainOps;
-  const staticNames = layout.staticNames;
-  ops[top++] = proto;
+  const staticNames = cls.staticNames;
+  ops[top++] = cls.proto;
   for (let i = 0; i < staticNames.length; i++) ops[top++] = (node as any)[staticNames[i]!];
-  const names = layout.childNames;
+  const names = cls.childNames;
   for (let i = 0; i < names.length; i++) {
     top = flattenPlainChild((node as any)[names[i]!], top, depth + 1);
   }
@@ -290,6 +267,21 @@ function flattenPlain(tree: unknown, ops: unknown[], leaves: unknown[]): number 
     plainOps = outerOps;
     plainLeaves = outerLeaves;
   }
+}
+
+/**
+ * Whether `node` (an object that is neither an array, a typed array nor a struct) is an instance of
+ * a class the registry does not know, which makes it a leaf without a lookup of its node type.
+ */
+function isUnregisteredInstance(node: object): boolean {
+  const proto = Object.getPrototypeOf(node);
+  return (
+    proto !== OBJECT_PROTO &&
+    proto !== null &&
+    proto !== MAP_PROTO &&
+    (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE] === undefined &&
+    registeredNodeTypeOf(proto) === undefined
+  );
 }
 
 const NO_PATH: KeyPath = Object.freeze([]) as KeyPath;
@@ -336,40 +328,28 @@ function flattenRecWithPath(
       }
       return top;
     }
-    const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
-    if (kind === undefined) {
-      if (ArrayBuffer.isView(node)) {
-        ops[top] = undefined;
-        out.push([path, node]);
-        return top + 1;
-      }
-    } else if (kind.isStructNode === true) {
-      const proto = Object.getPrototypeOf(node);
-      if (proto !== OBJECT_PROTO && proto !== null) {
-        const layout = kind as unknown as StructLayout;
-        const staticNames = layout.staticNames;
-        ops[top++] = proto;
-        for (let i = 0; i < staticNames.length; i++) ops[top++] = (node as any)[staticNames[i]!];
-        const names = layout.childNames;
-        const n = names.length;
-        if (n === 0) return top;
-        const keys = kind.keys(node, undefined, n);
-        for (let i = 0; i < n; i++) {
-          const childPath = path.slice();
-          childPath.push(keys[i]!);
-          top = flattenRecWithPath((node as any)[names[i]!], childPath, ops, top, out, isLeaf);
-        }
-        return top;
-      }
+    if (ArrayBuffer.isView(node)) {
+      ops[top] = undefined;
+      out.push([path, node]);
+      return top + 1;
     }
-    const proto = Object.getPrototypeOf(node);
-    if (
-      proto !== OBJECT_PROTO &&
-      proto !== null &&
-      kind === undefined &&
-      proto !== MAP_PROTO &&
-      registeredNodeTypeOf(proto) === undefined
-    ) {
+    const cls = structClassOf(node);
+    if (cls !== undefined) {
+      const staticNames = cls.staticNames;
+      ops[top++] = cls.proto;
+      for (let i = 0; i < staticNames.length; i++) ops[top++] = (node as any)[staticNames[i]!];
+      const names = cls.childNames;
+      const n = names.length;
+      if (n === 0) return top;
+      const keys = cls.nodeType.keys(node, undefined, n);
+      for (let i = 0; i < n; i++) {
+        const childPath = path.slice();
+        childPath.push(keys[i]!);
+        top = flattenRecWithPath((node as any)[names[i]!], childPath, ops, top, out, isLeaf);
+      }
+      return top;
+    }
+    if (isUnregisteredInstance(node)) {
       ops[top] = undefined;
       out.push([path, node]);
       return top + 1;

@@ -13,6 +13,7 @@ import {
   deepEqualStatic,
   NODE_TYPE,
   type NodeType,
+  ownStructClass,
   type StructLayout,
   safeString,
 } from "./registry.js";
@@ -461,16 +462,15 @@ function build(s: BuildState, depth: number): unknown {
   // Only a structure built by hand with `new TreeDef` can be this deep: flatten refuses such trees
   // (it lets childless nodes such as null sit one level below the limit).
   if (depth > MAX_TREE_DEPTH + 1) throw depthError("unflatten", []);
-  const structKind = entry[NODE_TYPE];
-  if (structKind !== undefined && structKind.isStructNode === true) {
+  const cls = ownStructClass(entry);
+  if (cls !== undefined) {
     // Rebuild the frozen instance directly: the result of `kind.unflatten`, without the
     // intermediate arrays.
-    const layout = structKind as unknown as StructLayout;
     const obj: any = Object.create(entry);
-    const staticNames = layout.staticNames;
+    const staticNames = cls.staticNames;
     const nStatic = staticNames.length;
     s.p = p + 1 + nStatic;
-    const names = layout.childNames;
+    const names = cls.childNames;
     for (let c = 0; c < names.length; c++) obj[names[c]!] = build(s, depth + 1);
     for (let k = 0; k < nStatic; k++) obj[staticNames[k]!] = ops.at(p + 1 + k);
     return Object.freeze(obj);
