@@ -22,7 +22,7 @@ import {
   nodeTypeOf,
   OBJECT_NODE,
   type ObjectAux,
-  type StructLayout,
+  structClassOf,
 } from "./registry.js";
 import { chainError } from "./walkLimits.js";
 
@@ -167,7 +167,6 @@ export interface OutermostOptions {
   basePath?: KeyPath;
 }
 
-const OBJECT_PROTO = Object.prototype;
 
 interface Walk {
   readonly root: unknown;
@@ -255,26 +254,21 @@ function visit(walk: Walk, node: unknown, depth: number): void {
     }
     return;
   }
-  const proto = Object.getPrototypeOf(node);
-  if (proto === walk.leafPrototype) return;
-  const kind = (node as { [NODE_TYPE]?: NodeType })[NODE_TYPE];
-  if (
-    kind !== undefined &&
-    kind.isStructNode === true &&
-    proto !== OBJECT_PROTO &&
-    proto !== null
-  ) {
+  const struct = structClassOf(node);
+  if (struct !== undefined) {
     // Structs are read field by field, without allocating a child array.
-    const names = (kind as unknown as StructLayout).childNames;
+    const names = struct.childNames;
     for (let i = 0; i < names.length; i++) {
       indices[depth] = i;
       visit(walk, (node as Record<string, unknown>)[names[i]!], depth + 1);
     }
     return;
   }
+  const proto = Object.getPrototypeOf(node);
+  if (proto === walk.leafPrototype) return;
   const type = nodeTypeOf(node);
   if (type === undefined) {
-    if (kind === undefined) walk.leafPrototype = proto;
+    if ((node as { [NODE_TYPE]?: NodeType })[NODE_TYPE] === undefined) walk.leafPrototype = proto;
     return;
   }
   const children = type.flatten(node)[0];
