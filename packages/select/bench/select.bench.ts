@@ -91,5 +91,5 @@ await compare(
   () => select(model).atInstancesOf(Mlp).apply(swap),
   "hand-written recursive rebuild",
   () => handRebuild(model),
-  { iterations: 30, warmup: 10, rounds: 3, extra: { matches: select(model).atInstancesOf(Mlp).count() } },
+  { iterations: 31, warmup: 50, rounds: 15, extra: { matches: select(model).atInstancesOf(Mlp).count() } },
 );
