@@ -269,7 +269,7 @@ function handGenerate(w: Weights, prompt: number[]): number[] {
 async function main(): Promise<void> {
   const childDir = process.env.PRETRAINED_BENCH_CHILD;
   if (childDir !== undefined) return measureLoadInChild(childDir);
-  const rounds = Number(process.env.ROUNDS ?? 2);
+  const rounds = Number(process.env.ROUNDS ?? 4);
   const dir = mkdtempSync(join(os.tmpdir(), "saikei-pretrained-bench-"));
   try {
     const { fileBytes, parameters } = writeFolder(dir);
