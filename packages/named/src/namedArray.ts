@@ -1082,20 +1082,27 @@ export class NamedArray extends NamedArrayBase.define(
         "NamedArray.namedAxes must be an ordered record of named axis sizes, like { batch: 2, seq: 8 }.",
       );
     }
-    for (const [n, s] of Object.entries(this.namedAxes)) {
+    // One pass without intermediate lists: this runs for every array an operation receives that
+    // has not been checked before.
+    const record = axes as Record<string, unknown>;
+    const names = Object.keys(record);
+    const shape = (data as tf.Tensor).shape;
+    const offset = shape.length - names.length;
+    let fits = offset >= 0;
+    for (let i = 0; i < names.length; i++) {
+      const n = names[i]!;
       checkAxisName(n, "NamedArray");
-      if (!Number.isInteger(s) || s < 0) {
+      const s = record[n];
+      if (!Number.isInteger(s) || (s as number) < 0) {
         throw new InvalidNamedArrayError(
           `NamedArray.namedAxes must be an ordered record of named axis sizes, but axis "${n}" has size ${String(s)}.`,
         );
       }
+      if (shape[offset + i] !== s) fits = false;
     }
-    const sizes = Object.values(this.namedAxes);
-    const shape = this.dataArray.shape;
-    const suffix = shape.slice(shape.length - sizes.length);
-    if (sizes.length > shape.length || sizes.some((s, i) => s !== suffix[i])) {
+    if (!fits) {
       throw new InvalidNamedArrayError(
-        `The axis sizes in namedAxes must exactly match a suffix of the data array's shape, but [${sizes.join(", ")}] ` +
+        `The axis sizes in namedAxes must exactly match a suffix of the data array's shape, but [${Object.values(record).join(", ")}] ` +
           `was not a suffix of [${shape.join(", ")}] (namedAxes ${describeNamedShape(this.namedAxes)}).`,
       );
     }
