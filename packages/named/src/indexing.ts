@@ -197,10 +197,6 @@ interface Plan {
   readonly resultRank: number;
 }
 
-function describeEntry(entry: unknown): string {
-  return `${Object.prototype.toString.call(entry)} (${String(entry)})`;
-}
-
 /**
  * Wraps a static integer index into `[0, size)` or reports it out of bounds.
  *
@@ -337,15 +333,6 @@ function untagPrefixLayout(x: Layout, names: readonly AxisName[]): Layout {
   const nameAxis: Record<string, number> = internalRecord();
   for (const n of x.names) if (!names.includes(n)) nameAxis[n] = x.nameAxis[n]!;
   return layoutOf(x.data, [...names.map((n) => x.nameAxis[n]!), ...x.logical], nameAxis);
-}
-
-/** The layout with its first positional axes named `names` (penzai's `tag_prefix`). */
-function tagPrefixLayout(x: Layout, names: readonly AxisName[]): Layout {
-  const nameAxis: Record<string, number> = Object.assign(internalRecord(), x.nameAxis);
-  names.forEach((n, i) => {
-    nameAxis[n] = x.logical[i]!;
-  });
-  return layoutOf(x.data, x.logical.slice(names.length), nameAxis);
 }
 
 /** A dict indexer rewritten as penzai does: the axes to untag, the positional items, the names to tag. */

@@ -15,7 +15,6 @@ import { checkOptions } from "@saikei/struct";
 import type * as tf from "@tensorflow/tfjs-core";
 import { type AxisName, nameRecord } from "./layout.js";
 import {
-  astypeLayout,
   type BinaryOpName,
   binaryLayout,
   dataAxesOf as dataAxesOfLayout,
