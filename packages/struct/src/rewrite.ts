@@ -167,7 +167,6 @@ export interface OutermostOptions {
   basePath?: KeyPath;
 }
 
-
 interface Walk {
   readonly root: unknown;
   /** The class of `{ instanceOf }` matches, else `undefined` and `predicate` decides. */

@@ -117,6 +117,14 @@ function writeRecord(
   return top;
 }
 
+/** Writes a struct's record (its prototype, then its static values); returns the next position. */
+function writeStructRecord(ops: unknown[], top: number, cls: StructClass, node: object): number {
+  ops[top++] = cls.proto;
+  const staticNames = cls.staticNames;
+  for (let i = 0; i < staticNames.length; i++) ops[top++] = (node as any)[staticNames[i]!];
+  return top;
+}
+
 /**
  * Flattens without key paths: writes records to `ops` from `top` and leaves to `leaves`; returns
  * the next write position.
@@ -153,9 +161,7 @@ function flattenRec(
     }
     const cls = structClassOf(node);
     if (cls !== undefined) {
-      const staticNames = cls.staticNames;
-      ops[top++] = cls.proto;
-      for (let i = 0; i < staticNames.length; i++) ops[top++] = (node as any)[staticNames[i]!];
+      top = writeStructRecord(ops, top, cls, node);
       const names = cls.childNames;
       for (let i = 0; i < names.length; i++) {
         const child = (node as any)[names[i]!];
@@ -240,10 +246,7 @@ function flattenPlainArray(node: readonly unknown[], top: number, depth: number)
 
 function flattenPlainStruct(node: object, cls: StructClass, top: number, depth: number): number {
   if (depth > MAX_TREE_DEPTH) throw TOO_DEEP;
-  const ops = plainOps;
-  const staticNames = cls.staticNames;
-  ops[top++] = cls.proto;
-  for (let i = 0; i < staticNames.length; i++) ops[top++] = (node as any)[staticNames[i]!];
+  top = writeStructRecord(plainOps, top, cls, node);
   const names = cls.childNames;
   for (let i = 0; i < names.length; i++) {
     top = flattenPlainChild((node as any)[names[i]!], top, depth + 1);
@@ -335,9 +338,7 @@ function flattenRecWithPath(
     }
     const cls = structClassOf(node);
     if (cls !== undefined) {
-      const staticNames = cls.staticNames;
-      ops[top++] = cls.proto;
-      for (let i = 0; i < staticNames.length; i++) ops[top++] = (node as any)[staticNames[i]!];
+      top = writeStructRecord(ops, top, cls, node);
       const names = cls.childNames;
       const n = names.length;
       if (n === 0) return top;

@@ -57,7 +57,11 @@ describe("struct class records", () => {
 
   it("a structure written by hand for a class never instantiated rebuilds that class", () => {
     class Fresh extends Base {}
-    const def = new TreeDef(nodeTypeOf(new Base({ a: 0, tag: "" })), [Fresh.prototype, "x"], [LEAF]);
+    const def = new TreeDef(
+      nodeTypeOf(new Base({ a: 0, tag: "" })),
+      [Fresh.prototype, "x"],
+      [LEAF],
+    );
     const built = unflatten(def, [5]) as Base;
     expect(Object.getPrototypeOf(built)).toBe(Fresh.prototype);
     expect(built.a).toBe(5);
@@ -90,7 +94,9 @@ describe("struct class records", () => {
         expect(protosOf(back)).toEqual(protosOf(t));
         expect(protosOf(map((v) => v, t) as unknown[])).toEqual(protosOf(t));
         expect(pairs.map(([p]) => keystr(p))).toEqual(
-          t.flatMap((x, i) => (x instanceof Other ? [`[${i}].a.a`, `[${i}].b[0].a`] : [`[${i}].a`])),
+          t.flatMap((x, i) =>
+            x instanceof Other ? [`[${i}].a.a`, `[${i}].b[0].a`] : [`[${i}].a`],
+          ),
         );
       }),
     );

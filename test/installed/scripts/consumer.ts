@@ -43,5 +43,6 @@ export async function main(): Promise<void> {
     effects,
     layer,
     toolshed,
+    writeFileAtomic,
   );
 }
