@@ -188,8 +188,11 @@ function tensorsOf(tree: unknown): tf.Tensor[] {
 }
 
 function disposeTensors(trees: unknown[], keep: Set<tf.Tensor>): void {
-  for (const tree of trees)
-    for (const t of tensorsOf(tree)) if (!keep.has(t) && !t.isDisposed) t.dispose();
+  for (const tree of trees) for (const leaf of flatten(tree)[0]) disposeUnkept(leaf, keep);
+}
+
+function disposeUnkept(leaf: unknown, keep: Set<tf.Tensor>): void {
+  if (leaf instanceof tf.Tensor && !keep.has(leaf) && !leaf.isDisposed) leaf.dispose();
 }
 
 /** Options for {@link buildTrainStepFn}. */
@@ -312,6 +315,7 @@ export function buildTrainStepFn<M, S, A, K extends object = {}>(
     const returned = new Set<tf.Tensor>([...tensorsOf(newLossState), ...tensorsOf(aux)]);
     let newParamLeaves: unknown[] = [];
     let newOptState: unknown;
+    let newOptLeaves: unknown[] = [];
     tf.tidy(() => {
       const gradLeaves = paramLeaves.map((leaf) => (isTrainableTensor(leaf) ? null : leaf));
       trainableIndices.forEach((index, k) => {
@@ -330,19 +334,20 @@ export function buildTrainStepFn<M, S, A, K extends object = {}>(
       });
       newParamLeaves = next;
       newOptState = state;
-      return [...next, ...flatten(state)[0]].filter((x): x is tf.Tensor => x instanceof tf.Tensor);
+      newOptLeaves = flatten(state)[0];
+      return [...next, ...newOptLeaves].filter((x): x is tf.Tensor => x instanceof tf.Tensor);
     });
     if (!returned.has(value)) value.dispose();
     for (const g of grads) if (g !== undefined && !returned.has(g)) g.dispose();
     const newParams = unflatten<Record<string, unknown>>(paramDef, newParamLeaves);
     if (donate) {
-      const keep = new Set<tf.Tensor>([
-        ...tensorsOf(newParams),
-        ...tensorsOf(newOptState),
-        ...returned,
-        ...tensorsOf(inputs),
-      ]);
-      disposeTensors([trainState.params, trainState.optState, trainState.lossFnState], keep);
+      // The leaves of the old and new parameters and of the new optimizer state are at hand: only
+      // the trees not walked yet are flattened here.
+      const keep = new Set<tf.Tensor>(returned);
+      for (const leaves of [newParamLeaves, newOptLeaves, flatten(inputs)[0]])
+        for (const leaf of leaves) if (leaf instanceof tf.Tensor) keep.add(leaf);
+      for (const leaf of paramLeaves) disposeUnkept(leaf, keep);
+      disposeTensors([trainState.optState, trainState.lossFnState], keep);
     }
     const next = new TrainState<M, S>({
       step: trainState.step + 1,
