@@ -284,6 +284,12 @@ export function scan<C, Y>(
       "nx.scan: All leaves of `xs` must be named arrays; wrap tensors with nx.wrap(tensor, ...names) first.",
     );
   }
+  if (leaves.length === 0) {
+    throw new NamedShapeMismatchError(
+      `nx.scan: xs holds no named array, so there is no axis "${axis}" to scan over. Pass the ` +
+        `sequence as named arrays with that axis, like nx.scan(f, "${axis}", init, { x }) with x of named shape { ${axis}: n, ... }.`,
+    );
+  }
   const sizes = new Set(
     leaves.map(([path, v]) => {
       const size = (v as NamedArrayBase).namedShape[axis];

@@ -135,4 +135,18 @@ describe("orderLike on trees and scan", () => {
       /All leaves of `xs` must be named arrays/,
     );
   });
+
+  it("scan over xs without arrays says there is nothing to scan over", () => {
+    for (const xs of [null, [], {}]) {
+      let calls = 0;
+      const step = (c: number) => {
+        calls++;
+        return [c, c] as const;
+      };
+      expect(() => nx.scan(step, "t", 0, xs)).toThrow(
+        /nx\.scan: xs holds no named array, so there is no axis "t" to scan over/,
+      );
+      expect(calls).toBe(0);
+    }
+  });
 });
