@@ -448,8 +448,9 @@ export abstract class Struct {
           "class Point extends Struct.define({ x: field<number>() }) {}, then new Point({ x: 1 }).",
       );
     }
-    const meta = metaOfClass(new.target);
-    ownStructClass(new.target.prototype);
+    // One lookup installs the class record and gives the field table (its node type).
+    const nodeType = ownStructClass(new.target.prototype)?.nodeType;
+    const meta = nodeType instanceof StructMeta ? nodeType : EMPTY_META;
     if (props !== undefined && (props === null || typeof props !== "object")) {
       const name = className(new.target) || "Struct";
       throw new StructConstructionError(
